@@ -1,0 +1,37 @@
+import type { Knex } from 'knex';
+import type { FieldDef } from '../model/field-types';
+import type { DatabaseError } from '../errors';
+
+/**
+ * Everything that differs between SQLite and MySQL/MariaDB, and nothing else. The
+ * query layer builds SQL through knex and asks the dialect only for these answers.
+ */
+export interface Dialect {
+  readonly name: 'sqlite' | 'mysql';
+  /** Canonical JS value (see model/values.ts) -> value bound to the driver. */
+  toDb(field: FieldDef, value: unknown): unknown;
+  /** Value read from the driver -> canonical JS value (the same a write would cache). */
+  fromDb(field: FieldDef, raw: unknown): unknown;
+  /** Ids of rows inserted by one multi-row INSERT, from what knex returned for it. */
+  insertedIds(result: unknown[], count: number): number[];
+  /**
+   * Whether one multi-row INSERT gets consecutive ids on this server (what
+   * insertedIds relies on); when false, rows are inserted one per statement.
+   */
+  readonly consecutiveInsertIds: boolean;
+  /** Most rows one INSERT statement may carry. */
+  readonly maxInsertRows: number;
+  /** Column definition for a field, on a create or alter table builder. */
+  addColumn(t: Knex.CreateTableBuilder, field: FieldDef): Knex.ColumnBuilder;
+  /** Engine / charset / collation for a new table. */
+  tableOptions(t: Knex.CreateTableBuilder): void;
+  /** SQL for a case-insensitive LIKE of `??` (column) against `?` (pattern) with escape `?`. */
+  readonly ilikeSql: string;
+  /** SQL for a case-sensitive LIKE, same placeholders. */
+  readonly likeSql: string;
+  /** A driver error -> the typed DatabaseError it stands for. */
+  translateError(err: unknown, sql: string | undefined): DatabaseError;
+}
+
+/** Driver error codes -> error class, per dialect; shared by the translateError of both. */
+export type ErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'connection' | 'other';

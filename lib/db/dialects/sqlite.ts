@@ -1,0 +1,104 @@
+import type { Knex } from 'knex';
+import type { Dialect, ErrorKind } from '../dialect';
+import type { FieldDef } from '../../model/field-types';
+import { deepFreeze } from '../../model/values';
+import { wrapDriverError } from '../errors';
+
+/**
+ * SQLite through better-sqlite3. Quirks handled here:
+ * - no boolean or date types: booleans are 0/1, datetimes ISO-8601 UTC strings
+ *   (fixed width, so they compare correctly as text);
+ * - DECIMAL has NUMERIC affinity and comes back as a number: exact to ~15 digits;
+ * - LIKE is made case-sensitive per connection (`PRAGMA case_sensitive_like`), like
+ *   MySQL with the binary collation proxorm uses there;
+ * - one multi-row INSERT assigns consecutive rowids and knex returns the last one.
+ */
+export const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  consecutiveInsertIds: true,
+  // knex writes a multi-row INSERT as SELECT ... UNION ALL, and SQLite caps compound
+  // SELECTs at 500 terms.
+  maxInsertRows: 500,
+  toDb(field, value) {
+    if (value === null) return null;
+    switch (field.type) {
+      case 'boolean': return value ? 1 : 0;
+      case 'datetime': return (value as Date).toISOString();
+      case 'json': return JSON.stringify(value);
+      default: return value;
+    }
+  },
+  fromDb(field, raw) {
+    if (raw === null || raw === undefined) return null;
+    switch (field.type) {
+      case 'boolean': return raw === 1 || raw === true || raw === '1';
+      case 'datetime': return new Date(raw as string);
+      case 'json': return deepFreeze(JSON.parse(raw as string));
+      case 'decimal': return typeof raw === 'number' ? fixed(raw, field.scale) : String(raw);
+      default: return raw;
+    }
+  },
+  insertedIds(result, count) {
+    const last = Number(result[0]);
+    return Array.from({ length: count }, (_, i) => last - count + 1 + i);
+  },
+  addColumn(t, field) {
+    return columnFor(t, field);
+  },
+  tableOptions() {},
+  likeSql: '?? LIKE ? ESCAPE ?',
+  ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
+  translateError(err, sql) {
+    return wrapDriverError(err, sql, kindOf);
+  },
+};
+
+function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder {
+  switch (f.type) {
+    case 'string': return t.string(f.column, f.size);
+    case 'text': return t.text(f.column);
+    case 'integer': return t.bigInteger(f.column);
+    case 'float': return t.double(f.column);
+    case 'decimal': return t.decimal(f.column, f.precision, f.scale);
+    case 'boolean': return t.boolean(f.column);
+    case 'datetime': return t.string(f.column, 24);
+    case 'json': return t.text(f.column);
+  }
+}
+
+function fixed(n: number, scale: number): string {
+  const s = n.toFixed(scale);
+  return s.startsWith('-') && !/[1-9]/.test(s) ? s.slice(1) : s;
+}
+
+function kindOf(code: string): ErrorKind {
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique';
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreignKey';
+  if (code === 'SQLITE_CONSTRAINT_NOTNULL') return 'notNull';
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_BUSY') return 'connection';
+  return 'other';
+}
+
+/** knex configuration for a SQLite file (or ':memory:'). */
+export function sqliteKnexConfig(filename: string): Knex.Config {
+  return {
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    // One connection: an in-memory database exists once per connection, and SQLite
+    // has a single writer anyway.
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        try {
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('case_sensitive_like = ON');
+          done(null, conn);
+        } catch (e) {
+          done(e as Error, conn);
+        }
+      },
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { Knex } from 'knex';
+import type { Dialect } from './dialect';
+
+/**
+ * Runs knex builders on one connection scope (the pool, or a transaction) for one
+ * Environment: counts every statement knex actually sends (its 'query' event) and
+ * turns driver errors into typed DatabaseErrors carrying the SQL.
+ */
+export class Executor {
+  constructor(
+    readonly knex: Knex | Knex.Transaction,
+    readonly dialect: Dialect,
+    private readonly onQuery: () => void,
+  ) {}
+
+  table(name: string): Knex.QueryBuilder {
+    return this.knex(name);
+  }
+
+  async run<T>(qb: Knex.QueryBuilder): Promise<T> {
+    qb.on('query', this.onQuery);
+    try {
+      return (await qb) as T;
+    } catch (e) {
+      let sql: string | undefined;
+      try {
+        sql = qb.toSQL().sql;
+      } catch {
+        sql = undefined;
+      }
+      throw this.dialect.translateError(e, sql);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Every failure a caller can cause has its own class under `ProxormError`, so callers
+ * can `catch (e) { if (e instanceof ValidationError) ... }` without parsing messages.
+ */
+export class ProxormError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A malformed domain, unknown field or operator, or a value of the wrong type in a domain. */
+export class DomainError extends ProxormError {}
+
+/** Values given to create/write (or search options) that the schema rejects. */
+export class ValidationError extends ProxormError {}
+
+/** A single-record operation on a recordset of zero or several records. */
+export class SingletonError extends ProxormError {}
+
+/** A record that does not exist (any more) in the database. */
+export class MissingError extends ProxormError {
+  constructor(readonly model: string, readonly ids: readonly number[]) {
+    super(`${model}: record(s) ${ids.join(', ')} do not exist (deleted or never created)`);
+  }
+}
+
+/** Wrong use of @Model / @Field, found when the class is decorated or registered. */
+export class SchemaError extends ProxormError {}
+
+/** Misuse of an Environment: no default one, used after close(), ... */
+export class EnvironmentError extends ProxormError {}
+
+/**
+ * A statement the database refused. `sql` is the statement (placeholders, never
+ * values); `code` the driver's error code (e.g. SQLITE_CONSTRAINT_UNIQUE, ER_DUP_ENTRY).
+ */
+export class DatabaseError extends ProxormError {
+  constructor(message: string, readonly sql: string | undefined, readonly code: string | undefined, cause: unknown) {
+    super(message, { cause });
+  }
+}
+
+/** A UNIQUE constraint was violated. */
+export class UniqueViolationError extends DatabaseError {}
+/** A foreign key constraint was violated (e.g. deleting a record still referenced). */
+export class ForeignKeyViolationError extends DatabaseError {}
+/** A NOT NULL constraint was violated. */
+export class NotNullViolationError extends DatabaseError {}
+/** The database could not be reached or the connection was lost. */
+export class ConnectionError extends DatabaseError {}

@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+
+export { Model, Field, type ModelOptions } from './model/decorators';
+export type {
+  FieldType, BaseFieldOptions, StringFieldOptions, DecimalFieldOptions, FieldDef,
+} from './model/field-types';
+export type { ModelSchema } from './model/schema';
+export { BaseModel } from './record/base-model';
+export { Environment, type EnvironmentConfig } from './env/environment';
+export type { Stats } from './env/stats';
+export type { SyncReport } from './db/schema-sync';
+export type { DatabaseConfig, SqliteConfig, MysqlConfig } from './db/database';
+export { ModelApi, type BrowseOptions, type SearchOptions } from './record/model-api';
+export { RecordSetBase } from './record/recordset';
+export type { RecordSet, Values, FieldKeys, RecordFields, ReadRow, ModelClass } from './record/types';
+export type { Domain, DomainTerm, DomainLeaf, Operator } from './query/domain';
+export { OPERATORS } from './query/domain';
+export {
+  ProxormError, DomainError, ValidationError, SingletonError, MissingError, SchemaError, EnvironmentError,
+  DatabaseError, UniqueViolationError, ForeignKeyViolationError, NotNullViolationError, ConnectionError,
+} from './errors';

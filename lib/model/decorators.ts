@@ -1,0 +1,163 @@
+import 'reflect-metadata';
+import { SchemaError } from '../errors';
+import {
+  BASE_OPTION_KEYS, DESIGN_TYPES, TYPE_OPTION_KEYS, inferFieldType,
+  type BaseFieldOptions, type DecimalFieldOptions, type FieldDef, type FieldOptions, type FieldType,
+  type StringFieldOptions,
+} from './field-types';
+import { registerModel } from './registry';
+import { RESERVED_NAMES, type ModelSchema } from './schema';
+import { normalizeValue } from './values';
+import { parseOrder } from './order';
+
+/** A field declared by @Field, waiting for @Model to run on its class. */
+interface PendingField {
+  readonly name: string;
+  readonly type: FieldType | undefined;
+  readonly designType: unknown;
+  readonly options: FieldOptions;
+}
+
+const pendingFields = new WeakMap<object, PendingField[]>();
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export interface ModelOptions {
+  /** Model name, used in errors, env.clearCache(name) and invalidateRecord(name, id). */
+  name: string;
+  /** Table name; defaults to the model name. */
+  table?: string;
+  /** Default order of search results, e.g. "name desc, id"; defaults to "id". */
+  order?: string;
+}
+
+/** Class decorator: registers the class as a model, with the fields @Field declared on it. */
+export function Model(arg: string | ModelOptions): ClassDecorator {
+  return (target) => {
+    const options = typeof arg === 'string' ? { name: arg } : arg;
+    if (!options || typeof options !== 'object') throw new SchemaError(`@Model on ${target.name}: expected a name or { name, table, order }`);
+    checkKeys(`@Model on ${target.name}`, options, ['name', 'table', 'order']);
+    const { name, table = options.name, order = 'id' } = options;
+    if (typeof name !== 'string' || !IDENTIFIER.test(name)) throw new SchemaError(`@Model on ${target.name}: invalid model name ${JSON.stringify(name)}`);
+    if (typeof table !== 'string' || !IDENTIFIER.test(table)) throw new SchemaError(`@Model "${name}": invalid table name ${JSON.stringify(table)}`);
+
+    const fields = new Map<string, FieldDef>();
+    for (const pending of collectPending(target.prototype)) {
+      if (fields.has(pending.name)) continue; // a subclass redeclared it; the subclass wins
+      fields.set(pending.name, resolveField(name, pending));
+    }
+    const columns = new Set<string>(['id']);
+    for (const f of fields.values()) {
+      if (columns.has(f.column)) throw new SchemaError(`model "${name}": column "${f.column}" is used twice`);
+      columns.add(f.column);
+    }
+    const schema: ModelSchema = {
+      name, table, order, fields, cls: target,
+      prefetchFields: [...fields.values()].filter((f) => f.prefetch),
+    };
+    parseOrder(schema, order, (msg) => new SchemaError(`@Model "${name}": bad order: ${msg}`));
+    registerModel(schema);
+  };
+}
+
+/** Own pending fields first, then those inherited from model base classes. */
+function collectPending(proto: object | null): PendingField[] {
+  const out: PendingField[] = [];
+  for (let p = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    out.push(...(pendingFields.get(p) ?? []));
+  }
+  return out;
+}
+
+function declare(type: FieldType | undefined, options: FieldOptions = {}): PropertyDecorator {
+  return (target, key) => {
+    const owner = (target as { constructor?: Function }).constructor?.name ?? '?';
+    if (typeof key !== 'string') throw new SchemaError(`@Field on ${owner}: symbol properties cannot be fields`);
+    if (typeof target === 'function') throw new SchemaError(`@Field on static ${owner}.${key}: fields are instance properties`);
+    if (!options || typeof options !== 'object') throw new SchemaError(`@Field on ${owner}.${key}: options must be an object`);
+    const list = pendingFields.get(target) ?? [];
+    list.push({ name: key, type, designType: Reflect.getMetadata('design:type', target, key), options });
+    pendingFields.set(target, list);
+  };
+}
+
+function resolveField(model: string, p: PendingField): FieldDef {
+  const where = `@Field ${model}.${p.name}`;
+  if (RESERVED_NAMES.has(p.name)) throw new SchemaError(`${where}: "${p.name}" is reserved by recordsets; choose another property name (use { column } to keep the column name)`);
+  if (!IDENTIFIER.test(p.name)) throw new SchemaError(`${where}: invalid property name`);
+  const type = p.type ?? inferFieldType(p.designType);
+  if (!type) {
+    const declared = (p.designType as Function | undefined)?.name ?? 'unknown';
+    throw new SchemaError(`${where}: cannot infer a column type from design:type ${declared}; use @Field.json(), @Field.float(), @Field.text(), ...`);
+  }
+  if (p.type && p.designType !== undefined && !DESIGN_TYPES[type].includes(p.designType)) {
+    throw new SchemaError(`${where}: @Field.${type}() does not fit the declared TypeScript type ${(p.designType as Function).name}`);
+  }
+  checkKeys(where, p.options, [...BASE_OPTION_KEYS, ...TYPE_OPTION_KEYS[type]]);
+  const o = p.options;
+  const column = o.column ?? p.name;
+  if (typeof column !== 'string' || !IDENTIFIER.test(column)) throw new SchemaError(`${where}: invalid column name ${JSON.stringify(column)}`);
+  for (const flag of ['required', 'index', 'unique', 'prefetch'] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new SchemaError(`${where}: option "${flag}" must be a boolean`);
+  }
+  const size = positiveInt(where, 'size', o.size, 255);
+  const precision = positiveInt(where, 'precision', o.precision, 12);
+  const scale = o.scale === 0 ? 0 : positiveInt(where, 'scale', o.scale, 2);
+  if (scale > precision) throw new SchemaError(`${where}: scale ${scale} exceeds precision ${precision}`);
+  const def: FieldDef = {
+    name: p.name, type, column,
+    required: o.required ?? false,
+    default: o.default,
+    index: o.index ?? false,
+    unique: o.unique ?? false,
+    prefetch: o.prefetch ?? true,
+    size, precision, scale,
+  };
+  if (def.default === undefined || typeof def.default === 'function') return def;
+  try {
+    // Stored canonical, so create() and schema sync use it as is.
+    return { ...def, default: normalizeValue(model, def, def.default) };
+  } catch (e) {
+    throw new SchemaError(`${where}: invalid default: ${(e as Error).message}`);
+  }
+}
+
+function positiveInt(where: string, key: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new SchemaError(`${where}: option "${key}" must be a positive integer`);
+  }
+  return value;
+}
+
+function checkKeys(where: string, options: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new SchemaError(`${where}: unknown option "${key}" (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+type FieldFactory<O> = (options?: O) => PropertyDecorator;
+
+/**
+ * Property decorator declaring a column field. `@Field()` infers the type from the
+ * TypeScript type (string, number -> integer, boolean, Date); `@Field.float()` and the
+ * other members name it explicitly.
+ */
+export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number }) => PropertyDecorator) & {
+  string: FieldFactory<StringFieldOptions>;
+  text: FieldFactory<BaseFieldOptions<string>>;
+  integer: FieldFactory<BaseFieldOptions<number>>;
+  float: FieldFactory<BaseFieldOptions<number>>;
+  decimal: FieldFactory<DecimalFieldOptions>;
+  boolean: FieldFactory<BaseFieldOptions<boolean>>;
+  datetime: FieldFactory<BaseFieldOptions<Date>>;
+  json: FieldFactory<BaseFieldOptions<unknown>>;
+} = Object.assign((options?: FieldOptions) => declare(undefined, options), {
+  string: (o?: StringFieldOptions) => declare('string', o),
+  text: (o?: BaseFieldOptions<string>) => declare('text', o),
+  integer: (o?: BaseFieldOptions<number>) => declare('integer', o),
+  float: (o?: BaseFieldOptions<number>) => declare('float', o),
+  decimal: (o?: DecimalFieldOptions) => declare('decimal', o as FieldOptions),
+  boolean: (o?: BaseFieldOptions<boolean>) => declare('boolean', o),
+  datetime: (o?: BaseFieldOptions<Date>) => declare('datetime', o),
+  json: (o?: BaseFieldOptions<unknown>) => declare('json', o),
+});

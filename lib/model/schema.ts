@@ -1,0 +1,36 @@
+import type { FieldDef } from './field-types';
+
+/** One term of a model's default order, e.g. `name desc`. */
+export interface OrderTerm {
+  readonly field: string;
+  readonly column: string;
+  readonly direction: 'asc' | 'desc';
+}
+
+/** The registered description of a model: what @Model and @Field declared. */
+export interface ModelSchema {
+  readonly name: string;
+  readonly table: string;
+  /** Order of search results when the caller gives none (default: id). */
+  readonly order: string;
+  /** Declared fields by property name ("id" is implicit and not in here). */
+  readonly fields: ReadonlyMap<string, FieldDef>;
+  /** Fields a miss on another field loads too (prefetch !== false). */
+  readonly prefetchFields: readonly FieldDef[];
+  readonly cls: Function;
+}
+
+/** The primary key: an auto-increment integer column named `id` on every table. */
+export const ID_COLUMN = 'id';
+
+/**
+ * Property names a field may not take, because recordsets answer them themselves
+ * (the record proxy would shadow either the field or the method). A test checks that
+ * this list covers every member of RecordSet.
+ */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  'id', 'ids', 'env', 'model', 'length', 'then', 'catch', 'finally', 'constructor', 'prototype', '__proto__',
+  'at', 'ensureOne', 'exists', 'prefetch', 'toDict', 'read', 'write', 'unlink', 'filtered', 'mapped', 'sorted',
+  'concat', 'union', 'isEmpty', 'withEnv', 'toString', 'toJSON', 'valueOf', 'inspect', 'hasOwnProperty',
+  'prefetchIds', 'schema', 'readField', 'browse', 'search', 'searchCount', 'create',
+]);

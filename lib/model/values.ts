@@ -1,0 +1,173 @@
+import { ValidationError } from '../errors';
+import type { FieldDef } from './field-types';
+import type { ModelSchema } from './schema';
+
+/**
+ * Turns a value given by a caller into the canonical JS value proxorm caches and binds:
+ * the same value a later load from the database yields, so a write can fill the cache
+ * without reading back. Throws ValidationError naming the model, field and problem.
+ *
+ * Canonical forms: string/text -> string; integer -> safe integer; float -> finite
+ * number; decimal -> string with exactly `scale` decimals; boolean -> boolean;
+ * datetime -> Date (a copy, millisecond precision); json -> a deep-frozen copy.
+ */
+export function normalizeValue(model: string, field: FieldDef, value: unknown): unknown {
+  const fail = (why: string): never => {
+    throw new ValidationError(`${model}.${field.name}: ${why} (got ${describe(value)})`);
+  };
+  if (value === undefined) fail('undefined is not a value; use null to clear a field');
+  if (value === null) {
+    if (field.required) fail('is required and cannot be null');
+    return null;
+  }
+  switch (field.type) {
+    case 'string':
+    case 'text': {
+      if (typeof value !== 'string') return fail(`expected a string`);
+      if (field.type === 'string' && value.length > field.size && codePoints(value) > field.size) {
+        fail(`longer than ${field.size} characters`);
+      }
+      return value;
+    }
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return fail('expected a safe integer');
+      return value;
+    case 'float':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return fail('expected a finite number');
+      return value;
+    case 'decimal':
+      return normalizeDecimal(field, value, fail);
+    case 'boolean':
+      if (typeof value !== 'boolean') return fail('expected a boolean');
+      return value;
+    case 'datetime':
+      return normalizeDate(value, fail);
+    case 'json':
+      return freezeJson(value, fail);
+  }
+}
+
+function normalizeDecimal(field: FieldDef, value: unknown, fail: (why: string) => never): string {
+  let text: string;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return fail('expected a finite number');
+    text = String(value);
+    if (/e/i.test(text)) return fail('number too large or too small for a decimal; pass a string');
+  } else if (typeof value === 'string') {
+    text = value.trim();
+  } else {
+    return fail('expected a number or a numeric string');
+  }
+  const m = /^([+-]?)(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m) return fail('expected a decimal number');
+  const [, sign, intPart, frac = ''] = m;
+  if (frac.length > field.scale) fail(`more than ${field.scale} decimal places`);
+  const int = intPart.replace(/^0+(?=\d)/, '');
+  if (int.length > field.precision - field.scale) fail(`more than ${field.precision - field.scale} digits before the point`);
+  const digits = `${int}.${frac.padEnd(field.scale, '0')}`;
+  const out = field.scale === 0 ? int : digits;
+  return sign === '-' && /[1-9]/.test(out) ? `-${out}` : out;
+}
+
+/** Range both databases store: MySQL DATETIME covers years 1000-9999. */
+const MIN_DATE = Date.UTC(1000, 0, 1);
+const MAX_DATE = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+function normalizeDate(value: unknown, fail: (why: string) => never): Date {
+  let ms: number;
+  if (value instanceof Date) ms = value.getTime();
+  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) ms = Date.parse(value);
+  else return fail('expected a Date or an ISO 8601 string');
+  if (Number.isNaN(ms)) return fail('invalid date');
+  if (ms < MIN_DATE || ms > MAX_DATE) return fail('date outside years 1000-9999');
+  return new Date(ms);
+}
+
+function freezeJson(value: unknown, fail: (why: string) => never): unknown {
+  const seen = new Set<unknown>();
+  const copy = (v: unknown, path: string): unknown => {
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+    if (typeof v === 'number') return Number.isFinite(v) ? v : fail(`non-finite number at ${path}`);
+    if (typeof v !== 'object') return fail(`${typeof v} is not JSON at ${path}`);
+    if (seen.has(v)) return fail(`circular structure at ${path}`);
+    seen.add(v);
+    let out: unknown;
+    if (Array.isArray(v)) {
+      out = v.map((item, i) => copy(item, `${path}[${i}]`));
+    } else {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return fail(`only plain objects and arrays are JSON (at ${path})`);
+      const obj: Record<string, unknown> = {};
+      for (const key of Object.keys(v)) {
+        // defineProperty, not assignment: a key named "__proto__" stays an own data key.
+        Object.defineProperty(obj, key, { value: copy((v as Record<string, unknown>)[key], `${path}.${key}`), enumerable: true });
+      }
+      out = obj;
+    }
+    seen.delete(v);
+    return Object.freeze(out);
+  };
+  return copy(value, '$');
+}
+
+/** Deep-freezes a value parsed from the database so cached JSON cannot be mutated by readers. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return value.length > 40 ? `string(${value.length})` : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (value instanceof Date) return `Date ${Number.isNaN(value.getTime()) ? 'Invalid' : value.toISOString()}`;
+  if (Array.isArray(value)) return `array(${value.length})`;
+  return typeof value === 'object' ? `object ${Object.getPrototypeOf(value)?.constructor?.name ?? 'null-prototype'}` : typeof value;
+}
+
+/**
+ * Validates the values object given to create() or write() and returns canonical values
+ * by field. Unknown keys (including "id", "__proto__", "constructor") are rejected; on
+ * create, absent fields take their default (or null), and required ones must be set.
+ */
+export function normalizeRecordValues(
+  schema: ModelSchema,
+  values: unknown,
+  mode: 'create' | 'write',
+): Map<FieldDef, unknown> {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+    throw new ValidationError(`${schema.name}.${mode}: expected an object of field values, got ${describe(values)}`);
+  }
+  const proto = Object.getPrototypeOf(values);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new ValidationError(`${schema.name}.${mode}: expected a plain object of field values, got ${describe(values)}`);
+  }
+  const out = new Map<FieldDef, unknown>();
+  for (const key of Reflect.ownKeys(values)) {
+    const field = typeof key === 'string' ? schema.fields.get(key) : undefined;
+    if (!field) {
+      const hint = key === 'id' ? ' (ids are assigned by the database)' : '';
+      throw new ValidationError(`${schema.name}.${mode}: unknown field ${JSON.stringify(String(key))}${hint}`);
+    }
+    out.set(field, normalizeValue(schema.name, field, (values as Record<string, unknown>)[key as string]));
+  }
+  if (mode === 'create') {
+    for (const field of schema.fields.values()) {
+      if (out.has(field)) continue;
+      const d = typeof field.default === 'function' ? (field.default as () => unknown)() : field.default;
+      if (d === undefined && field.required) throw new ValidationError(`${schema.name}.${field.name}: is required`);
+      out.set(field, d === undefined ? null : normalizeValue(schema.name, field, d));
+    }
+  }
+  return out;
+}

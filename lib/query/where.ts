@@ -1,0 +1,103 @@
+import type { Knex } from 'knex';
+import type { Dialect } from '../db/dialect';
+import type { Condition } from './domain';
+
+type Builder = Knex.QueryBuilder;
+type LeafCondition = Extract<Condition, { kind: 'leaf' }>;
+
+/** Chunk size for IN lists: keeps every statement under SQLite's bound-variable limit. */
+const IN_CHUNK = 1000;
+/** The escape character proxorm uses in LIKE patterns on both databases. */
+export const LIKE_ESCAPE = '\\';
+
+/**
+ * Adds a condition tree to a knex builder as one parenthesised WHERE group. Values are
+ * always bound; column names come from the schema only.
+ *
+ * Null semantics are two-valued, as in Odoo: `[f, '!=', v]`, `not in`, `not like` and
+ * every negated leaf match rows where f IS NULL, so a `'!'` term is the exact
+ * complement of its operand.
+ */
+export function applyCondition(qb: Builder, cond: Condition, table: string, dialect: Dialect): void {
+  switch (cond.kind) {
+    case 'const':
+      qb.whereRaw(cond.value ? '1 = 1' : '1 = 0');
+      return;
+    case 'and':
+      qb.where((b) => {
+        for (const c of cond.children) b.andWhere((s) => applyCondition(s, c, table, dialect));
+      });
+      return;
+    case 'or':
+      qb.where((b) => {
+        for (const c of cond.children) b.orWhere((s) => applyCondition(s, c, table, dialect));
+      });
+      return;
+    case 'leaf':
+      applyLeaf(qb, cond, `${table}.${cond.field.column}`, dialect);
+  }
+}
+
+function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Dialect): void {
+  const { op, negated } = leaf;
+  const value = op.endsWith('like') ? leaf.value : bindValue(leaf, dialect);
+  if (op === '=' && value === null) {
+    if (negated) qb.whereNotNull(col);
+    else qb.whereNull(col);
+    return;
+  }
+  // base: the predicate on non-null rows; matchesNull: whether the leaf also takes NULL rows.
+  let base: ((b: Builder) => void) | undefined;
+  let matchesNull = false;
+  switch (op) {
+    case 'in': {
+      const list = value as unknown[];
+      const nonNull = list.filter((v) => v !== null);
+      matchesNull = nonNull.length < list.length;
+      if (nonNull.length > 0) {
+        base = (b) => {
+          for (let i = 0; i < nonNull.length; i += IN_CHUNK) b.orWhereIn(col, nonNull.slice(i, i + IN_CHUNK) as unknown as readonly Knex.Value[]);
+        };
+      }
+      break;
+    }
+    case 'like': case 'ilike': case '=like': case '=ilike': {
+      const raw = op.startsWith('=');
+      const pattern = raw ? (value as string) : `%${escapeLike(value as string)}%`;
+      const sql = op.endsWith('ilike') ? dialect.ilikeSql : dialect.likeSql;
+      base = (b) => b.whereRaw(sql, [col, pattern, LIKE_ESCAPE]);
+      break;
+    }
+    default:
+      base = (b) => b.where(col, op, value as Knex.Value);
+  }
+  const whereBase = (b: Builder) => (base ? b.where(base) : b.whereRaw('1 = 0'));
+  if (!negated) {
+    qb.where((b) => {
+      whereBase(b);
+      if (matchesNull) b.orWhereNull(col);
+    });
+  } else if (matchesNull) {
+    qb.where((b) => {
+      if (base) b.whereNot(base);
+      b.whereNotNull(col);
+    });
+  } else {
+    qb.where((b) => {
+      if (base) b.whereNot(base);
+      else b.whereRaw('1 = 1');
+      b.orWhereNull(col);
+    });
+  }
+}
+
+/** Domain values are canonical JS values: convert them as a write would. */
+function bindValue(leaf: LeafCondition, dialect: Dialect): unknown {
+  const conv = (v: unknown) => (v === null ? null : dialect.toDb(leaf.field, v));
+  return Array.isArray(leaf.value) ? leaf.value.map(conv) : conv(leaf.value);
+}
+
+/** `like` / `ilike` match the value as a substring: its own % and _ are literal. */
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => LIKE_ESCAPE + c);
+}

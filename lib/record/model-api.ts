@@ -1,0 +1,93 @@
+import { ValidationError } from '../errors';
+import type { Environment } from '../env/environment';
+import { parseOrder } from '../model/order';
+import type { ModelSchema } from '../model/schema';
+import { normalizeRecordValues } from '../model/values';
+import { parseDomain, type Domain } from '../query/domain';
+import { countRows, insertRows, searchIds } from '../query/statements';
+import { makeRecordSet } from './recordset';
+import type { RecordSet, Values } from './types';
+
+export interface BrowseOptions {
+  /** false: this recordset has no prefetch set; a miss loads only the record read. */
+  prefetch?: boolean;
+}
+
+export interface SearchOptions extends BrowseOptions {
+  limit?: number;
+  offset?: number;
+  /** e.g. "amount desc, id"; defaults to the model's order. */
+  order?: string;
+}
+
+/** Model-level calls of one model in one Environment: `env.model(User)`. */
+export class ModelApi<M> {
+  /** @internal use env.model(M) */
+  constructor(readonly env: Environment, /** @internal */ readonly schema: ModelSchema) {}
+
+  /** Records by id, without a query; a record that does not exist fails when read. */
+  browse(ids: number | readonly number[], options: BrowseOptions = {}): RecordSet<M> {
+    const list = typeof ids === 'number' ? [ids] : ids;
+    if (!Array.isArray(list)) throw new ValidationError(`${this.schema.name}.browse: expected an id or an array of ids`);
+    for (const id of list) {
+      if (!Number.isSafeInteger(id) || id < 1) throw new ValidationError(`${this.schema.name}.browse: invalid id ${String(id)}`);
+    }
+    return this.recordSet([...list], options);
+  }
+
+  /** Records matching a domain (DESIGN §3), as one prefetch set. */
+  async search(domain: Domain = [], options: SearchOptions = {}): Promise<RecordSet<M>> {
+    const cond = parseDomain(this.schema, domain);
+    const where = `${this.schema.name}.search`;
+    checkOptionKeys(where, options, ['limit', 'offset', 'order', 'prefetch']);
+    const bad = (msg: string) => new ValidationError(`${where}: ${msg}`);
+    for (const k of ['limit', 'offset'] as const) {
+      const v = options[k];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw bad(`${k} must be a non-negative integer`);
+    }
+    const order = parseOrder(this.schema, options.order ?? this.schema.order, bad);
+    const ids = await searchIds(this.env.scope().executor, this.schema, cond, { order, limit: options.limit, offset: options.offset });
+    return this.recordSet(ids, options);
+  }
+
+  async searchCount(domain: Domain = []): Promise<number> {
+    return countRows(this.env.scope().executor, this.schema, parseDomain(this.schema, domain));
+  }
+
+  /**
+   * Inserts one record or many (one INSERT per chunk of rows, in a transaction) and
+   * returns them. The cache holds every field of the new records (given values,
+   * defaults and nulls), so reading them back sends no query.
+   */
+  async create(values: Partial<Values<M>>): Promise<RecordSet<M>>;
+  async create(values: readonly Partial<Values<M>>[]): Promise<RecordSet<M>>;
+  async create(values: Partial<Values<M>> | readonly Partial<Values<M>>[]): Promise<RecordSet<M>> {
+    const list = Array.isArray(values) ? values : [values];
+    const rows = list.map((v) => normalizeRecordValues(this.schema, v, 'create'));
+    if (rows.length === 0) return this.recordSet([], {});
+    const ids = await this.env.atomic((scope) => insertRows(scope.executor, this.schema, rows));
+    const cache = this.env.cache;
+    cache.invalidate(this.schema.name, ids); // an id the database reuses is not "missing" any more
+    for (const field of this.schema.fields.values()) {
+      const byId = cache.field(this.schema.name, field.name);
+      rows.forEach((row, i) => byId.set(ids[i], row.get(field)));
+    }
+    this.env.scope().journal?.add(this.schema.name, ids);
+    return this.recordSet(ids, {});
+  }
+
+  private recordSet(ids: number[], options: BrowseOptions): RecordSet<M> {
+    if (options.prefetch !== undefined && typeof options.prefetch !== 'boolean') {
+      throw new ValidationError(`${this.schema.name}: option "prefetch" must be a boolean`);
+    }
+    const prefetch = options.prefetch ?? this.env.prefetch;
+    return makeRecordSet<M>(this.env, this.schema, ids, prefetch ? ids : null);
+  }
+}
+
+function checkOptionKeys(where: string, options: object, allowed: readonly string[]): void {
+  if (options === null || typeof options !== 'object') throw new ValidationError(`${where}: options must be an object`);
+  for (const k of Object.keys(options)) {
+    if (!allowed.includes(k)) throw new ValidationError(`${where}: unknown option "${k}"`);
+  }
+}
