@@ -1,0 +1,81 @@
+import { Environment, type EnvironmentConfig } from '../../lib';
+
+/**
+ * Runs a suite once on embedded SQLite and once on MariaDB. The MariaDB half needs
+ * PROXORM_MYSQL_URL, which the jest global setup sets after starting the throwaway
+ * server (scripts/mariadb.sh); without it the half is skipped with the reason in its
+ * name, unless REQUIRE_MYSQL=1, where its absence fails the run.
+ */
+export interface TestDatabase {
+  readonly name: 'sqlite' | 'mariadb';
+  /** A new Environment on empty tables for every registered model (the root of its pool). */
+  open(options?: { prefetch?: boolean }): Promise<Environment>;
+  /** Config to open another pool on the same database (SQLite: a file, so two pools see one database). */
+  readonly config: EnvironmentConfig;
+}
+
+const mysqlUrl = process.env.PROXORM_MYSQL_URL;
+
+export function describeEachDatabase(title: string, suite: (db: TestDatabase) => void): void {
+  describe(`${title} [sqlite]`, () => suite(sqlite()));
+  if (mysqlUrl) {
+    describe(`${title} [mariadb]`, () => suite(mariadb(mysqlUrl)));
+  } else if (process.env.REQUIRE_MYSQL === '1') {
+    describe(`${title} [mariadb]`, () => {
+      it('needs MariaDB (REQUIRE_MYSQL=1) but PROXORM_MYSQL_URL is not set', () => {
+        throw new Error('MariaDB required but not available');
+      });
+    });
+  } else {
+    describe.skip(`${title} [mariadb] (skipped: MariaDB not available, run "bash scripts/mariadb.sh install")`, () =>
+      suite(mariadb('mysql://unavailable')),
+    );
+  }
+}
+
+function sqlite(): TestDatabase {
+  return {
+    name: 'sqlite',
+    config: {},
+    async open(options = {}) {
+      const env = await Environment.open({ prefetch: options.prefetch });
+      await env.sync();
+      return env;
+    },
+  };
+}
+
+function mariadb(url: string): TestDatabase {
+  const config: EnvironmentConfig = { client: 'mysql2', connection: url };
+  return {
+    name: 'mariadb',
+    config,
+    async open(options = {}) {
+      const env = await Environment.open({ ...config, prefetch: options.prefetch });
+      await dropAllTables(env);
+      await env.sync();
+      return env;
+    },
+  };
+}
+
+/** Drops every table of the test database, so each test starts from the registry alone. */
+async function dropAllTables(env: Environment): Promise<void> {
+  const [rows] = (await env.knex.raw('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')) as [
+    Array<{ t: string }>,
+  ];
+  if (rows.length === 0) return;
+  // One connection (a transaction pins it), so the session setting applies to the drops.
+  await env.knex.transaction(async (trx) => {
+    await trx.raw('SET FOREIGN_KEY_CHECKS = 0');
+    for (const { t } of rows) await trx.raw('DROP TABLE ??', [t]);
+    await trx.raw('SET FOREIGN_KEY_CHECKS = 1');
+  });
+}
+
+/** Statements sent by `env` while running `fn`. */
+export async function countQueries(env: Environment, fn: () => Promise<unknown>): Promise<number> {
+  const before = env.stats.queries;
+  await fn();
+  return env.stats.queries - before;
+}

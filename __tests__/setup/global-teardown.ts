@@ -1,0 +1,22 @@
+/**
+ * Jest globalTeardown: stop the throwaway MariaDB server if global-setup started it.
+ */
+import { execFileSync } from 'child_process';
+import * as path from 'path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export default async function globalTeardown(): Promise<void> {
+  if (process.env.PROXORM_MARIADB_STARTED !== '1') return;
+  try {
+    execFileSync('bash', [path.join(ROOT, 'scripts', 'mariadb.sh'), 'stop'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 120_000,
+    });
+  } catch (err) {
+    process.stderr.write(`global-teardown: scripts/mariadb.sh stop failed: ${(err as Error).message}\n`);
+  } finally {
+    delete process.env.PROXORM_MARIADB_STARTED;
+  }
+}
