@@ -1,5 +1,5 @@
 import knexFactory, { type Knex } from 'knex';
-import { ProxormError } from '../errors';
+import { ConnectionError, ValidationError } from '../errors';
 import type { Dialect } from './dialect';
 import { sqliteDialect, sqliteKnexConfig } from './dialects/sqlite';
 import { mysqlDialect, mysqlKnexConfig } from './dialects/mysql';
@@ -30,7 +30,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   const client = config.client ?? 'sqlite';
   if (client === 'sqlite' || client === 'better-sqlite3') {
     const filename = (config as SqliteConfig).filename ?? ':memory:';
-    if (typeof filename !== 'string' || filename === '') throw new ProxormError('sqlite: filename must be a non-empty string');
+    if (typeof filename !== 'string' || filename === '') throw new ValidationError('sqlite: filename must be a non-empty string');
     const knex = knexFactory(sqliteKnexConfig(filename));
     await probe(knex, sqliteDialect, async () => undefined);
     return { knex, dialect: sqliteDialect };
@@ -38,7 +38,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (client === 'mysql2' || client === 'mysql') {
     const { connection, poolMax = 10 } = config as MysqlConfig;
     if (typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
-      throw new ProxormError('mysql: `connection` must be a URL string or an options object');
+      throw new ValidationError('mysql: `connection` must be a URL string or an options object');
     }
     const knex = knexFactory(mysqlKnexConfig(connection, poolMax));
     let info: Parameters<typeof mysqlDialect>[0] | undefined;
@@ -51,7 +51,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     });
     return { knex, dialect: mysqlDialect(info!) };
   }
-  throw new ProxormError(`unknown client "${String(client)}" (use 'sqlite' or 'mysql2')`);
+  throw new ValidationError(`unknown client "${String(client)}" (use 'sqlite' or 'mysql2')`);
 }
 
 /** Connects once so a wrong URL or a stopped server fails in open(), not at the first query. */
@@ -61,6 +61,8 @@ async function probe(knex: Knex, dialect: Dialect, read: () => Promise<void>): P
     await read();
   } catch (e) {
     await knex.destroy().catch(() => undefined);
-    throw dialect.translateError(e, 'SELECT 1');
+    // Whatever the driver says (bad file, refused, access denied), the database cannot be used.
+    const err = dialect.translateError(e, 'SELECT 1');
+    throw err instanceof ConnectionError ? err : new ConnectionError(`cannot open the database: ${err.message}`, err.sql, err.code, e);
   }
 }

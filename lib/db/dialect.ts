@@ -25,6 +25,11 @@ export interface Dialect {
   addColumn(t: Knex.CreateTableBuilder, field: FieldDef): Knex.ColumnBuilder;
   /** Engine / charset / collation for a new table. */
   tableOptions(t: Knex.CreateTableBuilder): void;
+  /**
+   * Adds `column IN (values)` to a builder, for any number of values (already converted
+   * with toDb), as one statement.
+   */
+  whereIn(qb: Knex.QueryBuilder, column: string, values: readonly unknown[]): Knex.QueryBuilder;
   /** SQL for a case-insensitive LIKE of `??` (column) against `?` (pattern) with escape `?`. */
   readonly ilikeSql: string;
   /** SQL for a case-sensitive LIKE, same placeholders. */

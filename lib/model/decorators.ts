@@ -19,7 +19,8 @@ interface PendingField {
 }
 
 const pendingFields = new WeakMap<object, PendingField[]>();
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Names usable unquoted-looking on both databases; 64 is MySQL's limit for identifiers. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 export interface ModelOptions {
   /** Model name, used in errors, env.clearCache(name) and invalidateRecord(name, id). */
@@ -45,10 +46,11 @@ export function Model(arg: string | ModelOptions): ClassDecorator {
       if (fields.has(pending.name)) continue; // a subclass redeclared it; the subclass wins
       fields.set(pending.name, resolveField(name, pending));
     }
+    // Column names are compared without case, as both databases do.
     const columns = new Set<string>(['id']);
     for (const f of fields.values()) {
-      if (columns.has(f.column)) throw new SchemaError(`model "${name}": column "${f.column}" is used twice`);
-      columns.add(f.column);
+      if (columns.has(f.column.toLowerCase())) throw new SchemaError(`model "${name}": column "${f.column}" is used twice`);
+      columns.add(f.column.toLowerCase());
     }
     const schema: ModelSchema = {
       name, table, order, fields, cls: target,
@@ -70,7 +72,7 @@ function collectPending(proto: object | null): PendingField[] {
 
 function declare(type: FieldType | undefined, options: FieldOptions = {}): PropertyDecorator {
   return (target, key) => {
-    const owner = (target as { constructor?: Function }).constructor?.name ?? '?';
+    const owner = typeof target === 'function' ? target.name : (target as { constructor?: Function }).constructor?.name ?? '?';
     if (typeof key !== 'string') throw new SchemaError(`@Field on ${owner}: symbol properties cannot be fields`);
     if (typeof target === 'function') throw new SchemaError(`@Field on static ${owner}.${key}: fields are instance properties`);
     if (!options || typeof options !== 'object') throw new SchemaError(`@Field on ${owner}.${key}: options must be an object`);
@@ -99,9 +101,11 @@ function resolveField(model: string, p: PendingField): FieldDef {
   for (const flag of ['required', 'index', 'unique', 'prefetch'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new SchemaError(`${where}: option "${flag}" must be a boolean`);
   }
-  const size = positiveInt(where, 'size', o.size, 255);
-  const precision = positiveInt(where, 'precision', o.precision, 12);
-  const scale = o.scale === 0 ? 0 : positiveInt(where, 'scale', o.scale, 2);
+  // Upper bounds are MySQL's: VARCHAR of utf8mb4 holds 16,383 characters (use text for
+  // more), DECIMAL at most 65 digits with 30 after the point.
+  const size = positiveInt(where, 'size', o.size, 255, 16383);
+  const precision = positiveInt(where, 'precision', o.precision, 12, 65);
+  const scale = o.scale === 0 ? 0 : positiveInt(where, 'scale', o.scale, 2, 30);
   if (scale > precision) throw new SchemaError(`${where}: scale ${scale} exceeds precision ${precision}`);
   const def: FieldDef = {
     name: p.name, type, column,
@@ -121,10 +125,10 @@ function resolveField(model: string, p: PendingField): FieldDef {
   }
 }
 
-function positiveInt(where: string, key: string, value: unknown, fallback: number): number {
+function positiveInt(where: string, key: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new SchemaError(`${where}: option "${key}" must be a positive integer`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new SchemaError(`${where}: option "${key}" must be an integer from 1 to ${max}`);
   }
   return value;
 }

@@ -14,7 +14,8 @@ export function registerModel(schema: ModelSchema): void {
     throw new SchemaError(`model name "${schema.name}" is already used by class ${existing.cls.name}`);
   }
   for (const other of byName.values()) {
-    if (other.table === schema.table && other.cls !== schema.cls) {
+    // Both databases compare table names without case (SQLite always, MySQL on most systems).
+    if (other.table.toLowerCase() === schema.table.toLowerCase() && other.cls !== schema.cls) {
       throw new SchemaError(`table "${schema.table}" of model "${schema.name}" is already used by model "${other.name}"`);
     }
   }

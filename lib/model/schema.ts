@@ -33,4 +33,6 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'at', 'ensureOne', 'exists', 'prefetch', 'toDict', 'read', 'write', 'unlink', 'filtered', 'mapped', 'sorted',
   'concat', 'union', 'isEmpty', 'withEnv', 'toString', 'toJSON', 'valueOf', 'inspect', 'hasOwnProperty',
   'prefetchIds', 'schema', 'readField', 'browse', 'search', 'searchCount', 'create',
+  // private members of RecordSetBase and ModelApi: inside their methods `this` is the proxy
+  'readValue', 'ensureSingle', 'fieldDef', 'fieldDefs', 'derive', 'combine', 'recordSet',
 ]);

@@ -45,16 +45,19 @@ const NEGATED: Partial<Record<Operator, BaseOp>> = { '!=': '=', 'not in': 'in', 
 export function parseDomain(schema: ModelSchema, domain: unknown): Condition {
   if (!Array.isArray(domain)) throw new DomainError(`domain must be an array of terms, got ${describe(domain)}`);
   let pos = 0;
-  const term = (): Tree => {
+  /** Reads one term; `owner` is the position of the operator that needs it. */
+  const term = (owner: number): Tree => {
     const at = pos;
-    if (pos >= domain.length) throw new DomainError(`domain ends early: operator at position ${at - 1} lacks an operand`);
+    if (pos >= domain.length) {
+      throw new DomainError(`domain ends early: operator ${JSON.stringify(domain[owner])} at position ${owner} lacks an operand`);
+    }
     const t: unknown = domain[pos++];
-    if (t === '&' || t === '|') return { kind: t === '&' ? 'and' : 'or', children: [term(), term()] };
-    if (t === '!') return { kind: 'not', child: term() };
+    if (t === '&' || t === '|') return { kind: t === '&' ? 'and' : 'or', children: [term(at), term(at)] };
+    if (t === '!') return { kind: 'not', child: term(at) };
     return leaf(schema, t, at);
   };
   const top: Tree[] = [];
-  while (pos < domain.length) top.push(term());
+  while (pos < domain.length) top.push(term(-1));
   if (top.length === 0) return { kind: 'const', value: true };
   return simplify(pushNot(top.length === 1 ? top[0] : { kind: 'and', children: top }, false));
 }

@@ -44,7 +44,8 @@ export async function countRows(ex: Executor, schema: ModelSchema, cond: Conditi
 export async function loadRows(
   ex: Executor, schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[],
 ): Promise<Map<number, unknown[]>> {
-  const qb = ex.table(schema.table).select([ID_COLUMN, ...fields.map((f) => f.column)]).whereIn(ID_COLUMN, ids as number[]);
+  const qb = ex.table(schema.table).select([ID_COLUMN, ...fields.map((f) => f.column)]);
+  ex.dialect.whereIn(qb, ID_COLUMN, ids);
   const rows = await ex.run<Array<Record<string, unknown>>>(qb);
   const out = new Map<number, unknown[]>();
   for (const row of rows) out.set(Number(row[ID_COLUMN]), fields.map((f) => ex.dialect.fromDb(f, row[f.column])));
@@ -55,7 +56,7 @@ export async function loadRows(
 export async function existingIds(ex: Executor, schema: ModelSchema, ids: readonly number[]): Promise<Set<number>> {
   const out = new Set<number>();
   for (let i = 0; i < ids.length; i += CHUNK) {
-    const qb = ex.table(schema.table).select(ID_COLUMN).whereIn(ID_COLUMN, ids.slice(i, i + CHUNK) as number[]);
+    const qb = ex.dialect.whereIn(ex.table(schema.table).select(ID_COLUMN), ID_COLUMN, ids.slice(i, i + CHUNK));
     for (const r of await ex.run<Array<{ id: number }>>(qb)) out.add(Number(r.id));
   }
   return out;
@@ -86,7 +87,7 @@ export async function updateRows(ex: Executor, schema: ModelSchema, ids: readonl
   let matched = 0;
   const set = toColumns(ex, values);
   for (let i = 0; i < ids.length; i += CHUNK) {
-    const qb = ex.table(schema.table).whereIn(ID_COLUMN, ids.slice(i, i + CHUNK) as number[]).update(set);
+    const qb = ex.dialect.whereIn(ex.table(schema.table), ID_COLUMN, ids.slice(i, i + CHUNK)).update(set);
     matched += Number(await ex.run<number>(qb));
   }
   return matched;
@@ -95,7 +96,7 @@ export async function updateRows(ex: Executor, schema: ModelSchema, ids: readonl
 export async function deleteRows(ex: Executor, schema: ModelSchema, ids: readonly number[]): Promise<number> {
   let deleted = 0;
   for (let i = 0; i < ids.length; i += CHUNK) {
-    const qb = ex.table(schema.table).whereIn(ID_COLUMN, ids.slice(i, i + CHUNK) as number[]).del();
+    const qb = ex.dialect.whereIn(ex.table(schema.table), ID_COLUMN, ids.slice(i, i + CHUNK)).del();
     deleted += Number(await ex.run<number>(qb));
   }
   return deleted;

@@ -5,8 +5,6 @@ import type { Condition } from './domain';
 type Builder = Knex.QueryBuilder;
 type LeafCondition = Extract<Condition, { kind: 'leaf' }>;
 
-/** Chunk size for IN lists: keeps every statement under SQLite's bound-variable limit. */
-const IN_CHUNK = 1000;
 /** The escape character proxorm uses in LIKE patterns on both databases. */
 export const LIKE_ESCAPE = '\\';
 
@@ -55,9 +53,7 @@ function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Diale
       const nonNull = list.filter((v) => v !== null);
       matchesNull = nonNull.length < list.length;
       if (nonNull.length > 0) {
-        base = (b) => {
-          for (let i = 0; i < nonNull.length; i += IN_CHUNK) b.orWhereIn(col, nonNull.slice(i, i + IN_CHUNK) as unknown as readonly Knex.Value[]);
-        };
+        base = (b) => dialect.whereIn(b, col, nonNull);
       }
       break;
     }

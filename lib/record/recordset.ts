@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { MissingError, SingletonError, ValidationError } from '../errors';
+import { EnvironmentError, MissingError, SingletonError, ValidationError } from '../errors';
 import type { Environment } from '../env/environment';
 import type { FieldDef } from '../model/field-types';
 import type { ModelSchema } from '../model/schema';
@@ -184,6 +184,7 @@ export class RecordSetBase<M> {
   }
 
   private readValue(field: FieldDef, id: number, mode: 'record' | 'fields'): Promise<unknown> {
+    if (this.env.isClosed) throw new EnvironmentError('this Environment is closed');
     const byId = this.env.cache.peekField(this.model, field.name);
     if (byId?.has(id)) {
       this.env.counters.hits++;

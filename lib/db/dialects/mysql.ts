@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
 import { deepFreeze } from '../../model/values';
-import { ProxormError } from '../../errors';
+import { ValidationError } from '../../errors';
 import { wrapDriverError } from '../errors';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
@@ -61,6 +61,8 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
       t.charset('utf8mb4');
       t.collate(collation);
     },
+    // mysql2 interpolates values client-side: an IN list has no placeholder limit.
+    whereIn: (qb, column, values) => qb.whereIn(column, values as Knex.Value[]),
     likeSql: '?? LIKE ? ESCAPE ?',
     ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
     translateError(err, sql) {
@@ -85,7 +87,7 @@ function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder 
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR',
-  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'ER_DBACCESS_DENIED_ERROR',
 ]);
 
 function kindOf(code: string): ErrorKind {
@@ -112,9 +114,9 @@ function parseMysqlUrl(url: string): Record<string, unknown> {
   try {
     u = new URL(url);
   } catch {
-    throw new ProxormError(`cannot parse MySQL connection URL (expected mysql://user:password@host:port/database)`);
+    throw new ValidationError(`cannot parse MySQL connection URL (expected mysql://user:password@host:port/database)`);
   }
-  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') throw new ProxormError(`unsupported URL scheme "${u.protocol}" (use mysql://)`);
+  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') throw new ValidationError(`unsupported URL scheme "${u.protocol}" (use mysql://)`);
   const out: Record<string, unknown> = {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 3306,

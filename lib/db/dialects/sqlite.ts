@@ -3,14 +3,16 @@ import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
 import { deepFreeze } from '../../model/values';
 import { wrapDriverError } from '../errors';
+import { registerLikeFunctions } from './sqlite-like';
 
 /**
  * SQLite through better-sqlite3. Quirks handled here:
  * - no boolean or date types: booleans are 0/1, datetimes ISO-8601 UTC strings
  *   (fixed width, so they compare correctly as text);
  * - DECIMAL has NUMERIC affinity and comes back as a number: exact to ~15 digits;
- * - LIKE is made case-sensitive per connection (`PRAGMA case_sensitive_like`), like
- *   MySQL with the binary collation proxorm uses there;
+ * - LIKE is done by JS functions (sqlite-like.ts): SQLite's own stops at NUL bytes and
+ *   ignores case for ASCII only;
+ * - IN lists are bound as one JSON array (json_each), past the bound-variable limit;
  * - one multi-row INSERT assigns consecutive rowids and knex returns the last one.
  */
 export const sqliteDialect: Dialect = {
@@ -46,8 +48,11 @@ export const sqliteDialect: Dialect = {
     return columnFor(t, field);
   },
   tableOptions() {},
-  likeSql: '?? LIKE ? ESCAPE ?',
-  ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
+  // One bound JSON array instead of one placeholder per value: no limit on the list's
+  // length (SQLite allows 32,766 variables) and a statement text that does not vary.
+  whereIn: (qb, column, values) => qb.whereRaw('?? IN (SELECT value FROM json_each(?))', [column, JSON.stringify(values)]),
+  likeSql: 'proxorm_like(??, ?, ?)',
+  ilikeSql: 'proxorm_ilike(??, ?, ?)',
   translateError(err, sql) {
     return wrapDriverError(err, sql, kindOf);
   },
@@ -90,10 +95,10 @@ export function sqliteKnexConfig(filename: string): Knex.Config {
     pool: {
       min: 1,
       max: 1,
-      afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+      afterCreate(conn: { pragma(s: string): unknown } & Parameters<typeof registerLikeFunctions>[0], done: (err: Error | null, conn: unknown) => void) {
         try {
           conn.pragma('foreign_keys = ON');
-          conn.pragma('case_sensitive_like = ON');
+          registerLikeFunctions(conn);
           done(null, conn);
         } catch (e) {
           done(e as Error, conn);
