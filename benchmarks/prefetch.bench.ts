@@ -43,14 +43,18 @@ function parseArgs(argv: string[]): Args {
 
 type Mode = 'N+1 (prefetch off)' | 'explicit prefetch()' | 'automatic prefetch';
 
-const MODES: Record<Mode, (env: Environment) => Promise<void>> = {
-  'N+1 (prefetch off)': async (root) => loop(await root.fork({ prefetch: false }).model(User).search([])),
-  'explicit prefetch()': async (root) => {
-    const users = await root.fork({ prefetch: false }).model(User).search([]);
-    await users.prefetch(['name', 'email', 'age']);
-    await loop(users);
+/** Each mode runs in a fresh fork (empty cache) with its own prefetch setting. */
+const MODES: Record<Mode, { prefetch: boolean; run: (env: Environment) => Promise<void> }> = {
+  'N+1 (prefetch off)': { prefetch: false, run: async (env) => loop(await env.model(User).search([])) },
+  'explicit prefetch()': {
+    prefetch: false,
+    run: async (env) => {
+      const users = await env.model(User).search([]);
+      await users.prefetch(['name', 'email', 'age']);
+      await loop(users);
+    },
   },
-  'automatic prefetch': async (root) => loop(await root.fork().model(User).search([])),
+  'automatic prefetch': { prefetch: true, run: async (env) => loop(await env.model(User).search([])) },
 };
 
 async function loop(users: RecordSet<User>): Promise<void> {
@@ -78,13 +82,13 @@ async function main(): Promise<void> {
   const times = new Map<Mode, number[]>();
   const queries = new Map<Mode, number>();
   const modes = Object.keys(MODES) as Mode[];
-  for (const mode of modes) await MODES[mode](env); // warm-up (JIT, connections)
+  for (const mode of modes) await MODES[mode].run(env.fork({ prefetch: MODES[mode].prefetch })); // warm-up
   for (let r = 0; r < args.rounds; r++) {
     for (const mode of modes) {
-      const fork = env.fork();
+      const fork = env.fork({ prefetch: MODES[mode].prefetch });
       const q0 = fork.stats.queries;
       const t0 = process.hrtime.bigint();
-      await MODES[mode](fork);
+      await MODES[mode].run(fork);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       times.set(mode, [...(times.get(mode) ?? []), ms]);
       queries.set(mode, fork.stats.queries - q0);

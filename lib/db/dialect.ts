@@ -10,8 +10,11 @@ export interface Dialect {
   readonly name: 'sqlite' | 'mysql';
   /** Canonical JS value (see model/values.ts) -> value bound to the driver. */
   toDb(field: FieldDef, value: unknown): unknown;
-  /** Value read from the driver -> canonical JS value (the same a write would cache). */
-  fromDb(field: FieldDef, raw: unknown): unknown;
+  /**
+   * How a non-null value read from the driver becomes the canonical JS value (the same a
+   * write would cache); null when the driver's value is canonical already.
+   */
+  decoder(field: FieldDef): ((raw: unknown) => unknown) | null;
   /** Ids of rows inserted by one multi-row INSERT, from what knex returned for it. */
   insertedIds(result: unknown[], count: number): number[];
   /**

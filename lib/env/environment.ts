@@ -124,32 +124,7 @@ export class Environment {
    * transaction (level) touched is dropped, so nothing it wrote stays visible.
    */
   async transaction<T>(fn: (env: this) => Promise<T>): Promise<T> {
-    this.checkOpen();
-    const parent = this.transactions.getStore();
-    const start = parent ? parent.trx.transaction() : this.shared.db.knex.transaction();
-    let trx: Knex.Transaction;
-    try {
-      trx = await start;
-    } catch (e) {
-      throw this.shared.db.dialect.translateError(e, 'BEGIN');
-    }
-    const frame = new TransactionFrame(trx, (t) => this.executor(t));
-    let result: T;
-    try {
-      result = await this.transactions.run(frame, () => fn(this));
-    } catch (e) {
-      await trx.rollback().catch(() => undefined);
-      this.dropTouched(frame);
-      throw e;
-    }
-    try {
-      await trx.commit();
-    } catch (e) {
-      this.dropTouched(frame);
-      throw this.shared.db.dialect.translateError(e, 'COMMIT');
-    }
-    if (parent) frame.journal.mergeInto(parent.journal);
-    return result;
+    return this.runInTransaction((frame) => this.transactions.run(frame, () => fn(this)));
   }
 
   /** Drops the cache of one model (by name or class), or all of it. */
@@ -187,11 +162,43 @@ export class Environment {
   }
 
   /**
-   * @internal Runs `fn` atomically: in the current transaction when there is one
-   * (as a savepoint), else in a transaction of its own.
+   * @internal Runs `fn` atomically: as a savepoint of the current transaction when there
+   * is one, else in a transaction of its own. Unlike transaction(), the async context is
+   * left alone: `fn` gets its scope explicitly (and promise hooks stay off until a user
+   * transaction needs them).
    */
   atomic<T>(fn: (scope: Scope) => Promise<T>): Promise<T> {
-    return this.transaction(async () => fn(this.scope()));
+    return this.runInTransaction((frame) => fn(frame));
+  }
+
+  /** Begin (or savepoint), run, commit; on failure roll back and drop what the level touched. */
+  private async runInTransaction<T>(body: (frame: TransactionFrame) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    const parent = this.transactions.getStore();
+    const dialect = this.shared.db.dialect;
+    let trx: Knex.Transaction;
+    try {
+      trx = await (parent ? parent.trx.transaction() : this.shared.db.knex.transaction());
+    } catch (e) {
+      throw dialect.translateError(e, 'BEGIN');
+    }
+    const frame = new TransactionFrame(trx, (t) => this.executor(t));
+    let result: T;
+    try {
+      result = await body(frame);
+    } catch (e) {
+      await trx.rollback().catch(() => undefined);
+      this.dropTouched(frame);
+      throw e;
+    }
+    try {
+      await trx.commit();
+    } catch (e) {
+      this.dropTouched(frame);
+      throw dialect.translateError(e, 'COMMIT');
+    }
+    if (parent) frame.journal.mergeInto(parent.journal);
+    return result;
   }
 
   private executor(knex: Knex | Knex.Transaction): Executor {

@@ -147,14 +147,16 @@ export class Loader {
     if (!running) byModel.set(schema.name, (running = new Set()));
     running.add(entry);
     try {
-      const rows = await work;
+      const { ids: found, columns } = await work;
       this.stats.loads++;
-      this.stats.loadedRecords += rows.size;
-      const maps = fields.map((f) => this.cache.field(schema.name, f.name));
-      for (const [id, values] of rows) {
-        for (let i = 0; i < maps.length; i++) if (!maps[i].has(id)) maps[i].set(id, values[i]);
-      }
-      const absent = ids.filter((id) => !rows.has(id));
+      this.stats.loadedRecords += found.length;
+      fields.forEach((f, i) => {
+        const byId = this.cache.field(schema.name, f.name);
+        const values = columns[i];
+        for (let j = 0; j < found.length; j++) if (!byId.has(found[j])) byId.set(found[j], values[j]);
+      });
+      const present = new Set(found);
+      const absent = ids.filter((id) => !present.has(id));
       if (absent.length) this.cache.markMissing(schema.name, absent);
       scope.journal?.add(schema.name, ids);
     } finally {

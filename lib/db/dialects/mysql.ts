@@ -38,15 +38,14 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
         default: return value;
       }
     },
-    fromDb(field, raw) {
-      if (raw === null || raw === undefined) return null;
+    decoder(field) {
       switch (field.type) {
-        case 'boolean': return raw === 1 || raw === true || raw === '1';
-        case 'datetime': return raw instanceof Date ? raw : new Date(`${String(raw).replace(' ', 'T')}Z`);
-        case 'json': return deepFreeze(typeof raw === 'string' ? JSON.parse(raw) : raw);
-        case 'decimal': return String(raw);
-        case 'integer': return typeof raw === 'string' ? Number(raw) : raw;
-        default: return raw;
+        case 'boolean': return (raw) => raw === 1 || raw === true || raw === '1';
+        case 'datetime': return (raw) => (raw instanceof Date ? raw : new Date(`${String(raw).replace(' ', 'T')}Z`));
+        case 'json': return (raw) => deepFreeze(typeof raw === 'string' ? JSON.parse(raw) : raw);
+        case 'decimal': return (raw) => String(raw);
+        case 'integer': return (raw) => (typeof raw === 'string' ? Number(raw) : raw);
+        default: return null;
       }
     },
     insertedIds(result, count) {

@@ -30,14 +30,13 @@ export const sqliteDialect: Dialect = {
       default: return value;
     }
   },
-  fromDb(field, raw) {
-    if (raw === null || raw === undefined) return null;
+  decoder(field) {
     switch (field.type) {
-      case 'boolean': return raw === 1 || raw === true || raw === '1';
-      case 'datetime': return new Date(raw as string);
-      case 'json': return deepFreeze(JSON.parse(raw as string));
-      case 'decimal': return typeof raw === 'number' ? fixed(raw, field.scale) : String(raw);
-      default: return raw;
+      case 'boolean': return (raw) => raw === 1 || raw === true || raw === '1';
+      case 'datetime': return (raw) => new Date(raw as string);
+      case 'json': return (raw) => deepFreeze(JSON.parse(raw as string));
+      case 'decimal': return (raw) => (typeof raw === 'number' ? fixed(raw, field.scale) : String(raw));
+      default: return null;
     }
   },
   insertedIds(result, count) {
