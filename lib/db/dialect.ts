@@ -22,6 +22,8 @@ export interface Dialect {
    * insertedIds relies on); when false, rows are inserted one per statement.
    */
   readonly consecutiveInsertIds: boolean;
+  /** FK constraints are declared in CREATE TABLE (else added by ALTER TABLE once all tables exist). */
+  readonly inlineForeignKeys: boolean;
   /** Most rows one INSERT statement may carry. */
   readonly maxInsertRows: number;
   /** Column definition for a field, on a create or alter table builder. */

@@ -67,6 +67,11 @@ export class RecordCache {
     }
   }
 
+  /** Forgets one field of a model for every record. */
+  dropField(model: string, field: string): void {
+    this.data.get(model)?.delete(field);
+  }
+
   /** Forgets one model, or everything. */
   clear(model?: string): void {
     if (model === undefined) {

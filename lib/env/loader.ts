@@ -1,7 +1,9 @@
 import { MissingError } from '../errors';
-import type { FieldDef } from '../model/field-types';
+import { isX2many, type FieldDef } from '../model/field-types';
 import type { ModelSchema } from '../model/schema';
-import { CHUNK, loadRows } from '../query/statements';
+import { parseOrder } from '../model/order';
+import { inverseOf, relationOf, targetOf } from '../model/relations';
+import { CHUNK, loadMany2many, loadOne2many, loadRows } from '../query/statements';
 import type { RecordCache } from './cache';
 import type { Scope } from './scope';
 import type { Stats } from './stats';
@@ -22,7 +24,13 @@ import type { Stats } from './stats';
  *   MissingError while the other readers of the batch get their values.
  * - A failed statement rejects every reader of its batch and caches nothing from it.
  */
-export type LoadMode = 'record' | 'fields';
+export type LoadMode = 'record' | 'fields' | 'relation';
+
+/**
+ * The records a miss may load along with its own: an id list, or (for records reached
+ * through a relation) a function computing it from the cache when a miss needs it.
+ */
+export type PrefetchSource = readonly number[] | (() => readonly number[]);
 
 interface Batch {
   readonly schema: ModelSchema;
@@ -31,7 +39,7 @@ interface Batch {
   /** Requested ids, in request order, with the fields asked of each. */
   readonly requests: Map<number, Set<FieldDef>>;
   /** Prefetch sets of the requesters, with the fields asked against each. */
-  readonly prefetchSets: Map<readonly number[], Set<FieldDef>>;
+  readonly prefetchSets: Map<PrefetchSource, Set<FieldDef>>;
   readonly done: Promise<void>;
   resolve(): void;
   reject(e: unknown): void;
@@ -57,19 +65,19 @@ export class Loader {
    * Value of `field` on record `id` once loaded. The caller has checked the cache and
    * counted the hit; this counts the miss.
    */
-  load(schema: ModelSchema, field: FieldDef, id: number, prefetchIds: readonly number[] | null, scope: Scope, mode: LoadMode): Promise<unknown> {
+  load(schema: ModelSchema, field: FieldDef, id: number, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
     this.stats.misses++;
     if (this.cache.isMissing(schema.name, id)) return Promise.reject(new MissingError(schema.name, [id]));
     for (const running of this.inFlight.get(scope)?.get(schema.name) ?? []) {
       if (running.ids.has(id) && running.fields.has(field)) return running.done.then(() => this.valueAfterLoad(schema, field, id, scope));
     }
-    const batch = this.batchFor(schema, scope, mode);
+    const batch = this.batchFor(schema, scope, mode, mode === 'relation' ? field.name : '');
     let asked = batch.requests.get(id);
     if (!asked) batch.requests.set(id, (asked = new Set()));
     asked.add(field);
-    if (prefetchIds && prefetchIds.length > 1) {
-      let fields = batch.prefetchSets.get(prefetchIds);
-      if (!fields) batch.prefetchSets.set(prefetchIds, (fields = new Set()));
+    if (prefetch && (typeof prefetch === 'function' || prefetch.length > 1)) {
+      let fields = batch.prefetchSets.get(prefetch);
+      if (!fields) batch.prefetchSets.set(prefetch, (fields = new Set()));
       fields.add(field);
     }
     return batch.done.then(() => this.valueAfterLoad(schema, field, id, scope));
@@ -80,17 +88,25 @@ export class Loader {
    * right away (the seed's _prefetch_records).
    */
   async prefetch(schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
-    const maps = fields.map((f) => this.cache.field(schema.name, f.name));
-    const lacking = [...new Set(ids)].filter((id) => !this.cache.isMissing(schema.name, id) && maps.some((m) => !m.has(id)));
-    for (let i = 0; i < lacking.length; i += CHUNK) {
-      await this.run(schema, scope, lacking.slice(i, i + CHUNK), fields);
+    const lacking = (wanted: readonly FieldDef[]) => {
+      const maps = wanted.map((f) => this.cache.field(schema.name, f.name));
+      return [...new Set(ids)].filter((id) => !this.cache.isMissing(schema.name, id) && maps.some((m) => !m.has(id)));
+    };
+    const columns = fields.filter((f) => !isX2many(f));
+    if (columns.length) {
+      const todo = lacking(columns);
+      for (let i = 0; i < todo.length; i += CHUNK) await this.run(schema, scope, todo.slice(i, i + CHUNK), columns);
+    }
+    for (const rel of fields.filter(isX2many)) {
+      const todo = lacking([rel]);
+      for (let i = 0; i < todo.length; i += CHUNK) await this.runRelation(schema, scope, todo.slice(i, i + CHUNK), rel);
     }
   }
 
-  private batchFor(schema: ModelSchema, scope: Scope, mode: LoadMode): Batch {
+  private batchFor(schema: ModelSchema, scope: Scope, mode: LoadMode, field: string): Batch {
     let byKey = this.pending.get(scope);
     if (!byKey) this.pending.set(scope, (byKey = new Map()));
-    const key = `${schema.name}\u0000${mode}`;
+    const key = `${schema.name}\u0000${mode}\u0000${field}`;
     let batch = byKey.get(key);
     if (!batch) {
       let resolve!: () => void;
@@ -119,14 +135,18 @@ export class Loader {
     const chunks: number[][] = [];
     for (let i = 0; i < ids.length; i += CHUNK) chunks.push(ids.slice(i, i + CHUNK));
     const last = chunks[chunks.length - 1];
-    if (batch.mode === 'record' && last.length < CHUNK) this.topUp(schema, last, batch.prefetchSets);
-    for (const chunk of chunks) await this.run(schema, scope, chunk, fields);
+    if (batch.mode !== 'fields' && last.length < CHUNK) this.topUp(schema, last, batch.prefetchSets);
+    for (const chunk of chunks) {
+      if (batch.mode === 'relation') await this.runRelation(schema, scope, chunk, fields[0]);
+      else await this.run(schema, scope, chunk, fields);
+    }
   }
 
   /** Adds to `chunk` records of the prefetch sets that lack a field asked against their set. */
-  private topUp(schema: ModelSchema, chunk: number[], prefetchSets: Map<readonly number[], Set<FieldDef>>): void {
+  private topUp(schema: ModelSchema, chunk: number[], prefetchSets: Map<PrefetchSource, Set<FieldDef>>): void {
     const inChunk = new Set(chunk);
-    for (const [set, fieldDefs] of prefetchSets) {
+    for (const [source, fieldDefs] of prefetchSets) {
+      const set = typeof source === 'function' ? source() : source;
       const maps = [...fieldDefs].map((f) => this.cache.field(schema.name, f.name));
       for (const id of set) {
         if (inChunk.size >= CHUNK) return;
@@ -137,18 +157,10 @@ export class Loader {
     }
   }
 
-  /** One load statement: registers itself as in flight, fills the cache, marks missing ids. */
-  private async run(schema: ModelSchema, scope: Scope, ids: number[], fields: readonly FieldDef[]): Promise<void> {
-    const work = loadRows(scope.executor, schema, ids, fields);
-    const entry: InFlight = { ids: new Set(ids), fields: new Set(fields), done: work.then(() => undefined, () => undefined) };
-    let byModel = this.inFlight.get(scope);
-    if (!byModel) this.inFlight.set(scope, (byModel = new Map()));
-    let running = byModel.get(schema.name);
-    if (!running) byModel.set(schema.name, (running = new Set()));
-    running.add(entry);
-    try {
-      const { ids: found, columns } = await work;
-      this.stats.loads++;
+  /** One load statement: fills the cache with the columns of `ids`, marks missing ids. */
+  private run(schema: ModelSchema, scope: Scope, ids: number[], fields: readonly FieldDef[]): Promise<void> {
+    return this.track(schema, scope, ids, fields, async () => {
+      const { ids: found, columns } = await loadRows(scope.executor, schema, ids, fields);
       this.stats.loadedRecords += found.length;
       fields.forEach((f, i) => {
         const byId = this.cache.field(schema.name, f.name);
@@ -158,10 +170,41 @@ export class Loader {
       const present = new Set(found);
       const absent = ids.filter((id) => !present.has(id));
       if (absent.length) this.cache.markMissing(schema.name, absent);
+    });
+  }
+
+  /** One x2many load: the target ids of every parent in `ids` (frozen arrays, [] when none). */
+  private runRelation(schema: ModelSchema, scope: Scope, ids: number[], field: FieldDef): Promise<void> {
+    return this.track(schema, scope, ids, [field], async () => {
+      const target = targetOf(schema, field);
+      const order = parseOrder(target, target.order, (m) => new Error(m));
+      const children = field.type === 'one2many'
+        ? await loadOne2many(scope.executor, target, inverseOf(schema, field).column, ids, order)
+        : await loadMany2many(scope.executor, relationOf(schema, field), target, ids, order);
+      const byId = this.cache.field(schema.name, field.name);
+      for (const id of ids) if (!byId.has(id)) byId.set(id, Object.freeze(children.get(id) ?? []));
+    });
+  }
+
+  /**
+   * Runs one load statement registered as in flight for (ids x fields), so that misses
+   * it covers wait for it; counts it; journals the ids inside a transaction.
+   */
+  private async track(schema: ModelSchema, scope: Scope, ids: number[], fields: readonly FieldDef[], work: () => Promise<void>): Promise<void> {
+    const running = work();
+    const entry: InFlight = { ids: new Set(ids), fields: new Set(fields), done: running.then(() => undefined, () => undefined) };
+    let byModel = this.inFlight.get(scope);
+    if (!byModel) this.inFlight.set(scope, (byModel = new Map()));
+    let list = byModel.get(schema.name);
+    if (!list) byModel.set(schema.name, (list = new Set()));
+    list.add(entry);
+    try {
+      await running;
+      this.stats.loads++;
       scope.journal?.add(schema.name, ids);
     } finally {
-      running.delete(entry);
-      if (running.size === 0) byModel.delete(schema.name);
+      list.delete(entry);
+      if (list.size === 0) byModel.delete(schema.name);
       if (byModel.size === 0) this.inFlight.delete(scope);
     }
   }
@@ -171,6 +214,6 @@ export class Loader {
     if (byId?.has(id)) return byId.get(id);
     if (this.cache.isMissing(schema.name, id)) throw new MissingError(schema.name, [id]);
     // Invalidated between the load and this reader: load it again.
-    return this.load(schema, field, id, null, scope, 'fields');
+    return this.load(schema, field, id, null, scope, isX2many(field) ? 'relation' : 'fields');
   }
 }

@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { SchemaError } from '../errors';
 import {
   BASE_OPTION_KEYS, DESIGN_TYPES, TYPE_OPTION_KEYS, inferFieldType,
-  type BaseFieldOptions, type DecimalFieldOptions, type FieldDef, type FieldOptions, type FieldType,
-  type StringFieldOptions,
+  isColumn, type BaseFieldOptions, type DecimalFieldOptions, type FieldDef, type FieldOptions, type FieldType,
+  type Many2manyOptions, type Many2oneOptions, type RelationType, type StringFieldOptions,
 } from './field-types';
 import { registerModel } from './registry';
 import { RESERVED_NAMES, type ModelSchema } from './schema';
@@ -16,6 +16,9 @@ interface PendingField {
   readonly type: FieldType | undefined;
   readonly designType: unknown;
   readonly options: FieldOptions;
+  /** Relational fields: the target class (lazily) and, for one2many, the inverse field. */
+  readonly target?: () => Function;
+  readonly inverse?: string;
 }
 
 const pendingFields = new WeakMap<object, PendingField[]>();
@@ -48,17 +51,22 @@ export function Model(arg: string | ModelOptions): ClassDecorator {
     }
     // Column names are compared without case, as both databases do.
     const columns = new Set<string>(['id']);
-    for (const f of fields.values()) {
+    for (const f of columnsOf(fields)) {
       if (columns.has(f.column.toLowerCase())) throw new SchemaError(`model "${name}": column "${f.column}" is used twice`);
       columns.add(f.column.toLowerCase());
     }
     const schema: ModelSchema = {
       name, table, order, fields, cls: target,
-      prefetchFields: [...fields.values()].filter((f) => f.prefetch),
+      prefetchFields: [...fields.values()].filter((f) => f.prefetch && isColumn(f)),
+      columnFields: [...fields.values()].filter(isColumn),
     };
     parseOrder(schema, order, (msg) => new SchemaError(`@Model "${name}": bad order: ${msg}`));
     registerModel(schema);
   };
+}
+
+function columnsOf(fields: Map<string, FieldDef>): FieldDef[] {
+  return [...fields.values()].filter(isColumn);
 }
 
 /** Own pending fields first, then those inherited from model base classes. */
@@ -70,14 +78,19 @@ function collectPending(proto: object | null): PendingField[] {
   return out;
 }
 
-function declare(type: FieldType | undefined, options: FieldOptions = {}): PropertyDecorator {
+function declare(
+  type: FieldType | undefined, options: FieldOptions = {}, relation?: { target: () => Function; inverse?: string },
+): PropertyDecorator {
   return (target, key) => {
     const owner = typeof target === 'function' ? target.name : (target as { constructor?: Function }).constructor?.name ?? '?';
     if (typeof key !== 'string') throw new SchemaError(`@Field on ${owner}: symbol properties cannot be fields`);
     if (typeof target === 'function') throw new SchemaError(`@Field on static ${owner}.${key}: fields are instance properties`);
     if (!options || typeof options !== 'object') throw new SchemaError(`@Field on ${owner}.${key}: options must be an object`);
     const list = pendingFields.get(target) ?? [];
-    list.push({ name: key, type, designType: Reflect.getMetadata('design:type', target, key), options });
+    if (relation && typeof relation.target !== 'function') {
+      throw new SchemaError(`@Field.${type} on ${owner}.${key}: the target must be a function returning the model class, e.g. () => Customer`);
+    }
+    list.push({ name: key, type, designType: Reflect.getMetadata('design:type', target, key), options, ...relation });
     pendingFields.set(target, list);
   };
 }
@@ -91,6 +104,7 @@ function resolveField(model: string, p: PendingField): FieldDef {
     const declared = (p.designType as Function | undefined)?.name ?? 'unknown';
     throw new SchemaError(`${where}: cannot infer a column type from design:type ${declared}; use @Field.json(), @Field.float(), @Field.text(), ...`);
   }
+  if (p.target) return resolveRelation(model, p, type as RelationType, where);
   if (p.type && p.designType !== undefined && !DESIGN_TYPES[type].includes(p.designType)) {
     throw new SchemaError(`${where}: @Field.${type}() does not fit the declared TypeScript type ${(p.designType as Function).name}`);
   }
@@ -125,6 +139,41 @@ function resolveField(model: string, p: PendingField): FieldDef {
   }
 }
 
+const RELATION_KEYS: Readonly<Record<RelationType, readonly string[]>> = {
+  many2one: ['required', 'column', 'prefetch', 'onDelete'],
+  one2many: [],
+  many2many: ['relation', 'column1', 'column2'],
+};
+
+function resolveRelation(model: string, p: PendingField, type: RelationType, where: string): FieldDef {
+  const o = p.options;
+  checkKeys(where, o, RELATION_KEYS[type]);
+  const base = {
+    name: p.name, type, target: p.target, required: false, default: undefined, index: false, unique: false,
+    prefetch: false, size: 0, precision: 0, scale: 0,
+  };
+  if (type === 'many2one') {
+    const column = o.column ?? `${p.name}_id`;
+    if (typeof column !== 'string' || !IDENTIFIER.test(column)) throw new SchemaError(`${where}: invalid column name ${JSON.stringify(column)}`);
+    if (o.required !== undefined && typeof o.required !== 'boolean') throw new SchemaError(`${where}: option "required" must be a boolean`);
+    const required = o.required ?? false;
+    const onDelete = o.onDelete ?? (required ? 'restrict' : 'set null');
+    if (!['restrict', 'cascade', 'set null'].includes(onDelete)) throw new SchemaError(`${where}: onDelete must be 'restrict', 'cascade' or 'set null'`);
+    if (onDelete === 'set null' && required) throw new SchemaError(`${where}: a required many2one cannot be set null on delete`);
+    return { ...base, column, required, onDelete, index: true, prefetch: o.prefetch ?? true };
+  }
+  if (type === 'one2many') {
+    if (typeof p.inverse !== 'string' || !IDENTIFIER.test(p.inverse)) throw new SchemaError(`${where}: one2many needs the name of the inverse many2one field`);
+    return { ...base, column: '', inverse: p.inverse };
+  }
+  for (const k of ['relation', 'column1', 'column2'] as const) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'string' || !IDENTIFIER.test(v))) throw new SchemaError(`${where}: invalid ${k} ${JSON.stringify(v)}`);
+  }
+  // relation/column defaults need the target's name: filled in by relations.ts on first use.
+  return { ...base, column: '', relation: o.relation, column1: o.column1, column2: o.column2 };
+}
+
 function positiveInt(where: string, key: string, value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
@@ -155,7 +204,16 @@ export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number }) =
   boolean: FieldFactory<BaseFieldOptions<boolean>>;
   datetime: FieldFactory<BaseFieldOptions<Date>>;
   json: FieldFactory<BaseFieldOptions<unknown>>;
+  /** A reference to one record of `target`: a FK column `<name>_id` (indexed, with a real constraint). */
+  many2one: (target: () => Function, options?: Many2oneOptions) => PropertyDecorator;
+  /** The records of `target` whose many2one `inverse` points to this record. */
+  one2many: (target: () => Function, inverse: string) => PropertyDecorator;
+  /** Records of `target` linked through a relation table. */
+  many2many: (target: () => Function, options?: Many2manyOptions) => PropertyDecorator;
 } = Object.assign((options?: FieldOptions) => declare(undefined, options), {
+  many2one: (target: () => Function, o?: Many2oneOptions) => declare('many2one', o as FieldOptions, { target }),
+  one2many: (target: () => Function, inverse: string) => declare('one2many', {}, { target, inverse }),
+  many2many: (target: () => Function, o?: Many2manyOptions) => declare('many2many', o as FieldOptions, { target }),
   string: (o?: StringFieldOptions) => declare('string', o),
   text: (o?: BaseFieldOptions<string>) => declare('text', o),
   integer: (o?: BaseFieldOptions<number>) => declare('integer', o),

@@ -2,7 +2,12 @@
  * The column field types proxorm knows, and the options each accepts. One place for
  * "what a field can be"; the decorators, the validator and schema sync all read it.
  */
-export type FieldType = 'string' | 'text' | 'integer' | 'float' | 'decimal' | 'boolean' | 'datetime' | 'json';
+export type ScalarType = 'string' | 'text' | 'integer' | 'float' | 'decimal' | 'boolean' | 'datetime' | 'json';
+export type RelationType = 'many2one' | 'one2many' | 'many2many';
+export type FieldType = ScalarType | RelationType;
+
+/** What a many2one does when its target record is deleted (a real FK constraint). */
+export type OnDelete = 'restrict' | 'cascade' | 'set null';
 
 /** Options every field type accepts. */
 export interface BaseFieldOptions<T> {
@@ -35,7 +40,28 @@ export interface DecimalFieldOptions extends BaseFieldOptions<string | number> {
   scale?: number;
 }
 
-export type FieldOptions = BaseFieldOptions<unknown> & { size?: number; precision?: number; scale?: number };
+export interface Many2oneOptions {
+  /** Default 'set null' ('restrict' when required). */
+  onDelete?: OnDelete;
+  required?: boolean;
+  /** Column name; defaults to `<property>_id`. */
+  column?: string;
+  /** An index is always created; false only for prefetch, as for other fields. */
+  prefetch?: boolean;
+}
+
+export interface Many2manyOptions {
+  /** Relation table; defaults to `<model1>_<model2>_rel` with the two names sorted. */
+  relation?: string;
+  /** Column of the relation table holding this model's id; default `<model>_id`. */
+  column1?: string;
+  /** Column holding the target's id; default `<target>_id`. */
+  column2?: string;
+}
+
+export type FieldOptions = BaseFieldOptions<unknown> & { size?: number; precision?: number; scale?: number } & {
+  onDelete?: OnDelete; inverse?: string; relation?: string; column1?: string; column2?: string;
+};
 
 /** The resolved, immutable description of one field of a model. */
 export interface FieldDef {
@@ -50,6 +76,25 @@ export interface FieldDef {
   readonly size: number;
   readonly precision: number;
   readonly scale: number;
+  /** Relational fields: the target model class, resolved lazily (it may be declared later). */
+  readonly target?: () => Function;
+  /** many2one: the FK's ON DELETE rule. */
+  readonly onDelete?: OnDelete;
+  /** one2many: the many2one field of the target that points back. */
+  readonly inverse?: string;
+  /** many2many: relation table and its two columns (this side, target side). */
+  readonly relation?: string;
+  readonly column1?: string;
+  readonly column2?: string;
+}
+
+/** Whether the field is a column of its model's table (scalars and many2one). */
+export function isColumn(f: FieldDef): boolean {
+  return f.type !== 'one2many' && f.type !== 'many2many';
+}
+
+export function isX2many(f: FieldDef): boolean {
+  return f.type === 'one2many' || f.type === 'many2many';
 }
 
 export const BASE_OPTION_KEYS: readonly string[] = ['required', 'default', 'index', 'unique', 'column', 'prefetch'];
@@ -64,6 +109,9 @@ export const TYPE_OPTION_KEYS: Readonly<Record<FieldType, readonly string[]>> = 
   boolean: [],
   datetime: [],
   json: [],
+  many2one: ['onDelete'],
+  one2many: [],
+  many2many: ['relation', 'column1', 'column2'],
 };
 
 /**
@@ -79,6 +127,9 @@ export const DESIGN_TYPES: Readonly<Record<FieldType, readonly unknown[]>> = {
   boolean: [Boolean, Object],
   datetime: [Date, Object],
   json: [Object, Array, String, Number, Boolean],
+  many2one: [],
+  one2many: [Array, Object],
+  many2many: [Array, Object],
 };
 
 /** Type inferred from a property's design:type when the decorator names none. */

@@ -15,8 +15,10 @@ export interface ModelSchema {
   readonly order: string;
   /** Declared fields by property name ("id" is implicit and not in here). */
   readonly fields: ReadonlyMap<string, FieldDef>;
-  /** Fields a miss on another field loads too (prefetch !== false). */
+  /** Column fields a miss on another field loads too (prefetch !== false). */
   readonly prefetchFields: readonly FieldDef[];
+  /** Fields stored as columns of the table: scalars and many2one. */
+  readonly columnFields: readonly FieldDef[];
   readonly cls: Function;
 }
 
@@ -34,5 +36,5 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'concat', 'union', 'isEmpty', 'withEnv', 'toString', 'toJSON', 'valueOf', 'inspect', 'hasOwnProperty',
   'prefetchIds', 'schema', 'readField', 'browse', 'search', 'searchCount', 'create',
   // private members of RecordSetBase and ModelApi: inside their methods `this` is the proxy
-  'readValue', 'ensureSingle', 'fieldDef', 'fieldDefs', 'derive', 'combine', 'recordSet',
+  'readValue', 'ensureSingle', 'fieldDef', 'fieldDefs', 'derive', 'combine', 'recordSet', 'displayOf',
 ]);

@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors';
 import type { FieldDef } from './field-types';
+import { schemaOf } from './registry';
 import type { ModelSchema } from './schema';
 
 /**
@@ -18,9 +19,19 @@ export function normalizeValue(model: string, field: FieldDef, value: unknown): 
   if (value === undefined) fail('undefined is not a value; use null to clear a field');
   if (value === null) {
     if (field.required) fail('is required and cannot be null');
+    if (field.type === 'one2many' || field.type === 'many2many') fail('an x2many takes commands ({ set, add, remove, create }), not null');
     return null;
   }
   switch (field.type) {
+    case 'many2one': {
+      const ids = idsOf(value, field, fail);
+      if (ids.length > 1) fail('a many2one takes one record');
+      if (ids.length === 0 && field.required) fail('is required and cannot be empty');
+      return ids.length ? ids[0] : null;
+    }
+    case 'one2many':
+    case 'many2many':
+      return normalizeCommands(value, field, fail);
     case 'string':
     case 'text': {
       if (typeof value !== 'string') return fail(`expected a string`);
@@ -45,6 +56,57 @@ export function normalizeValue(model: string, field: FieldDef, value: unknown): 
     case 'json':
       return freezeJson(value, fail);
   }
+}
+
+/** Changes to an x2many, validated: ids are checked, nested create values are checked when run. */
+export interface X2manyOps {
+  readonly set?: number[];
+  readonly add?: number[];
+  readonly remove?: number[];
+  readonly create?: readonly unknown[];
+}
+
+const COMMANDS = ['set', 'add', 'remove', 'create'];
+
+function normalizeCommands(value: unknown, field: FieldDef, fail: (why: string) => never): X2manyOps {
+  if (typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) {
+    return fail('an x2many takes an object of commands { set, add, remove, create }');
+  }
+  const keys = Reflect.ownKeys(value as object);
+  if (keys.length === 0) fail('no command given (use set, add, remove or create)');
+  const out: { set?: number[]; add?: number[]; remove?: number[]; create?: unknown[] } = {};
+  for (const key of keys) {
+    if (typeof key !== 'string' || !COMMANDS.includes(key)) fail(`unknown x2many command ${JSON.stringify(String(key))} (use set, add, remove or create)`);
+    const v = (value as Record<string, unknown>)[key as string];
+    if (key === 'create') {
+      if (!Array.isArray(v)) fail('"create" takes an array of value objects');
+      out.create = [...(v as unknown[])];
+    } else {
+      out[key as 'set' | 'add' | 'remove'] = idsOf(v, field, fail);
+    }
+  }
+  return out;
+}
+
+/** Ids from an id, an array of ids, or a recordset of the field's target model. */
+function idsOf(value: unknown, field: FieldDef, fail: (why: string) => never): number[] {
+  let ids: unknown;
+  if (typeof value === 'number' && field.type === 'many2one') ids = [value];
+  else if (Array.isArray(value) && field.type !== 'many2one') ids = value;
+  else if (isRecordSetLike(value)) {
+    const target = field.target ? schemaOf(field.target()).name : undefined;
+    if (value.model !== target) fail(`expected records of "${target}", got "${value.model}"`);
+    ids = value.ids;
+  } else {
+    return fail(field.type === 'many2one' ? 'expected an id, a recordset or null' : 'expected an array of ids or a recordset');
+  }
+  const list = [...(ids as unknown[])];
+  for (const id of list) if (!Number.isSafeInteger(id) || (id as number) < 1) fail(`invalid id ${describe(id)}`);
+  return [...new Set(list as number[])];
+}
+
+function isRecordSetLike(v: unknown): v is { ids: readonly number[]; model: string } {
+  return typeof v === 'object' && v !== null && Array.isArray((v as { ids?: unknown }).ids) && typeof (v as { model?: unknown }).model === 'string';
 }
 
 function normalizeDecimal(field: FieldDef, value: unknown, fail: (why: string) => never): string {
@@ -162,7 +224,7 @@ export function normalizeRecordValues(
     out.set(field, normalizeValue(schema.name, field, (values as Record<string, unknown>)[key as string]));
   }
   if (mode === 'create') {
-    for (const field of schema.fields.values()) {
+    for (const field of schema.columnFields) {
       if (out.has(field)) continue;
       const d = typeof field.default === 'function' ? (field.default as () => unknown)() : field.default;
       if (d === undefined && field.required) throw new ValidationError(`${schema.name}.${field.name}: is required`);

@@ -1,5 +1,6 @@
 import { DomainError } from '../errors';
 import type { FieldDef } from '../model/field-types';
+import { targetOf } from '../model/relations';
 import type { ModelSchema } from '../model/schema';
 import { describe, normalizeValue } from '../model/values';
 
@@ -29,12 +30,27 @@ const ID_FIELD: FieldDef = {
 export type Condition =
   | { readonly kind: 'and' | 'or'; readonly children: readonly Condition[] }
   | { readonly kind: 'leaf'; readonly field: FieldDef; readonly op: BaseOp; readonly value: unknown; readonly negated: boolean }
+  | PathCondition
   | { readonly kind: 'const'; readonly value: boolean };
+
+/**
+ * A dotted path: "the record's `field` relates to some record of `target` that meets
+ * `sub`". Negated: to none. (`['customer.name', '=', 'x']` is a path over a leaf.)
+ */
+export interface PathCondition {
+  readonly kind: 'path';
+  readonly owner: ModelSchema;
+  readonly field: FieldDef;
+  readonly target: ModelSchema;
+  readonly sub: Condition;
+  readonly negated: boolean;
+}
 
 type Tree =
   | { kind: 'and' | 'or'; children: Tree[] }
   | { kind: 'not'; child: Tree }
-  | { kind: 'leaf'; field: FieldDef; op: BaseOp; value: unknown; negated: boolean };
+  | { kind: 'leaf'; field: FieldDef; op: BaseOp; value: unknown; negated: boolean }
+  | PathCondition;
 
 const NEGATED: Partial<Record<Operator, BaseOp>> = { '!=': '=', 'not in': 'in', 'not like': 'like', 'not ilike': 'ilike' };
 
@@ -67,13 +83,35 @@ function leaf(schema: ModelSchema, t: unknown, at: number): Tree {
   if (!Array.isArray(t) || t.length !== 3) throw new DomainError(`${where}: expected '&', '|', '!' or [field, operator, value]`);
   const [name, op, value] = t as [unknown, unknown, unknown];
   if (typeof name !== 'string') throw new DomainError(`${where}: field name must be a string`);
-  const field = name === 'id' ? ID_FIELD : schema.fields.get(name);
-  if (!field) throw new DomainError(`${where}: unknown field "${name}" on model "${schema.name}"`);
   if (typeof op !== 'string' || !(OPERATORS as readonly string[]).includes(op)) {
     throw new DomainError(`${where}: unknown operator ${safeJson(op)} (use one of ${OPERATORS.join(', ')})`);
   }
-  const base = NEGATED[op as Operator] ?? (op as BaseOp);
+  return pathLeaf(schema, name.split('.'), op as Operator, value, where);
+}
+
+/** A leaf on `names[0]`, following relations for the rest of a dotted path. */
+function pathLeaf(schema: ModelSchema, names: string[], op: Operator, value: unknown, where: string): Tree {
+  const [name, ...rest] = names;
+  const field = name === 'id' ? ID_FIELD : schema.fields.get(name);
+  if (!field) throw new DomainError(`${where}: unknown field "${name}" on model "${schema.name}"`);
+  const base = NEGATED[op] ?? (op as BaseOp);
+  if (rest.length === 0 && field.type === 'many2one') {
+    if (base !== '=' && base !== 'in') throw new DomainError(`${where}: a many2one compares with =, !=, in and not in (ids); use a path such as "${name}.name" for the rest`);
+  } else if (rest.length === 0 && (field.type === 'one2many' || field.type === 'many2many')) {
+    // ['tags', 'in', ids] reads as ['tags.id', 'in', ids]; its negation is "no such tag".
+    if (base !== '=' && base !== 'in') throw new DomainError(`${where}: an x2many compares with =, !=, in and not in (ids)`);
+    return path(schema, field, ['id'], base, value, where, base !== op);
+  } else if (rest.length > 0) {
+    if (!field.target) throw new DomainError(`${where}: "${name}" on model "${schema.name}" is not a relation, cannot follow "${names.join('.')}"`);
+    return path(schema, field, rest, op, value, where, false);
+  }
   return { kind: 'leaf', field, op: base, value: checkValue(schema, field, base, value, where), negated: base !== op };
+}
+
+function path(owner: ModelSchema, field: FieldDef, rest: string[], op: Operator, value: unknown, where: string, negated: boolean): Tree {
+  const target = targetOf(owner, field);
+  const sub = simplify(pushNot(pathLeaf(target, rest, op, value, where), false));
+  return { kind: 'path', owner, field, target, sub, negated };
 }
 
 function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unknown, where: string): unknown {
@@ -110,6 +148,7 @@ function pushNot(t: Tree, negate: boolean): Tree {
     case 'not':
       return pushNot(t.child, !negate);
     case 'leaf':
+    case 'path':
       return negate ? { ...t, negated: !t.negated } : t;
     default: {
       const kind = negate ? (t.kind === 'and' ? 'or' : 'and') : t.kind;
@@ -120,7 +159,7 @@ function pushNot(t: Tree, negate: boolean): Tree {
 
 /** Flattens nested and/or of the same kind. */
 function simplify(t: Tree): Condition {
-  if (t.kind === 'leaf') return t;
+  if (t.kind === 'leaf' || t.kind === 'path') return t;
   if (t.kind === 'not') throw new Error('unreachable: negations are pushed down');
   const children: Condition[] = [];
   for (const c of t.children.map(simplify)) {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Executor } from '../db/executor';
 import type { FieldDef } from '../model/field-types';
+import type { RelationTable } from '../model/relations';
 import { ID_COLUMN, type ModelSchema, type OrderTerm } from '../model/schema';
 import type { Condition } from './domain';
 import { applyCondition } from './where';
@@ -22,8 +23,7 @@ export interface SearchOptions {
 export async function searchIds(ex: Executor, schema: ModelSchema, cond: Condition, opts: SearchOptions): Promise<number[]> {
   const qb = ex.table(schema.table).select(`${schema.table}.${ID_COLUMN}`);
   applyCondition(qb, cond, schema.table, ex.dialect);
-  for (const o of opts.order) qb.orderBy(`${schema.table}.${o.column}`, o.direction);
-  if (!opts.order.some((o) => o.column === ID_COLUMN)) qb.orderBy(`${schema.table}.${ID_COLUMN}`, 'asc');
+  orderBy(qb, schema.table, opts.order);
   if (opts.limit !== undefined) qb.limit(opts.limit);
   if (opts.offset !== undefined && opts.offset > 0) qb.offset(opts.offset);
   const rows = await ex.run<Array<{ id: number }>>(qb);
@@ -79,7 +79,7 @@ export async function existingIds(ex: Executor, schema: ModelSchema, ids: readon
  */
 export async function insertRows(ex: Executor, schema: ModelSchema, rows: ReadonlyArray<ReadonlyMap<FieldDef, unknown>>): Promise<number[]> {
   const ids: number[] = [];
-  const columnsPerRow = Math.max(1, schema.fields.size);
+  const columnsPerRow = Math.max(1, schema.columnFields.length);
   const perStatement = ex.dialect.consecutiveInsertIds
     ? Math.max(1, Math.min(ex.dialect.maxInsertRows, Math.floor(30_000 / columnsPerRow)))
     : 1;
@@ -116,5 +116,86 @@ export async function deleteRows(ex: Executor, schema: ModelSchema, ids: readonl
 function toColumns(ex: Executor, values: ReadonlyMap<FieldDef, unknown>): Record<string, Knex.Value> {
   const out: Record<string, Knex.Value> = {};
   for (const [f, v] of values) out[f.column] = ex.dialect.toDb(f, v) as Knex.Value;
+  return out;
+}
+
+/**
+ * The children of `parentIds` through a one2many (the target rows whose inverse column
+ * holds a parent id), ordered by the target's order. One statement.
+ */
+export async function loadOne2many(
+  ex: Executor, target: ModelSchema, inverseColumn: string, parentIds: readonly number[], order: readonly OrderTerm[],
+): Promise<Map<number, number[]>> {
+  const col = `${target.table}.${inverseColumn}`;
+  const qb = ex.table(target.table).select({ id: `${target.table}.${ID_COLUMN}`, parent: col });
+  ex.dialect.whereIn(qb, col, parentIds);
+  orderBy(qb, target.table, order);
+  return group(await ex.run<Array<{ id: number; parent: number }>>(qb));
+}
+
+/** The linked target ids of `parentIds` through a many2many, in the target's order. One statement. */
+export async function loadMany2many(
+  ex: Executor, rel: RelationTable, target: ModelSchema, parentIds: readonly number[], order: readonly OrderTerm[],
+): Promise<Map<number, number[]>> {
+  const qb = ex.table(rel.table)
+    .select({ id: `${rel.table}.${rel.column2}`, parent: `${rel.table}.${rel.column1}` })
+    .join(target.table, `${target.table}.${ID_COLUMN}`, `${rel.table}.${rel.column2}`);
+  ex.dialect.whereIn(qb, `${rel.table}.${rel.column1}`, parentIds);
+  orderBy(qb, target.table, order);
+  return group(await ex.run<Array<{ id: number; parent: number }>>(qb));
+}
+
+/** Links pairs in a relation table; pairs already linked are left as they are. */
+export async function linkRows(ex: Executor, rel: RelationTable, pairs: ReadonlyArray<readonly [number, number]>): Promise<void> {
+  for (let i = 0; i < pairs.length; i += CHUNK) {
+    const rows = pairs.slice(i, i + CHUNK).map(([a, b]) => ({ [rel.column1]: a, [rel.column2]: b }));
+    await ex.run(ex.table(rel.table).insert(rows).onConflict([rel.column1, rel.column2]).ignore());
+  }
+}
+
+/** Removes links of `parentIds`: to `targetIds` only, or all of them when omitted. */
+export async function unlinkRows(ex: Executor, rel: RelationTable, parentIds: readonly number[], targetIds?: readonly number[]): Promise<void> {
+  const qb = ex.table(rel.table);
+  ex.dialect.whereIn(qb, rel.column1, parentIds);
+  if (targetIds) ex.dialect.whereIn(qb, rel.column2, targetIds);
+  await ex.run(qb.del());
+}
+
+/** Sets a many2one column on the rows `ids` (a one2many "add"); returns how many matched. */
+export async function setInverse(ex: Executor, target: ModelSchema, column: string, ids: readonly number[], parentId: number | null): Promise<number> {
+  if (ids.length === 0) return 0;
+  const qb = ex.dialect.whereIn(ex.table(target.table), ID_COLUMN, ids).update({ [column]: parentId });
+  return Number(await ex.run<number>(qb));
+}
+
+/**
+ * Clears a many2one column on rows that point at `parentId`: all of them but `keep`
+ * (a one2many "set"), or, given `only`, just those (a one2many "remove"). Returns their ids.
+ */
+export async function clearInverseExcept(
+  ex: Executor, target: ModelSchema, column: string, parentId: number, keep: readonly number[], only?: readonly number[],
+): Promise<number[]> {
+  const sel = ex.table(target.table).select(ID_COLUMN).where(column, parentId);
+  if (only) ex.dialect.whereIn(sel, ID_COLUMN, only);
+  const current = (await ex.run<Array<{ id: number }>>(sel)).map((r) => Number(r.id));
+  const keepSet = new Set(keep);
+  const drop = current.filter((id) => !keepSet.has(id));
+  await setInverse(ex, target, column, drop, null);
+  return drop;
+}
+
+function orderBy(qb: Knex.QueryBuilder, table: string, order: readonly OrderTerm[]): void {
+  for (const o of order) qb.orderBy(`${table}.${o.column}`, o.direction);
+  if (!order.some((o) => o.column === ID_COLUMN)) qb.orderBy(`${table}.${ID_COLUMN}`, 'asc');
+}
+
+function group(rows: ReadonlyArray<{ id: number; parent: number }>): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (const r of rows) {
+    const p = Number(r.parent);
+    let list = out.get(p);
+    if (!list) out.set(p, (list = []));
+    list.push(Number(r.id));
+  }
   return out;
 }

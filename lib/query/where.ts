@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../db/dialect';
-import type { Condition } from './domain';
+import { inverseOf, relationOf } from '../model/relations';
+import { ID_COLUMN } from '../model/schema';
+import type { Condition, PathCondition } from './domain';
 
 type Builder = Knex.QueryBuilder;
 type LeafCondition = Extract<Condition, { kind: 'leaf' }>;
@@ -33,7 +35,43 @@ export function applyCondition(qb: Builder, cond: Condition, table: string, dial
       return;
     case 'leaf':
       applyLeaf(qb, cond, `${table}.${cond.field.column}`, dialect);
+      return;
+    case 'path':
+      applyPath(qb, cond, table, dialect);
   }
+}
+
+/**
+ * A dotted path as a subquery: many2one `f IN (SELECT id FROM target WHERE sub)`,
+ * one2many `id IN (SELECT inverse FROM target WHERE sub)`, many2many
+ * `id IN (SELECT col1 FROM rel WHERE col2 IN (SELECT id FROM target WHERE sub))`.
+ * Negated, a NULL many2one counts as "no related record matches".
+ */
+function applyPath(qb: Builder, cond: PathCondition, table: string, dialect: Dialect): void {
+  const { owner, field, target } = cond;
+  const matching = (b: Builder) => {
+    b.select(`${target.table}.${ID_COLUMN}`).from(target.table);
+    applyCondition(b, cond.sub, target.table, dialect);
+  };
+  let column: string;
+  let sub: (b: Builder) => void;
+  if (field.type === 'many2one') {
+    column = `${table}.${field.column}`;
+    sub = matching;
+  } else if (field.type === 'one2many') {
+    const inverse = `${target.table}.${inverseOf(owner, field).column}`;
+    column = `${table}.${ID_COLUMN}`;
+    sub = (b) => {
+      b.select(inverse).from(target.table).whereNotNull(inverse);
+      applyCondition(b, cond.sub, target.table, dialect);
+    };
+  } else {
+    const rel = relationOf(owner, field);
+    column = `${table}.${ID_COLUMN}`;
+    sub = (b) => b.select(`${rel.table}.${rel.column1}`).from(rel.table).whereIn(`${rel.table}.${rel.column2}`, matching);
+  }
+  if (!cond.negated) qb.whereIn(column, sub);
+  else qb.where((b) => b.whereNotIn(column, sub).orWhereNull(column));
 }
 
 function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Dialect): void {

@@ -1,14 +1,17 @@
 import { Environment } from '../env/environment';
 import type { Domain } from '../query/domain';
 import type { BrowseOptions, SearchOptions } from './model-api';
-import type { ModelClass, RecordSet, Values } from './types';
+import type { ModelBrand, ModelClass, RecordSet, Values } from './types';
 
 /**
  * Base class of models. Instances are never made: a model class only declares fields
  * (read through recordsets). The static calls are shortcuts for
  * `Environment.default.model(ThisModel).<call>`.
  */
-export abstract class BaseModel {
+export abstract class BaseModel implements ModelBrand {
+  /** Type-level marker (see ModelBrand): makes `Customer` a relation target in field types. */
+  declare readonly __proxormModel: true;
+
   static browse<M extends BaseModel>(this: ModelClass<M>, ids: number | readonly number[], options?: BrowseOptions): RecordSet<M> {
     return Environment.default.model(this).browse(ids, options);
   }

@@ -2,9 +2,9 @@ import { ValidationError } from '../errors';
 import type { Environment } from '../env/environment';
 import { parseOrder } from '../model/order';
 import type { ModelSchema } from '../model/schema';
-import { normalizeRecordValues } from '../model/values';
 import { parseDomain, type Domain } from '../query/domain';
-import { countRows, insertRows, searchIds } from '../query/statements';
+import { countRows, searchIds } from '../query/statements';
+import { createRecords } from './writes';
 import { makeRecordSet } from './recordset';
 import type { RecordSet, Values } from './types';
 
@@ -62,17 +62,7 @@ export class ModelApi<M> {
   async create(values: Partial<Values<M>>): Promise<RecordSet<M>>;
   async create(values: readonly Partial<Values<M>>[]): Promise<RecordSet<M>>;
   async create(values: Partial<Values<M>> | readonly Partial<Values<M>>[]): Promise<RecordSet<M>> {
-    const list = Array.isArray(values) ? values : [values];
-    const rows = list.map((v) => normalizeRecordValues(this.schema, v, 'create'));
-    if (rows.length === 0) return this.recordSet([], {});
-    const ids = await this.env.atomic((scope) => insertRows(scope.executor, this.schema, rows));
-    const cache = this.env.cache;
-    cache.invalidate(this.schema.name, ids); // an id the database reuses is not "missing" any more
-    for (const field of this.schema.fields.values()) {
-      const byId = cache.field(this.schema.name, field.name);
-      rows.forEach((row, i) => byId.set(ids[i], row.get(field)));
-    }
-    this.env.scope().journal?.add(this.schema.name, ids);
+    const ids = await createRecords(this.env, this.schema, Array.isArray(values) ? values : [values]);
     return this.recordSet(ids, {});
   }
 

@@ -1,12 +1,14 @@
 import { inspect } from 'node:util';
 import { EnvironmentError, MissingError, SingletonError, ValidationError } from '../errors';
 import type { Environment } from '../env/environment';
-import type { FieldDef } from '../model/field-types';
+import { isX2many, type FieldDef } from '../model/field-types';
+import { targetOf } from '../model/relations';
+import type { LoadMode, PrefetchSource } from '../env/loader';
 import type { ModelSchema } from '../model/schema';
-import { normalizeRecordValues } from '../model/values';
-import { deleteRows, existingIds, updateRows } from '../query/statements';
+import { existingIds } from '../query/statements';
+import { unlinkRecords, writeRecords } from './writes';
 import { handlerFor } from './proxy';
-import type { FieldKeys, ReadRow, RecordSet, Values } from './types';
+import type { DictValues, FieldKeys, ReadRow, RecordSet, RelationKeys, TargetOf, Values } from './types';
 
 /**
  * An ordered list of record ids of one model, bound to an Environment, with the
@@ -19,7 +21,7 @@ export class RecordSetBase<M> {
     readonly env: Environment,
     /** @internal */ readonly schema: ModelSchema,
     readonly ids: readonly number[],
-    /** @internal */ readonly prefetchIds: readonly number[] | null,
+    /** @internal */ readonly prefetchIds: PrefetchSource | null,
   ) {}
 
   /** The model name. */
@@ -71,15 +73,23 @@ export class RecordSetBase<M> {
     await this.env.loader.prefetch(this.schema, this.ids, this.fieldDefs(fields, 'prefetch', this.schema.prefetchFields), this.env.scope());
   }
 
-  /** The asked fields (default: all) of a singleton, as a plain object. */
-  async toDict<F extends FieldKeys<M> = FieldKeys<M>>(fields?: readonly F[]): Promise<Pick<Values<M>, F>> {
+  /**
+   * The asked fields (default: all) of a singleton, as a plain object. A many2one is its
+   * id (or `{ id, displayName }` with `display: true`), an x2many its ids.
+   */
+  async toDict<F extends FieldKeys<M> = FieldKeys<M>>(fields?: readonly F[], options: { display?: boolean } = {}): Promise<Pick<DictValues<M>, F>> {
     const id = this.ids[this.ensureSingle('toDict')];
     const defs = this.fieldDefs(fields, 'toDict', [...this.schema.fields.values()]);
     const mode = this.prefetchIds ? 'record' : 'fields';
-    const values = await Promise.all(defs.map((f) => this.readValue(f, id, mode)));
+    const values = await Promise.all(defs.map((f) => this.readValue(f, id, isX2many(f) ? 'relation' : mode)));
     const out: Record<string, unknown> = {};
-    defs.forEach((f, i) => (out[f.name] = values[i]));
-    return out as Pick<Values<M>, F>;
+    for (let i = 0; i < defs.length; i++) {
+      const f = defs[i];
+      out[f.name] = options.display && f.type === 'many2one' && values[i] !== null
+        ? await this.displayOf(f, values[i] as number)
+        : dictValue(f, values[i]);
+    }
+    return out as Pick<DictValues<M>, F>;
   }
 
   /** `{ id, ...fields }` for every record, loading what is missing in 1,000-id queries. */
@@ -92,42 +102,28 @@ export class RecordSetBase<M> {
     this.env.counters.hits += this.ids.length * defs.length;
     return this.ids.map((id) => {
       const row: Record<string, unknown> = { id };
-      defs.forEach((f, i) => (row[f.name] = readable(f, maps[i].get(id))));
+      defs.forEach((f, i) => (row[f.name] = dictValue(f, maps[i].get(id))));
       return row as ReadRow<M, F>;
     });
   }
 
   /**
-   * Writes the same values on every record: one UPDATE per 1,000 ids, in a transaction.
-   * The cache takes the values only once the database did. A record that no longer
-   * exists fails the whole write with MissingError and nothing is changed.
+   * Writes the same values on every record: one UPDATE per 1,000 ids, plus the x2many
+   * commands, in one transaction. The cache takes the values only once the database
+   * did. A record that no longer exists fails the whole write with MissingError and
+   * nothing is changed.
    */
   async write(values: Partial<Values<M>>): Promise<void> {
-    const normalized = normalizeRecordValues(this.schema, values, 'write');
-    const ids = [...new Set(this.ids)];
-    if (ids.length === 0 || normalized.size === 0) return;
-    await this.env.atomic(async (scope) => {
-      const matched = await updateRows(scope.executor, this.schema, ids, normalized);
-      if (matched !== ids.length) {
-        const found = await existingIds(scope.executor, this.schema, ids);
-        throw new MissingError(this.model, ids.filter((id) => !found.has(id)));
-      }
-    });
-    const scope = this.env.scope();
-    for (const [field, value] of normalized) {
-      const byId = this.env.cache.field(this.model, field.name);
-      for (const id of ids) byId.set(id, value);
-    }
-    scope.journal?.add(this.model, ids);
+    await writeRecords(this.env, this.schema, this.ids, values);
   }
 
-  /** Deletes the records (one DELETE per 1,000 ids); reading them afterwards is a MissingError. */
+  /**
+   * Deletes the records (one DELETE per 1,000 ids); reading them afterwards is a
+   * MissingError. Related records follow their many2one's onDelete (restrict fails with
+   * ForeignKeyViolationError and deletes nothing).
+   */
   async unlink(): Promise<void> {
-    const ids = [...new Set(this.ids)];
-    if (ids.length === 0) return;
-    await this.env.atomic((scope) => deleteRows(scope.executor, this.schema, ids));
-    this.env.cache.markMissing(this.model, ids);
-    this.env.scope().journal?.add(this.model, ids);
+    await unlinkRecords(this.env, this.schema, this.ids);
   }
 
   /** Records for which `predicate` (a field name: truthy value; or a function) holds. */
@@ -138,14 +134,33 @@ export class RecordSetBase<M> {
     return this.derive(keep);
   }
 
-  /** The value of a field (or of a function) for every record, in order. */
-  async mapped<K extends FieldKeys<M>>(key: K): Promise<M[K][]>;
+  /**
+   * The value of a field for every record, in order; for a relational field the union
+   * of the related records (a recordset); a dotted path (`'customer.name'`) follows
+   * relations. Or the result of a function for every record.
+   */
+  async mapped<K extends FieldKeys<M>>(key: K): Promise<[TargetOf<M[K]>] extends [never] ? M[K][] : RecordSet<TargetOf<M[K]>>>;
+  async mapped(path: `${RelationKeys<M>}.${string}`): Promise<unknown>;
   async mapped<T>(fn: (record: RecordSet<M>) => T | Promise<T>): Promise<T[]>;
-  async mapped(key: string | ((record: RecordSet<M>) => unknown)): Promise<unknown[]> {
-    const fn = typeof key === 'function' ? key : (r: RecordSet<M>) => r.readField(this.fieldDef(key, 'mapped'));
-    const out: unknown[] = [];
-    for (const record of this) out.push(await fn(record));
-    return out;
+  async mapped(key: string | ((record: RecordSet<M>) => unknown)): Promise<unknown> {
+    if (typeof key === 'function') {
+      const out: unknown[] = [];
+      for (const record of this) out.push(await key(record));
+      return out;
+    }
+    if (typeof key !== 'string') throw new ValidationError(`${this.model}.mapped: expected a field name, a dotted path or a function`);
+    const [head, ...rest] = key.split('.');
+    const field = this.fieldDef(head, 'mapped');
+    const values: unknown[] = [];
+    for (const record of this) values.push(await record.readField(field));
+    if (!field.target) {
+      if (rest.length) throw new ValidationError(`${this.model}.mapped: "${head}" is not a relation, cannot follow "${key}"`);
+      return values;
+    }
+    const ids = [...new Set((values as RecordSetBase<unknown>[]).flatMap((r) => r.ids))];
+    const target = targetOf(this.schema, field);
+    const union = makeRecordSet<unknown>(this.env, target, ids, this.prefetchIds && relatedPrefetch(this.env, this.schema, this.prefetchIds, field));
+    return rest.length ? union.mapped(rest.join('.') as never) : union;
   }
 
   /** The records ordered by a field or a key function (default: id), nulls first, stable. */
@@ -153,7 +168,7 @@ export class RecordSetBase<M> {
     const keys: unknown[] =
       key === undefined ? [...this.ids]
       : typeof key === 'function' ? await this.mapped(key)
-      : await this.mapped((r) => r.readField(this.fieldDef(key, 'sorted')));
+      : await this.mapped(async (r) => sortKey(await r.readField(this.fieldDef(key, 'sorted'))));
     const order = this.ids.map((_, i) => i).sort((a, b) => compare(keys[a], keys[b]));
     if (options.reverse) order.reverse();
     return this.derive(order.map((i) => this.ids[i]));
@@ -177,13 +192,26 @@ export class RecordSetBase<M> {
     return this.toString();
   }
 
-  /** @internal The value of one field of a singleton: from the cache, else loaded. */
+  /**
+   * @internal The value of one field of a singleton, from the cache, else loaded: for a
+   * relation, a recordset of the target whose prefetch set is the related records of
+   * this recordset's whole prefetch set.
+   */
   readField(field: FieldDef): Promise<unknown> {
-    if (this.ids.length === 0) return Promise.resolve(null);
-    return this.readValue(field, this.ids[this.ensureSingle(field.name)], 'record');
+    if (!field.target) {
+      if (this.ids.length === 0) return Promise.resolve(null);
+      return this.readValue(field, this.ids[this.ensureSingle(field.name)], 'record');
+    }
+    const target = targetOf(this.schema, field);
+    if (this.ids.length === 0) return Promise.resolve(makeRecordSet(this.env, target, [], null));
+    const id = this.ids[this.ensureSingle(field.name)];
+    const prefetch = this.prefetchIds && relatedPrefetch(this.env, this.schema, this.prefetchIds, field);
+    return this.readValue(field, id, field.type === 'many2one' ? 'record' : 'relation').then((v) =>
+      makeRecordSet(this.env, target, v === null ? [] : field.type === 'many2one' ? [v as number] : (v as readonly number[]), prefetch),
+    );
   }
 
-  private readValue(field: FieldDef, id: number, mode: 'record' | 'fields'): Promise<unknown> {
+  private readValue(field: FieldDef, id: number, mode: LoadMode): Promise<unknown> {
     if (this.env.isClosed) throw new EnvironmentError('this Environment is closed');
     const byId = this.env.cache.peekField(this.model, field.name);
     if (byId?.has(id)) {
@@ -193,6 +221,15 @@ export class RecordSetBase<M> {
     return this.env.loader
       .load(this.schema, field, id, this.prefetchIds, this.env.scope(), mode)
       .then((v) => readable(field, v));
+  }
+
+  /** `{ id, displayName }` of a many2one target: its "name" field, else "model,id". */
+  private async displayOf(field: FieldDef, id: number): Promise<{ id: number; displayName: string }> {
+    const target = targetOf(this.schema, field);
+    const name = target.fields.get('name');
+    const record = makeRecordSet<unknown>(this.env, target, [id], this.prefetchIds && relatedPrefetch(this.env, this.schema, this.prefetchIds, field));
+    const displayName = name && !name.target ? String(await record.readField(name)) : `${target.name},${id}`;
+    return { id, displayName };
   }
 
   private ensureSingle(what: string): number {
@@ -232,8 +269,49 @@ export class RecordSetBase<M> {
 }
 
 /** A recordset Proxy: `await records.name` reads field "name". */
-export function makeRecordSet<M>(env: Environment, schema: ModelSchema, ids: readonly number[], prefetchIds: readonly number[] | null): RecordSet<M> {
+export function makeRecordSet<M>(env: Environment, schema: ModelSchema, ids: readonly number[], prefetchIds: PrefetchSource | null): RecordSet<M> {
   return new Proxy(new RecordSetBase<M>(env, schema, ids, prefetchIds), handlerFor(schema) as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
+}
+
+/**
+ * The prefetch set of records reached through `field` from a prefetch set: the values of
+ * the field over it, computed from the cache when a miss needs them. One function per
+ * (set, field), so that the loader sees one set however many records ask.
+ */
+const related = new WeakMap<object, Map<FieldDef, () => readonly number[]>>();
+
+function relatedPrefetch(env: Environment, schema: ModelSchema, source: PrefetchSource, field: FieldDef): () => readonly number[] {
+  let byField = related.get(source);
+  if (!byField) related.set(source, (byField = new Map()));
+  let fn = byField.get(field);
+  if (!fn) {
+    fn = () => {
+      const ids = typeof source === 'function' ? source() : source;
+      const byId = env.cache.peekField(schema.name, field.name);
+      const out = new Set<number>();
+      if (byId) {
+        for (const id of ids) {
+          const v = byId.get(id);
+          if (typeof v === 'number') out.add(v);
+          else if (Array.isArray(v)) for (const t of v) out.add(t);
+        }
+      }
+      return [...out];
+    };
+    byField.set(field, fn);
+  }
+  return fn;
+}
+
+/** toDict/read form of a cached value: x2many id lists are copied (the cached ones are frozen). */
+function dictValue(field: FieldDef, value: unknown): unknown {
+  if (Array.isArray(value)) return field.type === 'json' ? value : [...value];
+  return readable(field, value);
+}
+
+/** Relational values sort by their first id. */
+function sortKey(v: unknown): unknown {
+  return v instanceof RecordSetBase ? (v.ids[0] ?? null) : v;
 }
 
 /** Cached values are shared: hand out copies of the mutable kinds (json is frozen). */

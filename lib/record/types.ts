@@ -2,25 +2,68 @@ import type { RecordSetBase } from './recordset';
 
 /**
  * Type-level view of models. A model class declares its fields as plain properties
- * (`name!: string`); on a record each reads as a Promise of that type.
+ * (`name!: string`, `customer!: Customer`, `orders!: Order[]`); on a record each reads
+ * as a Promise: of the value, or of a recordset for relational fields.
  */
 
-/** Property names of M that are fields (public, non-method). */
+/** What every model instance type carries, so that relational fields can be told apart. */
+export interface ModelBrand {
+  /** Type-level marker only; never set at runtime. */
+  readonly __proxormModel: true;
+}
+
+/** Property names of M that are fields (public, non-method, not the brand). */
 export type FieldKeys<M> = {
-  [K in keyof M]-?: M[K] extends (...args: never[]) => unknown ? never : K;
+  [K in keyof M]-?: K extends keyof ModelBrand ? never : M[K] extends (...args: never[]) => unknown ? never : K;
 }[keyof M] & string;
 
-/** Field values of a model, as given to create/write and returned by toDict. */
-export type Values<M> = { [K in FieldKeys<M>]: M[K] };
+/** The target model of a relational field type (`Customer`, `Customer | null`, `Order[]`). */
+export type TargetOf<T> = NonNullable<T> extends readonly (infer E)[] ? (E extends ModelBrand ? E : never) : NonNullable<T> extends ModelBrand ? NonNullable<T> : never;
+
+/** Field names of M that are relations (many2one, one2many, many2many). */
+export type RelationKeys<M> = { [K in FieldKeys<M>]: [TargetOf<M[K]>] extends [never] ? never : K }[FieldKeys<M>];
+
+/** The value a field reads as: relations as recordsets. */
+export type ReadValue<T> = [TargetOf<T>] extends [never] ? T : RecordSet<TargetOf<T>>;
+
+/** Commands that change an x2many, applied in this order: set, remove, add, create. */
+export interface X2ManyCommands<T> {
+  /** Exactly these records (others are unlinked from the relation, not deleted). */
+  set?: readonly number[] | RecordSet<T>;
+  /** Link these records too. */
+  add?: readonly number[] | RecordSet<T>;
+  /** Unlink these records (a one2many clears their inverse, which must not be required). */
+  remove?: readonly number[] | RecordSet<T>;
+  /** Create records and link them. */
+  create?: readonly Partial<Values<T>>[];
+}
+
+/** The value a field takes in create/write: a many2one takes an id or a recordset. */
+export type WriteValue<T> = [TargetOf<T>] extends [never]
+  ? T
+  : NonNullable<T> extends readonly unknown[]
+    ? X2ManyCommands<TargetOf<T>>
+    : number | RecordSet<TargetOf<T>> | (null extends T ? null : never);
+
+/** The value a field has in toDict/read: a many2one as its id, an x2many as ids. */
+export type DictValue<T> = [TargetOf<T>] extends [never]
+  ? T
+  : NonNullable<T> extends readonly unknown[] ? number[] : number | null;
+
+/** Field values of a model as create/write take them. */
+export type Values<M> = { [K in FieldKeys<M>]: WriteValue<M[K]> };
+
+/** Field values of a model as toDict/read return them. */
+export type DictValues<M> = { [K in FieldKeys<M>]: DictValue<M[K]> };
 
 /** Read access to the fields of a record: `await record.name`. */
-export type RecordFields<M> = { readonly [K in FieldKeys<M>]: Promise<M[K]> };
+export type RecordFields<M> = { readonly [K in FieldKeys<M>]: Promise<ReadValue<M[K]>> };
 
 /** A recordset of model M: its methods plus a Promise-valued property per field. */
 export type RecordSet<M> = RecordSetBase<M> & RecordFields<M>;
 
 /** A value of `read()`: the id and the asked fields. */
-export type ReadRow<M, F extends FieldKeys<M> = FieldKeys<M>> = { id: number } & Pick<Values<M>, F>;
+export type ReadRow<M, F extends FieldKeys<M> = FieldKeys<M>> = { id: number } & Pick<DictValues<M>, F>;
 
 /** The class of a model (abstract or not). */
 export type ModelClass<M> = abstract new (...args: never[]) => M;

@@ -29,6 +29,8 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     name: 'mysql',
     consecutiveInsertIds: info.autoincLockMode !== 2,
     maxInsertRows: 1000,
+    // InnoDB wants the referenced table to exist: FKs are added once all tables do.
+    inlineForeignKeys: false,
     toDb(field, value) {
       if (value === null) return null;
       switch (field.type) {
@@ -80,6 +82,9 @@ function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder 
     case 'boolean': return t.boolean(f.column);
     case 'datetime': return t.datetime(f.column, { precision: 3 });
     case 'json': return t.text(f.column, 'longtext');
+    // The same type as the auto-increment id it references (INT UNSIGNED).
+    case 'many2one': return t.integer(f.column).unsigned();
+    default: throw new Error(`${f.type} is not a column`);
   }
 }
 

@@ -21,6 +21,8 @@ export const sqliteDialect: Dialect = {
   // knex writes a multi-row INSERT as SELECT ... UNION ALL, and SQLite caps compound
   // SELECTs at 500 terms.
   maxInsertRows: 500,
+  // SQLite cannot add a constraint later, and accepts one naming a table not created yet.
+  inlineForeignKeys: true,
   toDb(field, value) {
     if (value === null) return null;
     switch (field.type) {
@@ -67,6 +69,8 @@ function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder 
     case 'boolean': return t.boolean(f.column);
     case 'datetime': return t.string(f.column, 24);
     case 'json': return t.text(f.column);
+    case 'many2one': return t.integer(f.column);
+    default: throw new Error(`${f.type} is not a column`);
   }
 }
 
