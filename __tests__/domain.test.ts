@@ -854,7 +854,7 @@ describeEachDatabase('domains', (db) => {
       ['__proto__ as a field', [['__proto__', '=', 1]], /unknown field "__proto__"/],
       ['constructor as a field', [['constructor', '=', 1]], /unknown field "constructor"/],
       ['toString as a field', [['toString', '=', 1]], /unknown field "toString"/],
-      ['a dotted path on a scalar field', [['name.length', '=', 1]], /unknown field "name.length"/],
+      ['a dotted path on a scalar field', [['name.length', '=', 1]], /"name" on model "dom_item" is not a relation, cannot follow "name\.length"/],
       ['an unknown operator', [['name', '~', 'a']], /unknown operator "~"/],
       ['an operator in the wrong case', [['name', 'LIKE', 'a']], /unknown operator "LIKE"/],
       ['an operator with spaces', [['name', ' = ', 'a']], /unknown operator " = "/],

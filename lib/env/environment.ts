@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { openDatabase, type Database, type DatabaseConfig } from '../db/database';
 import { Executor } from '../db/executor';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
-import { EnvironmentError, ValidationError } from '../errors';
+import { EnvironmentError, ProxormError, ValidationError } from '../errors';
 import { allSchemas, schemaOf } from '../model/registry';
 import { ModelApi } from '../record/model-api';
 import type { ModelClass } from '../record/types';
@@ -108,6 +108,7 @@ export class Environment {
     try {
       return await syncSchemas(db.knex, db.dialect, allSchemas());
     } catch (e) {
+      if (e instanceof ProxormError) throw e;
       throw db.dialect.translateError(e, undefined);
     }
   }

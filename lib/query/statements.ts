@@ -145,11 +145,15 @@ export async function loadMany2many(
   return group(await ex.run<Array<{ id: number; parent: number }>>(qb));
 }
 
-/** Links pairs in a relation table; pairs already linked are left as they are. */
+/**
+ * Links pairs in a relation table; pairs already linked are left as they are. (An
+ * upsert that rewrites the key, not INSERT IGNORE: MySQL's IGNORE would also swallow
+ * foreign key errors.)
+ */
 export async function linkRows(ex: Executor, rel: RelationTable, pairs: ReadonlyArray<readonly [number, number]>): Promise<void> {
   for (let i = 0; i < pairs.length; i += CHUNK) {
     const rows = pairs.slice(i, i + CHUNK).map(([a, b]) => ({ [rel.column1]: a, [rel.column2]: b }));
-    await ex.run(ex.table(rel.table).insert(rows).onConflict([rel.column1, rel.column2]).ignore());
+    await ex.run(ex.table(rel.table).insert(rows).onConflict([rel.column1, rel.column2]).merge([rel.column1]));
   }
 }
 

@@ -79,9 +79,10 @@ function fixed(n: number, scale: number): string {
   return s.startsWith('-') && !/[1-9]/.test(s) ? s.slice(1) : s;
 }
 
-function kindOf(code: string): ErrorKind {
+function kindOf(code: string, message: string): ErrorKind {
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique';
-  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreignKey';
+  // ON DELETE RESTRICT fails as a trigger constraint, with the FK message.
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || /FOREIGN KEY constraint failed/.test(message)) return 'foreignKey';
   if (code === 'SQLITE_CONSTRAINT_NOTNULL') return 'notNull';
   if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_BUSY') return 'connection';
   return 'other';
