@@ -255,4 +255,12 @@ describeEachDatabase('relations', (db) => {
     const outcome = await env.knex('rel_line').insert({ label: 'x', order_id: 999999 }).then(() => 'inserted', (e: Error) => e.message);
     expect(outcome).toMatch(/foreign key/i);
   });
+
+  it("['tags', '=', null] means no tags and ['tags', '!=', null] some, as in Odoo", async () => {
+    const tagged = await env.model(Post).create({ title: 'tagged', tags: { create: [{ name: 't' }] } });
+    const bare = await env.model(Post).create({ title: 'bare' });
+    expect((await env.model(Post).search([['tags', '=', null]])).ids).toEqual([bare.id]);
+    expect((await env.model(Post).search([['tags', '!=', null]])).ids).toEqual([tagged.id]);
+    expect((await env.model(Post).search(['!', ['tags', '=', null]])).ids).toEqual([tagged.id]);
+  });
 });

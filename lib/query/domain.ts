@@ -99,7 +99,12 @@ function pathLeaf(schema: ModelSchema, names: string[], op: Operator, value: unk
     if (base !== '=' && base !== 'in') throw new DomainError(`${where}: a many2one compares with =, !=, in and not in (ids); use a path such as "${name}.name" for the rest`);
   } else if (rest.length === 0 && (field.type === 'one2many' || field.type === 'many2many')) {
     // ['tags', 'in', ids] reads as ['tags.id', 'in', ids]; its negation is "no such tag".
+    // As in Odoo, ['tags', '=', null] is "has no tags" and ['tags', '!=', null] "has some".
     if (base !== '=' && base !== 'in') throw new DomainError(`${where}: an x2many compares with =, !=, in and not in (ids)`);
+    if (base === '=' && value === null) {
+      const target = targetOf(schema, field);
+      return { kind: 'path', owner: schema, field, target, sub: { kind: 'const', value: true }, negated: op === '=' };
+    }
     return path(schema, field, ['id'], base, value, where, base !== op);
   } else if (rest.length > 0) {
     if (!field.target) throw new DomainError(`${where}: "${name}" on model "${schema.name}" is not a relation, cannot follow "${names.join('.')}"`);
@@ -171,7 +176,12 @@ function simplify(t: Tree): Condition {
 
 function safeJson(v: unknown): string {
   try {
-    const s = JSON.stringify(v);
+    // A recordset in a term prints as model(ids), not as its Environment.
+    const s = JSON.stringify(v, (_k, x: unknown) =>
+      x !== null && typeof x === 'object' && Array.isArray((x as { ids?: unknown }).ids) && typeof (x as { model?: unknown }).model === 'string'
+        ? String(x)
+        : x,
+    );
     return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
   } catch {
     return describe(v);

@@ -80,6 +80,15 @@ export class RecordSetBase<M> {
   async toDict<F extends FieldKeys<M> = FieldKeys<M>>(fields?: readonly F[], options: { display?: boolean } = {}): Promise<Pick<DictValues<M>, F>> {
     const id = this.ids[this.ensureSingle('toDict')];
     const defs = this.fieldDefs(fields, 'toDict', [...this.schema.fields.values()]);
+    if (this.env.isClosed) throw new EnvironmentError('this Environment is closed');
+    const maps = defs.map((f) => this.env.cache.peekField(this.model, f.name));
+    if (!options.display && maps.every((m) => m?.has(id))) {
+      // Everything cached (the common case inside a loop): no promise per field.
+      this.env.counters.hits += defs.length;
+      const out: Record<string, unknown> = {};
+      defs.forEach((f, i) => (out[f.name] = dictValue(f, maps[i]!.get(id))));
+      return out as Pick<DictValues<M>, F>;
+    }
     const mode = this.prefetchIds ? 'record' : 'fields';
     const values = await Promise.all(defs.map((f) => this.readValue(f, id, isX2many(f) ? 'relation' : mode)));
     const out: Record<string, unknown> = {};

@@ -1,0 +1,62 @@
+import { EXAMPLES } from '../examples';
+
+/** Runs every example program and checks what it prints, query counts included. */
+async function output(name: string): Promise<string[]> {
+  const lines: string[] = [];
+  await EXAMPLES[name].run((line) => lines.push(line));
+  return lines;
+}
+
+describe('examples (embedded SQLite)', () => {
+  it('lists exactly the example programs', () => {
+    expect(Object.keys(EXAMPLES).sort()).toEqual(['basic-field-access', 'multiple-records', 'process-orders', 'to-dict', 'user-manager']);
+  });
+
+  it('basic-field-access: one query for the first read, none after', async () => {
+    expect(await output('basic-field-access')).toEqual([
+      'name: User 0',
+      '[first read of user.name] 1 query',
+      'name: User 0',
+      '[second read of user.name] 0 queries',
+      'email: user0@example.com',
+      '[user.email (loaded with the first read)] 0 queries',
+    ]);
+  });
+
+  it('multiple-records: 2 queries naive or explicit, 1 + N with prefetch off', async () => {
+    const lines = await output('multiple-records');
+    expect(lines[0]).toBe('46 users: User 4, User 5, User 6, ...');
+    expect(lines).toContain('[search age > 18 and read every name (automatic prefetch)] 2 queries');
+    expect(lines).toContain('[the same with prefetch off but an explicit prefetch(["name"])] 2 queries');
+    expect(lines).toContain('[the same with prefetch off and no prefetch() (the N+1 the seed plan started from)] 47 queries');
+  });
+
+  it('to-dict: loads only the asked fields, then the rest', async () => {
+    expect(await output('to-dict')).toEqual([
+      '{"name":"User 1","email":"user1@example.com"}',
+      '[toDict(["name", "email"]) loads only those two fields] 1 query',
+      '{"name":"User 1","email":"user1@example.com","age":16,"status":"active"}',
+      '[toDict() then loads the rest] 1 query',
+      '{"status":"active"}',
+      '[toDict(["status"]): cached] 0 queries',
+    ]);
+  });
+
+  it('user-manager: details in 1 query, write-through update, details again from the cache', async () => {
+    expect(await output('user-manager')).toEqual([
+      '[getUserDetails of 10 users] 1 query',
+      'user 3: {"name":"User 2","email":"user2@example.com","status":"active"}',
+      '[updateUser(3, { status: "vip" })] 1 query',
+      '[getUserDetails again] 0 queries',
+      'user 3: {"name":"User 2","email":"user2@example.com","status":"vip"}',
+    ]);
+  });
+
+  it('process-orders: 200 orders and their customers in 2 queries', async () => {
+    const lines = await output('process-orders');
+    expect(lines[0]).toBe('[processOrders over 200 orders] 2 queries');
+    const counts = lines.slice(1).map((l) => Number(/: (\d+) big/.exec(l)![1]));
+    expect(lines).toHaveLength(11);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(72);
+  });
+});

@@ -1,0 +1,15 @@
+/** The runnable examples, by the name `npm run example -- <name>` takes. */
+import type { Log } from './models';
+import * as basicFieldAccess from './basic-field-access';
+import * as multipleRecords from './multiple-records';
+import * as toDict from './to-dict';
+import * as userManager from './user-manager';
+import * as processOrders from './process-orders';
+
+export const EXAMPLES: Record<string, { run(log: Log): Promise<void> }> = {
+  'basic-field-access': basicFieldAccess,
+  'multiple-records': multipleRecords,
+  'to-dict': toDict,
+  'user-manager': userManager,
+  'process-orders': processOrders,
+};
