@@ -49,3 +49,5 @@ export class ForeignKeyViolationError extends DatabaseError {}
 export class NotNullViolationError extends DatabaseError {}
 /** The database could not be reached or the connection was lost. */
 export class ConnectionError extends DatabaseError {}
+/** A statement ran longer than the Environment's `queryTimeout` and was cancelled. */
+export class QueryTimeoutError extends DatabaseError {}

@@ -17,5 +17,5 @@ export type { Domain, DomainTerm, DomainLeaf, Operator } from './query/domain';
 export { OPERATORS } from './query/domain';
 export {
   ProxormError, DomainError, ValidationError, SingletonError, MissingError, SchemaError, EnvironmentError,
-  DatabaseError, UniqueViolationError, ForeignKeyViolationError, NotNullViolationError, ConnectionError,
+  DatabaseError, UniqueViolationError, ForeignKeyViolationError, NotNullViolationError, ConnectionError, QueryTimeoutError,
 } from './errors';

@@ -22,6 +22,8 @@ export interface Dialect {
    * insertedIds relies on); when false, rows are inserted one per statement.
    */
   readonly consecutiveInsertIds: boolean;
+  /** Whether a statement past its timeout can be killed on the server (MySQL: KILL QUERY). */
+  readonly canCancel: boolean;
   /** FK constraints are declared in CREATE TABLE (else added by ALTER TABLE once all tables exist). */
   readonly inlineForeignKeys: boolean;
   /** Most rows one INSERT statement may carry. */
@@ -44,4 +46,4 @@ export interface Dialect {
 }
 
 /** Driver error codes -> error class, per dialect; shared by the translateError of both. */
-export type ErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'connection' | 'other';
+export type ErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'connection' | 'timeout' | 'other';

@@ -1,5 +1,5 @@
 import {
-  ConnectionError, DatabaseError, ForeignKeyViolationError, NotNullViolationError, UniqueViolationError,
+  ConnectionError, DatabaseError, ForeignKeyViolationError, NotNullViolationError, QueryTimeoutError, UniqueViolationError,
 } from '../errors';
 import type { ErrorKind } from './dialect';
 
@@ -8,6 +8,7 @@ const LABELS: Record<ErrorKind, string> = {
   foreignKey: 'foreign key constraint violated',
   notNull: 'not-null constraint violated',
   connection: 'database connection failed',
+  timeout: 'query timed out',
   other: 'database error',
 };
 
@@ -16,6 +17,7 @@ const CLASSES = {
   foreignKey: ForeignKeyViolationError,
   notNull: NotNullViolationError,
   connection: ConnectionError,
+  timeout: QueryTimeoutError,
   other: DatabaseError,
 } as const;
 
@@ -30,7 +32,13 @@ export function wrapDriverError(err: unknown, sql: string | undefined, kindOf: (
   const raw = typeof e.sqlMessage === 'string' ? e.sqlMessage : String(e.message ?? err);
   // knex prefixes driver messages with the statement and its values: keep the driver's part.
   const text = sql && raw.includes(' - ') ? raw.slice(raw.lastIndexOf(' - ') + 3) : raw;
-  const kind: ErrorKind = e.name === 'KnexTimeoutError' ? 'connection' : code ? kindOf(code, text) : 'other';
+  // knex raises KnexTimeoutError both for a statement past its timeout and for a pool
+  // that gave no connection in time: the first is a timeout, the second a connection error.
+  // A transaction knex already ended on its own is one whose connection died under it.
+  const kind: ErrorKind = e.name === 'KnexTimeoutError'
+    ? (/query timeout/i.test(raw) ? 'timeout' : 'connection')
+    : /Transaction query already complete/.test(raw) ? 'connection'
+    : code ? kindOf(code, text) : 'other';
   const Cls = CLASSES[kind];
   return new Cls(`${LABELS[kind]}: ${text}${code ? ` [${code}]` : ''}`, sql, code, err);
 }

@@ -11,6 +11,8 @@ export class Executor {
     readonly knex: Knex | Knex.Transaction,
     readonly dialect: Dialect,
     private readonly onQuery: () => void,
+    /** Milliseconds a statement may run before it is cancelled (QueryTimeoutError); 0: no limit. */
+    private readonly timeoutMs = 0,
   ) {}
 
   table(name: string): Knex.QueryBuilder {
@@ -19,6 +21,7 @@ export class Executor {
 
   async run<T>(qb: Knex.QueryBuilder): Promise<T> {
     qb.on('query', this.onQuery);
+    if (this.timeoutMs > 0) qb.timeout(this.timeoutMs, { cancel: this.dialect.canCancel });
     try {
       return (await qb) as T;
     } catch (e) {

@@ -15,11 +15,18 @@ import { emptyStats, type Stats } from './stats';
 export type EnvironmentConfig = DatabaseConfig & {
   /** Automatic prefetch (default true). false: every miss loads one record: the N+1 baseline. */
   prefetch?: boolean;
+  /**
+   * Milliseconds a statement may run (default: no limit). Past it the statement is
+   * cancelled on MySQL/MariaDB (KILL QUERY) and the call fails with QueryTimeoutError;
+   * SQLite statements run in-process and cannot be interrupted.
+   */
+  queryTimeout?: number;
 };
 
 /** The connection pool and what the Environments sharing it (the root and its forks) agree on. */
 interface Shared {
   readonly db: Database;
+  readonly queryTimeout: number;
   closed: boolean;
 }
 
@@ -56,9 +63,10 @@ export class Environment {
    */
   static async open(config: EnvironmentConfig = {}): Promise<Environment> {
     if (config === null || typeof config !== 'object') throw new ValidationError('Environment.open: config must be an object');
-    const { prefetch = true, ...dbConfig } = config;
+    const { prefetch = true, queryTimeout = 0, ...dbConfig } = config;
     if (typeof prefetch !== 'boolean') throw new ValidationError('Environment.open: "prefetch" must be a boolean');
-    const env = new Environment({ db: await openDatabase(dbConfig as DatabaseConfig), closed: false }, prefetch, true);
+    if (!Number.isSafeInteger(queryTimeout) || queryTimeout < 0) throw new ValidationError('Environment.open: "queryTimeout" must be a non-negative integer (ms)');
+    const env = new Environment({ db: await openDatabase(dbConfig as DatabaseConfig), queryTimeout, closed: false }, prefetch, true);
     Environment.defaultEnv = env;
     return env;
   }
@@ -203,7 +211,7 @@ export class Environment {
   }
 
   private executor(knex: Knex | Knex.Transaction): Executor {
-    return new Executor(knex, this.shared.db.dialect, () => this.counters.queries++);
+    return new Executor(knex, this.shared.db.dialect, () => this.counters.queries++, this.shared.queryTimeout);
   }
 
   private dropTouched(frame: TransactionFrame): void {

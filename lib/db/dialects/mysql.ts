@@ -31,6 +31,7 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     maxInsertRows: 1000,
     // InnoDB wants the referenced table to exist: FKs are added once all tables do.
     inlineForeignKeys: false,
+    canCancel: true,
     toDb(field, value) {
       if (value === null) return null;
       switch (field.type) {

@@ -23,6 +23,8 @@ export const sqliteDialect: Dialect = {
   maxInsertRows: 500,
   // SQLite cannot add a constraint later, and accepts one naming a table not created yet.
   inlineForeignKeys: true,
+  // better-sqlite3 runs statements synchronously in this process: nothing to cancel.
+  canCancel: false,
   toDb(field, value) {
     if (value === null) return null;
     switch (field.type) {
