@@ -45,6 +45,12 @@ export class RecordCache {
     if (!byId.has(id)) byId.set(id, value);
   }
 
+  /** Records a statement just found to exist (a write matched them): not missing any more. */
+  unmarkMissing(model: string, ids: Iterable<number>): void {
+    const set = this.missing.get(model);
+    if (set) for (const id of ids) set.delete(id);
+  }
+
   isMissing(model: string, id: number): boolean {
     return this.missing.get(model)?.has(id) ?? false;
   }

@@ -173,16 +173,21 @@ export class Loader {
     });
   }
 
-  /** One x2many load: the target ids of every parent in `ids` (frozen arrays, [] when none). */
+  /**
+   * One x2many load: the target ids of every parent in `ids` (frozen arrays, [] when
+   * none); parents that do not exist are marked missing, as a column load does.
+   */
   private runRelation(schema: ModelSchema, scope: Scope, ids: number[], field: FieldDef): Promise<void> {
     return this.track(schema, scope, ids, [field], async () => {
       const target = targetOf(schema, field);
       const order = parseOrder(target, target.order, (m) => new Error(m));
-      const children = field.type === 'one2many'
-        ? await loadOne2many(scope.executor, target, inverseOf(schema, field).column, ids, order)
-        : await loadMany2many(scope.executor, relationOf(schema, field), target, ids, order);
+      const { present, related } = field.type === 'one2many'
+        ? await loadOne2many(scope.executor, schema, target, inverseOf(schema, field).column, ids, order)
+        : await loadMany2many(scope.executor, schema, relationOf(schema, field), target, ids, order);
       const byId = this.cache.field(schema.name, field.name);
-      for (const id of ids) if (!byId.has(id)) byId.set(id, Object.freeze(children.get(id) ?? []));
+      for (const id of present) if (!byId.has(id)) byId.set(id, Object.freeze(related.get(id) ?? []));
+      const absent = ids.filter((id) => !present.has(id));
+      if (absent.length) this.cache.markMissing(schema.name, absent);
     });
   }
 

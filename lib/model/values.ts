@@ -35,6 +35,8 @@ export function normalizeValue(model: string, field: FieldDef, value: unknown): 
     case 'string':
     case 'text': {
       if (typeof value !== 'string') return fail(`expected a string`);
+      // A lone surrogate is no character: databases store it as U+FFFD, not as given.
+      if (!wellFormed(value)) fail('not well-formed Unicode (lone surrogate)');
       if (field.type === 'string' && value.length > field.size && codePoints(value) > field.size) {
         fail(`longer than ${field.size} characters`);
       }
@@ -42,10 +44,10 @@ export function normalizeValue(model: string, field: FieldDef, value: unknown): 
     }
     case 'integer':
       if (typeof value !== 'number' || !Number.isSafeInteger(value)) return fail('expected a safe integer');
-      return value;
+      return value + 0; // -0 is stored and read back as 0
     case 'float':
       if (typeof value !== 'number' || !Number.isFinite(value)) return fail('expected a finite number');
-      return value;
+      return value + 0;
     case 'decimal':
       return normalizeDecimal(field, value, fail);
     case 'boolean':
@@ -80,6 +82,10 @@ function normalizeCommands(value: unknown, field: FieldDef, fail: (why: string) 
     const v = (value as Record<string, unknown>)[key as string];
     if (key === 'create') {
       if (!Array.isArray(v)) fail('"create" takes an array of value objects');
+      for (const item of v as unknown[]) {
+        const proto = item !== null && typeof item === 'object' ? Object.getPrototypeOf(item) : undefined;
+        if (proto !== Object.prototype && proto !== null) fail(`"create" takes plain objects of field values, got ${describe(item)}`);
+      }
       out.create = [...(v as unknown[])];
     } else {
       out[key as 'set' | 'add' | 'remove'] = idsOf(v, field, fail);
@@ -135,41 +141,71 @@ function normalizeDecimal(field: FieldDef, value: unknown, fail: (why: string) =
 const MIN_DATE = Date.UTC(1000, 0, 1);
 const MAX_DATE = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * A Date, or an ISO 8601 string whose every part is in range (no 30 February: JS would
+ * roll it into March). A string without an offset is UTC, whatever the process's zone.
+ */
 function normalizeDate(value: unknown, fail: (why: string) => never): Date {
   let ms: number;
-  if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) ms = Date.parse(value);
-  else return fail('expected a Date or an ISO 8601 string');
+  if (value instanceof Date) {
+    ms = value.getTime();
+  } else if (typeof value === 'string') {
+    const m = ISO_DATE.exec(value);
+    if (!m) return fail('expected a Date or an ISO 8601 string');
+    const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
+    const days = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+    if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > days) fail('no such day');
+    if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) fail('no such time of day');
+    const offset = /^[+-]\d{2}:?\d{2}$/.exec(zone) ? zone : '';
+    if (offset && (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(-2)) > 59)) fail('no such UTC offset');
+    // Millisecond precision: further fraction digits are cut, as Date.parse does.
+    ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${offset || 'Z'}`);
+  } else {
+    return fail('expected a Date or an ISO 8601 string');
+  }
   if (Number.isNaN(ms)) return fail('invalid date');
   if (ms < MIN_DATE || ms > MAX_DATE) return fail('date outside years 1000-9999');
   return new Date(ms);
 }
 
+/** Deeper JSON is refused (a ValidationError, not a stack overflow). */
+const MAX_JSON_DEPTH = 256;
+
 function freezeJson(value: unknown, fail: (why: string) => never): unknown {
   const seen = new Set<unknown>();
-  const copy = (v: unknown, path: string): unknown => {
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-    if (typeof v === 'number') return Number.isFinite(v) ? v : fail(`non-finite number at ${path}`);
+  const copy = (v: unknown, path: string, depth: number): unknown => {
+    if (v === null || typeof v === 'boolean') return v;
+    if (typeof v === 'string') return wellFormed(v) ? v : fail(`not well-formed Unicode at ${path}`);
+    if (typeof v === 'number') return Number.isFinite(v) ? v + 0 : fail(`non-finite number at ${path}`);
     if (typeof v !== 'object') return fail(`${typeof v} is not JSON at ${path}`);
+    if (depth > MAX_JSON_DEPTH) return fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
     if (seen.has(v)) return fail(`circular structure at ${path}`);
     seen.add(v);
     let out: unknown;
     if (Array.isArray(v)) {
-      out = v.map((item, i) => copy(item, `${path}[${i}]`));
+      const list: unknown[] = [];
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) fail(`hole in array at ${path}[${i}]`);
+        list.push(copy(v[i], `${path}[${i}]`, depth + 1));
+      }
+      out = list;
     } else {
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) return fail(`only plain objects and arrays are JSON (at ${path})`);
       const obj: Record<string, unknown> = {};
       for (const key of Object.keys(v)) {
         // defineProperty, not assignment: a key named "__proto__" stays an own data key.
-        Object.defineProperty(obj, key, { value: copy((v as Record<string, unknown>)[key], `${path}.${key}`), enumerable: true });
+        if (!wellFormed(key)) fail(`key not well-formed Unicode at ${path}`);
+        Object.defineProperty(obj, key, { value: copy((v as Record<string, unknown>)[key], `${path}.${key}`, depth + 1), enumerable: true });
       }
       out = obj;
     }
     seen.delete(v);
     return Object.freeze(out);
   };
-  return copy(value, '$');
+  return copy(value, '$', 0);
 }
 
 /** Deep-freezes a value parsed from the database so cached JSON cannot be mutated by readers. */
@@ -179,6 +215,11 @@ export function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** False for a string holding a lone surrogate (paired ones read as one code point under /u). */
+export function wellFormed(s: string): boolean {
+  return !/\p{Surrogate}/u.test(s);
 }
 
 function codePoints(s: string): number {

@@ -2,7 +2,7 @@ import { DomainError } from '../errors';
 import type { FieldDef } from '../model/field-types';
 import { targetOf } from '../model/relations';
 import type { ModelSchema } from '../model/schema';
-import { describe, normalizeValue } from '../model/values';
+import { describe, normalizeValue, wellFormed } from '../model/values';
 
 /**
  * Odoo's domain language: a list of terms in prefix notation. A leaf is
@@ -139,6 +139,7 @@ function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unk
     case 'like': case 'ilike': case '=like': case '=ilike':
       if (field.type !== 'string' && field.type !== 'text') throw new DomainError(`${where}: ${op} applies to string fields only`);
       if (typeof value !== 'string') throw new DomainError(`${where}: ${op} needs a string value`);
+      if (!wellFormed(value)) throw new DomainError(`${where}: not well-formed Unicode (lone surrogate)`);
       return value;
     default:
       if (value === null) throw new DomainError(`${where}: ${op} cannot compare with null`);

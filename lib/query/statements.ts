@@ -133,30 +133,44 @@ function toColumns(ex: Executor, values: ReadonlyMap<FieldDef, unknown>): Record
   return out;
 }
 
-/**
- * The children of `parentIds` through a one2many (the target rows whose inverse column
- * holds a parent id), ordered by the target's order. One statement.
- */
-export async function loadOne2many(
-  ex: Executor, target: ModelSchema, inverseColumn: string, parentIds: readonly number[], order: readonly OrderTerm[],
-): Promise<Map<number, number[]>> {
-  const col = `${target.table}.${inverseColumn}`;
-  const qb = ex.table(target.table).select({ id: `${target.table}.${ID_COLUMN}`, parent: col });
-  ex.dialect.whereIn(qb, col, parentIds);
-  orderBy(qb, target.table, order);
-  return group(await ex.run<Array<{ id: number; parent: number }>>(qb));
+/** Related ids per parent, and which parents exist (a parent absent from `present` does not). */
+export interface RelatedIds {
+  readonly present: ReadonlySet<number>;
+  readonly related: ReadonlyMap<number, number[]>;
 }
 
-/** The linked target ids of `parentIds` through a many2many, in the target's order. One statement. */
+/**
+ * The children of `parentIds` through a one2many (the target rows whose inverse column
+ * holds a parent id), in the target's order. One statement, from the parent table with
+ * a LEFT JOIN, so that it also tells which parents exist.
+ */
+export async function loadOne2many(
+  ex: Executor, owner: ModelSchema, target: ModelSchema, inverseColumn: string, parentIds: readonly number[], order: readonly OrderTerm[],
+): Promise<RelatedIds> {
+  const parent = `${owner.table}.${ID_COLUMN}`;
+  // Aliased: a model whose one2many points to its own table joins the table to itself.
+  const child = 'proxorm_child';
+  const qb = ex.table(owner.table)
+    .select({ parent, id: `${child}.${ID_COLUMN}` })
+    .leftJoin({ [child]: target.table }, `${child}.${inverseColumn}`, parent);
+  ex.dialect.whereIn(qb, parent, parentIds);
+  orderBy(qb, child, order);
+  return group(await ex.run<Array<{ id: number | null; parent: number }>>(qb));
+}
+
+/** The linked target ids of `parentIds` through a many2many, in the target's order; one statement. */
 export async function loadMany2many(
-  ex: Executor, rel: RelationTable, target: ModelSchema, parentIds: readonly number[], order: readonly OrderTerm[],
-): Promise<Map<number, number[]>> {
-  const qb = ex.table(rel.table)
-    .select({ id: `${rel.table}.${rel.column2}`, parent: `${rel.table}.${rel.column1}` })
-    .join(target.table, `${target.table}.${ID_COLUMN}`, `${rel.table}.${rel.column2}`);
-  ex.dialect.whereIn(qb, `${rel.table}.${rel.column1}`, parentIds);
-  orderBy(qb, target.table, order);
-  return group(await ex.run<Array<{ id: number; parent: number }>>(qb));
+  ex: Executor, owner: ModelSchema, rel: RelationTable, target: ModelSchema, parentIds: readonly number[], order: readonly OrderTerm[],
+): Promise<RelatedIds> {
+  const parent = `${owner.table}.${ID_COLUMN}`;
+  const linked = 'proxorm_linked';
+  const qb = ex.table(owner.table)
+    .select({ parent, id: `${linked}.${ID_COLUMN}` })
+    .leftJoin(rel.table, `${rel.table}.${rel.column1}`, parent)
+    .leftJoin({ [linked]: target.table }, `${linked}.${ID_COLUMN}`, `${rel.table}.${rel.column2}`);
+  ex.dialect.whereIn(qb, parent, parentIds);
+  orderBy(qb, linked, order);
+  return group(await ex.run<Array<{ id: number | null; parent: number }>>(qb));
 }
 
 /**
@@ -207,13 +221,16 @@ function orderBy(qb: Knex.QueryBuilder, table: string, order: readonly OrderTerm
   if (!order.some((o) => o.column === ID_COLUMN)) qb.orderBy(`${table}.${ID_COLUMN}`, 'asc');
 }
 
-function group(rows: ReadonlyArray<{ id: number; parent: number }>): Map<number, number[]> {
-  const out = new Map<number, number[]>();
+function group(rows: ReadonlyArray<{ id: number | null; parent: number }>): RelatedIds {
+  const present = new Set<number>();
+  const related = new Map<number, number[]>();
   for (const r of rows) {
     const p = Number(r.parent);
-    let list = out.get(p);
-    if (!list) out.set(p, (list = []));
+    present.add(p);
+    if (r.id === null) continue;
+    let list = related.get(p);
+    if (!list) related.set(p, (list = []));
     list.push(Number(r.id));
   }
-  return out;
+  return { present, related };
 }

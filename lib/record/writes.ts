@@ -40,6 +40,7 @@ export async function writeRecords(env: Environment, schema: ModelSchema, ids: r
         throw new MissingError(schema.name, unique.filter((id) => !found.has(id)));
       }
       effects.push(() => {
+        env.cache.unmarkMissing(schema.name, unique); // the UPDATE matched them: they exist
         for (const [field, value] of columns) {
           const byId = env.cache.field(schema.name, field.name);
           for (const id of unique) byId.set(id, value);
@@ -122,6 +123,7 @@ async function applyX2many(
       }
     }
     effects.push(() => {
+      env.cache.unmarkMissing(target.name, [...moved.keys()]);
       const byId = env.cache.field(target.name, inverse.name);
       for (const [id, parent] of moved) byId.set(id, parent);
       env.scope().journal?.add(target.name, moved.keys());
