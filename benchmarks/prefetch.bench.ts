@@ -5,11 +5,15 @@
  * a fresh fork (empty cache). Prints queries and median time per mode, and checks the
  * goals: automatic within 1.2x of explicit prefetch, at least 20x faster than N+1.
  *
- *   npm run bench                      # embedded SQLite
- *   npm run bench -- --db mysql --mysql-url mysql://user:pw@127.0.0.1:3306/db
- *   npm run bench -- --rounds 50 --records 1000
+ *   npm run bench:prefetch                    # embedded SQLite, in memory
+ *   npm run bench:prefetch -- --file          # a SQLite file (each statement costs more)
+ *   npm run bench:prefetch -- --db mysql --mysql-url mysql://user:pw@127.0.0.1:3306/db
+ *   npm run bench:prefetch -- --rounds 50 --records 1000
  */
 import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { BaseModel, Environment, Field, Model, type RecordSet } from '../lib';
 
 @Model('bench_user')
@@ -21,6 +25,7 @@ class User extends BaseModel {
 
 interface Args {
   db: 'sqlite' | 'mysql';
+  file: boolean;
   mysqlUrl: string | undefined;
   rounds: number;
   records: number;
@@ -35,6 +40,7 @@ function parseArgs(argv: string[]): Args {
   if (db !== 'sqlite' && db !== 'mysql') throw new Error(`--db must be sqlite or mysql, got ${db}`);
   return {
     db,
+    file: argv.includes('--file'),
     mysqlUrl: get('--mysql-url') ?? process.env.PROXORM_MYSQL_URL,
     rounds: Number(get('--rounds') ?? 30),
     records: Number(get('--records') ?? 1000),
@@ -74,7 +80,10 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.db === 'mysql' && !args.mysqlUrl) throw new Error('--db mysql needs --mysql-url or PROXORM_MYSQL_URL (bash scripts/mariadb.sh start prints one)');
-  const env = await Environment.open(args.db === 'mysql' ? { client: 'mysql2', connection: args.mysqlUrl! } : {});
+  const dir = args.file ? mkdtempSync(path.join(os.tmpdir(), 'proxorm-prefetch-')) : undefined;
+  const env = await Environment.open(
+    args.db === 'mysql' ? { client: 'mysql2', connection: args.mysqlUrl! } : { filename: dir ? path.join(dir, 'bench.db') : ':memory:' },
+  );
   await env.knex.schema.dropTableIfExists('bench_user');
   await env.sync();
   await env.model(User).create(Array.from({ length: args.records }, (_, i) => ({ name: `user ${i}`, email: `u${i}@example.com`, age: 18 + (i % 60) })));
@@ -97,7 +106,7 @@ async function main(): Promise<void> {
   }
   process.stderr.write('\n');
 
-  console.log(`\n${args.records} records, ${args.rounds} rounds, ${args.db}, node ${process.version}\n`);
+  console.log(`\n${args.records} records, ${args.rounds} rounds, ${args.db}${args.db === 'sqlite' ? (dir ? ' (file)' : ' (in memory)') : ''}, node ${process.version}\n`);
   console.log(`${'mode'.padEnd(22)} ${'queries'.padStart(8)} ${'median ms'.padStart(10)} ${'min ms'.padStart(8)} ${'max ms'.padStart(8)}`);
   for (const mode of modes) {
     const t = times.get(mode)!;
@@ -111,6 +120,7 @@ async function main(): Promise<void> {
   console.log(`\nautomatic / explicit = ${ratio.toFixed(2)}x (goal <= 1.2x): ${ratio <= 1.2 ? 'met' : 'MISSED'}`);
   console.log(`N+1 / automatic = ${speedup.toFixed(1)}x (goal >= 20x): ${speedup >= 20 ? 'met' : 'MISSED'}`);
   await env.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((e) => {
