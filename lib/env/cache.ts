@@ -33,18 +33,6 @@ export class RecordCache {
     return this.data.get(model)?.get(field)?.has(id) ?? false;
   }
 
-  /** Stores a value written to the database (overwrites). */
-  set(model: string, field: string, id: number, value: unknown): void {
-    this.field(model, field).set(id, value);
-    this.missing.get(model)?.delete(id);
-  }
-
-  /** Stores a value loaded from the database unless one is present already. */
-  insertLoaded(model: string, field: string, id: number, value: unknown): void {
-    const byId = this.field(model, field);
-    if (!byId.has(id)) byId.set(id, value);
-  }
-
   /** Records a statement just found to exist (a write matched them): not missing any more. */
   unmarkMissing(model: string, ids: Iterable<number>): void {
     const set = this.missing.get(model);

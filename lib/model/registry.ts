@@ -30,12 +30,6 @@ export function schemaOf(cls: Function): ModelSchema {
   return schema;
 }
 
-export function schemaByName(name: string): ModelSchema {
-  const schema = byName.get(name);
-  if (!schema) throw new SchemaError(`unknown model "${name}"`);
-  return schema;
-}
-
 export function allSchemas(): ModelSchema[] {
   return [...byName.values()];
 }
