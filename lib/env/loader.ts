@@ -19,7 +19,8 @@ import type { Stats } from './stats';
  *   instead of sending another statement.
  * - In 'record' mode a batch loads every prefetchable field, and tops its id list up
  *   to 1,000 with records of the requester's prefetch set that lack the requested
- *   field; in 'fields' mode it loads only the requested fields of the requested ids.
+ *   field; in 'fields' mode it loads only the requested fields of the requested ids; in
+ *   'relation' mode it loads one x2many field (per field a batch), topped up likewise.
  * - Ids the database does not return are marked missing; their readers get a
  *   MissingError while the other readers of the batch get their values.
  * - A failed statement rejects every reader of its batch and caches nothing from it.
