@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import knexFactory from 'knex';
 import { BaseModel, ConnectionError, Environment, Field, Model, QueryTimeoutError, ValidationError } from '../lib';
+import { announceSkipped } from './helpers/databases';
 
 /**
  * Faults on a MariaDB server of this file's own (scripts/mariadb.sh on another port), so
@@ -23,11 +24,8 @@ const SERVER = { ...process.env, PROXORM_MARIADB_DIR: '/tmp/proxorm-faults', PRO
 const server = (cmd: 'start' | 'stop') =>
   execFileSync('bash', [SCRIPT, cmd], { env: SERVER, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop() ?? '';
 
-const available = Boolean(process.env.PROXORM_MYSQL_URL);
-const suite = available ? describe : describe.skip;
-const title = available ? 'faults [mariadb]' : 'faults [mariadb] (skipped: MariaDB not available, run "bash scripts/mariadb.sh install")';
-
-suite(title, () => {
+if (!process.env.PROXORM_MYSQL_URL) announceSkipped('faults [mariadb]');
+else describe('faults [mariadb]', () => {
   let url: string;
   let env: Environment;
 
