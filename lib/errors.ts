@@ -32,6 +32,23 @@ export class SchemaError extends ProxormError {}
 export class EnvironmentError extends ProxormError {}
 
 /**
+ * A statement sent from a transaction's async context after that transaction ended
+ * (committed or rolled back): it is refused rather than run in autocommit.
+ */
+export class TransactionEndedError extends EnvironmentError {}
+
+/**
+ * A value stored in the database (written by another program) that does not decode as
+ * the field's type. Only the reads of that one cell fail; the message names the model,
+ * field and key, never the stored value.
+ */
+export class DataError extends ProxormError {
+  constructor(readonly model: string, readonly field: string, readonly key: number | string, detail: string) {
+    super(`${model}.${field} of record ${String(key)}: the stored value is not a valid ${detail}`);
+  }
+}
+
+/**
  * A statement the database refused. `sql` is the statement (placeholders, never
  * values); `code` the driver's error code (e.g. SQLITE_CONSTRAINT_UNIQUE, ER_DUP_ENTRY).
  */
@@ -51,3 +68,15 @@ export class NotNullViolationError extends DatabaseError {}
 export class ConnectionError extends DatabaseError {}
 /** A statement ran longer than the Environment's `queryTimeout` and was cancelled. */
 export class QueryTimeoutError extends DatabaseError {}
+/**
+ * The database aborted the whole transaction (a deadlock, or a serialization failure):
+ * nothing of it is committed, every later statement of it fails with this error, and
+ * `transaction()` rejects with it. `env.transaction(fn, { retries })` retries on it.
+ */
+export class DeadlockError extends DatabaseError {}
+/**
+ * A statement waited too long for a lock held by another connection or process
+ * (MariaDB's lock wait timeout, SQLite's SQLITE_BUSY). Only that statement failed: an
+ * enclosing transaction is still alive.
+ */
+export class LockTimeoutError extends DatabaseError {}

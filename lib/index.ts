@@ -18,4 +18,5 @@ export { OPERATORS } from './query/domain';
 export {
   ProxormError, DomainError, ValidationError, SingletonError, MissingError, SchemaError, EnvironmentError,
   DatabaseError, UniqueViolationError, ForeignKeyViolationError, NotNullViolationError, ConnectionError, QueryTimeoutError,
+  DeadlockError, LockTimeoutError, DataError, TransactionEndedError,
 } from './errors';

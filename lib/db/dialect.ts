@@ -46,4 +46,4 @@ export interface Dialect {
 }
 
 /** Driver error codes -> error class, per dialect; shared by the translateError of both. */
-export type ErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'connection' | 'timeout' | 'other';
+export type ErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'connection' | 'timeout' | 'deadlock' | 'lockTimeout' | 'other';

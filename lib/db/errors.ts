@@ -1,5 +1,5 @@
 import {
-  ConnectionError, DatabaseError, ForeignKeyViolationError, NotNullViolationError, QueryTimeoutError, UniqueViolationError,
+  ConnectionError, DatabaseError, DeadlockError, ForeignKeyViolationError, LockTimeoutError, NotNullViolationError, QueryTimeoutError, UniqueViolationError,
 } from '../errors';
 import type { ErrorKind } from './dialect';
 
@@ -9,6 +9,8 @@ const LABELS: Record<ErrorKind, string> = {
   notNull: 'not-null constraint violated',
   connection: 'database connection failed',
   timeout: 'query timed out',
+  deadlock: 'transaction aborted by the database (deadlock or serialization failure)',
+  lockTimeout: 'lock wait timed out',
   other: 'database error',
 };
 
@@ -18,6 +20,8 @@ const CLASSES = {
   notNull: NotNullViolationError,
   connection: ConnectionError,
   timeout: QueryTimeoutError,
+  deadlock: DeadlockError,
+  lockTimeout: LockTimeoutError,
   other: DatabaseError,
 } as const;
 

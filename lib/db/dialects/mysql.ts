@@ -100,6 +100,10 @@ function kindOf(code: string): ErrorKind {
   if (/^ER_(ROW_IS_REFERENCED|NO_REFERENCED_ROW)/.test(code)) return 'foreignKey';
   if (code === 'ER_BAD_NULL_ERROR' || code === 'ER_NO_DEFAULT_FOR_FIELD') return 'notNull';
   if (CONNECTION_CODES.has(code)) return 'connection';
+  // 1213: InnoDB rolled the whole transaction back. 1205: only the statement (unless
+  // innodb_rollback_on_timeout, which proxorm does not assume).
+  if (code === 'ER_LOCK_DEADLOCK') return 'deadlock';
+  if (code === 'ER_LOCK_WAIT_TIMEOUT') return 'lockTimeout';
   return 'other';
 }
 

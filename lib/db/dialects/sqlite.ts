@@ -86,7 +86,9 @@ function kindOf(code: string, message: string): ErrorKind {
   // ON DELETE RESTRICT fails as a trigger constraint, with the FK message.
   if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || /FOREIGN KEY constraint failed/.test(message)) return 'foreignKey';
   if (code === 'SQLITE_CONSTRAINT_NOTNULL') return 'notNull';
-  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_BUSY') return 'connection';
+  if (code === 'SQLITE_CANTOPEN') return 'connection';
+  // Another process holds the database's write lock past the busy timeout.
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'lockTimeout';
   return 'other';
 }
 
