@@ -91,7 +91,7 @@ else describe('faults [mariadb]', () => {
         env.transaction(async (tx) => {
           await item.write({ qty: 50 });
           expect(await item.qty).toBe(50);
-          const [rows] = await tx.scope().executor.knex.raw('SELECT CONNECTION_ID() AS id');
+          const [rows] = await tx.knex.raw('SELECT CONNECTION_ID() AS id');
           await killer.raw(`KILL ${Number(rows[0].id)}`);
           await item.write({ name: 'after kill' });
         }),

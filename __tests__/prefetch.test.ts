@@ -127,7 +127,7 @@ describeEachDatabase('prefetch and batching', (db) => {
       await seedUsers(50);
       const users = await env.model(User).search([]);
       await users.at(0).name;
-      expect(env.cache.peekField('pf_user', 'notes')?.size ?? 0).toBe(0);
+      expect(env.cache.size('pf_user', 'notes')).toBe(0);
       const queries = await countQueries(env, async () => {
         for (const u of users) await u.notes;
       });
@@ -161,7 +161,7 @@ describeEachDatabase('prefetch and batching', (db) => {
       const users = env.model(User).browse(ids);
       await env.knex.schema.alterTable('pf_user', (t) => t.renameColumn('email', 'mail'));
       await expect(users.at(0).name).rejects.toThrow(/email|mail/i);
-      expect(env.cache.peekField('pf_user', 'name')?.size ?? 0).toBe(0);
+      expect(env.cache.size('pf_user', 'name')).toBe(0);
     });
 
     it('per-call prefetch: false gives one query per record', async () => {

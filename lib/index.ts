@@ -6,8 +6,8 @@ export type {
 } from './model/field-types';
 export type { ModelSchema } from './model/schema';
 export { BaseModel } from './record/base-model';
-export { Environment, type EnvironmentConfig } from './env/environment';
-export type { Stats } from './env/stats';
+export { Environment, type EnvironmentConfig, type TransactionOptions } from './env/environment';
+export type { Stats } from './session/stats';
 export type { SyncReport } from './db/schema-sync';
 export type { DatabaseConfig, SqliteConfig, MysqlConfig } from './db/database';
 export { ModelApi, type BrowseOptions, type SearchOptions } from './record/model-api';

@@ -24,6 +24,8 @@ export type DatabaseConfig = SqliteConfig | MysqlConfig;
 export interface Database {
   readonly knex: Knex;
   readonly dialect: Dialect;
+  /** Size of the connection pool (1 for SQLite: a transaction holds the only connection). */
+  readonly maxConnections: number;
 }
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
@@ -33,7 +35,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     if (typeof filename !== 'string' || filename === '') throw new ValidationError('sqlite: filename must be a non-empty string');
     const knex = knexFactory(sqliteKnexConfig(filename));
     await probe(knex, sqliteDialect, async () => undefined);
-    return { knex, dialect: sqliteDialect };
+    return { knex, dialect: sqliteDialect, maxConnections: 1 };
   }
   if (client === 'mysql2' || client === 'mysql') {
     const { connection, poolMax = 10 } = config as MysqlConfig;
@@ -49,7 +51,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
       const r = rows[0];
       info = { mariadb: /mariadb/i.test(r.v), autoincLockMode: Number(r.lockMode), autoincIncrement: Number(r.step) };
     });
-    return { knex, dialect: mysqlDialect(info!) };
+    return { knex, dialect: mysqlDialect(info!), maxConnections: poolMax };
   }
   throw new ValidationError(`unknown client "${String(client)}" (use 'sqlite' or 'mysql2')`);
 }

@@ -1,5 +1,23 @@
 import type { Knex } from 'knex';
+import type { DatabaseError } from '../errors';
 import type { Dialect } from './dialect';
+
+/**
+ * What decides whether a statement may be sent, and what its failure means: a
+ * transaction level (which may be waiting for a savepoint, ended, or aborted by the
+ * database) or the pool of an Environment (which may be closed).
+ */
+export interface StatementGate {
+  /**
+   * undefined when a statement may be sent now; a promise to wait for before asking
+   * again; throws when it may never be sent (ended transaction, closed Environment).
+   */
+  enter(): Promise<unknown> | undefined;
+  /** Every statement's promise, as it is issued, so that a transaction can wait for it. */
+  sent(statement: Promise<unknown>): void;
+  /** The error the caller gets for a statement that failed with `error`. */
+  failed(error: DatabaseError): Error;
+}
 
 /**
  * Runs knex builders on one connection scope (the pool, or a transaction) for one
@@ -12,14 +30,22 @@ export class Executor {
     readonly dialect: Dialect,
     private readonly onQuery: () => void,
     /** Milliseconds a statement may run before it is cancelled (QueryTimeoutError); 0: no limit. */
-    private readonly timeoutMs = 0,
+    private readonly timeoutMs: number,
+    private readonly gate: StatementGate,
   ) {}
 
   table(name: string): Knex.QueryBuilder {
     return this.knex(name);
   }
 
-  async run<T>(qb: Knex.QueryBuilder): Promise<T> {
+  run<T>(qb: Knex.QueryBuilder): Promise<T> {
+    const statement = this.send<T>(qb);
+    this.gate.sent(statement);
+    return statement;
+  }
+
+  private async send<T>(qb: Knex.QueryBuilder): Promise<T> {
+    for (let wait = this.gate.enter(); wait; wait = this.gate.enter()) await wait;
     qb.on('query', this.onQuery);
     if (this.timeoutMs > 0) qb.timeout(this.timeoutMs, { cancel: this.dialect.canCancel });
     try {
@@ -31,7 +57,7 @@ export class Executor {
       } catch {
         sql = undefined;
       }
-      throw this.dialect.translateError(e, sql);
+      throw this.gate.failed(this.dialect.translateError(e, sql));
     }
   }
 }

@@ -1,16 +1,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
-import { openDatabase, type Database, type DatabaseConfig } from '../db/database';
-import { Executor } from '../db/executor';
+import { openDatabase, type DatabaseConfig } from '../db/database';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
-import { EnvironmentError, ProxormError, ValidationError } from '../errors';
+import { ProxormError, ValidationError } from '../errors';
 import { allSchemas, schemaOf } from '../model/registry';
-import { ModelApi } from '../record/model-api';
+import { modelApi, type ModelApi } from '../record/model-api';
 import type { ModelClass } from '../record/types';
-import { RecordCache } from './cache';
-import { Loader } from './loader';
-import { TransactionFrame, type Scope } from './scope';
-import { emptyStats, type Stats } from './stats';
+import { defaultSession, isDefaultSession, setDefaultSession } from '../session/default';
+import type { Layer } from '../session/layer';
+import { Session, type SharedPool } from '../session/session';
+import type { TransactionFrame } from '../session/scope';
+import type { Stats } from '../session/stats';
+import { emptyStats } from '../session/stats';
 
 export type EnvironmentConfig = DatabaseConfig & {
   /** Automatic prefetch (default true). false: every miss loads one record: the N+1 baseline. */
@@ -23,37 +24,29 @@ export type EnvironmentConfig = DatabaseConfig & {
   queryTimeout?: number;
 };
 
-/** The connection pool and what the Environments sharing it (the root and its forks) agree on. */
-interface Shared {
-  readonly db: Database;
-  readonly queryTimeout: number;
-  closed: boolean;
+export interface TransactionOptions {
+  /**
+   * Outermost transaction only: how many times to run the callback again when the
+   * database aborts the transaction (DeadlockError). Default 0.
+   */
+  retries?: number;
 }
 
 /**
  * A unit of work: a database connection pool (shared with forks), a record cache of its
- * own, statistics, and the transaction in progress, if any.
+ * own, statistics, and the transactions in progress, if any. This is the public front;
+ * the state lives in a Session (session/), which the records talk to.
  *
  * Transactions follow the async context: inside `env.transaction(fn)`, every statement
  * this Environment sends from code called by `fn` runs in that transaction, whatever
- * recordset sends it. Forks have their own context and never join it.
+ * recordset sends it, and what it writes or loads is visible only to that code until
+ * the outermost commit. Forks have their own context and never join it.
  */
 export class Environment {
-  private static defaultEnv: Environment | undefined;
+  /** @internal */ readonly session: Session;
 
-  /** Automatic prefetch for recordsets this Environment creates. */
-  readonly prefetch: boolean;
-  /** @internal */ readonly cache = new RecordCache();
-  /** @internal */ readonly counters: Stats = emptyStats();
-  /** @internal */ readonly loader = new Loader(this.cache, this.counters);
-  private readonly root: Scope;
-  private readonly transactions = new AsyncLocalStorage<TransactionFrame>();
-  private readonly apis = new Map<Function, ModelApi<unknown>>();
-  private ownClosed = false;
-
-  private constructor(private readonly shared: Shared, prefetch: boolean, private readonly isRoot: boolean) {
-    this.prefetch = prefetch;
-    this.root = { executor: this.executor(shared.db.knex), journal: undefined };
+  private constructor(shared: SharedPool, prefetch: boolean, private readonly isRoot: boolean) {
+    this.session = new Session(shared, prefetch, this);
   }
 
   /**
@@ -66,53 +59,64 @@ export class Environment {
     const { prefetch = true, queryTimeout = 0, ...dbConfig } = config;
     if (typeof prefetch !== 'boolean') throw new ValidationError('Environment.open: "prefetch" must be a boolean');
     if (!Number.isSafeInteger(queryTimeout) || queryTimeout < 0) throw new ValidationError('Environment.open: "queryTimeout" must be a non-negative integer (ms)');
-    const env = new Environment({ db: await openDatabase(dbConfig as DatabaseConfig), queryTimeout, closed: false }, prefetch, true);
-    Environment.defaultEnv = env;
+    const db = await openDatabase(dbConfig as DatabaseConfig);
+    const env = new Environment({ db, queryTimeout, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>() }, prefetch, true);
+    setDefaultSession(env.session);
     return env;
   }
 
   /** The Environment that `Model.browse/search/...` use: the last opened, or the one set. */
   static get default(): Environment {
-    const env = Environment.defaultEnv;
-    if (!env || env.isClosed) throw new EnvironmentError('no open default Environment: call Environment.open() first');
-    return env;
+    return defaultSession().front as Environment;
   }
 
   static setDefault(env: Environment): void {
     if (!(env instanceof Environment)) throw new ValidationError('Environment.setDefault: expected an Environment');
-    Environment.defaultEnv = env;
+    setDefaultSession(env.session);
+  }
+
+  /** Automatic prefetch for recordsets this Environment creates. */
+  get prefetch(): boolean {
+    return this.session.prefetch;
   }
 
   /** 'sqlite' or 'mysql'. */
   get dialect(): 'sqlite' | 'mysql' {
-    return this.shared.db.dialect.name;
+    return this.session.shared.db.dialect.name;
   }
 
-  /** The knex instance, for statements proxorm does not make (they bypass the cache). */
+  /**
+   * The knex instance, for statements proxorm does not make (they bypass the cache).
+   * Inside this Environment's transaction it is that transaction, so raw statements
+   * run on the transaction's connection.
+   */
   get knex(): Knex {
-    return this.shared.db.knex;
+    return this.session.knex() as Knex;
   }
 
   /** A snapshot of this Environment's counters. */
   get stats(): Stats {
-    return { ...this.counters };
+    return { ...this.session.stats };
   }
 
   resetStats(): void {
-    Object.assign(this.counters, emptyStats());
+    Object.assign(this.session.stats, emptyStats());
+  }
+
+  /** @internal The committed-state cache layer (tests look into it). */
+  get cache(): Layer {
+    return this.session.base;
   }
 
   /** Model-level calls (browse, search, searchCount, create) in this Environment. */
   model<M>(cls: ModelClass<M>): ModelApi<M> {
-    let api = this.apis.get(cls);
-    if (!api) this.apis.set(cls, (api = new ModelApi<unknown>(this, schemaOf(cls))));
-    return api as ModelApi<M>;
+    return modelApi(this.session, schemaOf(cls)) as ModelApi<M>;
   }
 
   /** Creates missing tables and columns for every registered model. */
   async sync(): Promise<SyncReport> {
-    this.checkOpen();
-    const db = this.shared.db;
+    this.session.checkOpen();
+    const db = this.session.shared.db;
     try {
       return await syncSchemas(db.knex, db.dialect, allSchemas());
     } catch (e) {
@@ -123,107 +127,45 @@ export class Environment {
 
   /** A new Environment on the same pool with an empty cache and its own stats: one per request. */
   fork(options: { prefetch?: boolean } = {}): Environment {
-    this.checkOpen();
-    return new Environment(this.shared, options.prefetch ?? this.prefetch, false);
+    this.session.checkOpen();
+    return new Environment(this.session.shared, options.prefetch ?? this.prefetch, false);
   }
 
   /**
    * Runs `fn` in a transaction: commit when it resolves, rollback when it throws (the
-   * error is rethrown). Nested calls use savepoints. On rollback, every cache entry the
-   * transaction (level) touched is dropped, so nothing it wrote stays visible.
+   * error is rethrown). Nested calls use savepoints. See README "Transactions" for what
+   * code inside and outside the transaction sees, and for `retries`.
    */
-  async transaction<T>(fn: (env: this) => Promise<T>): Promise<T> {
-    return this.runInTransaction((frame) => this.transactions.run(frame, () => fn(this)));
+  async transaction<T>(fn: (env: this) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    if (options === null || typeof options !== 'object') throw new ValidationError('transaction: options must be an object');
+    return this.session.transaction(() => fn(this), options.retries ?? 0);
   }
 
   /** Drops the cache of one model (by name or class), or all of it. */
   clearCache(model?: string | ModelClass<unknown>): void {
-    this.cache.clear(model === undefined ? undefined : this.modelName(model));
+    this.session.clear(model === undefined ? undefined : this.modelName(model));
   }
 
   /** Drops the cached values of records: the next read loads them. */
   invalidateRecord(model: string | ModelClass<unknown>, ids: number | readonly number[]): void {
-    this.cache.invalidate(this.modelName(model), typeof ids === 'number' ? [ids] : ids);
+    this.session.invalidate(this.modelName(model), typeof ids === 'number' ? [ids] : ids);
   }
 
   /**
    * Closes the pool (for the root Environment: forks then stop working too) or, for a
-   * fork, only drops its cache.
+   * fork, only drops its cache. Reads still waiting fail with EnvironmentError.
    */
   async close(): Promise<void> {
-    this.ownClosed = true;
-    this.cache.clear();
-    if (this.isRoot && !this.shared.closed) {
-      this.shared.closed = true;
-      await this.shared.db.knex.destroy();
-    }
-    if (Environment.defaultEnv === this) Environment.defaultEnv = undefined;
+    if (isDefaultSession(this.session)) setDefaultSession(undefined);
+    await this.session.close(this.isRoot);
   }
 
   get isClosed(): boolean {
-    return this.ownClosed || this.shared.closed;
-  }
-
-  /** @internal Where statements of the current async context run. */
-  scope(): Scope {
-    this.checkOpen();
-    return this.transactions.getStore() ?? this.root;
-  }
-
-  /**
-   * @internal Runs `fn` atomically: as a savepoint of the current transaction when there
-   * is one, else in a transaction of its own. Unlike transaction(), the async context is
-   * left alone: `fn` gets its scope explicitly (and promise hooks stay off until a user
-   * transaction needs them).
-   */
-  atomic<T>(fn: (scope: Scope) => Promise<T>): Promise<T> {
-    return this.runInTransaction((frame) => fn(frame));
-  }
-
-  /** Begin (or savepoint), run, commit; on failure roll back and drop what the level touched. */
-  private async runInTransaction<T>(body: (frame: TransactionFrame) => Promise<T>): Promise<T> {
-    this.checkOpen();
-    const parent = this.transactions.getStore();
-    const dialect = this.shared.db.dialect;
-    let trx: Knex.Transaction;
-    try {
-      trx = await (parent ? parent.trx.transaction() : this.shared.db.knex.transaction());
-    } catch (e) {
-      throw dialect.translateError(e, 'BEGIN');
-    }
-    const frame = new TransactionFrame(trx, (t) => this.executor(t));
-    let result: T;
-    try {
-      result = await body(frame);
-    } catch (e) {
-      await trx.rollback().catch(() => undefined);
-      this.dropTouched(frame);
-      throw e;
-    }
-    try {
-      await trx.commit();
-    } catch (e) {
-      this.dropTouched(frame);
-      throw dialect.translateError(e, 'COMMIT');
-    }
-    if (parent) frame.journal.mergeInto(parent.journal);
-    return result;
-  }
-
-  private executor(knex: Knex | Knex.Transaction): Executor {
-    return new Executor(knex, this.shared.db.dialect, () => this.counters.queries++, this.shared.queryTimeout);
-  }
-
-  private dropTouched(frame: TransactionFrame): void {
-    for (const [model, ids] of frame.journal.touched) this.cache.invalidate(model, ids);
+    return this.session.isClosed;
   }
 
   private modelName(model: string | ModelClass<unknown>): string {
     if (typeof model === 'string') return model;
     return schemaOf(model).name;
-  }
-
-  private checkOpen(): void {
-    if (this.isClosed) throw new EnvironmentError('this Environment is closed');
   }
 }

@@ -31,7 +31,7 @@ export const ID_COLUMN = 'id';
  * this list covers every member of RecordSet.
  */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set([
-  'id', 'ids', 'env', 'model', 'length', 'then', 'catch', 'finally', 'constructor', 'prototype', '__proto__',
+  'id', 'ids', 'env', 'session', 'model', 'length', 'then', 'catch', 'finally', 'constructor', 'prototype', '__proto__',
   'at', 'ensureOne', 'exists', 'prefetch', 'toDict', 'read', 'write', 'unlink', 'filtered', 'mapped', 'sorted',
   'concat', 'union', 'isEmpty', 'withEnv', 'toString', 'toJSON', 'valueOf', 'inspect', 'hasOwnProperty',
   'prefetchIds', 'schema', 'readField', 'browse', 'search', 'searchCount', 'create',

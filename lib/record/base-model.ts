@@ -1,6 +1,7 @@
-import { Environment } from '../env/environment';
+import { schemaOf } from '../model/registry';
+import { defaultSession } from '../session/default';
 import type { Domain } from '../query/domain';
-import type { BrowseOptions, SearchOptions } from './model-api';
+import { modelApi, type BrowseOptions, type ModelApi, type SearchOptions } from './model-api';
 import type { ModelBrand, ModelClass, RecordSet, Values } from './types';
 
 /**
@@ -13,20 +14,24 @@ export abstract class BaseModel implements ModelBrand {
   declare readonly __proxormModel: true;
 
   static browse<M extends BaseModel>(this: ModelClass<M>, ids: number | readonly number[], options?: BrowseOptions): RecordSet<M> {
-    return Environment.default.model(this).browse(ids, options);
+    return defaultApi(this).browse(ids, options);
   }
 
   static search<M extends BaseModel>(this: ModelClass<M>, domain?: Domain, options?: SearchOptions): Promise<RecordSet<M>> {
-    return Environment.default.model(this).search(domain, options);
+    return defaultApi(this).search(domain, options);
   }
 
   static searchCount<M extends BaseModel>(this: ModelClass<M>, domain?: Domain): Promise<number> {
-    return Environment.default.model(this).searchCount(domain);
+    return defaultApi(this).searchCount(domain);
   }
 
   static create<M extends BaseModel>(this: ModelClass<M>, values: Partial<Values<M>>): Promise<RecordSet<M>>;
   static create<M extends BaseModel>(this: ModelClass<M>, values: readonly Partial<Values<M>>[]): Promise<RecordSet<M>>;
   static create<M extends BaseModel>(this: ModelClass<M>, values: Partial<Values<M>> | readonly Partial<Values<M>>[]): Promise<RecordSet<M>> {
-    return Environment.default.model(this).create(values as Partial<Values<M>>);
+    return defaultApi(this).create(values as Partial<Values<M>>);
   }
+}
+
+function defaultApi<M>(cls: ModelClass<M>): ModelApi<M> {
+  return modelApi(defaultSession(), schemaOf(cls)) as ModelApi<M>;
 }

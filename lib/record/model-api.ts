@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors';
-import type { Environment } from '../env/environment';
 import { parseOrder } from '../model/order';
+import type { Session } from '../session/session';
 import type { ModelSchema } from '../model/schema';
 import { parseDomain, type Domain } from '../query/domain';
 import { countRows, searchIds } from '../query/statements';
@@ -23,7 +23,7 @@ export interface SearchOptions extends BrowseOptions {
 /** Model-level calls of one model in one Environment: `env.model(User)`. */
 export class ModelApi<M> {
   /** @internal use env.model(M) */
-  constructor(readonly env: Environment, /** @internal */ readonly schema: ModelSchema) {}
+  constructor(/** @internal */ readonly session: Session, /** @internal */ readonly schema: ModelSchema) {}
 
   /** Records by id, without a query; a record that does not exist fails when read. */
   browse(ids: number | readonly number[], options: BrowseOptions = {}): RecordSet<M> {
@@ -46,12 +46,12 @@ export class ModelApi<M> {
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw bad(`${k} must be a non-negative integer`);
     }
     const order = parseOrder(this.schema, options.order ?? this.schema.order, bad);
-    const ids = await searchIds(this.env.scope().executor, this.schema, cond, { order, limit: options.limit, offset: options.offset });
+    const ids = await searchIds(this.session.scope().executor, this.schema, cond, { order, limit: options.limit, offset: options.offset });
     return this.recordSet(ids, options);
   }
 
   async searchCount(domain: Domain = []): Promise<number> {
-    return countRows(this.env.scope().executor, this.schema, parseDomain(this.schema, domain));
+    return countRows(this.session.scope().executor, this.schema, parseDomain(this.schema, domain));
   }
 
   /**
@@ -62,7 +62,7 @@ export class ModelApi<M> {
   async create(values: Partial<Values<M>>): Promise<RecordSet<M>>;
   async create(values: readonly Partial<Values<M>>[]): Promise<RecordSet<M>>;
   async create(values: Partial<Values<M>> | readonly Partial<Values<M>>[]): Promise<RecordSet<M>> {
-    const ids = await createRecords(this.env, this.schema, Array.isArray(values) ? values : [values]);
+    const ids = await createRecords(this.session, this.schema, Array.isArray(values) ? values : [values]);
     return this.recordSet(ids, {});
   }
 
@@ -70,9 +70,20 @@ export class ModelApi<M> {
     if (options.prefetch !== undefined && typeof options.prefetch !== 'boolean') {
       throw new ValidationError(`${this.schema.name}: option "prefetch" must be a boolean`);
     }
-    const prefetch = options.prefetch ?? this.env.prefetch;
-    return makeRecordSet<M>(this.env, this.schema, ids, prefetch ? ids : null);
+    const prefetch = options.prefetch ?? this.session.prefetch;
+    return makeRecordSet<M>(this.session, this.schema, ids, prefetch ? ids : null);
   }
+}
+
+const apis = new WeakMap<Session, Map<ModelSchema, ModelApi<unknown>>>();
+
+/** The ModelApi of a model in a session (one per pair). */
+export function modelApi(session: Session, schema: ModelSchema): ModelApi<unknown> {
+  let bySchema = apis.get(session);
+  if (!bySchema) apis.set(session, (bySchema = new Map()));
+  let api = bySchema.get(schema);
+  if (!api) bySchema.set(schema, (api = new ModelApi<unknown>(session, schema)));
+  return api;
 }
 
 function checkOptionKeys(where: string, options: object, allowed: readonly string[]): void {

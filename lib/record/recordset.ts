@@ -1,9 +1,11 @@
 import { inspect } from 'node:util';
-import { EnvironmentError, MissingError, SingletonError, ValidationError } from '../errors';
-import type { Environment } from '../env/environment';
+import { MissingError, SingletonError, ValidationError } from '../errors';
 import { isX2many, type FieldDef } from '../model/field-types';
 import { targetOf } from '../model/relations';
-import type { LoadMode, PrefetchSource } from '../env/loader';
+import type { LoadMode } from '../session/loader';
+import { GONE, MISS } from '../session/layer';
+import { relatedSet, type PrefetchSource } from '../session/prefetch-set';
+import type { Session } from '../session/session';
 import type { ModelSchema } from '../model/schema';
 import { existingIds } from '../query/statements';
 import { unlinkRecords, writeRecords } from './writes';
@@ -18,7 +20,7 @@ import type { DictValues, FieldKeys, ReadRow, RecordSet, RelationKeys, TargetOf,
 export class RecordSetBase<M> {
   /** @internal use makeRecordSet */
   constructor(
-    readonly env: Environment,
+    /** @internal */ readonly session: Session,
     /** @internal */ readonly schema: ModelSchema,
     readonly ids: readonly number[],
     /** @internal */ readonly prefetchIds: PrefetchSource | null,
@@ -59,9 +61,11 @@ export class RecordSetBase<M> {
 
   /** The records of this set that still exist in the database (one query per 1,000 ids). */
   async exists(): Promise<RecordSet<M>> {
-    const found = await existingIds(this.env.scope().executor, this.schema, [...new Set(this.ids)]);
+    const scope = this.session.scope();
+    const since = this.session.clock.now();
+    const found = await existingIds(scope.executor, this.schema, [...new Set(this.ids)]);
     const gone = this.ids.filter((id) => !found.has(id));
-    if (gone.length) this.env.cache.markMissing(this.model, gone);
+    if (gone.length) scope.layer.fillMissing(this.model, gone, since);
     return this.derive(this.ids.filter((id) => found.has(id)));
   }
 
@@ -70,7 +74,7 @@ export class RecordSetBase<M> {
    * lack any of them: one query per 1,000 such records, none when all are cached.
    */
   async prefetch(fields?: readonly FieldKeys<M>[]): Promise<void> {
-    await this.env.loader.prefetch(this.schema, this.ids, this.fieldDefs(fields, 'prefetch', this.schema.prefetchFields), this.env.scope());
+    await this.session.loader.prefetch(this.schema, this.ids, this.fieldDefs(fields, 'prefetch', this.schema.prefetchFields), this.session.scope());
   }
 
   /**
@@ -80,13 +84,13 @@ export class RecordSetBase<M> {
   async toDict<F extends FieldKeys<M> = FieldKeys<M>>(fields?: readonly F[], options: { display?: boolean } = {}): Promise<Pick<DictValues<M>, F>> {
     const id = this.ids[this.ensureSingle('toDict')];
     const defs = this.fieldDefs(fields, 'toDict', [...this.schema.fields.values()]);
-    if (this.env.isClosed) throw new EnvironmentError('this Environment is closed');
-    const maps = defs.map((f) => this.env.cache.peekField(this.model, f.name));
-    if (!options.display && maps.every((m) => m?.has(id))) {
+    const layer = this.session.scope().layer;
+    const cached = defs.map((f) => layer.get(this.model, f.name, id));
+    if (!options.display && cached.every((v) => v !== MISS && v !== GONE)) {
       // Everything cached (the common case inside a loop): no promise per field.
-      this.env.counters.hits += defs.length;
+      this.session.stats.hits += defs.length;
       const out: Record<string, unknown> = {};
-      defs.forEach((f, i) => (out[f.name] = dictValue(f, maps[i]!.get(id))));
+      defs.forEach((f, i) => (out[f.name] = dictValue(f, cached[i])));
       return out as Pick<DictValues<M>, F>;
     }
     const mode = this.prefetchIds ? 'record' : 'fields';
@@ -104,16 +108,21 @@ export class RecordSetBase<M> {
   /** `{ id, ...fields }` for every record, loading what is missing in 1,000-id queries. */
   async read<F extends FieldKeys<M> = FieldKeys<M>>(fields?: readonly F[]): Promise<ReadRow<M, F>[]> {
     const defs = this.fieldDefs(fields, 'read', [...this.schema.fields.values()]);
-    await this.env.loader.prefetch(this.schema, this.ids, defs, this.env.scope());
-    const gone = this.ids.filter((id) => this.env.cache.isMissing(this.model, id));
+    const scope = this.session.scope();
+    await this.session.loader.prefetch(this.schema, this.ids, defs, scope);
+    const gone = this.ids.filter((id) => scope.layer.isMissing(this.model, id));
     if (gone.length) throw new MissingError(this.model, gone);
-    const maps = defs.map((f) => this.env.cache.field(this.model, f.name));
-    this.env.counters.hits += this.ids.length * defs.length;
-    return this.ids.map((id) => {
+    const rows: Record<string, unknown>[] = [];
+    for (const id of this.ids) {
       const row: Record<string, unknown> = { id };
-      defs.forEach((f, i) => (row[f.name] = dictValue(f, maps[i].get(id))));
-      return row as ReadRow<M, F>;
-    });
+      for (const f of defs) {
+        const v = scope.layer.get(this.model, f.name, id);
+        // Not filled (changed while the load ran, or a cell that does not decode): read it alone.
+        row[f.name] = dictValue(f, v === MISS || v === GONE ? await this.readValue(f, id, isX2many(f) ? 'relation' : 'fields') : (this.session.stats.hits++, v));
+      }
+      rows.push(row);
+    }
+    return rows as ReadRow<M, F>[];
   }
 
   /**
@@ -123,7 +132,7 @@ export class RecordSetBase<M> {
    * nothing is changed.
    */
   async write(values: Partial<Values<M>>): Promise<void> {
-    await writeRecords(this.env, this.schema, this.ids, values);
+    await writeRecords(this.session, this.schema, this.ids, values);
   }
 
   /**
@@ -132,7 +141,7 @@ export class RecordSetBase<M> {
    * ForeignKeyViolationError and deletes nothing).
    */
   async unlink(): Promise<void> {
-    await unlinkRecords(this.env, this.schema, this.ids);
+    await unlinkRecords(this.session, this.schema, this.ids);
   }
 
   /** Records for which `predicate` (a field name: truthy value; or a function) holds. */
@@ -168,7 +177,7 @@ export class RecordSetBase<M> {
     }
     const ids = [...new Set((values as RecordSetBase<unknown>[]).flatMap((r) => r.ids))];
     const target = targetOf(this.schema, field);
-    const union = makeRecordSet<unknown>(this.env, target, ids, this.prefetchIds && relatedPrefetch(this.env, this.schema, this.prefetchIds, field));
+    const union = makeRecordSet<unknown>(this.session, target, ids, this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name));
     return rest.length ? union.mapped(rest.join('.') as never) : union;
   }
 
@@ -212,31 +221,30 @@ export class RecordSetBase<M> {
       return this.readValue(field, this.ids[this.ensureSingle(field.name)], 'record');
     }
     const target = targetOf(this.schema, field);
-    if (this.ids.length === 0) return Promise.resolve(makeRecordSet(this.env, target, [], null));
+    if (this.ids.length === 0) return Promise.resolve(makeRecordSet(this.session, target, [], null));
     const id = this.ids[this.ensureSingle(field.name)];
-    const prefetch = this.prefetchIds && relatedPrefetch(this.env, this.schema, this.prefetchIds, field);
+    const prefetch = this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name);
     return this.readValue(field, id, field.type === 'many2one' ? 'record' : 'relation').then((v) =>
-      makeRecordSet(this.env, target, v === null ? [] : field.type === 'many2one' ? [v as number] : (v as readonly number[]), prefetch),
+      makeRecordSet(this.session, target, v === null ? [] : field.type === 'many2one' ? [v as number] : (v as readonly number[]), prefetch),
     );
   }
 
   private readValue(field: FieldDef, id: number, mode: LoadMode): Promise<unknown> {
-    if (this.env.isClosed) throw new EnvironmentError('this Environment is closed');
-    const byId = this.env.cache.peekField(this.model, field.name);
-    if (byId?.has(id)) {
-      this.env.counters.hits++;
-      return Promise.resolve(readable(field, byId.get(id)));
+    const scope = this.session.scope();
+    const value = scope.layer.get(this.model, field.name, id);
+    if (value === GONE) return Promise.reject(new MissingError(this.model, [id]));
+    if (value !== MISS) {
+      this.session.stats.hits++;
+      return Promise.resolve(readable(field, value));
     }
-    return this.env.loader
-      .load(this.schema, field, id, this.prefetchIds, this.env.scope(), mode)
-      .then((v) => readable(field, v));
+    return this.session.loader.load(this.schema, field, id, this.prefetchIds, scope, mode).then((v) => readable(field, v));
   }
 
   /** `{ id, displayName }` of a many2one target: its "name" field, else "model,id". */
   private async displayOf(field: FieldDef, id: number): Promise<{ id: number; displayName: string }> {
     const target = targetOf(this.schema, field);
     const name = target.fields.get('name');
-    const record = makeRecordSet<unknown>(this.env, target, [id], this.prefetchIds && relatedPrefetch(this.env, this.schema, this.prefetchIds, field));
+    const record = makeRecordSet<unknown>(this.session, target, [id], this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name));
     const displayName = name && !name.target ? String(await record.readField(name)) : `${target.name},${id}`;
     return { id, displayName };
   }
@@ -261,7 +269,7 @@ export class RecordSetBase<M> {
   }
 
   private derive(ids: readonly number[]): RecordSet<M> {
-    return makeRecordSet<M>(this.env, this.schema, ids, this.prefetchIds);
+    return makeRecordSet<M>(this.session, this.schema, ids, this.prefetchIds);
   }
 
   private combine(others: RecordSet<M>[], distinct: boolean): RecordSet<M> {
@@ -273,43 +281,13 @@ export class RecordSetBase<M> {
     const all = [this.ids, ...others.map((o) => o.ids)].flat();
     const ids = distinct ? [...new Set(all)] : all;
     const sameSet = others.every((o) => o.prefetchIds === this.prefetchIds);
-    return makeRecordSet<M>(this.env, this.schema, ids, sameSet ? this.prefetchIds : this.prefetchIds && [...new Set(ids)]);
+    return makeRecordSet<M>(this.session, this.schema, ids, sameSet ? this.prefetchIds : this.prefetchIds && [...new Set(ids)]);
   }
 }
 
 /** A recordset Proxy: `await records.name` reads field "name". */
-export function makeRecordSet<M>(env: Environment, schema: ModelSchema, ids: readonly number[], prefetchIds: PrefetchSource | null): RecordSet<M> {
-  return new Proxy(new RecordSetBase<M>(env, schema, ids, prefetchIds), handlerFor(schema) as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
-}
-
-/**
- * The prefetch set of records reached through `field` from a prefetch set: the values of
- * the field over it, computed from the cache when a miss needs them. One function per
- * (set, field), so that the loader sees one set however many records ask.
- */
-const related = new WeakMap<object, Map<FieldDef, () => readonly number[]>>();
-
-function relatedPrefetch(env: Environment, schema: ModelSchema, source: PrefetchSource, field: FieldDef): () => readonly number[] {
-  let byField = related.get(source);
-  if (!byField) related.set(source, (byField = new Map()));
-  let fn = byField.get(field);
-  if (!fn) {
-    fn = () => {
-      const ids = typeof source === 'function' ? source() : source;
-      const byId = env.cache.peekField(schema.name, field.name);
-      const out = new Set<number>();
-      if (byId) {
-        for (const id of ids) {
-          const v = byId.get(id);
-          if (typeof v === 'number') out.add(v);
-          else if (Array.isArray(v)) for (const t of v) out.add(t);
-        }
-      }
-      return [...out];
-    };
-    byField.set(field, fn);
-  }
-  return fn;
+export function makeRecordSet<M>(session: Session, schema: ModelSchema, ids: readonly number[], prefetchIds: PrefetchSource | null): RecordSet<M> {
+  return new Proxy(new RecordSetBase<M>(session, schema, ids, prefetchIds), handlerFor(schema) as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
 }
 
 /** toDict/read form of a cached value: x2many id lists are copied (the cached ones are frozen). */

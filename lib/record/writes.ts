@@ -1,7 +1,7 @@
 import { MissingError, ValidationError } from '../errors';
-import type { Environment } from '../env/environment';
-import { afterLinksChange, afterMany2oneChange, afterUnlink } from '../env/relation-cache';
-import type { Scope } from '../env/scope';
+import { afterLinksChange, afterMany2oneChange, afterUnlink } from '../session/relation-rules';
+import type { Scope } from '../session/scope';
+import type { Session } from '../session/session';
 import { isColumn, type FieldDef } from '../model/field-types';
 import { inverseOf, relationOf, targetOf } from '../model/relations';
 import type { ModelSchema } from '../model/schema';
@@ -11,27 +11,24 @@ import {
 } from '../query/statements';
 
 /**
- * create / write / unlink. Each runs its statements in one transaction (a savepoint
- * inside env.transaction), and touches the cache only after that succeeded: the SQL
- * runs, then the collected cache effects apply. A failed call changes neither.
+ * create / write / unlink. Each runs its statements in one transaction level of its own
+ * (a savepoint inside env.transaction) and puts its cache effects in that level's
+ * layer as each statement succeeds: the layer reaches the cache the Environment reads
+ * only when the level commits (see session.ts), and is dropped if it fails. A failed
+ * call changes neither the database nor the cache.
  */
-type Effects = Array<() => void>;
 
-export async function createRecords(env: Environment, schema: ModelSchema, list: readonly unknown[]): Promise<number[]> {
+export async function createRecords(session: Session, schema: ModelSchema, list: readonly unknown[]): Promise<number[]> {
   const rows = list.map((v) => normalizeRecordValues(schema, v, 'create'));
   if (rows.length === 0) return [];
-  const effects: Effects = [];
-  const ids = await env.atomic((scope) => insertAll(env, scope, schema, rows, effects));
-  applyEffects(env, effects);
-  return ids;
+  return session.atomic((scope) => insertAll(session, scope, schema, rows));
 }
 
-export async function writeRecords(env: Environment, schema: ModelSchema, ids: readonly number[], values: unknown): Promise<void> {
+export async function writeRecords(session: Session, schema: ModelSchema, ids: readonly number[], values: unknown): Promise<void> {
   const normalized = normalizeRecordValues(schema, values, 'write');
   const unique = [...new Set(ids)];
   if (unique.length === 0 || normalized.size === 0) return;
-  const effects: Effects = [];
-  await env.atomic(async (scope) => {
+  await session.atomic(async (scope) => {
     const columns = new Map([...normalized].filter(([f]) => isColumn(f)));
     if (columns.size) {
       const matched = await updateRows(scope.executor, schema, unique, columns);
@@ -39,48 +36,40 @@ export async function writeRecords(env: Environment, schema: ModelSchema, ids: r
         const found = await existingIds(scope.executor, schema, unique);
         throw new MissingError(schema.name, unique.filter((id) => !found.has(id)));
       }
-      effects.push(() => {
-        env.cache.unmarkMissing(schema.name, unique); // the UPDATE matched them: they exist
-        for (const [field, value] of columns) {
-          const byId = env.cache.field(schema.name, field.name);
-          for (const id of unique) byId.set(id, value);
-        }
-        env.scope().journal?.add(schema.name, unique);
-        afterMany2oneChange(env.cache, schema, [...columns.keys()].filter((f) => f.type === 'many2one'));
-      });
+      for (const [field, value] of columns) for (const id of unique) scope.layer.put(schema.name, field.name, id, value);
+      const time = session.clock.tick();
+      scope.layer.touch(schema.name, unique, time);
+      afterMany2oneChange(scope.layer, schema, [...columns.keys()].filter((f) => f.type === 'many2one'), time);
     }
     for (const [field, ops] of normalized) {
-      if (!isColumn(field)) await applyX2many(env, scope, schema, field, unique, ops as X2manyOps, effects);
+      if (!isColumn(field)) await applyX2many(session, scope, schema, field, unique, ops as X2manyOps);
     }
   });
-  applyEffects(env, effects);
 }
 
-export async function unlinkRecords(env: Environment, schema: ModelSchema, ids: readonly number[]): Promise<void> {
+export async function unlinkRecords(session: Session, schema: ModelSchema, ids: readonly number[]): Promise<void> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return;
-  await env.atomic((scope) => deleteRows(scope.executor, schema, unique));
-  env.cache.markMissing(schema.name, unique);
-  env.scope().journal?.add(schema.name, unique);
-  afterUnlink(env.cache, schema);
+  await session.atomic(async (scope) => {
+    await deleteRows(scope.executor, schema, unique);
+    const time = session.clock.tick();
+    scope.layer.markMissing(schema.name, unique, time);
+    afterUnlink(scope.layer, schema, time);
+  });
 }
 
-/** Inserts rows, then their x2many commands; cache effects are queued, not applied. */
-async function insertAll(env: Environment, scope: Scope, schema: ModelSchema, rows: ReadonlyArray<Map<FieldDef, unknown>>, effects: Effects): Promise<number[]> {
+/** Inserts rows, then their x2many commands. */
+async function insertAll(session: Session, scope: Scope, schema: ModelSchema, rows: ReadonlyArray<Map<FieldDef, unknown>>): Promise<number[]> {
   const columnRows = rows.map((row) => new Map([...row].filter(([f]) => isColumn(f))));
   const ids = await insertRows(scope.executor, schema, columnRows);
-  effects.push(() => {
-    env.cache.invalidate(schema.name, ids); // an id the database reuses is not "missing" any more
-    for (const field of schema.columnFields) {
-      const byId = env.cache.field(schema.name, field.name);
-      columnRows.forEach((row, i) => byId.set(ids[i], row.get(field)));
-    }
-    env.scope().journal?.add(schema.name, ids);
-    afterMany2oneChange(env.cache, schema, schema.columnFields.filter((f) => f.type === 'many2one'));
-  });
+  const time = session.clock.tick();
+  scope.layer.invalidate(schema.name, ids, time); // an id the database reuses: forget what was known of it
+  for (const field of schema.columnFields) columnRows.forEach((row, i) => scope.layer.put(schema.name, field.name, ids[i], row.get(field)));
+  scope.layer.touch(schema.name, ids, time);
+  afterMany2oneChange(scope.layer, schema, schema.columnFields.filter((f) => f.type === 'many2one'), time);
   for (let i = 0; i < rows.length; i++) {
     for (const [field, ops] of rows[i]) {
-      if (!isColumn(field)) await applyX2many(env, scope, schema, field, [ids[i]], ops as X2manyOps, effects);
+      if (!isColumn(field)) await applyX2many(session, scope, schema, field, [ids[i]], ops as X2manyOps);
     }
   }
   return ids;
@@ -88,7 +77,7 @@ async function insertAll(env: Environment, scope: Scope, schema: ModelSchema, ro
 
 /** Runs x2many commands (set, remove, add, create, in that order) for `parents`. */
 async function applyX2many(
-  env: Environment, scope: Scope, schema: ModelSchema, field: FieldDef, parents: readonly number[], ops: X2manyOps, effects: Effects,
+  session: Session, scope: Scope, schema: ModelSchema, field: FieldDef, parents: readonly number[], ops: X2manyOps,
 ): Promise<void> {
   const target = targetOf(schema, field);
   const where = `${schema.name}.${field.name}`;
@@ -119,27 +108,20 @@ async function applyX2many(
       if (ops.create) {
         const values = ops.create.map((v) => ({ ...(v as object), [inverse.name]: parent }));
         const rows = values.map((v) => normalizeRecordValues(target, v, 'create'));
-        await insertAll(env, scope, target, rows, effects);
+        await insertAll(session, scope, target, rows);
       }
     }
-    effects.push(() => {
-      env.cache.unmarkMissing(target.name, [...moved.keys()]);
-      const byId = env.cache.field(target.name, inverse.name);
-      for (const [id, parent] of moved) byId.set(id, parent);
-      env.scope().journal?.add(target.name, moved.keys());
-      afterMany2oneChange(env.cache, target, [inverse]);
-    });
+    for (const [id, parent] of moved) scope.layer.put(target.name, inverse.name, id, parent);
+    const time = session.clock.tick();
+    scope.layer.touch(target.name, moved.keys(), time);
+    afterMany2oneChange(scope.layer, target, [inverse], time);
     return;
   }
   const rel = relationOf(schema, field);
   if (ops.set) await unlinkRows(scope.executor, rel, parents);
   if (ops.remove) await unlinkRows(scope.executor, rel, parents, ops.remove);
-  if (ops.create) created.push(await insertAll(env, scope, target, ops.create.map((v) => normalizeRecordValues(target, v, 'create')), effects));
+  if (ops.create) created.push(await insertAll(session, scope, target, ops.create.map((v) => normalizeRecordValues(target, v, 'create'))));
   const link = [...(ops.set ?? []), ...(ops.add ?? []), ...created.flat()];
   if (link.length) await linkRows(scope.executor, rel, parents.flatMap((p) => link.map((t) => [p, t] as const)));
-  effects.push(() => afterLinksChange(env.cache, schema, field));
-}
-
-function applyEffects(env: Environment, effects: Effects): void {
-  for (const effect of effects) effect();
+  afterLinksChange(scope.layer, schema, field, session.clock.tick());
 }

@@ -1,10 +1,12 @@
-import { MissingError } from '../errors';
+import { DataError, MissingError } from '../errors';
 import { isX2many, type FieldDef } from '../model/field-types';
 import type { ModelSchema } from '../model/schema';
 import { parseOrder } from '../model/order';
 import { inverseOf, relationOf, targetOf } from '../model/relations';
 import { CHUNK, loadMany2many, loadOne2many, loadRows } from '../query/statements';
-import type { RecordCache } from './cache';
+import type { Clock } from './clock';
+import { GONE, MISS } from './layer';
+import { membersOf, type PrefetchSource } from './prefetch-set';
 import type { Scope } from './scope';
 import type { Stats } from './stats';
 
@@ -21,17 +23,21 @@ import type { Stats } from './stats';
  *   to 1,000 with records of the requester's prefetch set that lack the requested
  *   field; in 'fields' mode it loads only the requested fields of the requested ids; in
  *   'relation' mode it loads one x2many field (per field a batch), topped up likewise.
+ *   A top-up resumes where the previous one over the same set stopped, so a loop over
+ *   N records costs O(N) in all, not O(N) per statement.
+ * - A load fills the scope's cache layer only with entries that did not change since
+ *   it started (see layer.ts): a write, unlink, invalidation or clear that happened
+ *   while it was in flight wins. A reader whose entry was not filled for that reason
+ *   loads it again.
  * - Ids the database does not return are marked missing; their readers get a
- *   MissingError while the other readers of the batch get their values.
+ *   MissingError while the other readers of the batch get their values. A cell that
+ *   does not decode (DataError) is not cached; only its readers get the error.
  * - A failed statement rejects every reader of its batch and caches nothing from it.
  */
 export type LoadMode = 'record' | 'fields' | 'relation';
 
-/**
- * The records a miss may load along with its own: an id list, or (for records reached
- * through a relation) a function computing it from the cache when a miss needs it.
- */
-export type PrefetchSource = readonly number[] | (() => readonly number[]);
+/** Cells of a load that did not decode, by field name and id. */
+type CellErrors = Map<string, Map<number, DataError>>;
 
 interface Batch {
   readonly schema: ModelSchema;
@@ -41,6 +47,7 @@ interface Batch {
   readonly requests: Map<number, Set<FieldDef>>;
   /** Prefetch sets of the requesters, with the fields asked against each. */
   readonly prefetchSets: Map<PrefetchSource, Set<FieldDef>>;
+  readonly errors: CellErrors;
   readonly done: Promise<void>;
   resolve(): void;
   reject(e: unknown): void;
@@ -49,6 +56,7 @@ interface Batch {
 interface InFlight {
   readonly ids: ReadonlySet<number>;
   readonly fields: ReadonlySet<FieldDef>;
+  readonly errors: CellErrors;
   readonly done: Promise<void>;
 }
 
@@ -59,8 +67,15 @@ const afterPromiseJobs = (fn: () => void) => void resolved.then(() => process.ne
 export class Loader {
   private readonly pending = new Map<Scope, Map<string, Batch>>();
   private readonly inFlight = new Map<Scope, Map<string, Set<InFlight>>>();
+  /** Where the last top-up over a prefetch set (for a set of fields) stopped. */
+  private readonly cursors = new WeakMap<object, Map<string, { pos: number }>>();
 
-  constructor(private readonly cache: RecordCache, private readonly stats: Stats) {}
+  constructor(
+    private readonly stats: Stats,
+    private readonly clock: Clock,
+    /** Called after each load statement settled (the session prunes versions there). */
+    private readonly afterLoad: () => void,
+  ) {}
 
   /**
    * Value of `field` on record `id` once loaded. The caller has checked the cache and
@@ -68,35 +83,33 @@ export class Loader {
    */
   load(schema: ModelSchema, field: FieldDef, id: number, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
     this.stats.misses++;
-    if (this.cache.isMissing(schema.name, id)) return Promise.reject(new MissingError(schema.name, [id]));
+    if (scope.layer.isMissing(schema.name, id)) return Promise.reject(new MissingError(schema.name, [id]));
     for (const running of this.inFlight.get(scope)?.get(schema.name) ?? []) {
-      if (running.ids.has(id) && running.fields.has(field)) return running.done.then(() => this.valueAfterLoad(schema, field, id, scope));
+      if (running.ids.has(id) && running.fields.has(field)) return running.done.then(() => this.valueAfterLoad(schema, field, id, scope, running.errors));
     }
     const batch = this.batchFor(schema, scope, mode, mode === 'relation' ? field.name : '');
     let asked = batch.requests.get(id);
     if (!asked) batch.requests.set(id, (asked = new Set()));
     asked.add(field);
-    if (prefetch && (typeof prefetch === 'function' || prefetch.length > 1)) {
+    if (prefetch && (!Array.isArray(prefetch) || prefetch.length > 1)) {
       let fields = batch.prefetchSets.get(prefetch);
       if (!fields) batch.prefetchSets.set(prefetch, (fields = new Set()));
       fields.add(field);
     }
-    return batch.done.then(() => this.valueAfterLoad(schema, field, id, scope));
+    return batch.done.then(() => this.valueAfterLoad(schema, field, id, scope, batch.errors));
   }
 
   /**
    * Loads `fields` for those of `ids` that lack any of them, CHUNK ids a statement,
-   * right away (the seed's _prefetch_records).
+   * right away (the seed's _prefetch_records). Cells that did not decode stay uncached.
    */
   async prefetch(schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
-    const lacking = (wanted: readonly FieldDef[]) => {
-      const maps = wanted.map((f) => this.cache.field(schema.name, f.name));
-      return [...new Set(ids)].filter((id) => !this.cache.isMissing(schema.name, id) && maps.some((m) => !m.has(id)));
-    };
+    const lacking = (wanted: readonly FieldDef[]) =>
+      [...new Set(ids)].filter((id) => !scope.layer.isMissing(schema.name, id) && wanted.some((f) => scope.layer.get(schema.name, f.name, id) === MISS));
     const columns = fields.filter((f) => !isX2many(f));
     if (columns.length) {
       const todo = lacking(columns);
-      for (let i = 0; i < todo.length; i += CHUNK) await this.run(schema, scope, todo.slice(i, i + CHUNK), columns);
+      for (let i = 0; i < todo.length; i += CHUNK) await this.run(schema, scope, todo.slice(i, i + CHUNK), columns, new Map());
     }
     for (const rel of fields.filter(isX2many)) {
       const todo = lacking([rel]);
@@ -115,7 +128,7 @@ export class Loader {
       const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
       // Readers attach their own handlers; this one keeps an unread failure from being "unhandled".
       done.catch(() => undefined);
-      batch = { schema, scope, mode, requests: new Map(), prefetchSets: new Map(), done, resolve, reject };
+      batch = { schema, scope, mode, requests: new Map(), prefetchSets: new Map(), errors: new Map(), done, resolve, reject };
       byKey.set(key, batch);
       const b = batch;
       afterPromiseJobs(() => {
@@ -136,41 +149,62 @@ export class Loader {
     const chunks: number[][] = [];
     for (let i = 0; i < ids.length; i += CHUNK) chunks.push(ids.slice(i, i + CHUNK));
     const last = chunks[chunks.length - 1];
-    if (batch.mode !== 'fields' && last.length < CHUNK) this.topUp(schema, last, batch.prefetchSets);
+    if (batch.mode !== 'fields' && last.length < CHUNK) this.topUp(batch, last);
     for (const chunk of chunks) {
       if (batch.mode === 'relation') await this.runRelation(schema, scope, chunk, fields[0]);
-      else await this.run(schema, scope, chunk, fields);
+      else await this.run(schema, scope, chunk, fields, batch.errors);
     }
   }
 
-  /** Adds to `chunk` records of the prefetch sets that lack a field asked against their set. */
-  private topUp(schema: ModelSchema, chunk: number[], prefetchSets: Map<PrefetchSource, Set<FieldDef>>): void {
+  /**
+   * Adds to `chunk` records of the batch's prefetch sets that lack a field asked
+   * against their set, resuming each set where the last top-up over it stopped.
+   */
+  private topUp(batch: Batch, chunk: number[]): void {
+    const { schema, scope } = batch;
     const inChunk = new Set(chunk);
-    for (const [source, fieldDefs] of prefetchSets) {
-      const set = typeof source === 'function' ? source() : source;
-      const maps = [...fieldDefs].map((f) => this.cache.field(schema.name, f.name));
-      for (const id of set) {
-        if (inChunk.size >= CHUNK) return;
-        if (inChunk.has(id) || this.cache.isMissing(schema.name, id) || maps.every((m) => m.has(id))) continue;
+    for (const [source, fieldDefs] of batch.prefetchSets) {
+      const members = membersOf(source, scope.layer);
+      const names = [...fieldDefs].map((f) => f.name);
+      const cursor = this.cursor(source, names.join('\u0000'));
+      while (cursor.pos < members.length && inChunk.size < CHUNK) {
+        const id = members[cursor.pos++];
+        if (inChunk.has(id) || scope.layer.isMissing(schema.name, id)) continue;
+        if (names.every((n) => scope.layer.get(schema.name, n, id) !== MISS)) continue;
         inChunk.add(id);
         chunk.push(id);
       }
+      if (inChunk.size >= CHUNK) return;
     }
   }
 
-  /** One load statement: fills the cache with the columns of `ids`, marks missing ids. */
-  private run(schema: ModelSchema, scope: Scope, ids: number[], fields: readonly FieldDef[]): Promise<void> {
-    return this.track(schema, scope, ids, fields, async () => {
+  private cursor(source: PrefetchSource, key: string): { pos: number } {
+    let byKey = this.cursors.get(source);
+    if (!byKey) this.cursors.set(source, (byKey = new Map()));
+    let cursor = byKey.get(key);
+    if (!cursor) byKey.set(key, (cursor = { pos: 0 }));
+    return cursor;
+  }
+
+  /** One load statement: fills the layer with the columns of `ids`, marks missing ids. */
+  private run(schema: ModelSchema, scope: Scope, ids: number[], fields: readonly FieldDef[], errors: CellErrors): Promise<void> {
+    return this.track(schema, scope, ids, fields, errors, async (since) => {
       const { ids: found, columns } = await loadRows(scope.executor, schema, ids, fields);
       this.stats.loadedRecords += found.length;
       fields.forEach((f, i) => {
-        const byId = this.cache.field(schema.name, f.name);
         const values = columns[i];
-        for (let j = 0; j < found.length; j++) if (!byId.has(found[j])) byId.set(found[j], values[j]);
+        let bad: Map<number, DataError> | undefined;
+        for (let j = 0; j < values.length; j++) {
+          if (values[j] instanceof DataError) {
+            if (!bad) errors.set(f.name, (bad = errors.get(f.name) ?? new Map()));
+            bad.set(found[j], values[j] as DataError);
+          }
+        }
+        scope.layer.fill(schema.name, f.name, found, values, since, bad && ((j) => values[j] instanceof DataError));
       });
       const present = new Set(found);
       const absent = ids.filter((id) => !present.has(id));
-      if (absent.length) this.cache.markMissing(schema.name, absent);
+      if (absent.length) scope.layer.fillMissing(schema.name, absent, since);
     });
   }
 
@@ -179,26 +213,30 @@ export class Loader {
    * none); parents that do not exist are marked missing, as a column load does.
    */
   private runRelation(schema: ModelSchema, scope: Scope, ids: number[], field: FieldDef): Promise<void> {
-    return this.track(schema, scope, ids, [field], async () => {
+    return this.track(schema, scope, ids, [field], new Map(), async (since) => {
       const target = targetOf(schema, field);
       const order = parseOrder(target, target.order, (m) => new Error(m));
       const { present, related } = field.type === 'one2many'
         ? await loadOne2many(scope.executor, schema, target, inverseOf(schema, field).column, ids, order)
         : await loadMany2many(scope.executor, schema, relationOf(schema, field), target, ids, order);
-      const byId = this.cache.field(schema.name, field.name);
-      for (const id of present) if (!byId.has(id)) byId.set(id, Object.freeze(related.get(id) ?? []));
+      const found = [...present];
+      scope.layer.fill(schema.name, field.name, found, found.map((id) => Object.freeze(related.get(id) ?? [])), since);
       const absent = ids.filter((id) => !present.has(id));
-      if (absent.length) this.cache.markMissing(schema.name, absent);
+      if (absent.length) scope.layer.fillMissing(schema.name, absent, since);
     });
   }
 
   /**
    * Runs one load statement registered as in flight for (ids x fields), so that misses
-   * it covers wait for it; counts it; journals the ids inside a transaction.
+   * it covers wait for it; counts it; holds its start time on the clock while it runs.
    */
-  private async track(schema: ModelSchema, scope: Scope, ids: number[], fields: readonly FieldDef[], work: () => Promise<void>): Promise<void> {
-    const running = work();
-    const entry: InFlight = { ids: new Set(ids), fields: new Set(fields), done: running.then(() => undefined, () => undefined) };
+  private async track(
+    schema: ModelSchema, scope: Scope, ids: number[], fields: readonly FieldDef[], errors: CellErrors, work: (since: number) => Promise<void>,
+  ): Promise<void> {
+    const since = this.clock.now();
+    this.clock.hold(since);
+    const running = work(since);
+    const entry: InFlight = { ids: new Set(ids), fields: new Set(fields), errors, done: running.then(() => undefined, () => undefined) };
     let byModel = this.inFlight.get(scope);
     if (!byModel) this.inFlight.set(scope, (byModel = new Map()));
     let list = byModel.get(schema.name);
@@ -207,19 +245,22 @@ export class Loader {
     try {
       await running;
       this.stats.loads++;
-      scope.journal?.add(schema.name, ids);
     } finally {
       list.delete(entry);
       if (list.size === 0) byModel.delete(schema.name);
       if (byModel.size === 0) this.inFlight.delete(scope);
+      this.clock.release(since);
+      this.afterLoad();
     }
   }
 
-  private valueAfterLoad(schema: ModelSchema, field: FieldDef, id: number, scope: Scope): unknown {
-    const byId = this.cache.peekField(schema.name, field.name);
-    if (byId?.has(id)) return byId.get(id);
-    if (this.cache.isMissing(schema.name, id)) throw new MissingError(schema.name, [id]);
-    // Invalidated between the load and this reader: load it again.
+  private valueAfterLoad(schema: ModelSchema, field: FieldDef, id: number, scope: Scope, errors: CellErrors): unknown {
+    const value = scope.layer.get(schema.name, field.name, id);
+    if (value === GONE) throw new MissingError(schema.name, [id]);
+    if (value !== MISS) return value;
+    const bad = errors.get(field.name)?.get(id);
+    if (bad) throw bad;
+    // Changed or invalidated while the load ran: load it again.
     return this.load(schema, field, id, null, scope, isX2many(field) ? 'relation' : 'fields');
   }
 }

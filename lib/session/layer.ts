@@ -1,0 +1,277 @@
+import { Versions } from './versions';
+
+/** What a lookup found: a cached value, or one of these. */
+export const MISS: unique symbol = Symbol('proxorm.miss');
+export const GONE: unique symbol = Symbol('proxorm.gone');
+type ByField = Map<string, Map<number, unknown>>;
+
+/**
+ * One layer of an Environment's record cache, keyed field-first:
+ * `Map<model, Map<field, Map<id, value>>>` ("which records lack field F" and "drop F"
+ * are single map operations).
+ *
+ * The base layer holds what the Environment knows to be committed. Each open
+ * transaction level has a layer of its own above its parent's: what it wrote and what
+ * it loaded, visible only to code of that level, plus tombstones for what it made
+ * stale below it. A level that commits is merged into its parent (`mergeInto`); one
+ * that rolls back is dropped with its layer, and nothing below it changed.
+ *
+ * Contract:
+ * - A present key is a loaded value; a cached `null` is a value. Within one layer a
+ *   record is either missing (known not to exist) or has values, never both.
+ * - Changes (writes, unlinks, invalidations) take a time from the session clock and
+ *   stamp what they touched (see versions.ts); observations (loads) fill only entries
+ *   that did not change since the load started, and never replace a present value.
+ * - Lookups walk from a layer down to the base: a value or missing mark answers; a
+ *   tombstone stops the walk with a miss.
+ */
+export class Layer {
+  readonly versions = new Versions();
+  private readonly values = new Map<string, ByField>();
+  private readonly missing = new Map<string, Set<number>>();
+  // Transaction layers only: tombstones over the layers below, and which records this
+  // level changed (their entries merge as changes) or observed (merge if still fresh).
+  private hiddenAll = false;
+  private readonly hiddenModels = new Set<string>();
+  private readonly hiddenFields = new Map<string, Set<string>>();
+  private readonly hiddenRecords = new Map<string, Set<number>>();
+  private readonly changed = new Map<string, Set<number>>();
+  private readonly observedSince = new Map<string, Map<number, number>>();
+
+  constructor(readonly parent: Layer | undefined) {}
+
+  /** The value of a field as seen from this layer, or MISS, or GONE (record known missing). */
+  get(model: string, field: string, id: number): unknown {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    let layer: Layer | undefined = this;
+    while (layer) {
+      const byId = layer.values.get(model)?.get(field);
+      if (byId !== undefined && byId.has(id)) return byId.get(id);
+      if (layer.missing.get(model)?.has(id)) return GONE;
+      if (layer.parent === undefined || layer.hides(model, field, id)) return MISS;
+      layer = layer.parent;
+    }
+    return MISS;
+  }
+
+  isMissing(model: string, id: number): boolean {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    let layer: Layer | undefined = this;
+    while (layer) {
+      if (layer.missing.get(model)?.has(id)) return true;
+      if (layer.parent === undefined || layer.hidesRecord(model, id) || layer.changed.get(model)?.has(id)) return false;
+      layer = layer.parent;
+    }
+    return false;
+  }
+
+  /** Whether this layer itself (not the ones below) holds a value. */
+  has(model: string, field: string, id: number): boolean {
+    return this.values.get(model)?.get(field)?.has(id) ?? false;
+  }
+
+  /** How many records this layer itself holds a value of `field` for. */
+  size(model: string, field: string): number {
+    return this.values.get(model)?.get(field)?.size ?? 0;
+  }
+
+  // ---- observations: what a load that started at `since` found ----
+
+  /** Fills loaded values where nothing changed since the load started and nothing is cached. */
+  fill(model: string, field: string, ids: readonly number[], values: readonly unknown[], since: number, skip?: (j: number) => boolean): void {
+    const byId = this.fieldMap(model, field);
+    const missing = this.missing.get(model);
+    for (let j = 0; j < ids.length; j++) {
+      const id = ids[j];
+      if (byId.has(id) || missing?.has(id) || (skip && skip(j)) || this.versions.changedSince(model, field, id, since)) continue;
+      byId.set(id, values[j]);
+      if (this.parent) this.observe(model, id, since);
+    }
+  }
+
+  /** Marks records a load did not find as missing, unless they changed since it started. */
+  fillMissing(model: string, ids: readonly number[], since: number): void {
+    const fresh = ids.filter((id) => !this.versions.recordChangedSince(model, id, since));
+    if (fresh.length === 0) return;
+    this.setMissing(model, fresh);
+    if (this.parent) for (const id of fresh) this.observe(model, id, since);
+  }
+
+  // ---- changes, at `time` on the session clock ----
+
+  /** Sets written values (the statement succeeded at this level). */
+  put(model: string, field: string, id: number, value: unknown): void {
+    this.fieldMap(model, field).set(id, value);
+  }
+
+  /**
+   * Records that `ids` changed at `time`: their entries at this layer are changes (a
+   * merge applies them as such) and loads that started before `time` skip them. Call
+   * after the put()s of a write; a write proves the records exist.
+   */
+  touch(model: string, ids: Iterable<number>, time: number): void {
+    const list = [...ids];
+    const missing = this.missing.get(model);
+    for (const id of list) {
+      if (missing?.delete(id)) continue;
+      // Missing below but written here (an id the database reused): hide the mark.
+      if (this.parent?.isMissing(model, id)) this.add(this.hiddenRecords, model, id);
+    }
+    this.versions.stampRecords(model, list, time);
+    if (this.parent) for (const id of list) this.add(this.changed, model, id);
+  }
+
+  markMissing(model: string, ids: Iterable<number>, time: number): void {
+    const list = [...ids];
+    this.setMissing(model, list);
+    this.versions.stampRecords(model, list, time);
+    if (this.parent) for (const id of list) this.add(this.changed, model, id);
+  }
+
+  /** Forgets records (values and missing marks) here and, for readers of this layer, below. */
+  invalidate(model: string, ids: Iterable<number>, time: number): void {
+    const list = [...ids];
+    const missing = this.missing.get(model);
+    for (const id of list) {
+      missing?.delete(id);
+      this.forgetValues(model, id);
+      if (this.parent) this.add(this.hiddenRecords, model, id);
+    }
+    this.versions.stampRecords(model, list, time);
+  }
+
+  /** Forgets one field of a model for every record. */
+  dropField(model: string, field: string, time: number): void {
+    this.values.get(model)?.delete(field);
+    if (this.parent) {
+      let set = this.hiddenFields.get(model);
+      if (!set) this.hiddenFields.set(model, (set = new Set()));
+      set.add(field);
+    }
+    this.versions.stampField(model, field, time);
+  }
+
+  /** Forgets one model, or everything. */
+  clear(model: string | undefined, time: number): void {
+    if (model === undefined) {
+      this.values.clear();
+      this.missing.clear();
+      this.changed.clear();
+      this.observedSince.clear();
+      this.hiddenRecords.clear();
+      this.hiddenFields.clear();
+      this.hiddenModels.clear();
+      if (this.parent) this.hiddenAll = true;
+      this.versions.stampAll(time);
+      return;
+    }
+    this.values.delete(model);
+    this.missing.delete(model);
+    this.changed.delete(model);
+    this.observedSince.delete(model);
+    this.hiddenRecords.delete(model);
+    this.hiddenFields.delete(model);
+    if (this.parent) this.hiddenModels.add(model);
+    this.versions.stampModel(model, time);
+  }
+
+  // ---- end of a transaction level ----
+
+  /**
+   * The level committed at `time`: its tombstones and changes apply to `parent` as
+   * changes at that time; its observations fill `parent` where still fresh there
+   * (checked against the parent's versions as they were before this merge).
+   */
+  mergeInto(parent: Layer, time: number): void {
+    const observations: Array<() => void> = [];
+    for (const [model, byField] of this.values) {
+      const changed = this.changed.get(model);
+      for (const [field, byId] of byField) {
+        for (const [id, value] of byId) {
+          if (changed?.has(id)) continue;
+          const since = this.observedSince.get(model)?.get(id) ?? -1;
+          if (!parent.versions.changedSince(model, field, id, since)) observations.push(() => parent.fill(model, field, [id], [value], since));
+        }
+      }
+    }
+    for (const [model, ids] of this.missing) {
+      const changed = this.changed.get(model);
+      const fresh = [...ids].filter((id) => !changed?.has(id));
+      for (const id of fresh) {
+        const since = this.observedSince.get(model)?.get(id) ?? -1;
+        if (!parent.versions.recordChangedSince(model, id, since)) observations.push(() => parent.fillMissing(model, [id], since));
+      }
+    }
+    this.applyTombstones(parent, time);
+    for (const [model, ids] of this.changed) {
+      const gone = [...ids].filter((id) => this.missing.get(model)?.has(id));
+      if (gone.length) parent.markMissing(model, gone, time);
+      const present = [...ids].filter((id) => !this.missing.get(model)?.has(id));
+      for (const [field, byId] of this.values.get(model) ?? []) {
+        for (const id of present) if (byId.has(id)) parent.put(model, field, id, byId.get(id));
+      }
+      parent.touch(model, present, time);
+    }
+    for (const fill of observations) fill();
+  }
+
+  /**
+   * The level ended with an unknown outcome (its COMMIT failed on a lost connection):
+   * everything it touched is forgotten in `parent`, which then loads it again.
+   */
+  forgetIn(parent: Layer, time: number): void {
+    this.applyTombstones(parent, time);
+    for (const source of [this.changed, this.missing]) for (const [model, ids] of source) parent.invalidate(model, ids, time);
+    for (const [model, byField] of this.values) for (const byId of byField.values()) parent.invalidate(model, byId.keys(), time);
+  }
+
+  private applyTombstones(parent: Layer, time: number): void {
+    if (this.hiddenAll) parent.clear(undefined, time);
+    for (const model of this.hiddenModels) parent.clear(model, time);
+    for (const [model, fields] of this.hiddenFields) for (const f of fields) parent.dropField(model, f, time);
+    for (const [model, ids] of this.hiddenRecords) parent.invalidate(model, ids, time);
+  }
+
+  private hides(model: string, field: string, id: number): boolean {
+    return this.hiddenAll || this.hiddenModels.has(model) || (this.hiddenFields.get(model)?.has(field) ?? false) || (this.hiddenRecords.get(model)?.has(id) ?? false);
+  }
+
+  private hidesRecord(model: string, id: number): boolean {
+    return this.hiddenAll || this.hiddenModels.has(model) || (this.hiddenRecords.get(model)?.has(id) ?? false);
+  }
+
+  private setMissing(model: string, ids: readonly number[]): void {
+    let set = this.missing.get(model);
+    if (!set) this.missing.set(model, (set = new Set()));
+    for (const id of ids) {
+      set.add(id);
+      this.forgetValues(model, id);
+    }
+  }
+
+  private observe(model: string, id: number, since: number): void {
+    let byId = this.observedSince.get(model);
+    if (!byId) this.observedSince.set(model, (byId = new Map()));
+    const before = byId.get(id);
+    if (before === undefined || since < before) byId.set(id, since);
+  }
+
+  private fieldMap(model: string, field: string): Map<number, unknown> {
+    let byField = this.values.get(model);
+    if (!byField) this.values.set(model, (byField = new Map()));
+    let byId = byField.get(field);
+    if (!byId) byField.set(field, (byId = new Map()));
+    return byId;
+  }
+
+  private forgetValues(model: string, id: number): void {
+    const byField = this.values.get(model);
+    if (byField) for (const byId of byField.values()) byId.delete(id);
+  }
+
+  private add(target: Map<string, Set<number>>, model: string, id: number): void {
+    let set = target.get(model);
+    if (!set) target.set(model, (set = new Set()));
+    set.add(id);
+  }
+}

@@ -1,0 +1,61 @@
+import { MISS, type Layer } from './layer';
+
+/**
+ * The records a miss may load along with its own (Odoo's prefetch set): an id list (a
+ * search or browse result), or the records reached through a relation field from
+ * another prefetch set.
+ */
+export type PrefetchSource = readonly number[] | RelatedSet;
+
+/**
+ * The targets of `model.field` over the records of a parent prefetch set, in order,
+ * without duplicates. Computed from the cache as the parents' values arrive, and only
+ * ever extended: each parent is looked at once, so a loop over N records costs O(N)
+ * however many misses ask for the set. The walk stops at the first parent whose value
+ * is not cached yet (loops load their parents in set order) and resumes there later.
+ */
+export class RelatedSet {
+  private readonly members: number[] = [];
+  private readonly seen = new Set<number>();
+  private parentPos = 0;
+
+  constructor(readonly parent: PrefetchSource, readonly model: string, readonly field: string) {}
+
+  /** The members known once the parents cached in `layer` are taken into account. */
+  extend(layer: Layer): readonly number[] {
+    const parents = membersOf(this.parent, layer);
+    while (this.parentPos < parents.length) {
+      const value = layer.get(this.model, this.field, parents[this.parentPos]);
+      if (value === MISS) break;
+      if (typeof value === 'number') this.add(value);
+      else if (Array.isArray(value)) for (const id of value as readonly number[]) this.add(id);
+      this.parentPos++;
+    }
+    return this.members;
+  }
+
+  private add(id: number): void {
+    if (this.seen.has(id)) return;
+    this.seen.add(id);
+    this.members.push(id);
+  }
+}
+
+export function membersOf(source: PrefetchSource, layer: Layer): readonly number[] {
+  return source instanceof RelatedSet ? source.extend(layer) : source;
+}
+
+const relatedSets = new WeakMap<object, Map<string, RelatedSet>>();
+
+/**
+ * The one RelatedSet of (source, model.field), so that the loader sees one set however
+ * many records ask through it.
+ */
+export function relatedSet(source: PrefetchSource, model: string, field: string): RelatedSet {
+  let byField = relatedSets.get(source);
+  if (!byField) relatedSets.set(source, (byField = new Map()));
+  const key = `${model}\u0000${field}`;
+  let set = byField.get(key);
+  if (!set) byField.set(key, (set = new RelatedSet(source, model, field)));
+  return set;
+}

@@ -1,0 +1,106 @@
+import type { Knex } from 'knex';
+import type { Executor } from '../db/executor';
+import { DeadlockError, TransactionEndedError, type DatabaseError } from '../errors';
+import { Layer } from './layer';
+
+/**
+ * Where a statement runs and which cache layer its results go to: the pool with the
+ * base layer (the root scope), or one transaction level with a layer of its own.
+ * Batches and in-flight loads are kept per scope, so a load inside a transaction never
+ * shares a query with one outside it.
+ */
+export interface Scope {
+  readonly executor: Executor;
+  readonly layer: Layer;
+  /** The transaction level, when the scope is one. */
+  readonly frame: TransactionFrame | undefined;
+}
+
+/**
+ * One level of a transaction: the outermost (BEGIN ... COMMIT) or a savepoint.
+ *
+ * Contract (the statement gate of its executor):
+ * - While a savepoint of this level is open, statements of this level wait for it to
+ *   end: sent now they would run inside the savepoint, and its rollback would undo them.
+ *   Savepoints of one level open one after the other for the same reason.
+ * - Every statement and savepoint sent from this level is remembered until it settles;
+ *   the level ends (COMMIT or ROLLBACK) only once they all have.
+ * - Once the level ended, a statement sent from it fails with TransactionEndedError:
+ *   it never runs in autocommit.
+ * - A DeadlockError from any statement of the transaction kills all its levels: every
+ *   later statement fails with that error.
+ */
+export class TransactionFrame implements Scope {
+  readonly layer: Layer;
+  readonly root: TransactionFrame;
+  executor!: Executor;
+  /** Set on the outermost level when the database aborted the transaction. */
+  aborted: DeadlockError | undefined;
+  private ended = false;
+  private child: Promise<void> | undefined;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly trx: Knex.Transaction,
+    readonly parent: TransactionFrame | undefined,
+    baseLayer: Layer,
+    /** Session clock time when the level began (bounds what its layer may need of versions). */
+    readonly start: number,
+  ) {
+    this.layer = new Layer(parent ? parent.layer : baseLayer);
+    this.root = parent ? parent.root : this;
+  }
+
+  get frame(): TransactionFrame {
+    return this;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  enter(): Promise<unknown> | undefined {
+    this.checkAlive();
+    return this.child;
+  }
+
+  sent(statement: Promise<unknown>): void {
+    this.pending.add(statement);
+    const forget = () => this.pending.delete(statement);
+    statement.then(forget, forget);
+  }
+
+  failed(error: DatabaseError): Error {
+    if (error instanceof DeadlockError && !this.root.aborted) this.root.aborted = error;
+    return error;
+  }
+
+  /**
+   * Waits until a savepoint may be opened on this level; the returned function frees
+   * the slot once the savepoint ended. (The caller registers the savepoint's whole run
+   * with sent(), so that this level's end waits for it.)
+   */
+  async openChild(): Promise<() => void> {
+    for (let wait = this.enter(); wait; wait = this.enter()) await wait;
+    let release!: () => void;
+    this.child = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.child = undefined;
+      release();
+    };
+  }
+
+  /** Resolves once every statement and savepoint sent from this level has settled. */
+  async drain(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  private checkAlive(): void {
+    if (this.root.aborted) throw this.root.aborted;
+    if (this.ended) throw new TransactionEndedError('this transaction has ended: a statement sent from its callback after it committed or rolled back is refused (await every call inside the callback)');
+  }
+}

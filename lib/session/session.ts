@@ -1,0 +1,234 @@
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import type { Knex } from 'knex';
+import type { Database } from '../db/database';
+import { Executor, type StatementGate } from '../db/executor';
+import { ConnectionError, DeadlockError, EnvironmentError, ProxormError, ValidationError, type DatabaseError } from '../errors';
+import { Clock } from './clock';
+import { Layer } from './layer';
+import { Loader } from './loader';
+import { TransactionFrame, type Scope } from './scope';
+import { emptyStats, type Stats } from './stats';
+
+/** The connection pool and what the sessions sharing it (a root Environment and its forks) agree on. */
+export interface SharedPool {
+  readonly db: Database;
+  readonly queryTimeout: number;
+  closed: boolean;
+  /** The transaction level of the current async context, whichever session of the pool owns it. */
+  readonly transactions: AsyncLocalStorage<TransactionFrame>;
+}
+
+/** Versions kept before a prune is worth its scan while loads are running. */
+const PRUNE_MIN = 10_000;
+
+/**
+ * The state of one Environment below its public front: the cache layers, the clock
+ * their versions run on, the loader, the scopes statements run in, and the counters.
+ * Records (record/) talk to this, never to the Environment itself.
+ *
+ * Transactions: `transaction` and `atomic` run a level (BEGIN or SAVEPOINT) with a
+ * cache layer of its own. When the level commits, its layer merges into its parent's
+ * at a new clock time, in the same job as the COMMIT's reply (so the cache follows
+ * commit order); when it rolls back or fails, the layer is dropped; when its COMMIT
+ * fails on a lost connection (outcome unknown), what it touched is forgotten below.
+ */
+export class Session {
+  readonly clock = new Clock();
+  readonly base = new Layer(undefined);
+  readonly stats: Stats = emptyStats();
+  readonly loader: Loader;
+  readonly root: Scope;
+  private readonly frames = new WeakSet<TransactionFrame>();
+  private ownClosed = false;
+  private pruneAt = PRUNE_MIN;
+
+  constructor(
+    readonly shared: SharedPool,
+    /** Automatic prefetch for recordsets of this session. */
+    readonly prefetch: boolean,
+    /** The public object this session is the state of (what `Environment.default` returns). */
+    readonly front: object,
+  ) {
+    this.loader = new Loader(this.stats, this.clock, () => this.prune());
+    this.root = { layer: this.base, frame: undefined, executor: this.executor(shared.db.knex, this.rootGate()) };
+  }
+
+  get isClosed(): boolean {
+    return this.ownClosed || this.shared.closed;
+  }
+
+  checkOpen(): void {
+    if (this.isClosed) throw new EnvironmentError('this Environment is closed');
+  }
+
+  /** Where statements of the current async context run. */
+  scope(): Scope {
+    this.checkOpen();
+    const frame = this.shared.transactions.getStore();
+    return frame !== undefined && this.frames.has(frame) ? frame : this.root;
+  }
+
+  /** The knex of the current context: the transaction's inside one, else the pool. */
+  knex(): Knex | Knex.Transaction {
+    const frame = this.shared.transactions.getStore();
+    return frame !== undefined && this.frames.has(frame) && !frame.isEnded ? frame.trx : this.shared.db.knex;
+  }
+
+  /**
+   * Runs `fn` in a transaction level that follows the async context: every statement
+   * this session sends from code called by `fn` runs in it. `retries` (outermost level
+   * only) runs `fn` again after a DeadlockError, up to that many times.
+   */
+  async transaction<T>(fn: () => Promise<T>, retries = 0): Promise<T> {
+    const parent = this.scope().frame;
+    if (!Number.isSafeInteger(retries) || retries < 0) throw new ValidationError('transaction: "retries" must be a non-negative integer');
+    if (retries > 0 && parent) throw new ValidationError('transaction: "retries" is for the outermost transaction only (a savepoint cannot be retried alone)');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.level(parent, (frame) => this.shared.transactions.run(frame, fn));
+      } catch (e) {
+        if (!(e instanceof DeadlockError) || attempt >= retries) throw e;
+      }
+    }
+  }
+
+  /**
+   * Runs `fn` atomically: as a savepoint of the current transaction when there is one,
+   * else in a transaction of its own. The async context is left alone: `fn` gets its
+   * scope explicitly, and puts its cache effects in that scope's layer.
+   */
+  atomic<T>(fn: (scope: Scope) => Promise<T>): Promise<T> {
+    return this.level(this.scope().frame, fn);
+  }
+
+  /** Drops cached values (of one model, or all) in the base layer and in the current transaction's. */
+  clear(model: string | undefined): void {
+    const time = this.clock.tick();
+    for (const layer of this.visibleLayers()) layer.clear(model, time);
+  }
+
+  invalidate(model: string, ids: readonly number[]): void {
+    const time = this.clock.tick();
+    for (const layer of this.visibleLayers()) layer.invalidate(model, ids, time);
+  }
+
+  /** Closes this session; `destroyPool` also closes the pool (forks then stop working). */
+  async close(destroyPool: boolean): Promise<void> {
+    this.ownClosed = true;
+    this.base.clear(undefined, this.clock.tick());
+    if (destroyPool && !this.shared.closed) {
+      this.shared.closed = true;
+      await this.shared.db.knex.destroy();
+    }
+  }
+
+  private level<T>(parent: TransactionFrame | undefined, body: (frame: TransactionFrame) => Promise<T>): Promise<T> {
+    const run = this.runLevel(parent, body);
+    parent?.sent(run);
+    return run;
+  }
+
+  private async runLevel<T>(parent: TransactionFrame | undefined, body: (frame: TransactionFrame) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    const dialect = this.shared.db.dialect;
+    const release = parent ? await parent.openChild() : undefined;
+    try {
+      let trx: Knex.Transaction;
+      try {
+        trx = await (parent ? parent.trx.transaction() : this.shared.db.knex.transaction());
+      } catch (e) {
+        const err = dialect.translateError(e, parent ? 'SAVEPOINT' : 'BEGIN');
+        throw parent ? parent.failed(err) : err;
+      }
+      const frame = new TransactionFrame(trx, parent, this.base, this.clock.now());
+      frame.executor = this.executor(trx, frame);
+      this.frames.add(frame);
+      this.clock.hold(frame.start);
+      try {
+        return await this.complete(frame, body);
+      } finally {
+        frame.end();
+        this.clock.release(frame.start);
+        this.prune();
+      }
+    } finally {
+      release?.();
+    }
+  }
+
+  /** Runs the level's body, waits for what it sent, then commits (merging its layer) or rolls back. */
+  private async complete<T>(frame: TransactionFrame, body: (frame: TransactionFrame) => Promise<T>): Promise<T> {
+    const below = frame.layer.parent!;
+    let result: T;
+    let failure: { error: unknown } | undefined;
+    try {
+      result = await body(frame);
+    } catch (error) {
+      failure = { error };
+    }
+    await frame.drain();
+    frame.end(); // from here on, a statement from this level's context is refused
+    const aborted = frame.root.aborted;
+    if (failure || aborted) {
+      // The database already rolled an aborted transaction back: only the outermost
+      // level still has something (the connection's state) to end.
+      if (!aborted || !frame.parent) await frame.trx.rollback().catch(() => undefined);
+      throw aborted ?? failure!.error;
+    }
+    try {
+      await frame.trx.commit();
+    } catch (e) {
+      const err = e instanceof ProxormError ? e : this.shared.db.dialect.translateError(e, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT');
+      if (err instanceof ConnectionError) frame.layer.forgetIn(below, this.clock.tick());
+      throw err;
+    }
+    frame.layer.mergeInto(below, this.clock.tick());
+    return result!;
+  }
+
+  private visibleLayers(): Layer[] {
+    const out: Layer[] = [];
+    for (let layer: Layer | undefined = this.scope().layer; layer; layer = layer.parent) out.push(layer);
+    return out;
+  }
+
+  private executor(knex: Knex | Knex.Transaction, gate: StatementGate): Executor {
+    return new Executor(knex, this.shared.db.dialect, () => this.stats.queries++, this.shared.queryTimeout, gate);
+  }
+
+  /**
+   * The pool's gate: refuses statements once the Environment is closed, and, on a
+   * one-connection pool (SQLite), a statement from inside a transaction that would
+   * wait forever for the connection that transaction holds.
+   */
+  private rootGate(): StatementGate {
+    return {
+      enter: () => {
+        this.checkOpen();
+        if (this.shared.db.maxConnections === 1) {
+          const frame = this.shared.transactions.getStore();
+          if (frame && !frame.isEnded) {
+            throw new EnvironmentError(
+              'a statement outside the transaction (another Environment, or a fork) was sent from inside a transaction, ' +
+                'and the database has a single connection, which the transaction holds: it could never run',
+            );
+          }
+        }
+        return undefined;
+      },
+      sent: () => undefined,
+      failed: (error: DatabaseError) =>
+        this.isClosed ? new EnvironmentError('the Environment was closed while this statement was running', { cause: error }) : error,
+    };
+  }
+
+  private prune(): void {
+    const versions = this.base.versions;
+    if (versions.size === 0) return;
+    const horizon = this.clock.horizon();
+    if (horizon === this.clock.now() || versions.size > this.pruneAt) {
+      versions.prune(horizon);
+      this.pruneAt = Math.max(PRUNE_MIN, 2 * versions.size);
+    }
+  }
+}
