@@ -20,6 +20,14 @@ export interface StatementGate {
 }
 
 /**
+ * @internal Test hook: when set, every statement proxorm sends waits for it after the
+ * database replied and before its caller sees the reply (or the error). Tests use it to
+ * force interleavings (hold a load's result until a write committed) and a seeded
+ * scheduler to release replies in an order drawn from a seed.
+ */
+export const statementHooks: { afterReply?: (sql: string) => Promise<void> | void } = {};
+
+/**
  * Runs knex builders on one connection scope (the pool, or a transaction) for one
  * Environment: counts every statement knex actually sends (its 'query' event) and
  * turns driver errors into typed DatabaseErrors carrying the SQL.
@@ -48,16 +56,23 @@ export class Executor {
     for (let wait = this.gate.enter(); wait; wait = this.gate.enter()) await wait;
     qb.on('query', this.onQuery);
     if (this.timeoutMs > 0) qb.timeout(this.timeoutMs, { cancel: this.dialect.canCancel });
+    let reply: { ok: true; value: T } | { ok: false; error: unknown };
     try {
-      return (await qb) as T;
-    } catch (e) {
-      let sql: string | undefined;
-      try {
-        sql = qb.toSQL().sql;
-      } catch {
-        sql = undefined;
-      }
-      throw this.gate.failed(this.dialect.translateError(e, sql));
+      reply = { ok: true, value: (await qb) as T };
+    } catch (error) {
+      reply = { ok: false, error };
     }
+    if (statementHooks.afterReply) await statementHooks.afterReply(sqlOf(qb) ?? '');
+    if (reply.ok) return reply.value;
+    throw this.gate.failed(this.dialect.translateError(reply.error, sqlOf(qb)));
+  }
+}
+
+/** The statement's SQL with placeholders (never values), if knex can tell. */
+function sqlOf(qb: Knex.QueryBuilder): string | undefined {
+  try {
+    return qb.toSQL().sql;
+  } catch {
+    return undefined;
   }
 }
