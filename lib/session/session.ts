@@ -131,6 +131,7 @@ export class Session {
   private async runLevel<T>(parent: TransactionFrame | undefined, body: (frame: TransactionFrame) => Promise<T>): Promise<T> {
     this.checkOpen();
     const dialect = this.shared.db.dialect;
+    if (!parent) this.checkConnectionAvailable();
     const release = parent ? await parent.openChild() : undefined;
     try {
       let trx: Knex.Transaction;
@@ -196,30 +197,34 @@ export class Session {
     return new Executor(knex, this.shared.db.dialect, () => this.stats.queries++, this.shared.queryTimeout, gate);
   }
 
-  /**
-   * The pool's gate: refuses statements once the Environment is closed, and, on a
-   * one-connection pool (SQLite), a statement from inside a transaction that would
-   * wait forever for the connection that transaction holds.
-   */
+  /** The pool's gate: refuses statements once closed, or when they could never get a connection. */
   private rootGate(): StatementGate {
     return {
       enter: () => {
         this.checkOpen();
-        if (this.shared.db.maxConnections === 1) {
-          const frame = this.shared.transactions.getStore();
-          if (frame && !frame.isEnded) {
-            throw new EnvironmentError(
-              'a statement outside the transaction (another Environment, or a fork) was sent from inside a transaction, ' +
-                'and the database has a single connection, which the transaction holds: it could never run',
-            );
-          }
-        }
+        this.checkConnectionAvailable();
         return undefined;
       },
       sent: () => undefined,
       failed: (error: DatabaseError) =>
         this.isClosed ? new EnvironmentError('the Environment was closed while this statement was running', { cause: error }) : error,
     };
+  }
+
+  /**
+   * On a one-connection pool (SQLite), a statement or transaction that needs the pool
+   * while the current async context is inside a transaction (of any Environment of the
+   * pool) would wait forever for the connection that transaction holds: refuse it now.
+   */
+  private checkConnectionAvailable(): void {
+    if (this.shared.db.maxConnections !== 1) return;
+    const frame = this.shared.transactions.getStore();
+    if (frame && !frame.isEnded) {
+      throw new EnvironmentError(
+        'a statement outside the current transaction (another Environment, or a fork) was sent from inside it, ' +
+          'and the database has a single connection, which the transaction holds: it could never run',
+      );
+    }
   }
 
   private prune(): void {
