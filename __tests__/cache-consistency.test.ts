@@ -165,6 +165,21 @@ describeEachDatabase('cache consistency', (db) => {
     });
   });
 
+  it('versions are kept while a load that could need them runs, and pruned once none does', async () => {
+    const ids = (await root.model(Account).create(Array.from({ length: 50 }, (_, i) => ({ name: `a${i}`, bal: i })))).ids;
+    const env = root.fork();
+    const all = env.model(Account).browse(ids);
+    const hold = holdReply(isSelect('cc_account'));
+    const p = all.at(0).name;
+    await hold.reached;
+    for (const id of ids.slice(0, 20)) await env.model(Account).browse(id).write({ bal: -1 });
+    expect(env.cache.versions.size).toBe(20);
+    hold.release();
+    await p;
+    expect(env.cache.versions.size).toBe(0);
+    expect((await all.read(['bal'])).map((r) => r.bal)).toEqual(ids.map((_, i) => (i < 20 ? -1 : i)));
+  });
+
   describe('transaction-scoped visibility', () => {
     it('a read by the enclosing level while a savepoint is open waits for it, and sees nothing of its rollback', async () => {
       const [c1, c2] = (await root.model(Customer).create([{ name: 'c1' }, { name: 'c2' }])).ids;
