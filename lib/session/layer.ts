@@ -97,6 +97,19 @@ export class Layer {
     if (this.parent) for (const id of fresh) this.observe(model, id, since);
   }
 
+  /** An observation merged from a committed child level, checked against this layer's versions already. */
+  private putObserved(model: string, field: string, id: number, value: unknown, since: number): void {
+    const byId = this.fieldMap(model, field);
+    if (byId.has(id) || this.missing.get(model)?.has(id)) return;
+    byId.set(id, value);
+    if (this.parent) this.observe(model, id, since);
+  }
+
+  private putObservedMissing(model: string, id: number, since: number): void {
+    this.setMissing(model, [id]);
+    if (this.parent) this.observe(model, id, since);
+  }
+
   // ---- changes, at `time` on the session clock ----
 
   /** Sets written values (the statement succeeded at this level). */
@@ -178,41 +191,53 @@ export class Layer {
   // ---- end of a transaction level ----
 
   /**
-   * The level committed at `time`: its tombstones and changes apply to `parent` as
-   * changes at that time; its observations fill `parent` where still fresh there
-   * (checked against the parent's versions as they were before this merge).
+   * The level, which began at `since`, committed at `time`. Its tombstones apply to
+   * `parent` as changes at that time. Its changes do too, except for records that
+   * `parent` saw change after `since`: another level of this session committed a change
+   * to them while this one ran, on another connection, and the order of two COMMITs is
+   * not the order of their replies (InnoDB releases locks before it flushes its log), so
+   * those are forgotten rather than guessed. Its observations fill `parent` where still
+   * fresh there (checked against the parent's versions as they were before this merge).
    */
-  mergeInto(parent: Layer, time: number): void {
+  mergeInto(parent: Layer, time: number, since: number): void {
+    const clashes = new Map<string, Set<number>>();
+    for (const [model, ids] of this.changed) {
+      for (const id of ids) if (parent.versions.recordChangedSince(model, id, since)) this.add(clashes, model, id);
+    }
     const observations: Array<() => void> = [];
     for (const [model, byField] of this.values) {
       const changed = this.changed.get(model);
       for (const [field, byId] of byField) {
         for (const [id, value] of byId) {
           if (changed?.has(id)) continue;
-          const since = this.observedSince.get(model)?.get(id) ?? -1;
-          if (!parent.versions.changedSince(model, field, id, since)) observations.push(() => parent.fill(model, field, [id], [value], since));
+          const seen = this.observedSince.get(model)?.get(id) ?? -1;
+          if (!parent.versions.changedSince(model, field, id, seen)) observations.push(() => parent.putObserved(model, field, id, value, seen));
         }
       }
     }
     for (const [model, ids] of this.missing) {
       const changed = this.changed.get(model);
-      const fresh = [...ids].filter((id) => !changed?.has(id));
-      for (const id of fresh) {
-        const since = this.observedSince.get(model)?.get(id) ?? -1;
-        if (!parent.versions.recordChangedSince(model, id, since)) observations.push(() => parent.fillMissing(model, [id], since));
+      for (const id of ids) {
+        if (changed?.has(id)) continue;
+        const seen = this.observedSince.get(model)?.get(id) ?? -1;
+        if (!parent.versions.recordChangedSince(model, id, seen)) observations.push(() => parent.putObservedMissing(model, id, seen));
       }
     }
     this.applyTombstones(parent, time);
     for (const [model, ids] of this.changed) {
-      const gone = [...ids].filter((id) => this.missing.get(model)?.has(id));
+      const clash = clashes.get(model);
+      if (clash) parent.invalidate(model, clash, time);
+      const own = [...ids].filter((id) => !clash?.has(id));
+      const missing = this.missing.get(model);
+      const gone = own.filter((id) => missing?.has(id));
       if (gone.length) parent.markMissing(model, gone, time);
-      const present = [...ids].filter((id) => !this.missing.get(model)?.has(id));
+      const present = own.filter((id) => !missing?.has(id));
       for (const [field, byId] of this.values.get(model) ?? []) {
         for (const id of present) if (byId.has(id)) parent.put(model, field, id, byId.get(id));
       }
       parent.touch(model, present, time);
     }
-    for (const fill of observations) fill();
+    for (const put of observations) put();
   }
 
   /**

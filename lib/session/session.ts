@@ -1,7 +1,7 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import type { Database } from '../db/database';
-import { Executor, type StatementGate } from '../db/executor';
+import { Executor, statementHooks, type StatementGate } from '../db/executor';
 import { ConnectionError, DeadlockError, EnvironmentError, ProxormError, ValidationError, type DatabaseError } from '../errors';
 import { Clock } from './clock';
 import { Layer } from './layer';
@@ -183,7 +183,9 @@ export class Session {
       if (err instanceof ConnectionError) frame.layer.forgetIn(below, this.clock.tick());
       throw err;
     }
-    frame.layer.mergeInto(below, this.clock.tick());
+    // Test hook: a COMMIT's reply may reach us after a later COMMIT's (see Layer.mergeInto).
+    if (statementHooks.afterReply) await statementHooks.afterReply(frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT');
+    frame.layer.mergeInto(below, this.clock.tick(), frame.start);
     return result!;
   }
 
