@@ -5,6 +5,7 @@ import { targetOf } from '../model/relations';
 import type { LoadMode } from '../session/loader';
 import { GONE, MISS } from '../session/layer';
 import { relatedSet, type PrefetchSource } from '../session/prefetch-set';
+import type { Scope } from '../session/scope';
 import type { Session } from '../session/session';
 import type { ModelSchema } from '../model/schema';
 import { existingIds } from '../query/statements';
@@ -230,7 +231,12 @@ export class RecordSetBase<M> {
   }
 
   private readValue(field: FieldDef, id: number, mode: LoadMode): Promise<unknown> {
-    const scope = this.session.scope();
+    let scope: Scope;
+    try {
+      scope = this.session.scope();
+    } catch (e) {
+      return Promise.reject(e); // closed: a read is a promise, so it fails as one
+    }
     const value = scope.layer.get(this.model, field.name, id);
     if (value === GONE) return Promise.reject(new MissingError(this.model, [id]));
     if (value !== MISS) {

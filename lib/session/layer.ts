@@ -27,6 +27,11 @@ type ByField = Map<string, Map<number, unknown>>;
  */
 export class Layer {
   readonly versions = new Versions();
+  /**
+   * Bumped whenever values this layer held may have been dropped in bulk (a clear, a
+   * user invalidation): prefetch cursors over it start again from the top.
+   */
+  generation = 0;
   private readonly values = new Map<string, ByField>();
   private readonly missing = new Map<string, Set<number>>();
   // Transaction layers only: tombstones over the layers below, and which records this
@@ -166,6 +171,7 @@ export class Layer {
 
   /** Forgets one model, or everything. */
   clear(model: string | undefined, time: number): void {
+    this.generation++;
     if (model === undefined) {
       this.values.clear();
       this.missing.clear();

@@ -5,7 +5,7 @@ import { parseOrder } from '../model/order';
 import { inverseOf, relationOf, targetOf } from '../model/relations';
 import { CHUNK, loadMany2many, loadOne2many, loadRows } from '../query/statements';
 import type { Clock } from './clock';
-import { GONE, MISS } from './layer';
+import { GONE, MISS, type Layer } from './layer';
 import { membersOf, type PrefetchSource } from './prefetch-set';
 import type { Scope } from './scope';
 import type { Stats } from './stats';
@@ -53,6 +53,12 @@ interface Batch {
   reject(e: unknown): void;
 }
 
+/** A position in a prefetch set's members, valid while its layer's generation is unchanged. */
+interface Cursor {
+  pos: number;
+  generation: number;
+}
+
 interface InFlight {
   readonly ids: ReadonlySet<number>;
   readonly fields: ReadonlySet<FieldDef>;
@@ -67,8 +73,8 @@ const afterPromiseJobs = (fn: () => void) => void resolved.then(() => process.ne
 export class Loader {
   private readonly pending = new Map<Scope, Map<string, Batch>>();
   private readonly inFlight = new Map<Scope, Map<string, Set<InFlight>>>();
-  /** Where the last top-up over a prefetch set (for a set of fields) stopped. */
-  private readonly cursors = new WeakMap<object, Map<string, { pos: number }>>();
+  /** Where the last top-up over a prefetch set (for a set of fields, in a cache layer) stopped. */
+  private readonly cursors = new WeakMap<Layer, WeakMap<object, Map<string, Cursor>>>();
 
   constructor(
     private readonly stats: Stats,
@@ -82,6 +88,13 @@ export class Loader {
    * counted the hit; this counts the miss.
    */
   load(schema: ModelSchema, field: FieldDef, id: number, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
+    const read = this.enqueue(schema, field, id, prefetch, scope, mode);
+    // A transaction ends only once the reads sent from it settled (even un-awaited ones).
+    scope.frame?.sent(read);
+    return read;
+  }
+
+  private enqueue(schema: ModelSchema, field: FieldDef, id: number, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
     this.stats.misses++;
     if (scope.layer.isMissing(schema.name, id)) return Promise.reject(new MissingError(schema.name, [id]));
     for (const running of this.inFlight.get(scope)?.get(schema.name) ?? []) {
@@ -103,7 +116,13 @@ export class Loader {
    * Loads `fields` for those of `ids` that lack any of them, CHUNK ids a statement,
    * right away (the seed's _prefetch_records). Cells that did not decode stay uncached.
    */
-  async prefetch(schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
+  prefetch(schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
+    const done = this.prefetchNow(schema, ids, fields, scope);
+    scope.frame?.sent(done);
+    return done;
+  }
+
+  private async prefetchNow(schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
     const lacking = (wanted: readonly FieldDef[]) =>
       [...new Set(ids)].filter((id) => !scope.layer.isMissing(schema.name, id) && wanted.some((f) => scope.layer.get(schema.name, f.name, id) === MISS));
     const columns = fields.filter((f) => !isX2many(f));
@@ -149,24 +168,33 @@ export class Loader {
     const chunks: number[][] = [];
     for (let i = 0; i < ids.length; i += CHUNK) chunks.push(ids.slice(i, i + CHUNK));
     const last = chunks[chunks.length - 1];
-    if (batch.mode !== 'fields' && last.length < CHUNK) this.topUp(batch, last);
-    for (const chunk of chunks) {
-      if (batch.mode === 'relation') await this.runRelation(schema, scope, chunk, fields[0]);
-      else await this.run(schema, scope, chunk, fields, batch.errors);
+    const rewind = batch.mode !== 'fields' && last.length < CHUNK ? this.topUp(batch, last) : undefined;
+    try {
+      for (const chunk of chunks) {
+        if (batch.mode === 'relation') await this.runRelation(schema, scope, chunk, fields[0]);
+        else await this.run(schema, scope, chunk, fields, batch.errors);
+      }
+    } catch (e) {
+      rewind?.(); // what the failed statement was to load is still to be loaded
+      throw e;
     }
   }
 
   /**
    * Adds to `chunk` records of the batch's prefetch sets that lack a field asked
    * against their set, resuming each set where the last top-up over it stopped.
+   * Returns a function that moves the cursors back to where they were.
    */
-  private topUp(batch: Batch, chunk: number[]): void {
+  private topUp(batch: Batch, chunk: number[]): () => void {
     const { schema, scope } = batch;
     const inChunk = new Set(chunk);
+    const before: Array<[Cursor, number]> = [];
     for (const [source, fieldDefs] of batch.prefetchSets) {
+      if (inChunk.size >= CHUNK) break;
       const members = membersOf(source, scope.layer);
       const names = [...fieldDefs].map((f) => f.name);
-      const cursor = this.cursor(source, names.join('\u0000'));
+      const cursor = this.cursor(scope.layer, source, names.join('\u0000'));
+      before.push([cursor, cursor.pos]);
       while (cursor.pos < members.length && inChunk.size < CHUNK) {
         const id = members[cursor.pos++];
         if (inChunk.has(id) || scope.layer.isMissing(schema.name, id)) continue;
@@ -174,15 +202,24 @@ export class Loader {
         inChunk.add(id);
         chunk.push(id);
       }
-      if (inChunk.size >= CHUNK) return;
     }
+    return () => {
+      for (const [cursor, pos] of before) cursor.pos = Math.min(cursor.pos, pos);
+    };
   }
 
-  private cursor(source: PrefetchSource, key: string): { pos: number } {
-    let byKey = this.cursors.get(source);
-    if (!byKey) this.cursors.set(source, (byKey = new Map()));
+  private cursor(layer: Layer, source: PrefetchSource, key: string): Cursor {
+    let bySource = this.cursors.get(layer);
+    if (!bySource) this.cursors.set(layer, (bySource = new WeakMap()));
+    let byKey = bySource.get(source);
+    if (!byKey) bySource.set(source, (byKey = new Map()));
     let cursor = byKey.get(key);
-    if (!cursor) byKey.set(key, (cursor = { pos: 0 }));
+    if (!cursor) byKey.set(key, (cursor = { pos: 0, generation: layer.generation }));
+    if (cursor.generation !== layer.generation) {
+      // Values were dropped in bulk since: records behind the cursor may lack fields again.
+      cursor.pos = 0;
+      cursor.generation = layer.generation;
+    }
     return cursor;
   }
 
@@ -261,6 +298,6 @@ export class Loader {
     const bad = errors.get(field.name)?.get(id);
     if (bad) throw bad;
     // Changed or invalidated while the load ran: load it again.
-    return this.load(schema, field, id, null, scope, isX2many(field) ? 'relation' : 'fields');
+    return this.enqueue(schema, field, id, null, scope, isX2many(field) ? 'relation' : 'fields');
   }
 }

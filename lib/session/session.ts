@@ -68,10 +68,16 @@ export class Session {
     return frame !== undefined && this.frames.has(frame) ? frame : this.root;
   }
 
-  /** The knex of the current context: the transaction's inside one, else the pool. */
+  /**
+   * The knex of the current context: the transaction's inside one, else the pool. From
+   * the context of a transaction that ended it throws TransactionEndedError (a raw
+   * statement from there must not run in autocommit either).
+   */
   knex(): Knex | Knex.Transaction {
     const frame = this.shared.transactions.getStore();
-    return frame !== undefined && this.frames.has(frame) && !frame.isEnded ? frame.trx : this.shared.db.knex;
+    if (frame === undefined || !this.frames.has(frame)) return this.shared.db.knex;
+    frame.enter(); // throws once the transaction ended or was aborted
+    return frame.trx;
   }
 
   /**
@@ -109,7 +115,10 @@ export class Session {
 
   invalidate(model: string, ids: readonly number[]): void {
     const time = this.clock.tick();
-    for (const layer of this.visibleLayers()) layer.invalidate(model, ids, time);
+    for (const layer of this.visibleLayers()) {
+      layer.invalidate(model, ids, time);
+      layer.generation++;
+    }
   }
 
   /** Closes this session; `destroyPool` also closes the pool (forks then stop working). */
