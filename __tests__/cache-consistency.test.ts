@@ -180,6 +180,20 @@ describeEachDatabase('cache consistency', (db) => {
     expect((await all.read(['bal'])).map((r) => r.bal)).toEqual(ids.map((_, i) => (i < 20 ? -1 : i)));
   });
 
+  it('a loop after clearCache() or invalidateRecord() over the same set costs one load again, not one per record', async () => {
+    const ids = (await root.model(Account).create(Array.from({ length: 30 }, (_, i) => ({ name: `a${i}`, bal: i })))).ids;
+    const env = root.fork();
+    const all = await env.model(Account).search([]);
+    const loop = async () => {
+      for (const r of all) await r.name;
+    };
+    expect(await countQueries(env, loop)).toBe(1);
+    env.clearCache();
+    expect(await countQueries(env, loop)).toBe(1);
+    env.invalidateRecord(Account, ids);
+    expect(await countQueries(env, loop)).toBe(1);
+  });
+
   describe('transaction-scoped visibility', () => {
     it('a read by the enclosing level while a savepoint is open waits for it, and sees nothing of its rollback', async () => {
       const [c1, c2] = (await root.model(Customer).create([{ name: 'c1' }, { name: 'c2' }])).ids;

@@ -256,6 +256,19 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     expect(await items().search([['name', '=', 'late']])).toHaveLength(0);
   });
 
+  it('E2: env.knex from the callback\'s context after commit throws TransactionEndedError (a raw statement would run in autocommit)', async () => {
+    const id = await seed();
+    let committed!: () => void;
+    const afterCommit = new Promise<void>((resolve) => (committed = resolve));
+    let raw: Promise<unknown> | undefined;
+    await env.transaction(async () => {
+      raw = rejection(new Promise((resolve) => setTimeout(resolve, 0)).then(() => afterCommit).then(() => env.knex('ts_item').where('id', id).update({ name: 'raw' })));
+    });
+    committed();
+    expect(await raw).toBeInstanceOf(TransactionEndedError);
+    expect(await nameInDb(env.knex, id)).toBe('orig');
+  });
+
   it('E2: a write sent from a rolled-back transaction\'s context after it ended is refused and never runs', async () => {
     const id = await seed();
     let ended!: () => void;
