@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
 import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
+import {
+  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeId, decodeInteger, decodeJsonText, decodeText, UNDECODABLE, type Decoder,
+} from '../../model/decode';
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
 import { wrapDriverError } from '../errors';
@@ -41,14 +44,25 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
         default: return value;
       }
     },
-    decoder(field) {
+    // What mysql2 returns for the columns sync creates, and for columns of another type
+    // (a table created by another program, or a column changed under the model): strings.
+    decoder(field): Decoder {
       switch (field.type) {
-        case 'boolean': return (raw) => raw === 1 || raw === true || raw === '1';
-        case 'datetime': return (raw) => (raw instanceof Date ? raw : new Date(`${String(raw).replace(' ', 'T')}Z`));
-        case 'json': return (raw) => deepFreeze(typeof raw === 'string' ? JSON.parse(raw) : raw);
-        case 'decimal': return (raw) => String(raw);
-        case 'integer': return (raw) => (typeof raw === 'string' ? Number(raw) : raw);
-        default: return null;
+        case 'string':
+        case 'text': return decodeText;
+        // BIGINT past 2^53 comes as a digit string (supportBigNumbers): refused.
+        case 'integer': return decodeInteger;
+        case 'many2one': return decodeId;
+        case 'float': return decodeFloat;
+        // DECIMAL comes as a string with exactly `scale` decimals.
+        case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
+        // TINYINT(1): any TINYINT fits in it, only 0 and 1 are booleans.
+        case 'boolean': return decodeBoolean;
+        // DATETIME(3) as 'YYYY-MM-DD HH:MM:SS.mmm' (dateStrings), in UTC.
+        case 'datetime': return decodeDate;
+        // LONGTEXT; a native JSON column (MySQL) comes parsed already.
+        case 'json': return (raw) => (typeof raw === 'string' || raw instanceof Uint8Array ? decodeJsonText(raw) : parsedJson(raw));
+        default: throw new Error(`${field.type} is not a column`);
       }
     },
     insertedIds(result, count) {
@@ -71,6 +85,15 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
       return wrapDriverError(err, sql, kindOf);
     },
   };
+}
+
+/** A JSON value mysql2 parsed from a native JSON column. */
+function parsedJson(raw: unknown): unknown {
+  try {
+    return deepFreeze(raw);
+  } catch {
+    return UNDECODABLE; // absurd nesting
+  }
 }
 
 function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder {

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
-import { deepFreeze } from '../../model/values';
+import {
+  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeId, decodeInteger, decodeJsonText, decodeText, type Decoder,
+} from '../../model/decode';
 import { wrapDriverError } from '../errors';
 import { registerLikeFunctions } from './sqlite-like';
 
@@ -34,13 +36,22 @@ export const sqliteDialect: Dialect = {
       default: return value;
     }
   },
-  decoder(field) {
+  // Type affinity lets another program store any value in any column ('abc' in an
+  // INTEGER column stays text): every read is validated.
+  decoder(field): Decoder {
     switch (field.type) {
-      case 'boolean': return (raw) => raw === 1 || raw === true || raw === '1';
-      case 'datetime': return (raw) => new Date(raw as string);
-      case 'json': return (raw) => deepFreeze(JSON.parse(raw as string));
-      case 'decimal': return (raw) => (typeof raw === 'number' ? fixed(raw, field.scale) : String(raw));
-      default: return null;
+      case 'string':
+      case 'text': return decodeText;
+      case 'integer': return decodeInteger;
+      case 'many2one': return decodeId;
+      case 'float': return decodeFloat;
+      // NUMERIC affinity: a REAL, rounded to the scale.
+      case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
+      case 'boolean': return decodeBoolean;
+      // ISO-8601 UTC text, as toDb writes it.
+      case 'datetime': return decodeDate;
+      case 'json': return decodeJsonText;
+      default: throw new Error(`${field.type} is not a column`);
     }
   },
   insertedIds(result, count) {
@@ -74,11 +85,6 @@ function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder 
     case 'many2one': return t.integer(f.column);
     default: throw new Error(`${f.type} is not a column`);
   }
-}
-
-function fixed(n: number, scale: number): string {
-  const s = n.toFixed(scale);
-  return s.startsWith('-') && !/[1-9]/.test(s) ? s.slice(1) : s;
 }
 
 function kindOf(code: string, message: string): ErrorKind {
