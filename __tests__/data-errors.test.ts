@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { inspect } from 'node:util';
-import { BaseModel, DataError, Environment, Field, Model, type RecordSet } from '../lib';
+import {
+  BaseModel, DatabaseError, DataError, Environment, Field, ForeignKeyViolationError, Model, NotNullViolationError,
+  UniqueViolationError, type RecordSet,
+} from '../lib';
 import { schemaOf } from '../lib/model/registry';
 import { loadRows } from '../lib/query/statements';
 import { describeEachDatabase } from './helpers/databases';
@@ -14,6 +17,8 @@ import { describeEachDatabase } from './helpers/databases';
  * 2. The record-level form of 1: the readers of that cell are rejected with it, the
  *    others get their values, and the cell is not cached (these need the loader to
  *    honour the DataError-in-a-cell contract of LoadedColumns).
+ * 3. A refused statement's error holds no bound value: not in its message, stack, sql,
+ *    cause, JSON or util.inspect form.
  */
 
 @Model('de_owner')
@@ -41,6 +46,17 @@ class Item extends BaseModel {
 class Label extends BaseModel {
   @Field.string() code!: string | null;
   @Field.string() tag!: string | null;
+}
+
+/** Over a table made by hand with stricter columns than the model declares (section 3). */
+@Model('de_account')
+class Account extends BaseModel {
+  @Field.string({ size: 80, unique: true }) email!: string | null;
+  @Field.string({ size: 200 }) secret!: string | null;
+  @Field.many2one(() => Owner, { onDelete: 'restrict' }) owner!: Owner | null;
+  @Field.string() note!: string | null;
+  @Field.string() code!: string | null;
+  @Field.string() num!: string | null;
 }
 
 type ItemField = 'name' | 'body' | 'qty' | 'ratio' | 'amount' | 'flag' | 'seen' | 'meta' | 'owner';
@@ -268,5 +284,109 @@ describeEachDatabase('data errors', (db) => {
     expect((await even.items).ids).toEqual(items.filter((_, i) => i % 2 === 0));
     expect((await odd.items).ids).toEqual(items.filter((_, i) => i % 2 === 1 && i !== BAD));
     expect((await even.tagged).ids).toEqual(tagged);
+  });
+
+  describe('errors of refused statements carry no bound value', () => {
+    const SECRET = 'SECRET-7d1f9';
+
+    /**
+     * de_account made by hand, stricter than the model: note NOT NULL, code at most 4
+     * characters (SQLite: a CHECK; it does not enforce VARCHAR lengths), num an integer
+     * column (SQLite: a STRICT table, or it would keep the text).
+     */
+    async function accounts(): Promise<void> {
+      await env.knex.schema.dropTable('de_account');
+      if (db.name === 'sqlite') {
+        await env.knex.raw(`CREATE TABLE de_account (
+          id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT UNIQUE, secret TEXT,
+          owner_id INTEGER REFERENCES de_owner (id) ON DELETE RESTRICT, note TEXT NOT NULL,
+          code TEXT CHECK (length(code) <= 4), num INTEGER) STRICT`);
+      } else {
+        await env.knex.raw(`CREATE TABLE de_account (
+          id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY, email VARCHAR(80) UNIQUE, secret VARCHAR(200),
+          owner_id INT UNSIGNED, note VARCHAR(255) NOT NULL, code VARCHAR(4), num INT,
+          FOREIGN KEY (owner_id) REFERENCES de_owner (id) ON DELETE RESTRICT
+        ) ENGINE=InnoDB DEFAULT CHARSET utf8mb4 COLLATE utf8mb4_nopad_bin`);
+      }
+    }
+
+    async function refused(fn: () => Promise<unknown>): Promise<DatabaseError> {
+      const err = await fn().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(DatabaseError);
+      return err as DatabaseError;
+    }
+
+    /**
+     * Every string reachable from `value` through own properties, enumerable or not (a
+     * driver error made in another realm, as jest runs native modules, is not inspected
+     * as an Error: its message would not show in util.inspect).
+     */
+    function ownStrings(value: unknown, depth = 0, seen = new Set<unknown>()): string[] {
+      if (typeof value === 'string') return [value];
+      if (value === null || typeof value !== 'object' || depth > 10 || seen.has(value)) return [];
+      seen.add(value);
+      return Object.getOwnPropertyNames(value).flatMap((k) => ownStrings((value as Record<string, unknown>)[k], depth + 1, seen));
+    }
+
+    function expectNoSecret(err: DatabaseError): void {
+      const forms: Record<string, string> = {
+        inspect: inspect(err, { depth: 10 }),
+        message: err.message,
+        stack: String(err.stack),
+        sql: String(err.sql),
+        json: JSON.stringify(err),
+        cause: inspect(err.cause, { depth: 10 }),
+        string: String(err),
+        properties: ownStrings(err).join('\n'),
+      };
+      const leaking = Object.keys(forms).filter((k) => forms[k].includes(SECRET));
+      expect(leaking).toEqual([]);
+    }
+
+    const accountsApi = () => env.model(Account);
+
+    it('unique violation, on INSERT and UPDATE: the key stays named, the values do not appear', async () => {
+      await accounts();
+      await accountsApi().create({ email: `${SECRET}@x`, secret: `${SECRET}-1`, note: 'n' });
+      const insert = await refused(() => accountsApi().create({ email: `${SECRET}@x`, secret: `${SECRET}-2`, note: 'n' }));
+      expect(insert).toBeInstanceOf(UniqueViolationError);
+      expect(insert.message).toMatch(/email/);
+      expectNoSecret(insert);
+      const other = await accountsApi().create({ email: 'other@x', note: 'n' });
+      const update = await refused(() => other.write({ email: `${SECRET}@x`, secret: `${SECRET}-3` }));
+      expect(update).toBeInstanceOf(UniqueViolationError);
+      expectNoSecret(update);
+    });
+
+    it('foreign key violation', async () => {
+      await accounts();
+      const err = await refused(() => accountsApi().create({ owner: 987654, secret: `${SECRET}-fk`, note: 'n' }));
+      expect(err).toBeInstanceOf(ForeignKeyViolationError);
+      expectNoSecret(err);
+    });
+
+    it('not-null violation', async () => {
+      await accounts();
+      const err = await refused(() => accountsApi().create({ note: null, secret: `${SECRET}-nn` }));
+      expect(err).toBeInstanceOf(NotNullViolationError);
+      expect(err.message).toMatch(/note/);
+      expectNoSecret(err);
+    });
+
+    it('data too long (MariaDB ER_DATA_TOO_LONG; SQLite: a CHECK on the length)', async () => {
+      await accounts();
+      const err = await refused(() => accountsApi().create({ code: SECRET, note: 'n' }));
+      expect(err.code).toBe(db.name === 'sqlite' ? 'SQLITE_CONSTRAINT_CHECK' : 'ER_DATA_TOO_LONG');
+      expect(err.message).toMatch(/code/);
+      expectNoSecret(err);
+    });
+
+    it('a value of the wrong type for its column', async () => {
+      await accounts();
+      const err = await refused(() => accountsApi().create({ num: SECRET, note: 'n' }));
+      expect(err.code).toBe(db.name === 'sqlite' ? 'SQLITE_CONSTRAINT_DATATYPE' : 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD');
+      expect(err.message).toMatch(/num/);
+      expectNoSecret(err);
+    });
   });
 });

@@ -6,7 +6,7 @@ import {
 } from '../../model/decode';
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
-import { wrapDriverError } from '../errors';
+import { upToFirstQuote, wrapDriverError } from '../errors';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
 export interface MysqlServerInfo {
@@ -82,7 +82,7 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     likeSql: '?? LIKE ? ESCAPE ?',
     ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
     translateError(err, sql) {
-      return wrapDriverError(err, sql, kindOf);
+      return wrapDriverError(err, sql, kindOf, cleanMessage);
     },
   };
 }
@@ -130,6 +130,44 @@ function kindOf(code: string): ErrorKind {
   return 'other';
 }
 
+/**
+ * Server messages whose quoted parts are names (columns, keys), never values: kept whole
+ * when they have exactly this shape.
+ */
+const NAMES_ONLY: Readonly<Record<string, RegExp>> = {
+  ER_DATA_TOO_LONG: /^Data too long for column '[^']*' at row \d+$/,
+  ER_BAD_NULL_ERROR: /^Column '[^']*' cannot be null$/,
+  ER_NO_DEFAULT_FOR_FIELD: /^Field '[^']*' doesn't have a default value$/,
+  ER_WARN_DATA_OUT_OF_RANGE: /^Out of range value for column '[^']*' at row \d+$/,
+  ER_NO_REFERENCED_ROW_2: /^Cannot add or update a child row: a foreign key constraint fails \([^'"]*\)$/,
+  ER_ROW_IS_REFERENCED_2: /^Cannot delete or update a parent row: a foreign key constraint fails \([^'"]*\)$/,
+  // A table or column changed under the model.
+  ER_BAD_FIELD_ERROR: /^Unknown column '[^']*' in '[^']*'$/,
+  ER_NO_SUCH_TABLE: /^Table '[^']*' doesn't exist$/,
+};
+
+/**
+ * Server messages that quote the value: rewritten without it. The value may itself hold
+ * quotes and the words that follow it, so the greedy `.*` leaves the last (the server's)
+ * `for key` / `for column` part to the name.
+ */
+const DUP_ENTRY = /^Duplicate entry '.*' for key ('[^']*')$/s;
+const WRONG_VALUE = /^(Incorrect [\w ]+ value): '.*' for column ((?:`[^`]*`\.)*`[^`]*`|'[^']*') at row (\d+)$/s;
+
+/** A server message without the values it may quote (keys and columns stay named). */
+function cleanMessage(code: string | undefined, text: string): string {
+  if (code === 'ER_DUP_ENTRY') {
+    const m = DUP_ENTRY.exec(text);
+    if (m) return `Duplicate entry for key ${m[1]}`;
+  }
+  if (code === 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD' || code === 'ER_TRUNCATED_WRONG_VALUE') {
+    const m = WRONG_VALUE.exec(text);
+    if (m) return `${m[1]} for column ${m[2]} at row ${m[3]}`;
+  }
+  if (code && NAMES_ONLY[code]?.test(text)) return text;
+  return upToFirstQuote(text);
+}
+
 /** mysql2 connection settings from a URL or an object; proxorm's required options win. */
 export function mysqlKnexConfig(connection: string | Record<string, unknown>, poolMax: number): Knex.Config {
   const base = typeof connection === 'string' ? parseMysqlUrl(connection) : { ...connection };
@@ -138,6 +176,8 @@ export function mysqlKnexConfig(connection: string | Record<string, unknown>, po
     connection: { ...base, dateStrings: true, timezone: 'Z', charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
+    // Error messages carry the statement with placeholders, not with the values bound.
+    compileSqlOnError: false,
   };
 }
 

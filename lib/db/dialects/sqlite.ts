@@ -4,7 +4,7 @@ import type { FieldDef } from '../../model/field-types';
 import {
   decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeId, decodeInteger, decodeJsonText, decodeText, type Decoder,
 } from '../../model/decode';
-import { wrapDriverError } from '../errors';
+import { upToFirstQuote, wrapDriverError } from '../errors';
 import { registerLikeFunctions } from './sqlite-like';
 
 /**
@@ -67,8 +67,10 @@ export const sqliteDialect: Dialect = {
   whereIn: (qb, column, values) => qb.whereRaw('?? IN (SELECT value FROM json_each(?))', [column, JSON.stringify(values)]),
   likeSql: 'proxorm_like(??, ?, ?)',
   ilikeSql: 'proxorm_ilike(??, ?, ?)',
+  // SQLite's messages name tables, columns and constraints, never bound values; a
+  // quoted part ("near "x"") is cut all the same.
   translateError(err, sql) {
-    return wrapDriverError(err, sql, kindOf);
+    return wrapDriverError(err, sql, kindOf, (_code, text) => upToFirstQuote(text));
   },
 };
 
@@ -104,6 +106,8 @@ export function sqliteKnexConfig(filename: string): Knex.Config {
     client: 'better-sqlite3',
     connection: { filename },
     useNullAsDefault: true,
+    // Error messages carry the statement with placeholders, not with the values bound.
+    compileSqlOnError: false,
     // One connection: an in-memory database exists once per connection, and SQLite
     // has a single writer anyway.
     pool: {
