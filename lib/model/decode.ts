@@ -57,16 +57,9 @@ export function decodeFloat(raw: unknown): number | typeof UNDECODABLE {
  * than the type holds, is refused rather than rounded or cut.
  */
 export function decodeDecimal(raw: unknown, precision: number, scale: number): string | typeof UNDECODABLE {
-  let text: string;
-  if (typeof raw === 'number') {
-    if (!Number.isFinite(raw)) return UNDECODABLE;
-    text = raw.toFixed(scale); // exponent notation past 1e21: refused below
-  } else if (typeof raw === 'string' || typeof raw === 'bigint') {
-    text = String(raw);
-  } else {
-    return UNDECODABLE;
-  }
-  const m = DECIMAL_TEXT.exec(text);
+  if (typeof raw === 'number') return decimalOfNumber(raw, precision, scale);
+  if (typeof raw !== 'string' && typeof raw !== 'bigint') return UNDECODABLE;
+  const m = DECIMAL_TEXT.exec(String(raw));
   if (!m) return UNDECODABLE;
   const [, sign, intPart, frac = ''] = m;
   if (/[1-9]/.test(frac.slice(scale))) return UNDECODABLE;
@@ -74,6 +67,18 @@ export function decodeDecimal(raw: unknown, precision: number, scale: number): s
   if (int.length > precision - scale) return UNDECODABLE;
   const out = scale === 0 ? int : `${int}.${frac.slice(0, scale).padEnd(scale, '0')}`;
   return sign === '-' && /[1-9]/.test(out) ? `-${out}` : out;
+}
+
+/** The number's decimal text, without a regex (SQLite returns every decimal as a number). */
+function decimalOfNumber(n: number, precision: number, scale: number): string | typeof UNDECODABLE {
+  // Past 1e21 toFixed writes an exponent; such a number has too many digits anyway.
+  if (!Number.isFinite(n) || Math.abs(n) >= 1e21) return UNDECODABLE;
+  const text = n.toFixed(scale);
+  const negative = text.charCodeAt(0) === 45; // '-'
+  const intDigits = (scale === 0 ? text.length : text.length - scale - 1) - (negative ? 1 : 0);
+  if (intDigits > precision - scale) return UNDECODABLE;
+  // A negative that rounds to zero is zero, as a write of it is.
+  return negative && !/[1-9]/.test(text) ? text.slice(1) : text;
 }
 
 /**
@@ -94,6 +99,8 @@ export function decodeBoolean(raw: unknown): boolean | typeof UNDECODABLE {
 export function decodeDate(raw: unknown): Date | typeof UNDECODABLE {
   let ms: number;
   if (typeof raw === 'string') {
+    const fixed = fixedWidthMs(raw);
+    if (fixed !== undefined) return Number.isNaN(fixed) ? UNDECODABLE : new Date(fixed);
     const parsed = parseIsoDate(raw);
     if (typeof parsed !== 'number') return UNDECODABLE;
     ms = parsed;
@@ -103,6 +110,38 @@ export function decodeDate(raw: unknown): Date | typeof UNDECODABLE {
     return UNDECODABLE;
   }
   return Number.isNaN(ms) || !inDateRange(ms) ? UNDECODABLE : new Date(ms);
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * The time of 'YYYY-MM-DD?HH:MM:SS.mmm[Z]' ('T' or ' '; what toDb writes on both
+ * dialects) read without a regex, as every load of a datetime column reads 1,000 of
+ * them: NaN when a part is out of range (or the year before 1000), undefined when the
+ * string has another shape (then parseIsoDate decides, with the same rules).
+ */
+function fixedWidthMs(s: string): number | undefined {
+  const len = s.length;
+  if (len !== 23 && !(len === 24 && s[23] === 'Z')) return undefined;
+  if (s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== ' ') || s[13] !== ':' || s[16] !== ':' || s[19] !== '.') return undefined;
+  const y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
+  const h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2), ms = digits(s, 20, 3);
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || ms < 0) return undefined;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1] + (mo === 2 && leap ? 1 : 0)) return NaN;
+  if (h > 23 || mi > 59 || sec > 59) return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+}
+
+/** The number written by `n` ASCII digits of `s` from `from`, or -1. */
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
 }
 
 /** A deep-frozen JSON value, from its text (a string, or UTF-8 bytes from a binary column). */
