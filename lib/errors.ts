@@ -50,7 +50,9 @@ export class DataError extends ProxormError {
 
 /**
  * A statement the database refused. `sql` is the statement (placeholders, never
- * values); `code` the driver's error code (e.g. SQLITE_CONSTRAINT_UNIQUE, ER_DUP_ENTRY).
+ * values); `code` the driver's error code (e.g. SQLITE_CONSTRAINT_UNIQUE, ER_DUP_ENTRY);
+ * `cause` what is kept of the driver's error (DriverErrorInfo, db/errors.ts). No part
+ * of it holds a value bound to the statement.
  */
 export class DatabaseError extends ProxormError {
   constructor(message: string, readonly sql: string | undefined, readonly code: string | undefined, cause: unknown) {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { FieldDef } from '../model/field-types';
+import type { Decoder } from '../model/decode';
 import type { DatabaseError } from '../errors';
 
 /**
@@ -12,9 +13,10 @@ export interface Dialect {
   toDb(field: FieldDef, value: unknown): unknown;
   /**
    * How a non-null value read from the driver becomes the canonical JS value (the same a
-   * write would cache); null when the driver's value is canonical already.
+   * write would cache), validated: UNDECODABLE (model/decode.ts) when the stored value
+   * is not one of the field's type. Never throws.
    */
-  decoder(field: FieldDef): ((raw: unknown) => unknown) | null;
+  decoder(field: FieldDef): Decoder;
   /** Ids of rows inserted by one multi-row INSERT, from what knex returned for it. */
   insertedIds(result: unknown[], count: number): number[];
   /**

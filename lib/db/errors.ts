@@ -26,16 +26,47 @@ const CLASSES = {
 } as const;
 
 /**
- * Wraps a driver error. The message keeps the driver's own words but not the values
- * knex interpolates into its messages; `sql` keeps the statement with placeholders.
+ * What a DatabaseError keeps of the driver's error, as its `cause`: identifiers and the
+ * driver's message with the values taken out. Never the driver's error itself: knex
+ * writes the statement into its message, mysql2 keeps it with the values inlined in
+ * `sql`, and MySQL quotes values in some messages (`Duplicate entry '...' for key`).
  */
-export function wrapDriverError(err: unknown, sql: string | undefined, kindOf: (code: string, message: string) => ErrorKind): DatabaseError {
+export interface DriverErrorInfo {
+  /** The driver's error class, e.g. SqliteError. */
+  readonly name: string;
+  readonly code?: string;
+  readonly errno?: number;
+  readonly sqlState?: string;
+  /** The driver's message, value-free (see the dialect's cleanMessage). */
+  readonly message: string;
+}
+
+/**
+ * Keeps a driver message up to its first quoted literal: what a message quotes may be a
+ * value (MySQL's "near '...'"). The fallback of the dialects' cleanMessage for the
+ * messages they do not know.
+ */
+export function upToFirstQuote(text: string): string {
+  const cut = text.search(/['"]/);
+  return cut < 0 ? text : `${text.slice(0, cut).trimEnd()} ...`;
+}
+
+/**
+ * Wraps a driver error into the typed DatabaseError it stands for. Nothing of it may
+ * hold a bound value: the message keeps the driver's words as `cleanMessage` (one per
+ * dialect) leaves them, `sql` the statement with placeholders, `cause` a DriverErrorInfo.
+ */
+export function wrapDriverError(
+  err: unknown,
+  sql: string | undefined,
+  kindOf: (code: string, message: string) => ErrorKind,
+  cleanMessage: (code: string | undefined, text: string) => string,
+): DatabaseError {
   if (err instanceof DatabaseError) return err;
-  const e = (err ?? {}) as { code?: unknown; errno?: unknown; sqlMessage?: unknown; message?: unknown; name?: unknown };
+  const e = (err ?? {}) as { code?: unknown; errno?: unknown; sqlState?: unknown; sqlMessage?: unknown; message?: unknown; name?: unknown };
   const code = typeof e.code === 'string' ? e.code : undefined;
   const raw = typeof e.sqlMessage === 'string' ? e.sqlMessage : String(e.message ?? err);
-  // knex prefixes driver messages with the statement and its values: keep the driver's part.
-  const text = sql && raw.includes(' - ') ? raw.slice(raw.lastIndexOf(' - ') + 3) : raw;
+  const text = typeof e.sqlMessage === 'string' ? raw : withoutStatement(raw, sql);
   // knex raises KnexTimeoutError both for a statement past its timeout and for a pool
   // that gave no connection in time: the first is a timeout, the second a connection error.
   // A transaction knex already ended on its own is one whose connection died under it.
@@ -43,6 +74,24 @@ export function wrapDriverError(err: unknown, sql: string | undefined, kindOf: (
     ? (/query timeout/i.test(raw) ? 'timeout' : 'connection')
     : /Transaction query already complete/.test(raw) ? 'connection'
     : code ? kindOf(code, text) : 'other';
+  const clean = cleanMessage(code, text);
+  const cause: DriverErrorInfo = Object.freeze({
+    name: typeof e.name === 'string' ? e.name : 'Error',
+    ...(code !== undefined && { code }),
+    ...(typeof e.errno === 'number' && { errno: e.errno }),
+    ...(typeof e.sqlState === 'string' && { sqlState: e.sqlState }),
+    message: clean,
+  });
   const Cls = CLASSES[kind];
-  return new Cls(`${LABELS[kind]}: ${text}${code ? ` [${code}]` : ''}`, sql, code, err);
+  return new Cls(`${LABELS[kind]}: ${clean}${code ? ` [${code}]` : ''}`, sql, code, cause);
+}
+
+/**
+ * The driver's part of a message knex prefixed with "<statement> - " (the statement
+ * with placeholders: the dialects set compileSqlOnError: false so that knex never
+ * writes values there).
+ */
+function withoutStatement(message: string, sql: string | undefined): string {
+  if (sql && message.startsWith(`${sql} - `)) return message.slice(sql.length + 3);
+  return sql && message.includes(' - ') ? message.slice(message.lastIndexOf(' - ') + 3) : message;
 }

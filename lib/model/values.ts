@@ -144,30 +144,46 @@ const MAX_DATE = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
- * A Date, or an ISO 8601 string whose every part is in range (no 30 February: JS would
- * roll it into March). A string without an offset is UTC, whatever the process's zone.
+ * A Date, or an ISO 8601 string (see parseIsoDate), within years 1000-9999.
  */
 function normalizeDate(value: unknown, fail: (why: string) => never): Date {
   let ms: number;
   if (value instanceof Date) {
     ms = value.getTime();
   } else if (typeof value === 'string') {
-    const m = ISO_DATE.exec(value);
-    if (!m) return fail('expected a Date or an ISO 8601 string');
-    const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
-    const days = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
-    if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > days) fail('no such day');
-    if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) fail('no such time of day');
-    const offset = /^[+-]\d{2}:?\d{2}$/.exec(zone) ? zone : '';
-    if (offset && (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(-2)) > 59)) fail('no such UTC offset');
-    // Millisecond precision: further fraction digits are cut, as Date.parse does.
-    ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${offset || 'Z'}`);
+    const parsed = parseIsoDate(value);
+    if (typeof parsed !== 'number') return fail(parsed.invalid);
+    ms = parsed;
   } else {
     return fail('expected a Date or an ISO 8601 string');
   }
   if (Number.isNaN(ms)) return fail('invalid date');
-  if (ms < MIN_DATE || ms > MAX_DATE) return fail('date outside years 1000-9999');
+  if (!inDateRange(ms)) return fail('date outside years 1000-9999');
   return new Date(ms);
+}
+
+/** Whether a time (ms since the epoch) is in the range both databases store. */
+export function inDateRange(ms: number): boolean {
+  return ms >= MIN_DATE && ms <= MAX_DATE;
+}
+
+/**
+ * Milliseconds since the epoch of an ISO 8601 string whose every part is in range (no
+ * 30 February: JS would roll it into March), or why it is not one. A string without an
+ * offset is UTC, whatever the process's zone. Shared by writes (normalizeValue) and
+ * reads (model/decode.ts), so both accept the same strings.
+ */
+export function parseIsoDate(value: string): number | { readonly invalid: string } {
+  const m = ISO_DATE.exec(value);
+  if (!m) return { invalid: 'expected a Date or an ISO 8601 string' };
+  const [, y, mo, d, h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
+  const days = new Date(Date.UTC(Number(y), Number(mo), 0)).getUTCDate();
+  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > days) return { invalid: 'no such day' };
+  if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return { invalid: 'no such time of day' };
+  const offset = /^[+-]\d{2}:?\d{2}$/.exec(zone) ? zone : '';
+  if (offset && (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(-2)) > 59)) return { invalid: 'no such UTC offset' };
+  // Millisecond precision: further fraction digits are cut, as Date.parse does.
+  return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${offset || 'Z'}`);
 }
 
 /** Deeper JSON is refused (a ValidationError, not a stack overflow). */

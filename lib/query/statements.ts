@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import type { Executor } from '../db/executor';
+import { DataError } from '../errors';
+import { decodeId, storedTypeOf, UNDECODABLE } from '../model/decode';
 import type { FieldDef } from '../model/field-types';
 import type { RelationTable } from '../model/relations';
 import { ID_COLUMN, type ModelSchema, type OrderTerm } from '../model/schema';
@@ -37,7 +39,12 @@ export async function countRows(ex: Executor, schema: ModelSchema, cond: Conditi
   return Number(rows[0].n);
 }
 
-/** Rows of a load, column by column: `columns[i][j]` is field i of record `ids[j]`. */
+/**
+ * Rows of a load, column by column: `columns[i][j]` is field i of record `ids[j]`, as its
+ * canonical value, or a DataError (model, field, key) when the stored value does not
+ * decode as the field's type. Only that cell fails: its readers get the DataError, and
+ * it must not be cached as a value.
+ */
 export interface LoadedColumns {
   readonly ids: number[];
   readonly columns: unknown[][];
@@ -72,7 +79,13 @@ export async function loadRows(
   for (const f of fields) {
     const decode = ex.dialect.decoder(f);
     const col = f.column;
-    out.columns.push(decode ? rows.map((r) => (r[col] === null || r[col] === undefined ? null : decode(r[col]))) : rows.map((r) => r[col] ?? null));
+    const values: unknown[] = new Array(rows.length);
+    for (let j = 0; j < rows.length; j++) {
+      const raw = rows[j][col];
+      const value = raw === null || raw === undefined ? null : decode(raw);
+      values[j] = value === UNDECODABLE ? new DataError(schema.name, f.name, out.ids[j], storedTypeOf(f)) : value;
+    }
+    out.columns.push(values);
   }
   return out;
 }
@@ -221,16 +234,20 @@ function orderBy(qb: Knex.QueryBuilder, table: string, order: readonly OrderTerm
   if (!order.some((o) => o.column === ID_COLUMN)) qb.orderBy(`${table}.${ID_COLUMN}`, 'asc');
 }
 
-function group(rows: ReadonlyArray<{ id: number | null; parent: number }>): RelatedIds {
+function group(rows: ReadonlyArray<{ id: unknown; parent: number }>): RelatedIds {
   const present = new Set<number>();
   const related = new Map<number, number[]>();
   for (const r of rows) {
     const p = Number(r.parent);
     present.add(p);
     if (r.id === null) continue;
+    // Related ids are primary keys (integers in this schema): a value that is not one
+    // can be no record, and is not listed rather than cached as NaN.
+    const id = decodeId(r.id);
+    if (id === UNDECODABLE) continue;
     let list = related.get(p);
     if (!list) related.set(p, (list = []));
-    list.push(Number(r.id));
+    list.push(id);
   }
   return { present, related };
 }

@@ -1,9 +1,12 @@
 import type { Knex } from 'knex';
 import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
+import {
+  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeId, decodeInteger, decodeJsonText, decodeText, UNDECODABLE, type Decoder,
+} from '../../model/decode';
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
-import { wrapDriverError } from '../errors';
+import { upToFirstQuote, wrapDriverError } from '../errors';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
 export interface MysqlServerInfo {
@@ -41,14 +44,25 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
         default: return value;
       }
     },
-    decoder(field) {
+    // What mysql2 returns for the columns sync creates, and for columns of another type
+    // (a table created by another program, or a column changed under the model): strings.
+    decoder(field): Decoder {
       switch (field.type) {
-        case 'boolean': return (raw) => raw === 1 || raw === true || raw === '1';
-        case 'datetime': return (raw) => (raw instanceof Date ? raw : new Date(`${String(raw).replace(' ', 'T')}Z`));
-        case 'json': return (raw) => deepFreeze(typeof raw === 'string' ? JSON.parse(raw) : raw);
-        case 'decimal': return (raw) => String(raw);
-        case 'integer': return (raw) => (typeof raw === 'string' ? Number(raw) : raw);
-        default: return null;
+        case 'string':
+        case 'text': return decodeText;
+        // BIGINT past 2^53 comes as a digit string (supportBigNumbers): refused.
+        case 'integer': return decodeInteger;
+        case 'many2one': return decodeId;
+        case 'float': return decodeFloat;
+        // DECIMAL comes as a string with exactly `scale` decimals.
+        case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
+        // TINYINT(1): any TINYINT fits in it, only 0 and 1 are booleans.
+        case 'boolean': return decodeBoolean;
+        // DATETIME(3) as 'YYYY-MM-DD HH:MM:SS.mmm' (dateStrings), in UTC.
+        case 'datetime': return decodeDate;
+        // LONGTEXT; a native JSON column (MySQL) comes parsed already.
+        case 'json': return (raw) => (typeof raw === 'string' || raw instanceof Uint8Array ? decodeJsonText(raw) : parsedJson(raw));
+        default: throw new Error(`${field.type} is not a column`);
       }
     },
     insertedIds(result, count) {
@@ -68,9 +82,18 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     likeSql: '?? LIKE ? ESCAPE ?',
     ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
     translateError(err, sql) {
-      return wrapDriverError(err, sql, kindOf);
+      return wrapDriverError(err, sql, kindOf, cleanMessage);
     },
   };
+}
+
+/** A JSON value mysql2 parsed from a native JSON column. */
+function parsedJson(raw: unknown): unknown {
+  try {
+    return deepFreeze(raw);
+  } catch {
+    return UNDECODABLE; // absurd nesting
+  }
 }
 
 function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder {
@@ -107,6 +130,44 @@ function kindOf(code: string): ErrorKind {
   return 'other';
 }
 
+/**
+ * Server messages whose quoted parts are names (columns, keys), never values: kept whole
+ * when they have exactly this shape.
+ */
+const NAMES_ONLY: Readonly<Record<string, RegExp>> = {
+  ER_DATA_TOO_LONG: /^Data too long for column '[^']*' at row \d+$/,
+  ER_BAD_NULL_ERROR: /^Column '[^']*' cannot be null$/,
+  ER_NO_DEFAULT_FOR_FIELD: /^Field '[^']*' doesn't have a default value$/,
+  ER_WARN_DATA_OUT_OF_RANGE: /^Out of range value for column '[^']*' at row \d+$/,
+  ER_NO_REFERENCED_ROW_2: /^Cannot add or update a child row: a foreign key constraint fails \([^'"]*\)$/,
+  ER_ROW_IS_REFERENCED_2: /^Cannot delete or update a parent row: a foreign key constraint fails \([^'"]*\)$/,
+  // A table or column changed under the model.
+  ER_BAD_FIELD_ERROR: /^Unknown column '[^']*' in '[^']*'$/,
+  ER_NO_SUCH_TABLE: /^Table '[^']*' doesn't exist$/,
+};
+
+/**
+ * Server messages that quote the value: rewritten without it. The value may itself hold
+ * quotes and the words that follow it, so the greedy `.*` leaves the last (the server's)
+ * `for key` / `for column` part to the name.
+ */
+const DUP_ENTRY = /^Duplicate entry '.*' for key ('[^']*')$/s;
+const WRONG_VALUE = /^(Incorrect [\w ]+ value): '.*' for column ((?:`[^`]*`\.)*`[^`]*`|'[^']*') at row (\d+)$/s;
+
+/** A server message without the values it may quote (keys and columns stay named). */
+function cleanMessage(code: string | undefined, text: string): string {
+  if (code === 'ER_DUP_ENTRY') {
+    const m = DUP_ENTRY.exec(text);
+    if (m) return `Duplicate entry for key ${m[1]}`;
+  }
+  if (code === 'ER_TRUNCATED_WRONG_VALUE_FOR_FIELD' || code === 'ER_TRUNCATED_WRONG_VALUE') {
+    const m = WRONG_VALUE.exec(text);
+    if (m) return `${m[1]} for column ${m[2]} at row ${m[3]}`;
+  }
+  if (code && NAMES_ONLY[code]?.test(text)) return text;
+  return upToFirstQuote(text);
+}
+
 /** mysql2 connection settings from a URL or an object; proxorm's required options win. */
 export function mysqlKnexConfig(connection: string | Record<string, unknown>, poolMax: number): Knex.Config {
   const base = typeof connection === 'string' ? parseMysqlUrl(connection) : { ...connection };
@@ -115,6 +176,8 @@ export function mysqlKnexConfig(connection: string | Record<string, unknown>, po
     connection: { ...base, dateStrings: true, timezone: 'Z', charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
+    // Error messages carry the statement with placeholders, not with the values bound.
+    compileSqlOnError: false,
   };
 }
 

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
 import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
-import { deepFreeze } from '../../model/values';
-import { wrapDriverError } from '../errors';
+import {
+  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeId, decodeInteger, decodeJsonText, decodeText, type Decoder,
+} from '../../model/decode';
+import { upToFirstQuote, wrapDriverError } from '../errors';
 import { registerLikeFunctions } from './sqlite-like';
 
 /**
@@ -34,13 +36,22 @@ export const sqliteDialect: Dialect = {
       default: return value;
     }
   },
-  decoder(field) {
+  // Type affinity lets another program store any value in any column ('abc' in an
+  // INTEGER column stays text): every read is validated.
+  decoder(field): Decoder {
     switch (field.type) {
-      case 'boolean': return (raw) => raw === 1 || raw === true || raw === '1';
-      case 'datetime': return (raw) => new Date(raw as string);
-      case 'json': return (raw) => deepFreeze(JSON.parse(raw as string));
-      case 'decimal': return (raw) => (typeof raw === 'number' ? fixed(raw, field.scale) : String(raw));
-      default: return null;
+      case 'string':
+      case 'text': return decodeText;
+      case 'integer': return decodeInteger;
+      case 'many2one': return decodeId;
+      case 'float': return decodeFloat;
+      // NUMERIC affinity: a REAL, rounded to the scale.
+      case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
+      case 'boolean': return decodeBoolean;
+      // ISO-8601 UTC text, as toDb writes it.
+      case 'datetime': return decodeDate;
+      case 'json': return decodeJsonText;
+      default: throw new Error(`${field.type} is not a column`);
     }
   },
   insertedIds(result, count) {
@@ -56,8 +67,10 @@ export const sqliteDialect: Dialect = {
   whereIn: (qb, column, values) => qb.whereRaw('?? IN (SELECT value FROM json_each(?))', [column, JSON.stringify(values)]),
   likeSql: 'proxorm_like(??, ?, ?)',
   ilikeSql: 'proxorm_ilike(??, ?, ?)',
+  // SQLite's messages name tables, columns and constraints, never bound values; a
+  // quoted part ("near "x"") is cut all the same.
   translateError(err, sql) {
-    return wrapDriverError(err, sql, kindOf);
+    return wrapDriverError(err, sql, kindOf, (_code, text) => upToFirstQuote(text));
   },
 };
 
@@ -74,11 +87,6 @@ function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder 
     case 'many2one': return t.integer(f.column);
     default: throw new Error(`${f.type} is not a column`);
   }
-}
-
-function fixed(n: number, scale: number): string {
-  const s = n.toFixed(scale);
-  return s.startsWith('-') && !/[1-9]/.test(s) ? s.slice(1) : s;
 }
 
 function kindOf(code: string, message: string): ErrorKind {
@@ -98,6 +106,8 @@ export function sqliteKnexConfig(filename: string): Knex.Config {
     client: 'better-sqlite3',
     connection: { filename },
     useNullAsDefault: true,
+    // Error messages carry the statement with placeholders, not with the values bound.
+    compileSqlOnError: false,
     // One connection: an in-memory database exists once per connection, and SQLite
     // has a single writer anyway.
     pool: {
