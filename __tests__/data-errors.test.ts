@@ -182,7 +182,7 @@ describeEachDatabase('data errors', (db) => {
         const schema = schemaOf(Item);
         const fields = ITEM_FIELDS.map((f) => schema.fields.get(f)!);
         const before = env.stats.queries;
-        const { ids, columns } = await loadRows(env.scope().executor, schema, items, fields);
+        const { ids, columns } = await loadRows(env.session.scope().executor, schema, items, fields);
         expect(env.stats.queries - before).toBe(1);
         expect(ids).toEqual(items);
         fields.forEach((f, fi) => {
@@ -243,7 +243,7 @@ describeEachDatabase('data errors', (db) => {
     it('loadRows: a number reads as its text (String(n)), UTF-8 bytes as text, other bytes as a DataError', async () => {
       const ids = await labels();
       const schema = schemaOf(Label);
-      const { columns } = await loadRows(env.scope().executor, schema, ids, [schema.fields.get('code')!, schema.fields.get('tag')!]);
+      const { columns } = await loadRows(env.session.scope().executor, schema, ids, [schema.fields.get('code')!, schema.fields.get('tag')!]);
       expect(columns[0]).toEqual(['42', '1.5']);
       expect(columns[1][0]).toBe('hi');
       expect(columns[1][1]).toBeInstanceOf(DataError);
