@@ -63,10 +63,12 @@ export class RecordSetBase<M> {
   /** The records of this set that still exist in the database (one query per 1,000 ids). */
   async exists(): Promise<RecordSet<M>> {
     const scope = this.session.scope();
-    const since = this.session.clock.now();
-    const found = await existingIds(scope.executor, this.schema, [...new Set(this.ids)]);
-    const gone = this.ids.filter((id) => !found.has(id));
-    if (gone.length) scope.layer.fillMissing(this.model, gone, since);
+    const found = await this.session.observing(async (since) => {
+      const ids = await existingIds(scope.executor, this.schema, [...new Set(this.ids)]);
+      const gone = this.ids.filter((id) => !ids.has(id));
+      if (gone.length) scope.layer.fillMissing(this.model, gone, since);
+      return ids;
+    });
     return this.derive(this.ids.filter((id) => found.has(id)));
   }
 

@@ -27,11 +27,9 @@ type ByField = Map<string, Map<number, unknown>>;
  */
 export class Layer {
   readonly versions = new Versions();
-  /**
-   * Bumped whenever values this layer held may have been dropped in bulk (a clear, a
-   * user invalidation): prefetch cursors over it start again from the top.
-   */
-  generation = 0;
+  // Bumped whenever values this layer held were dropped (see generationOf).
+  private generationAll = 0;
+  private readonly generations = new Map<string, number>();
   private readonly values = new Map<string, ByField>();
   private readonly missing = new Map<string, Set<number>>();
   // Transaction layers only: tombstones over the layers below, and which records this
@@ -73,6 +71,19 @@ export class Layer {
   /** Whether this layer itself (not the ones below) holds a value. */
   has(model: string, field: string, id: number): boolean {
     return this.values.get(model)?.get(field)?.has(id) ?? false;
+  }
+
+  /**
+   * Changes whenever values of `model` held in this layer were dropped (a clear, an
+   * invalidation, a dropped relation field): prefetch cursors and related sets over
+   * the model start again from the top, since records behind them may lack fields again.
+   */
+  generationOf(model: string): number {
+    return this.generationAll + (this.generations.get(model) ?? 0);
+  }
+
+  private dropped(model: string): void {
+    this.generations.set(model, (this.generations.get(model) ?? 0) + 1);
   }
 
   /** How many records this layer itself holds a value of `field` for. */
@@ -150,17 +161,21 @@ export class Layer {
   invalidate(model: string, ids: Iterable<number>, time: number): void {
     const list = [...ids];
     const missing = this.missing.get(model);
+    let forgot = false;
     for (const id of list) {
-      missing?.delete(id);
-      this.forgetValues(model, id);
+      if (missing?.delete(id)) forgot = true;
+      if (this.forgetValues(model, id)) forgot = true;
       if (this.parent) this.add(this.hiddenRecords, model, id);
     }
+    if (forgot) this.dropped(model);
     this.versions.stampRecords(model, list, time);
   }
 
   /** Forgets one field of a model for every record. */
   dropField(model: string, field: string, time: number): void {
-    this.values.get(model)?.delete(field);
+    const byField = this.values.get(model);
+    if (byField?.get(field)?.size) this.dropped(model);
+    byField?.delete(field);
     if (this.parent) {
       let set = this.hiddenFields.get(model);
       if (!set) this.hiddenFields.set(model, (set = new Set()));
@@ -171,8 +186,8 @@ export class Layer {
 
   /** Forgets one model, or everything. */
   clear(model: string | undefined, time: number): void {
-    this.generation++;
     if (model === undefined) {
+      this.generationAll++;
       this.values.clear();
       this.missing.clear();
       this.changed.clear();
@@ -184,6 +199,7 @@ export class Layer {
       this.versions.stampAll(time);
       return;
     }
+    this.dropped(model);
     this.values.delete(model);
     this.missing.delete(model);
     this.changed.delete(model);
@@ -203,9 +219,11 @@ export class Layer {
    * to them while this one ran, on another connection, and the order of two COMMITs is
    * not the order of their replies (InnoDB releases locks before it flushes its log), so
    * those are forgotten rather than guessed. Its observations fill `parent` where still
-   * fresh there (checked against the parent's versions as they were before this merge).
+   * fresh there (checked against the parent's versions as they were before this merge),
+   * counting from `snapshot` at the latest: under REPEATABLE READ a load inside a
+   * transaction reads the transaction's snapshot, which may be older than the load.
    */
-  mergeInto(parent: Layer, time: number, since: number): void {
+  mergeInto(parent: Layer, time: number, since: number, snapshot: number): void {
     const clashes = new Map<string, Set<number>>();
     for (const [model, ids] of this.changed) {
       for (const id of ids) if (parent.versions.recordChangedSince(model, id, since)) this.add(clashes, model, id);
@@ -216,7 +234,7 @@ export class Layer {
       for (const [field, byId] of byField) {
         for (const [id, value] of byId) {
           if (changed?.has(id)) continue;
-          const seen = this.observedSince.get(model)?.get(id) ?? -1;
+          const seen = Math.min(this.observedSince.get(model)?.get(id) ?? -1, snapshot);
           if (!parent.versions.changedSince(model, field, id, seen)) observations.push(() => parent.putObserved(model, field, id, value, seen));
         }
       }
@@ -225,7 +243,7 @@ export class Layer {
       const changed = this.changed.get(model);
       for (const id of ids) {
         if (changed?.has(id)) continue;
-        const seen = this.observedSince.get(model)?.get(id) ?? -1;
+        const seen = Math.min(this.observedSince.get(model)?.get(id) ?? -1, snapshot);
         if (!parent.versions.recordChangedSince(model, id, seen)) observations.push(() => parent.putObservedMissing(model, id, seen));
       }
     }
@@ -295,9 +313,12 @@ export class Layer {
     return byId;
   }
 
-  private forgetValues(model: string, id: number): void {
+  /** Forgets the record's values here; whether there were any. */
+  private forgetValues(model: string, id: number): boolean {
     const byField = this.values.get(model);
-    if (byField) for (const byId of byField.values()) byId.delete(id);
+    let forgot = false;
+    if (byField) for (const byId of byField.values()) if (byId.delete(id)) forgot = true;
+    return forgot;
   }
 
   private add(target: Map<string, Set<number>>, model: string, id: number): void {

@@ -53,10 +53,15 @@ interface Batch {
   reject(e: unknown): void;
 }
 
-/** A position in a prefetch set's members, valid while its layer's generation is unchanged. */
+/**
+ * A position in a prefetch set's members: every member before it was looked at. Valid
+ * while no values of the model were dropped from the layer, and while the set's
+ * members are the same list (a RelatedSet rebuilds them when its parents' lists change).
+ */
 interface Cursor {
   pos: number;
   generation: number;
+  members: readonly number[];
 }
 
 interface InFlight {
@@ -193,7 +198,7 @@ export class Loader {
       if (inChunk.size >= CHUNK) break;
       const members = membersOf(source, scope.layer);
       const names = [...fieldDefs].map((f) => f.name);
-      const cursor = this.cursor(scope.layer, source, names.join('\u0000'));
+      const cursor = this.cursor(scope.layer, schema.name, source, members, names.join('\u0000'));
       before.push([cursor, cursor.pos]);
       while (cursor.pos < members.length && inChunk.size < CHUNK) {
         const id = members[cursor.pos++];
@@ -208,17 +213,18 @@ export class Loader {
     };
   }
 
-  private cursor(layer: Layer, source: PrefetchSource, key: string): Cursor {
+  private cursor(layer: Layer, model: string, source: PrefetchSource, members: readonly number[], key: string): Cursor {
     let bySource = this.cursors.get(layer);
     if (!bySource) this.cursors.set(layer, (bySource = new WeakMap()));
     let byKey = bySource.get(source);
     if (!byKey) bySource.set(source, (byKey = new Map()));
+    const generation = layer.generationOf(model);
     let cursor = byKey.get(key);
-    if (!cursor) byKey.set(key, (cursor = { pos: 0, generation: layer.generation }));
-    if (cursor.generation !== layer.generation) {
-      // Values were dropped in bulk since: records behind the cursor may lack fields again.
+    if (!cursor) byKey.set(key, (cursor = { pos: 0, generation, members }));
+    if (cursor.generation !== generation || cursor.members !== members) {
       cursor.pos = 0;
-      cursor.generation = layer.generation;
+      cursor.generation = generation;
+      cursor.members = members;
     }
     return cursor;
   }

@@ -15,15 +15,29 @@ export type PrefetchSource = readonly number[] | RelatedSet;
  * is not cached yet (loops load their parents in set order) and resumes there later.
  */
 export class RelatedSet {
-  private readonly members: number[] = [];
-  private readonly seen = new Set<number>();
+  private members: number[] = [];
+  private seen = new Set<number>();
   private parentPos = 0;
+  private walked: { layer: Layer; generation: number; parents: readonly number[] } | undefined;
 
   constructor(readonly parent: PrefetchSource, readonly model: string, readonly field: string) {}
 
-  /** The members known once the parents cached in `layer` are taken into account. */
+  /**
+   * The members known once the parents cached in `layer` are taken into account. When
+   * the parents' values were dropped since the last walk (or the walk was over another
+   * layer, or the parents are a new list), the members are computed again from the
+   * top, as a new list.
+   */
   extend(layer: Layer): readonly number[] {
+    const generation = layer.generationOf(this.model);
     const parents = membersOf(this.parent, layer);
+    const w = this.walked;
+    if (!w || w.layer !== layer || w.generation !== generation || w.parents !== parents) {
+      this.members = [];
+      this.seen = new Set();
+      this.parentPos = 0;
+      this.walked = { layer, generation, parents };
+    }
     while (this.parentPos < parents.length) {
       const value = layer.get(this.model, this.field, parents[this.parentPos]);
       if (value === MISS) break;

@@ -16,6 +16,9 @@ export interface Scope {
   readonly frame: TransactionFrame | undefined;
 }
 
+/** The layer of an ended level: empty, and nothing below it. */
+const DETACHED = new Layer(undefined);
+
 /**
  * One level of a transaction: the outermost (BEGIN ... COMMIT) or a savepoint.
  *
@@ -31,7 +34,7 @@ export interface Scope {
  *   later statement fails with that error.
  */
 export class TransactionFrame implements Scope {
-  readonly layer: Layer;
+  layer: Layer;
   readonly root: TransactionFrame;
   executor!: Executor;
   /** Set on the outermost level when the database aborted the transaction. */
@@ -99,7 +102,17 @@ export class TransactionFrame implements Scope {
     this.ended = true;
   }
 
-  private checkAlive(): void {
+  /**
+   * Lets go of the level's cache layer once it ended (merged or dropped). The frame
+   * itself may outlive it: async contexts created inside the transaction (a pooled
+   * connection opened there, a timer) keep it, and must not keep the cache with it.
+   */
+  detach(): void {
+    this.layer = DETACHED;
+    this.pending.clear();
+  }
+
+  checkAlive(): void {
     if (this.root.aborted) throw this.root.aborted;
     if (this.ended) throw new TransactionEndedError('this transaction has ended: a statement sent from its callback after it committed or rolled back is refused (await every call inside the callback)');
   }

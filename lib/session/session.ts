@@ -61,11 +61,17 @@ export class Session {
     if (this.isClosed) throw new EnvironmentError('this Environment is closed');
   }
 
-  /** Where statements of the current async context run. */
+  /**
+   * Where statements of the current async context run, and whose cache layer its reads
+   * see. From the context of a transaction that ended, TransactionEndedError: neither a
+   * statement nor a cached value of that transaction may serve it.
+   */
   scope(): Scope {
     this.checkOpen();
     const frame = this.shared.transactions.getStore();
-    return frame !== undefined && this.frames.has(frame) ? frame : this.root;
+    if (frame === undefined || !this.frames.has(frame)) return this.root;
+    frame.checkAlive();
+    return frame;
   }
 
   /**
@@ -76,7 +82,12 @@ export class Session {
   knex(): Knex | Knex.Transaction {
     const frame = this.shared.transactions.getStore();
     if (frame === undefined || !this.frames.has(frame)) return this.shared.db.knex;
-    frame.enter(); // throws once the transaction ended or was aborted
+    // Throws once the transaction ended or was aborted. While a savepoint of this level
+    // is open, a raw statement would run inside it (and be undone by its rollback):
+    // refuse it rather than let that happen.
+    if (frame.enter()) {
+      throw new EnvironmentError('env.knex was used by a transaction level while one of its savepoints (a nested transaction or a write) is open; await it first');
+    }
     return frame.trx;
   }
 
@@ -115,10 +126,7 @@ export class Session {
 
   invalidate(model: string, ids: readonly number[]): void {
     const time = this.clock.tick();
-    for (const layer of this.visibleLayers()) {
-      layer.invalidate(model, ids, time);
-      layer.generation++;
-    }
+    for (const layer of this.visibleLayers()) layer.invalidate(model, ids, time);
   }
 
   /** Closes this session; `destroyPool` also closes the pool (forks then stop working). */
@@ -158,6 +166,7 @@ export class Session {
         return await this.complete(frame, body);
       } finally {
         frame.end();
+        frame.detach();
         this.clock.release(frame.start);
         this.prune();
       }
@@ -194,14 +203,34 @@ export class Session {
     }
     // Test hook: a COMMIT's reply may reach us after a later COMMIT's (see Layer.mergeInto).
     if (statementHooks.afterReply) await statementHooks.afterReply(frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT');
-    frame.layer.mergeInto(below, this.clock.tick(), frame.start);
+    // Observations of the outermost level are as old as the transaction's snapshot.
+    frame.layer.mergeInto(below, this.clock.tick(), frame.start, frame.parent ? Infinity : frame.start);
     return result!;
   }
 
   private visibleLayers(): Layer[] {
+    this.checkOpen();
+    const frame = this.shared.transactions.getStore();
+    const top = frame !== undefined && this.frames.has(frame) && !frame.isEnded ? frame.layer : this.base;
     const out: Layer[] = [];
-    for (let layer: Layer | undefined = this.scope().layer; layer; layer = layer.parent) out.push(layer);
+    for (let layer: Layer | undefined = top; layer; layer = layer.parent) out.push(layer);
     return out;
+  }
+
+  /**
+   * Runs a statement whose result the caller puts in the cache as an observation made
+   * at `since` (see Layer.fill): holds that time on the clock meanwhile, so the
+   * versions it will be checked against are not pruned.
+   */
+  async observing<T>(fn: (since: number) => Promise<T>): Promise<T> {
+    const since = this.clock.now();
+    this.clock.hold(since);
+    try {
+      return await fn(since);
+    } finally {
+      this.clock.release(since);
+      this.prune();
+    }
   }
 
   private executor(knex: Knex | Knex.Transaction, gate: StatementGate): Executor {
