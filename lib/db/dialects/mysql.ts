@@ -4,6 +4,7 @@ import type { FieldDef } from '../../model/field-types';
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
 import { wrapDriverError } from '../errors';
+import { addMysqlForeignKeys, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
 export interface MysqlServerInfo {
@@ -70,6 +71,10 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     translateError(err, sql) {
       return wrapDriverError(err, sql, kindOf);
     },
+    // Schema sync (mysql-schema.ts): GET_LOCK, information_schema, ALTER TABLE.
+    withSchemaLock: withMysqlSchemaLock,
+    readConstraints: readMysqlConstraints,
+    addForeignKeys: addMysqlForeignKeys,
   };
 }
 

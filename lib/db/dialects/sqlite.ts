@@ -4,6 +4,7 @@ import type { FieldDef } from '../../model/field-types';
 import { deepFreeze } from '../../model/values';
 import { wrapDriverError } from '../errors';
 import { registerLikeFunctions } from './sqlite-like';
+import { addSqliteForeignKeys, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
 
 /**
  * SQLite through better-sqlite3. Quirks handled here:
@@ -59,6 +60,10 @@ export const sqliteDialect: Dialect = {
   translateError(err, sql) {
     return wrapDriverError(err, sql, kindOf);
   },
+  // Schema sync (sqlite-schema.ts): the write lock, PRAGMA introspection, table rebuilds.
+  withSchemaLock: withSqliteSchemaLock,
+  readConstraints: readSqliteConstraints,
+  addForeignKeys: addSqliteForeignKeys,
 };
 
 function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder {
