@@ -819,10 +819,11 @@ describeEachDatabase('Environment', (db) => {
   });
 
   it('sync() is idempotent and creates a missing table', async () => {
-    expect(await env.sync()).toEqual({ createdTables: [], addedColumns: [] }); // db.open() synced already
+    const nothing = { createdTables: [], addedColumns: [], addedIndexes: [], addedConstraints: [] };
+    expect(await env.sync()).toEqual(nothing); // db.open() synced already
     await env.knex.schema.dropTable('sch_note');
-    expect(await env.sync()).toEqual({ createdTables: ['sch_note'], addedColumns: [] });
-    expect(await env.sync()).toEqual({ createdTables: [], addedColumns: [] });
+    expect(await env.sync()).toEqual({ ...nothing, createdTables: ['sch_note'] });
+    expect(await env.sync()).toEqual(nothing);
     const created = await env.model(Note).create({ title: 't', views: 2 });
     expect(await env.fork().model(Note).browse(created.id).toDict()).toEqual({ title: 't', views: 2 });
   });
@@ -838,8 +839,10 @@ describeEachDatabase('Environment', (db) => {
     expect(await env.sync()).toEqual({
       createdTables: [],
       addedColumns: ['sch_legacy.score', 'sch_legacy.state', 'sch_legacy.note_col', 'sch_legacy.code'],
+      addedIndexes: [],
+      addedConstraints: [],
     });
-    expect(await env.sync()).toEqual({ createdTables: [], addedColumns: [] });
+    expect(await env.sync()).toEqual({ createdTables: [], addedColumns: [], addedIndexes: [], addedConstraints: [] });
 
     const columns = await env.knex('sch_legacy').columnInfo();
     expect(Object.keys(columns).sort()).toEqual(['code', 'id', 'name', 'note_col', 'score', 'state']);

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type { FieldDef } from '../model/field-types';
 import type { Decoder } from '../model/decode';
 import type { DatabaseError } from '../errors';
+import type { ForeignKeySpec, TableConstraints } from './constraints';
+import type { Pinned } from './pinned';
 
 /**
  * Everything that differs between SQLite and MySQL/MariaDB, and nothing else. The
@@ -45,6 +47,21 @@ export interface Dialect {
   readonly likeSql: string;
   /** A driver error -> the typed DatabaseError it stands for. */
   translateError(err: unknown, sql: string | undefined): DatabaseError;
+
+  // ---- schema sync ----------------------------------------------------------------------
+  /**
+   * Runs `body` on one pinned connection holding the database's schema lock, so that
+   * sync() runs from any number of processes run one after the other, each seeing what
+   * the previous one made. Waits up to SCHEMA_LOCK_WAIT_SECONDS (then LockTimeoutError).
+   */
+  withSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>): Promise<T>;
+  /** Indexes (the primary key and unique ones included) and foreign keys of an existing table. */
+  readConstraints(db: Pinned, table: string): Promise<TableConstraints>;
+  /**
+   * Adds foreign keys to an existing table. Rows that break one make it fail with a
+   * ForeignKeyViolationError (and, where the lock is a transaction, undo the whole sync).
+   */
+  addForeignKeys(db: Pinned, table: string, keys: readonly ForeignKeySpec[]): Promise<void>;
 }
 
 /** Driver error codes -> error class, per dialect; shared by the translateError of both. */

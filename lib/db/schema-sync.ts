@@ -1,105 +1,107 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './dialect';
+import { hasForeignKey, hasIndex, type ForeignKeySpec, type IndexSpec } from './constraints';
+import { primaryKeyName } from './names';
+import type { Pinned } from './pinned';
+import { planTables, type TableSpec } from './schema-plan';
 import type { FieldDef } from '../model/field-types';
-import { checkAllRelations, relationOf, targetOf } from '../model/relations';
+import { checkAllRelations } from '../model/relations';
 import { ID_COLUMN, type ModelSchema } from '../model/schema';
 
+/** What one sync() changed. Entries are `table`, `table.column` or `table.constraint_name`. */
 export interface SyncReport {
   readonly createdTables: string[];
   readonly addedColumns: string[];
-}
-
-interface ForeignKey {
-  readonly table: string;
-  readonly column: string;
-  readonly target: string;
-  readonly onDelete: string;
+  /** Plain indexes added to tables that existed before this run. */
+  readonly addedIndexes: string[];
+  /** Unique constraints and foreign keys added to tables that existed before this run. */
+  readonly addedConstraints: string[];
 }
 
 /**
- * Creates missing tables (with their many2many relation tables) and adds missing
- * columns; never drops or alters what exists. A column added to an existing table is
- * NOT NULL only when the field has a static default (existing rows take it); otherwise
- * it is nullable, since existing rows have no value for it. Every many2one gets an index
- * and a real foreign key with its ON DELETE rule.
+ * Brings the database up to the registry (schema-plan.ts), never dropping or altering
+ * what exists: creates missing tables, adds missing columns, and adds the indexes,
+ * unique constraints and foreign keys a table lacks, recognised by their columns
+ * (constraints.ts), so a run completes whatever an interrupted one left.
+ *
+ * - Every relation is checked first: a broken one is a SchemaError before any SQL.
+ * - The whole run holds the database's schema lock (dialect.withSchemaLock): concurrent
+ *   runs, from any process, run one after the other and all succeed.
+ * - A column added to an existing table is NOT NULL only when the field has a static
+ *   default (existing rows take it); otherwise nullable, as existing rows have no value.
+ * - Foreign keys come last, once every table exists (InnoDB wants the referenced table).
+ *   Rows that break a unique or foreign key sync must add make it fail with the typed
+ *   error (UniqueViolationError, ForeignKeyViolationError); fix the rows and run again.
  */
 export async function syncSchemas(knex: Knex, dialect: Dialect, schemas: readonly ModelSchema[]): Promise<SyncReport> {
   checkAllRelations();
-  const report: SyncReport = { createdTables: [], addedColumns: [] };
-  const laterKeys: ForeignKey[] = [];
-  const keep = (fk: ForeignKey) => (dialect.inlineForeignKeys ? undefined : laterKeys.push(fk));
-  for (const schema of schemas) {
-    const fks = schema.columnFields.filter((f) => f.type === 'many2one').map((f) => foreignKey(schema, f));
-    if (!(await knex.schema.hasTable(schema.table))) {
-      await knex.schema.createTable(schema.table, (t) => {
-        dialect.tableOptions(t);
-        t.increments(ID_COLUMN).primary();
-        for (const f of schema.columnFields) defineColumn(t, f, dialect, true);
-        if (dialect.inlineForeignKeys) for (const fk of fks) addForeignKey(t, fk);
-      });
-      fks.forEach(keep);
-      report.createdTables.push(schema.table);
+  const plan = planTables(schemas);
+  return dialect.withSchemaLock(knex, (db) => apply(db, dialect, plan));
+}
+
+interface LaterKeys {
+  readonly table: string;
+  readonly keys: readonly ForeignKeySpec[];
+  /** Whether they complete a table that existed before this run (so they are reported). */
+  readonly completing: boolean;
+}
+
+async function apply(db: Pinned, dialect: Dialect, plan: readonly TableSpec[]): Promise<SyncReport> {
+  const report: SyncReport = { createdTables: [], addedColumns: [], addedIndexes: [], addedConstraints: [] };
+  const later: LaterKeys[] = [];
+  for (const spec of plan) {
+    if (!(await db.schema().hasTable(spec.table))) {
+      await createTable(db, dialect, spec);
+      report.createdTables.push(spec.table);
+      if (!dialect.inlineForeignKeys && spec.foreignKeys.length > 0) later.push({ table: spec.table, keys: spec.foreignKeys, completing: false });
       continue;
     }
-    const existing = new Set(Object.keys(await knex(schema.table).columnInfo()).map((c) => c.toLowerCase()));
-    const missing = schema.columnFields.filter((f) => !existing.has(f.column.toLowerCase()));
-    if (missing.length === 0) continue;
-    await knex.schema.alterTable(schema.table, (t) => {
-      for (const f of missing) defineColumn(t as unknown as Knex.CreateTableBuilder, f, dialect, false);
-    });
-    fks.filter((fk) => missing.some((f) => f.column === fk.column)).forEach(keep);
-    report.addedColumns.push(...missing.map((f) => `${schema.table}.${f.column}`));
+    report.addedColumns.push(...(await addMissingColumns(db, dialect, spec)));
+    const existing = await dialect.readConstraints(db, spec.table);
+    const indexes = spec.indexes.filter((i) => !hasIndex(existing, i));
+    if (indexes.length > 0) {
+      await db.schema().alterTable(spec.table, (t) => indexes.forEach((i) => addIndex(t as unknown as Knex.CreateTableBuilder, i)));
+      for (const i of indexes) (i.unique ? report.addedConstraints : report.addedIndexes).push(`${spec.table}.${i.name}`);
+    }
+    const keys = spec.foreignKeys.filter((k) => !hasForeignKey(existing, k, ID_COLUMN));
+    if (keys.length > 0) later.push({ table: spec.table, keys, completing: true });
   }
-  for (const rel of relationTables(schemas)) {
-    if (await knex.schema.hasTable(rel.table)) continue;
-    await knex.schema.createTable(rel.table, (t) => {
-      dialect.tableOptions(t);
-      dialect.addColumn(t, { ...M2O, column: rel.column1 }).notNullable();
-      dialect.addColumn(t, { ...M2O, column: rel.column2 }).notNullable();
-      t.primary([rel.column1, rel.column2]);
-      t.index([rel.column2]);
-      if (dialect.inlineForeignKeys) rel.keys.forEach((fk) => addForeignKey(t, fk));
-    });
-    rel.keys.forEach(keep);
-    report.createdTables.push(rel.table);
+  for (const { table, keys, completing } of later) {
+    await dialect.addForeignKeys(db, table, keys);
+    if (completing) report.addedConstraints.push(...keys.map((k) => `${table}.${k.name}`));
   }
-  for (const fk of laterKeys) await knex.schema.alterTable(fk.table, (t) => addForeignKey(t as unknown as Knex.CreateTableBuilder, fk));
   return report;
 }
 
-/** A stand-in field for relation-table columns: an id reference. */
-const M2O: FieldDef = {
-  name: '', type: 'many2one', column: '', required: true, default: undefined, index: false, unique: false,
-  prefetch: false, size: 0, precision: 0, scale: 0,
-};
-
-function foreignKey(schema: ModelSchema, f: FieldDef): ForeignKey {
-  return { table: schema.table, column: f.column, target: targetOf(schema, f).table, onDelete: f.onDelete ?? 'set null' };
+async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<void> {
+  await db.schema().createTable(spec.table, (t) => {
+    dialect.tableOptions(t);
+    if (spec.primaryKey === null) t.increments(ID_COLUMN).primary();
+    for (const f of spec.columns) defineColumn(t, f, dialect, true);
+    if (spec.primaryKey !== null) t.primary([...spec.primaryKey], primaryKeyName(spec.table));
+    for (const i of spec.indexes) addIndex(t, i);
+    if (dialect.inlineForeignKeys) for (const k of spec.foreignKeys) addForeignKey(t, k);
+  });
 }
 
-function addForeignKey(t: Knex.CreateTableBuilder, fk: ForeignKey): void {
-  t.foreign(fk.column).references(ID_COLUMN).inTable(fk.target).onDelete(fk.onDelete.toUpperCase());
+/** Adds the columns the table lacks (compared without case); returns them as `table.column`. */
+async function addMissingColumns(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<string[]> {
+  const existing = new Set(Object.keys(await db.table(spec.table).columnInfo()).map((c) => c.toLowerCase()));
+  const missing = spec.columns.filter((f) => !existing.has(f.column.toLowerCase()));
+  if (missing.length === 0) return [];
+  await db.schema().alterTable(spec.table, (t) => {
+    for (const f of missing) defineColumn(t as unknown as Knex.CreateTableBuilder, f, dialect, false);
+  });
+  return missing.map((f) => `${spec.table}.${f.column}`);
 }
 
-/** The many2many relation tables the schemas need, once each (both sides may declare one). */
-function relationTables(schemas: readonly ModelSchema[]) {
-  const out = new Map<string, { table: string; column1: string; column2: string; keys: ForeignKey[] }>();
-  for (const schema of schemas) {
-    for (const f of schema.fields.values()) {
-      if (f.type !== 'many2many') continue;
-      const rel = relationOf(schema, f);
-      if (out.has(rel.table)) continue;
-      const target = targetOf(schema, f);
-      out.set(rel.table, {
-        ...rel,
-        keys: [
-          { table: rel.table, column: rel.column1, target: schema.table, onDelete: 'cascade' },
-          { table: rel.table, column: rel.column2, target: target.table, onDelete: 'cascade' },
-        ],
-      });
-    }
-  }
-  return [...out.values()];
+function addIndex(t: Knex.CreateTableBuilder, index: IndexSpec): void {
+  if (index.unique) t.unique([...index.columns], { indexName: index.name });
+  else t.index([...index.columns], index.name);
+}
+
+function addForeignKey(t: Knex.CreateTableBuilder, key: ForeignKeySpec): void {
+  t.foreign(key.column, key.name).references(ID_COLUMN).inTable(key.target).onDelete(key.onDelete.toUpperCase());
 }
 
 function defineColumn(t: Knex.CreateTableBuilder, f: FieldDef, dialect: Dialect, newTable: boolean): void {
@@ -108,6 +110,4 @@ function defineColumn(t: Knex.CreateTableBuilder, f: FieldDef, dialect: Dialect,
   if (staticDefault && f.type !== 'text' && f.type !== 'json') col.defaultTo(dialect.toDb(f, f.default) as Knex.Value);
   if (f.required && (newTable || staticDefault)) col.notNullable();
   else col.nullable();
-  if (f.unique) col.unique();
-  else if (f.index) col.index();
 }

@@ -7,6 +7,11 @@ import type { ModelSchema } from './schema';
  */
 const byName = new Map<string, ModelSchema>();
 const byClass = new WeakMap<Function, ModelSchema>();
+/**
+ * Relation tables of the many2many fields resolved so far (relations.ts), by lower-cased
+ * name -> the field that claimed it: a model declared later may not take one as its table.
+ */
+const relationTables = new Map<string, string>();
 
 export function registerModel(schema: ModelSchema): void {
   const existing = byName.get(schema.name);
@@ -18,6 +23,12 @@ export function registerModel(schema: ModelSchema): void {
     if (other.table.toLowerCase() === schema.table.toLowerCase() && other.cls !== schema.cls) {
       throw new SchemaError(`table "${schema.table}" of model "${schema.name}" is already used by model "${other.name}"`);
     }
+  }
+  const relationField = relationTables.get(schema.table.toLowerCase());
+  if (relationField) {
+    throw new SchemaError(
+      `table "${schema.table}" of model "${schema.name}" is the relation table of ${relationField}; give the model another table or the many2many another { relation }`,
+    );
   }
   byName.set(schema.name, schema);
   byClass.set(schema.cls, schema);
@@ -32,4 +43,9 @@ export function schemaOf(cls: Function): ModelSchema {
 
 export function allSchemas(): ModelSchema[] {
   return [...byName.values()];
+}
+
+/** Records that the many2many `field` ("model.field") uses relation table `table` (see relationTables). */
+export function claimRelationTable(table: string, field: string): void {
+  if (!relationTables.has(table.toLowerCase())) relationTables.set(table.toLowerCase(), field);
 }

@@ -37,4 +37,8 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'prefetchIds', 'schema', 'readField', 'browse', 'search', 'searchCount', 'create',
   // private members of RecordSetBase and ModelApi: inside their methods `this` is the proxy
   'readValue', 'ensureSingle', 'fieldDef', 'fieldDefs', 'derive', 'combine', 'recordSet', 'displayOf',
+  // Object.prototype's members (toLocaleString, isPrototypeOf, __defineGetter__, ...): a
+  // record is an object, and code that treats it as one calls them through the proxy
+  // (e.g. `[record].toLocaleString()` would call a field's Promise).
+  ...Object.getOwnPropertyNames(Object.prototype),
 ]);

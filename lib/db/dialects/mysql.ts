@@ -7,6 +7,7 @@ import {
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
+import { addMysqlForeignKeys, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
 export interface MysqlServerInfo {
@@ -84,6 +85,10 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     translateError(err, sql) {
       return wrapDriverError(err, sql, kindOf, cleanMessage);
     },
+    // Schema sync (mysql-schema.ts): GET_LOCK, information_schema, ALTER TABLE.
+    withSchemaLock: withMysqlSchemaLock,
+    readConstraints: readMysqlConstraints,
+    addForeignKeys: addMysqlForeignKeys,
   };
 }
 

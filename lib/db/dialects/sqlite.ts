@@ -6,6 +6,7 @@ import {
 } from '../../model/decode';
 import { upToFirstQuote, wrapDriverError } from '../errors';
 import { registerLikeFunctions } from './sqlite-like';
+import { addSqliteForeignKeys, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
 
 /**
  * SQLite through better-sqlite3. Quirks handled here:
@@ -72,6 +73,10 @@ export const sqliteDialect: Dialect = {
   translateError(err, sql) {
     return wrapDriverError(err, sql, kindOf, (_code, text) => upToFirstQuote(text));
   },
+  // Schema sync (sqlite-schema.ts): the write lock, PRAGMA introspection, table rebuilds.
+  withSchemaLock: withSqliteSchemaLock,
+  readConstraints: readSqliteConstraints,
+  addForeignKeys: addSqliteForeignKeys,
 };
 
 function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder {

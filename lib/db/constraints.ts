@@ -1,0 +1,79 @@
+import type { OnDelete } from '../model/field-types';
+
+/**
+ * Indexes, unique constraints and foreign keys: what sync wants (…Spec) and what a
+ * database has (Existing…), and when the second satisfies the first.
+ *
+ * Recognition is by columns, never by name: a database made by an older proxorm, by
+ * another tool or by hand keeps working whatever its constraints are called. Identifiers
+ * compare without case, as both databases compare column names.
+ */
+
+/** An index sync wants on a table; `unique` makes it a unique constraint. */
+export interface IndexSpec {
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly unique: boolean;
+}
+
+/** A foreign key sync wants: `column` references the primary key `id` of `target`. */
+export interface ForeignKeySpec {
+  readonly name: string;
+  readonly column: string;
+  readonly target: string;
+  readonly onDelete: OnDelete;
+}
+
+/** An index as the database reports it (the primary key and unique constraints included). */
+export interface ExistingIndex {
+  readonly name: string;
+  /** In index order; null for a part that is an expression, not a column. */
+  readonly columns: ReadonlyArray<string | null>;
+  readonly unique: boolean;
+  /** Covers only some rows (SQLite's WHERE) or some characters (MySQL's prefix). */
+  readonly partial: boolean;
+}
+
+/** A foreign key as the database reports it. */
+export interface ExistingForeignKey {
+  /** '' where the database keeps no name (SQLite). */
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly target: string;
+  /** Referenced columns; empty when the key references the target's primary key implicitly. */
+  readonly references: readonly string[];
+}
+
+export interface TableConstraints {
+  readonly indexes: readonly ExistingIndex[];
+  readonly foreignKeys: readonly ExistingForeignKey[];
+}
+
+const same = (a: string | null, b: string) => a !== null && a.toLowerCase() === b.toLowerCase();
+const sameList = (a: ReadonlyArray<string | null>, b: readonly string[]) => a.length === b.length && a.every((x, i) => same(x, b[i]));
+
+/**
+ * A unique spec is met by a unique index on exactly its columns (in any order: the
+ * same rows are refused); an index spec by any index whose leading columns are its own,
+ * since that one serves the same lookups.
+ */
+export function hasIndex(existing: TableConstraints, spec: IndexSpec): boolean {
+  return existing.indexes.some((index) => {
+    if (index.partial) return false;
+    if (spec.unique) {
+      return index.unique && index.columns.length === spec.columns.length && spec.columns.every((c) => index.columns.some((x) => same(x, c)));
+    }
+    return sameList(index.columns.slice(0, spec.columns.length), spec.columns);
+  });
+}
+
+/**
+ * A foreign key spec is met by a key on exactly its column to the same table's `id`,
+ * whatever its ON DELETE rule: sync does not alter what exists.
+ */
+export function hasForeignKey(existing: TableConstraints, spec: ForeignKeySpec, idColumn: string): boolean {
+  return existing.foreignKeys.some(
+    (key) => sameList(key.columns, [spec.column]) && same(key.target, spec.target)
+      && (key.references.length === 0 || sameList(key.references, [idColumn])),
+  );
+}
