@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { MAX_NAME_LENGTH } from '../model/schema';
 
 /**
  * Names sync() derives for indexes, unique constraints and foreign keys.
@@ -18,7 +19,6 @@ import { createHash } from 'node:crypto';
  * Names only decide what a new constraint is called: sync recognises existing ones by
  * their columns, so a database whose constraints carry other names keeps working.
  */
-export const MAX_NAME_LENGTH = 63;
 
 /** What a derived name is for; the suffix of knex's default names. */
 export type ConstraintKind = 'index' | 'unique' | 'foreign';

@@ -1,8 +1,7 @@
 import { SchemaError } from '../errors';
-import { MAX_NAME_LENGTH } from '../db/names';
 import type { FieldDef } from './field-types';
 import { allSchemas, claimRelationTable, schemaOf } from './registry';
-import type { ModelSchema } from './schema';
+import { MAX_NAME_LENGTH, type ModelSchema } from './schema';
 
 /**
  * Relational fields name their target lazily (`() => Customer`), because the target may

@@ -26,6 +26,12 @@ export interface ModelSchema {
 export const ID_COLUMN = 'id';
 
 /**
+ * Longest identifier proxorm creates or accepts for derived names: PostgreSQL's 63, the
+ * smallest limit of the databases supported or planned (see db/names.ts).
+ */
+export const MAX_NAME_LENGTH = 63;
+
+/**
  * Property names a field may not take, because recordsets answer them themselves
  * (the record proxy would shadow either the field or the method). A test checks that
  * this list covers every member of RecordSet.
