@@ -4,6 +4,7 @@ import {
   type Domain, type DomainTerm, type RecordSet,
 } from '../lib';
 import { describeEachDatabase } from './helpers/databases';
+import { mulberry32 } from './helpers/prng';
 
 /*
  * Model-based randomized test: random sequences of operations by three "clients" (forks
@@ -76,18 +77,6 @@ const SEEDS = [101, 202, 303, 404, 505];
 const extraSeed = process.env.MB_SEED ? Number(process.env.MB_SEED) : undefined;
 const RUN_SEEDS = extraSeed !== undefined && Number.isFinite(extraSeed) && !SEEDS.includes(extraSeed) ? [...SEEDS, extraSeed] : SEEDS;
 const TRACE = process.env.MB_TRACE === '1';
-
-/** mulberry32: a small seeded PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The committed rows (or, inside a transaction, the rows as that transaction sees them). */
 class Oracle {
