@@ -71,7 +71,7 @@ export async function loadRows(
   if (dense) qb.whereBetween(ID_COLUMN, [min, max]);
   else ex.dialect.whereIn(qb, ID_COLUMN, ids);
   let rows = await ex.run<Array<Record<string, unknown>>>(qb);
-  if (dense && rows.length > ids.length) {
+  if (dense && max - min + 1 > ids.length) {
     const wanted = new Set(ids);
     rows = rows.filter((r) => wanted.has(Number(r[ID_COLUMN])));
   }
