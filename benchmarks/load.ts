@@ -36,8 +36,13 @@ export interface LoadResult {
 }
 
 /** Runs the load on an open root Environment whose database it may reset. */
-export async function runLoad(env: Environment, options: { workers: number; durationMs: number; accountsPerWorker?: number }): Promise<LoadResult> {
+export async function runLoad(
+  env: Environment,
+  /** Each worker runs until `durationMs` passed, or (when given) `operationsPerWorker` operations. */
+  options: { workers: number; durationMs: number; accountsPerWorker?: number; operationsPerWorker?: number },
+): Promise<LoadResult> {
   const { workers, durationMs } = options;
+  const maxOps = options.operationsPerWorker ?? Infinity;
   const per = options.accountsPerWorker ?? 3;
   await env.knex.schema.dropTableIfExists('load_account');
   await env.sync();
@@ -58,7 +63,7 @@ export async function runLoad(env: Environment, options: { workers: number; dura
     const fork = env.fork();
     forks.push(fork);
     const mine = ids.slice(w * per, (w + 1) * per);
-    while (Date.now() < deadline) {
+    for (let op = 0; op < maxOps && Date.now() < deadline; op++) {
       try {
         const r = random();
         if (r < 0.5) {
