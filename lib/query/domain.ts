@@ -96,7 +96,7 @@ export function parseDomain(schema: ModelSchema, domain: unknown): Condition {
 }
 
 function leaf(schema: ModelSchema, t: unknown, at: number): Tree {
-  const where = `domain term ${at} (${safeJson(t)})`;
+  const where = new TermLabel(at, t);
   if (!Array.isArray(t) || t.length !== 3) throw new DomainError(`${where}: expected '&', '|', '!' or [field, operator, value]`);
   const [name, op, value] = t as [unknown, unknown, unknown];
   if (typeof name !== 'string') throw new DomainError(`${where}: field name must be a string`);
@@ -111,7 +111,7 @@ function leaf(schema: ModelSchema, t: unknown, at: number): Tree {
  * target. Walked in a loop and built from the innermost leaf outwards, so a path of any
  * length needs no recursion.
  */
-function pathLeaf(schema: ModelSchema, names: readonly string[], op: Operator, value: unknown, where: string): Tree {
+function pathLeaf(schema: ModelSchema, names: readonly string[], op: Operator, value: unknown, where: TermLabel): Tree {
   const hops: Array<{ owner: ModelSchema; field: FieldDef; target: ModelSchema }> = [];
   let model = schema;
   let inner: Tree;
@@ -148,13 +148,17 @@ function pathLeaf(schema: ModelSchema, names: readonly string[], op: Operator, v
   return inner;
 }
 
-function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unknown, where: string): unknown {
+function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unknown, where: TermLabel): unknown {
+  // A domain value is checked as a value of the field without its size limits (built once: an
+  // "in" list may hold 200,000 values).
+  let lenient: FieldDef | undefined;
   const one = (v: unknown): unknown => {
     if (v === null) return null;
     if (field.type === 'json') throw new DomainError(`${where}: json fields can only be compared with null`);
     if ((field.type === 'integer' || field.type === 'float') && typeof v === 'number' && Number.isFinite(v)) return v;
     try {
-      return normalizeValue(schema.name, { ...field, required: false, size: Number.MAX_SAFE_INTEGER, scale: 30, precision: 65 }, v);
+      lenient ??= { ...field, required: false, size: Number.MAX_SAFE_INTEGER, scale: 30, precision: 65 };
+      return normalizeValue(schema.name, lenient, v);
     } catch (e) {
       throw new DomainError(`${where}: ${(e as Error).message}`);
     }
@@ -180,7 +184,9 @@ function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unk
 /**
  * De Morgan and flattening in one pass: '!' is pushed down to the leaves (so each leaf
  * knows whether it is negated) and nested and/or of the same kind become one list.
- * Iterative: an explicit stack of the and/or nodes being rebuilt.
+ * Iterative: an explicit stack of the and/or nodes being rebuilt. A node of its parent's
+ * kind appends to the parent's list directly, so flattening a chain nested N deep
+ * (`'|', '|', ..., a, b, c`) costs O(N), not O(N²).
  */
 function normalize(root: Tree): Condition {
   interface Frame {
@@ -188,38 +194,48 @@ function normalize(root: Tree): Condition {
     readonly source: readonly Tree[];
     readonly negate: boolean;
     next: number;
+    /** The list this node's children go to: its own, or its parent's when of the same kind. */
     readonly children: Condition[];
+    readonly merged: boolean;
   }
-  /** Strips '!' off a term; returns it with the negation it carries, or a frame to rebuild. */
-  const enter = (t: Tree, negate: boolean): Condition | Frame => {
+  const stack: Frame[] = [];
+  /** Strips '!' off a term; returns it with the negation it carries, or pushes a frame to rebuild it. */
+  const enter = (t: Tree, negate: boolean, parent: Frame | undefined): Condition | undefined => {
     while (t.kind === 'not') {
       negate = !negate;
       t = t.child;
     }
     if (t.kind === 'leaf' || t.kind === 'path') return negate ? { ...t, negated: !t.negated } : t;
     const kind = negate ? (t.kind === 'and' ? 'or' : 'and') : t.kind;
-    return { kind, source: t.children, negate, next: 0, children: [] };
+    const merged = parent?.kind === kind;
+    stack.push({ kind, source: t.children, negate, next: 0, children: merged ? parent.children : [], merged });
+    return undefined;
   };
-  const isFrame = (x: Condition | Frame): x is Frame => 'source' in x;
-  const first = enter(root, false);
-  if (!isFrame(first)) return first;
-  const stack: Frame[] = [first];
+  const first = enter(root, false, undefined);
+  if (first) return first;
   for (;;) {
     const frame = stack[stack.length - 1];
     if (frame.next < frame.source.length) {
-      const child = enter(frame.source[frame.next++], frame.negate);
-      if (isFrame(child)) stack.push(child);
-      else frame.children.push(child);
+      const child = enter(frame.source[frame.next++], frame.negate, frame);
+      if (child) frame.children.push(child);
       continue;
     }
     stack.pop();
-    const built: Condition = { kind: frame.kind, children: frame.children };
     const parent = stack[stack.length - 1];
-    if (!parent) return built;
-    // Same kind as its parent: its children join the parent's list (a loop, not a
-    // spread: a list may hold 100,000 children).
-    if (parent.kind === frame.kind) for (const c of frame.children) parent.children.push(c);
-    else parent.children.push(built);
+    if (!parent) return { kind: frame.kind, children: frame.children };
+    if (!frame.merged) parent.children.push({ kind: frame.kind, children: frame.children });
+  }
+}
+
+/**
+ * Names a term in error messages, `domain term 3 (["qty","=",1])`: built only when a
+ * message is, since a term may hold an "in" list of 200,000 values.
+ */
+class TermLabel {
+  constructor(private readonly at: number, private readonly term: unknown) {}
+
+  toString(): string {
+    return `domain term ${this.at} (${safeJson(this.term)})`;
   }
 }
 
