@@ -4,6 +4,7 @@ import type { FieldDef } from '../model/field-types';
 import type { RelationTable } from '../model/relations';
 import { ID_COLUMN, type ModelSchema, type OrderTerm } from '../model/schema';
 import type { Condition } from './domain';
+import { checkSearchBytes } from './limits';
 import { applyCondition } from './where';
 
 /**
@@ -22,17 +23,18 @@ export interface SearchOptions {
 
 export async function searchIds(ex: Executor, schema: ModelSchema, cond: Condition, opts: SearchOptions): Promise<number[]> {
   const qb = ex.table(schema.table).select(`${schema.table}.${ID_COLUMN}`);
-  applyCondition(qb, cond, schema.table, ex.dialect);
+  const size = applyCondition(qb, cond, schema.table, ex.dialect);
   orderBy(qb, schema.table, opts.order);
   if (opts.limit !== undefined) qb.limit(opts.limit);
   if (opts.offset !== undefined && opts.offset > 0) qb.offset(opts.offset);
+  checkSearchBytes(qb, ex.dialect, size);
   const rows = await ex.run<Array<{ id: number }>>(qb);
   return rows.map((r) => Number(r.id));
 }
 
 export async function countRows(ex: Executor, schema: ModelSchema, cond: Condition): Promise<number> {
   const qb = ex.table(schema.table).count({ n: '*' });
-  applyCondition(qb, cond, schema.table, ex.dialect);
+  checkSearchBytes(qb, ex.dialect, applyCondition(qb, cond, schema.table, ex.dialect));
   const rows = await ex.run<Array<{ n: number | string }>>(qb);
   return Number(rows[0].n);
 }
