@@ -44,12 +44,15 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     }
     const knex = knexFactory(mysqlKnexConfig(connection, poolMax));
     let info: Parameters<typeof mysqlDialect>[0] | undefined;
-    await probe(knex, mysqlDialect({ mariadb: true, autoincLockMode: 1, autoincIncrement: 1 }), async () => {
+    await probe(knex, mysqlDialect({ mariadb: true, autoincLockMode: 1, autoincIncrement: 1, maxAllowedPacket: 0 }), async () => {
       const [rows] = (await knex.raw(
-        'SELECT VERSION() AS v, @@innodb_autoinc_lock_mode AS lockMode, @@auto_increment_increment AS step',
-      )) as [Array<{ v: string; lockMode: number; step: number }>];
+        'SELECT VERSION() AS v, @@innodb_autoinc_lock_mode AS lockMode, @@auto_increment_increment AS step, @@max_allowed_packet AS packet',
+      )) as [Array<{ v: string; lockMode: number; step: number; packet: number | string }>];
       const r = rows[0];
-      info = { mariadb: /mariadb/i.test(r.v), autoincLockMode: Number(r.lockMode), autoincIncrement: Number(r.step) };
+      info = {
+        mariadb: /mariadb/i.test(r.v), autoincLockMode: Number(r.lockMode), autoincIncrement: Number(r.step),
+        maxAllowedPacket: Number(r.packet),
+      };
     });
     return { knex, dialect: mysqlDialect(info!), maxConnections: poolMax };
   }

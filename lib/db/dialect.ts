@@ -32,6 +32,14 @@ export interface Dialect {
   readonly inlineForeignKeys: boolean;
   /** Most rows one INSERT statement may carry. */
   readonly maxInsertRows: number;
+  /** What one statement may hold on this database: query/limits.ts keeps every statement within it. */
+  readonly limits: StatementLimits;
+  /**
+   * Bytes a bound value adds to a statement as the server receives it (what
+   * `limits.statementBytes` counts): its escaped literal where the driver interpolates
+   * values into the SQL text, 0 where values travel apart from it.
+   */
+  valueBytes(value: unknown): number;
   /** Column definition for a field, on a create or alter table builder. */
   addColumn(t: Knex.CreateTableBuilder, field: FieldDef): Knex.ColumnBuilder;
   /** Engine / charset / collation for a new table. */
@@ -66,3 +74,38 @@ export interface Dialect {
 
 /** Driver error codes -> error class, per dialect; shared by the translateError of both. */
 export type ErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'connection' | 'timeout' | 'deadlock' | 'lockTimeout' | 'other';
+
+/**
+ * A database's limits on one statement, in the units query/limits.ts measures a statement
+ * in. Infinity: the database has no such limit (or one no statement proxorm builds reaches).
+ */
+export interface StatementLimits {
+  /**
+   * Expression depth: the sum of the expression-tree heights along nested SELECTs
+   * (SQLite's SQLITE_MAX_EXPR_DEPTH, which it checks as that sum when resolving names).
+   */
+  readonly exprDepth: number;
+  /** Entries on the SQL parser's stack, which nested parentheses fill (SQLite's SQLITE_MAX_PARSER_DEPTH). */
+  readonly parserDepth: number;
+  /**
+   * Nesting of a WHERE clause, in groups: a parenthesised and/or group or a NOT is 1, a
+   * subquery 4 (MySQL/MariaDB run out of thread stack past some depth).
+   */
+  readonly nesting: number;
+  /** SELECTs nested inside the statement's own (MySQL's MAX_SELECT_NESTING). */
+  readonly subqueryDepth: number;
+  /** Bytes of one statement, as counted by Dialect.valueBytes (MySQL's max_allowed_packet). */
+  readonly statementBytes: number;
+  /** Bound values one statement may carry (SQLite's SQLITE_MAX_VARIABLE_NUMBER). */
+  readonly boundValues: number;
+  /** References to one table (a FROM of a subquery, SQLite's json_each of an IN list) in one statement. */
+  readonly tableReferences: number;
+  /**
+   * Equality tests on columns without an index, joined by AND, in one SELECT's WHERE:
+   * SQLite's planner weighs an automatic index for each, up to SQLITE_QUERY_PLANNER_LIMIT
+   * plans, then fails with "no query solution".
+   */
+  readonly plannerTerms: number;
+  /** The database's own name for each finite limit, for error messages. */
+  readonly names: Readonly<Partial<Record<Exclude<keyof StatementLimits, 'names'>, string>>>;
+}

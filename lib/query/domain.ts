@@ -57,29 +57,46 @@ const NEGATED: Partial<Record<Operator, BaseOp>> = { '!=': '=', 'not in': 'in', 
 /**
  * Validates a domain against a model and returns its condition tree. Every problem is
  * a DomainError naming the offending term; nothing here builds SQL.
+ *
+ * Iterative, as is normalize: a domain nested 100,000 deep is parsed
+ * without recursion, so its depth is never limited by the JS stack. (What a database
+ * can run is checked when the condition is compiled: query/limits.ts.)
  */
 export function parseDomain(schema: ModelSchema, domain: unknown): Condition {
   if (!Array.isArray(domain)) throw new DomainError(`domain must be an array of terms, got ${describe(domain)}`);
-  let pos = 0;
-  /** Reads one term; `owner` is the position of the operator that needs it. */
-  const term = (owner: number): Tree => {
-    const at = pos;
-    if (pos >= domain.length) {
-      throw new DomainError(`domain ends early: operator ${JSON.stringify(domain[owner])} at position ${owner} lacks an operand`);
-    }
-    const t: unknown = domain[pos++];
-    if (t === '&' || t === '|') return { kind: t === '&' ? 'and' : 'or', children: [term(at), term(at)] };
-    if (t === '!') return { kind: 'not', child: term(at) };
-    return leaf(schema, t, at);
-  };
+  // Operators still waiting for operands, innermost last, with the operands read so far.
+  const open: Array<{ kind: 'and' | 'or' | 'not'; at: number; operands: Tree[] }> = [];
   const top: Tree[] = [];
-  while (pos < domain.length) top.push(term(-1));
+  for (let pos = 0; pos < domain.length; pos++) {
+    const t: unknown = domain[pos];
+    if (t === '&' || t === '|' || t === '!') {
+      open.push({ kind: t === '&' ? 'and' : t === '|' ? 'or' : 'not', at: pos, operands: [] });
+      continue;
+    }
+    // A complete term: it completes the innermost operator, which may complete the next.
+    let done: Tree = leaf(schema, t, pos);
+    for (;;) {
+      const frame = open[open.length - 1];
+      if (!frame) {
+        top.push(done);
+        break;
+      }
+      frame.operands.push(done);
+      if (frame.operands.length < (frame.kind === 'not' ? 1 : 2)) break;
+      open.pop();
+      done = frame.kind === 'not' ? { kind: 'not', child: frame.operands[0] } : { kind: frame.kind, children: frame.operands };
+    }
+  }
+  if (open.length > 0) {
+    const owner = open[open.length - 1].at;
+    throw new DomainError(`domain ends early: operator ${JSON.stringify(domain[owner])} at position ${owner} lacks an operand`);
+  }
   if (top.length === 0) return { kind: 'const', value: true };
-  return simplify(pushNot(top.length === 1 ? top[0] : { kind: 'and', children: top }, false));
+  return normalize(top.length === 1 ? top[0] : { kind: 'and', children: top });
 }
 
 function leaf(schema: ModelSchema, t: unknown, at: number): Tree {
-  const where = `domain term ${at} (${safeJson(t)})`;
+  const where = new TermLabel(at, t);
   if (!Array.isArray(t) || t.length !== 3) throw new DomainError(`${where}: expected '&', '|', '!' or [field, operator, value]`);
   const [name, op, value] = t as [unknown, unknown, unknown];
   if (typeof name !== 'string') throw new DomainError(`${where}: field name must be a string`);
@@ -89,43 +106,59 @@ function leaf(schema: ModelSchema, t: unknown, at: number): Tree {
   return pathLeaf(schema, name.split('.'), op as Operator, value, where);
 }
 
-/** A leaf on `names[0]`, following relations for the rest of a dotted path. */
-function pathLeaf(schema: ModelSchema, names: string[], op: Operator, value: unknown, where: string): Tree {
-  const [name, ...rest] = names;
-  const field = name === 'id' ? ID_FIELD : schema.fields.get(name);
-  if (!field) throw new DomainError(`${where}: unknown field "${name}" on model "${schema.name}"`);
-  const base = NEGATED[op] ?? (op as BaseOp);
-  if (rest.length === 0 && field.type === 'many2one') {
-    if (base !== '=' && base !== 'in') throw new DomainError(`${where}: a many2one compares with =, !=, in and not in (ids); use a path such as "${name}.name" for the rest`);
-  } else if (rest.length === 0 && (field.type === 'one2many' || field.type === 'many2many')) {
-    // ['tags', 'in', ids] reads as ['tags.id', 'in', ids]; its negation is "no such tag".
-    // As in Odoo, ['tags', '=', null] is "has no tags" and ['tags', '!=', null] "has some".
-    if (base !== '=' && base !== 'in') throw new DomainError(`${where}: an x2many compares with =, !=, in and not in (ids)`);
-    if (base === '=' && value === null) {
-      const target = targetOf(schema, field);
-      return { kind: 'path', owner: schema, field, target, sub: { kind: 'const', value: true }, negated: op === '=' };
+/**
+ * A leaf on a dotted path: each name but the last must be a relation, followed to its
+ * target. Walked in a loop and built from the innermost leaf outwards, so a path of any
+ * length needs no recursion.
+ */
+function pathLeaf(schema: ModelSchema, names: readonly string[], op: Operator, value: unknown, where: TermLabel): Tree {
+  const hops: Array<{ owner: ModelSchema; field: FieldDef; target: ModelSchema }> = [];
+  let model = schema;
+  let inner: Tree;
+  for (let i = 0; ; i++) {
+    const name = names[i];
+    const last = i === names.length - 1;
+    const field = name === 'id' ? ID_FIELD : model.fields.get(name);
+    if (!field) throw new DomainError(`${where}: unknown field "${name}" on model "${model.name}"`);
+    const base = NEGATED[op] ?? (op as BaseOp);
+    if (!last) {
+      if (!field.target) throw new DomainError(`${where}: "${name}" on model "${model.name}" is not a relation, cannot follow "${names.slice(i).join('.')}"`);
+      const target = targetOf(model, field);
+      hops.push({ owner: model, field, target });
+      model = target;
+      continue;
     }
-    return path(schema, field, ['id'], base, value, where, base !== op);
-  } else if (rest.length > 0) {
-    if (!field.target) throw new DomainError(`${where}: "${name}" on model "${schema.name}" is not a relation, cannot follow "${names.join('.')}"`);
-    return path(schema, field, rest, op, value, where, false);
+    if (field.type === 'many2one') {
+      if (base !== '=' && base !== 'in') throw new DomainError(`${where}: a many2one compares with =, !=, in and not in (ids); use a path such as "${name}.name" for the rest`);
+    } else if (field.type === 'one2many' || field.type === 'many2many') {
+      // ['tags', 'in', ids] reads as ['tags.id', 'in', ids]; its negation is "no such tag".
+      // As in Odoo, ['tags', '=', null] is "has no tags" and ['tags', '!=', null] "has some".
+      if (base !== '=' && base !== 'in') throw new DomainError(`${where}: an x2many compares with =, !=, in and not in (ids)`);
+      const target = targetOf(model, field);
+      const sub: Condition = base === '=' && value === null
+        ? { kind: 'const', value: true }
+        : { kind: 'leaf', field: ID_FIELD, op: base, value: checkValue(target, ID_FIELD, base, value, where), negated: false };
+      inner = { kind: 'path', owner: model, field, target, sub, negated: base === '=' && value === null ? op === '=' : base !== op };
+      break;
+    }
+    inner = { kind: 'leaf', field, op: base, value: checkValue(model, field, base, value, where), negated: base !== op };
+    break;
   }
-  return { kind: 'leaf', field, op: base, value: checkValue(schema, field, base, value, where), negated: base !== op };
+  for (let i = hops.length - 1; i >= 0; i--) inner = { kind: 'path', ...hops[i], sub: inner as Condition, negated: false };
+  return inner;
 }
 
-function path(owner: ModelSchema, field: FieldDef, rest: string[], op: Operator, value: unknown, where: string, negated: boolean): Tree {
-  const target = targetOf(owner, field);
-  const sub = simplify(pushNot(pathLeaf(target, rest, op, value, where), false));
-  return { kind: 'path', owner, field, target, sub, negated };
-}
-
-function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unknown, where: string): unknown {
+function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unknown, where: TermLabel): unknown {
+  // A domain value is checked as a value of the field without its size limits (built once: an
+  // "in" list may hold 200,000 values).
+  let lenient: FieldDef | undefined;
   const one = (v: unknown): unknown => {
     if (v === null) return null;
     if (field.type === 'json') throw new DomainError(`${where}: json fields can only be compared with null`);
     if ((field.type === 'integer' || field.type === 'float') && typeof v === 'number' && Number.isFinite(v)) return v;
     try {
-      return normalizeValue(schema.name, { ...field, required: false, size: Number.MAX_SAFE_INTEGER, scale: 30, precision: 65 }, v);
+      lenient ??= { ...field, required: false, size: Number.MAX_SAFE_INTEGER, scale: 30, precision: 65 };
+      return normalizeValue(schema.name, lenient, v);
     } catch (e) {
       throw new DomainError(`${where}: ${(e as Error).message}`);
     }
@@ -148,31 +181,62 @@ function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unk
   }
 }
 
-/** De Morgan: '!' is pushed down to the leaves, so each leaf knows whether it is negated. */
-function pushNot(t: Tree, negate: boolean): Tree {
-  switch (t.kind) {
-    case 'not':
-      return pushNot(t.child, !negate);
-    case 'leaf':
-    case 'path':
-      return negate ? { ...t, negated: !t.negated } : t;
-    default: {
-      const kind = negate ? (t.kind === 'and' ? 'or' : 'and') : t.kind;
-      return { kind, children: t.children.map((c) => pushNot(c, negate)) };
+/**
+ * De Morgan and flattening in one pass: '!' is pushed down to the leaves (so each leaf
+ * knows whether it is negated) and nested and/or of the same kind become one list.
+ * Iterative: an explicit stack of the and/or nodes being rebuilt. A node of its parent's
+ * kind appends to the parent's list directly, so flattening a chain nested N deep
+ * (`'|', '|', ..., a, b, c`) costs O(N), not O(N²).
+ */
+function normalize(root: Tree): Condition {
+  interface Frame {
+    readonly kind: 'and' | 'or';
+    readonly source: readonly Tree[];
+    readonly negate: boolean;
+    next: number;
+    /** The list this node's children go to: its own, or its parent's when of the same kind. */
+    readonly children: Condition[];
+    readonly merged: boolean;
+  }
+  const stack: Frame[] = [];
+  /** Strips '!' off a term; returns it with the negation it carries, or pushes a frame to rebuild it. */
+  const enter = (t: Tree, negate: boolean, parent: Frame | undefined): Condition | undefined => {
+    while (t.kind === 'not') {
+      negate = !negate;
+      t = t.child;
     }
+    if (t.kind === 'leaf' || t.kind === 'path') return negate ? { ...t, negated: !t.negated } : t;
+    const kind = negate ? (t.kind === 'and' ? 'or' : 'and') : t.kind;
+    const merged = parent?.kind === kind;
+    stack.push({ kind, source: t.children, negate, next: 0, children: merged ? parent.children : [], merged });
+    return undefined;
+  };
+  const first = enter(root, false, undefined);
+  if (first) return first;
+  for (;;) {
+    const frame = stack[stack.length - 1];
+    if (frame.next < frame.source.length) {
+      const child = enter(frame.source[frame.next++], frame.negate, frame);
+      if (child) frame.children.push(child);
+      continue;
+    }
+    stack.pop();
+    const parent = stack[stack.length - 1];
+    if (!parent) return { kind: frame.kind, children: frame.children };
+    if (!frame.merged) parent.children.push({ kind: frame.kind, children: frame.children });
   }
 }
 
-/** Flattens nested and/or of the same kind. */
-function simplify(t: Tree): Condition {
-  if (t.kind === 'leaf' || t.kind === 'path') return t;
-  if (t.kind === 'not') throw new Error('unreachable: negations are pushed down');
-  const children: Condition[] = [];
-  for (const c of t.children.map(simplify)) {
-    if (c.kind === t.kind) children.push(...c.children);
-    else children.push(c);
+/**
+ * Names a term in error messages, `domain term 3 (["qty","=",1])`: built only when a
+ * message is, since a term may hold an "in" list of 200,000 values.
+ */
+class TermLabel {
+  constructor(private readonly at: number, private readonly term: unknown) {}
+
+  toString(): string {
+    return `domain term ${this.at} (${safeJson(this.term)})`;
   }
-  return { kind: t.kind, children };
 }
 
 function safeJson(v: unknown): string {

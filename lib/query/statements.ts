@@ -6,6 +6,8 @@ import type { FieldDef } from '../model/field-types';
 import type { RelationTable } from '../model/relations';
 import { ID_COLUMN, type ModelSchema, type OrderTerm } from '../model/schema';
 import type { Condition } from './domain';
+import { chunked, idChunks, textBytes, tooLargeError } from './chunks';
+import { checkSearchBytes, statementBudget } from './limits';
 import { applyCondition } from './where';
 
 /**
@@ -13,7 +15,11 @@ import { applyCondition } from './where';
  * (schemas, parsed conditions, canonical values); values are bound, never spliced.
  */
 
-/** Largest IN list / row batch per statement (Odoo's PREFETCH_MAX). */
+/**
+ * Largest IN list / row batch per statement (Odoo's PREFETCH_MAX). Writes also keep
+ * within the dialect's limits (chunks.ts): fewer rows a statement where the rows are
+ * large, never more than the dialect takes.
+ */
 export const CHUNK = 1000;
 
 export interface SearchOptions {
@@ -24,17 +30,18 @@ export interface SearchOptions {
 
 export async function searchIds(ex: Executor, schema: ModelSchema, cond: Condition, opts: SearchOptions): Promise<number[]> {
   const qb = ex.table(schema.table).select(`${schema.table}.${ID_COLUMN}`);
-  applyCondition(qb, cond, schema.table, ex.dialect);
+  const size = applyCondition(qb, cond, schema.table, ex.dialect);
   orderBy(qb, schema.table, opts.order);
   if (opts.limit !== undefined) qb.limit(opts.limit);
   if (opts.offset !== undefined && opts.offset > 0) qb.offset(opts.offset);
+  checkSearchBytes(qb, ex.dialect, size);
   const rows = await ex.run<Array<{ id: number }>>(qb);
   return rows.map((r) => Number(r.id));
 }
 
 export async function countRows(ex: Executor, schema: ModelSchema, cond: Condition): Promise<number> {
   const qb = ex.table(schema.table).count({ n: '*' });
-  applyCondition(qb, cond, schema.table, ex.dialect);
+  checkSearchBytes(qb, ex.dialect, applyCondition(qb, cond, schema.table, ex.dialect));
   const rows = await ex.run<Array<{ n: number | string }>>(qb);
   return Number(rows[0].n);
 }
@@ -58,7 +65,7 @@ export interface LoadedColumns {
 export async function loadRows(
   ex: Executor, schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[],
 ): Promise<LoadedColumns> {
-  const qb = ex.table(schema.table).select([ID_COLUMN, ...fields.map((f) => f.column)]);
+  const select = () => ex.table(schema.table).select([ID_COLUMN, ...fields.map((f) => f.column)]);
   let min = Infinity;
   let max = -Infinity;
   for (const id of ids) {
@@ -68,9 +75,15 @@ export async function loadRows(
   // Dense ids (the usual result of a search): a primary-key range scan is cheaper than
   // an IN list of 1,000 lookups; rows in the range that were not asked for are dropped.
   const dense = max - min + 1 <= ids.length * 1.25;
-  if (dense) qb.whereBetween(ID_COLUMN, [min, max]);
-  else ex.dialect.whereIn(qb, ID_COLUMN, ids);
-  let rows = await ex.run<Array<Record<string, unknown>>>(qb);
+  let rows: Array<Record<string, unknown>> = [];
+  if (dense) rows = await ex.run(select().whereBetween(ID_COLUMN, [min, max]));
+  else {
+    // One statement for the loader's chunk of ids, unless the server takes fewer bytes.
+    const fixed = textBytes(schema.table, ID_COLUMN, ...fields.map((f) => f.column));
+    for (const part of idChunks(ex.dialect, ids, ids.length, fixed)) {
+      rows = rows.concat(await ex.run<Array<Record<string, unknown>>>(ex.dialect.whereIn(select(), ID_COLUMN, part)));
+    }
+  }
   if (dense && max - min + 1 > ids.length) {
     const wanted = new Set(ids);
     rows = rows.filter((r) => wanted.has(Number(r[ID_COLUMN])));
@@ -93,8 +106,8 @@ export async function loadRows(
 /** Ids among `ids` that exist, one statement per CHUNK ids. */
 export async function existingIds(ex: Executor, schema: ModelSchema, ids: readonly number[]): Promise<Set<number>> {
   const out = new Set<number>();
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const qb = ex.dialect.whereIn(ex.table(schema.table).select(ID_COLUMN), ID_COLUMN, ids.slice(i, i + CHUNK));
+  for (const part of idChunks(ex.dialect, ids, CHUNK, textBytes(schema.table, ID_COLUMN))) {
+    const qb = ex.dialect.whereIn(ex.table(schema.table).select(ID_COLUMN), ID_COLUMN, part);
     for (const r of await ex.run<Array<{ id: number }>>(qb)) out.add(Number(r.id));
   }
   return out;
@@ -102,17 +115,25 @@ export async function existingIds(ex: Executor, schema: ModelSchema, ids: readon
 
 /**
  * Inserts rows (canonical values by field name, every column present) and returns their
- * ids in order. Batched: one statement per chunk of rows.
+ * ids in order. Batched: one statement per chunk of rows, as many rows as the dialect's
+ * limits allow (rows a statement, bound values, bytes). A row too large for any
+ * statement is a ValidationError, before anything is sent.
  */
 export async function insertRows(ex: Executor, schema: ModelSchema, rows: ReadonlyArray<ReadonlyMap<FieldDef, unknown>>): Promise<number[]> {
   const ids: number[] = [];
+  const { dialect } = ex;
   const columnsPerRow = Math.max(1, schema.columnFields.length);
-  const perStatement = ex.dialect.consecutiveInsertIds
-    ? Math.max(1, Math.min(ex.dialect.maxInsertRows, Math.floor(30_000 / columnsPerRow)))
+  const perStatement = dialect.consecutiveInsertIds
+    ? Math.max(1, Math.min(dialect.maxInsertRows, Math.floor(dialect.limits.boundValues / columnsPerRow)))
     : 1;
-  for (let i = 0; i < rows.length; i += perStatement) {
-    // A model without fields still inserts a row: let the database pick the id.
-    const chunk = rows.slice(i, i + perStatement).map((row) => (row.size ? toColumns(ex, row) : { [ID_COLUMN]: null }));
+  // A model without fields still inserts a row: let the database pick the id.
+  const values = rows.map((row) => (row.size ? toColumns(ex, row) : { [ID_COLUMN]: null }));
+  const chunks = chunked(
+    values, perStatement, dialect, textBytes(schema.table, ...schema.columnFields.map((f) => f.column)),
+    (row) => rowBytes(dialect, row),
+    (bytes, room) => tooLargeError(`${schema.name}.create`, 'an INSERT', 'one record', bytes, room, dialect),
+  );
+  for (const chunk of chunks) {
     const qb = ex.table(schema.table).insert(chunk);
     const result = await ex.run<unknown[]>(qb);
     ids.push(...ex.dialect.insertedIds(result, chunk.length));
@@ -124,8 +145,13 @@ export async function insertRows(ex: Executor, schema: ModelSchema, rows: Readon
 export async function updateRows(ex: Executor, schema: ModelSchema, ids: readonly number[], values: ReadonlyMap<FieldDef, unknown>): Promise<number> {
   let matched = 0;
   const set = toColumns(ex, values);
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const qb = ex.dialect.whereIn(ex.table(schema.table), ID_COLUMN, ids.slice(i, i + CHUNK)).update(set);
+  // Every statement repeats the SET values: values too large for one statement are a ValidationError.
+  const setBytes = textBytes(schema.table, ...Object.keys(set)) + rowBytes(ex.dialect, set);
+  if (setBytes > statementBudget(ex.dialect.limits)) {
+    throw tooLargeError(`${schema.name}.write`, 'an UPDATE', 'these values', setBytes, statementBudget(ex.dialect.limits), ex.dialect);
+  }
+  for (const part of idChunks(ex.dialect, ids, CHUNK, setBytes)) {
+    const qb = ex.dialect.whereIn(ex.table(schema.table), ID_COLUMN, part).update(set);
     matched += Number(await ex.run<number>(qb));
   }
   return matched;
@@ -133,11 +159,18 @@ export async function updateRows(ex: Executor, schema: ModelSchema, ids: readonl
 
 export async function deleteRows(ex: Executor, schema: ModelSchema, ids: readonly number[]): Promise<number> {
   let deleted = 0;
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const qb = ex.dialect.whereIn(ex.table(schema.table), ID_COLUMN, ids.slice(i, i + CHUNK)).del();
+  for (const part of idChunks(ex.dialect, ids, CHUNK, textBytes(schema.table, ID_COLUMN))) {
+    const qb = ex.dialect.whereIn(ex.table(schema.table), ID_COLUMN, part).del();
     deleted += Number(await ex.run<number>(qb));
   }
   return deleted;
+}
+
+/** Bytes of one row's values in a statement (as the dialect counts them), with separators. */
+function rowBytes(dialect: Executor['dialect'], row: Record<string, Knex.Value>): number {
+  let n = 4;
+  for (const k in row) n += dialect.valueBytes(row[k]) + 2;
+  return n;
 }
 
 function toColumns(ex: Executor, values: ReadonlyMap<FieldDef, unknown>): Record<string, Knex.Value> {
@@ -189,28 +222,50 @@ export async function loadMany2many(
 /**
  * Links pairs in a relation table; pairs already linked are left as they are. (An
  * upsert that rewrites the key, not INSERT IGNORE: MySQL's IGNORE would also swallow
- * foreign key errors.)
+ * foreign key errors.) As many pairs a statement as the dialect takes: a multi-row
+ * INSERT (SQLite: at most 500 rows, its compound SELECT limit).
  */
 export async function linkRows(ex: Executor, rel: RelationTable, pairs: ReadonlyArray<readonly [number, number]>): Promise<void> {
-  for (let i = 0; i < pairs.length; i += CHUNK) {
-    const rows = pairs.slice(i, i + CHUNK).map(([a, b]) => ({ [rel.column1]: a, [rel.column2]: b }));
+  const { dialect } = ex;
+  const perStatement = Math.max(1, Math.min(dialect.maxInsertRows, Math.floor(dialect.limits.boundValues / 2)));
+  const chunks = chunked(
+    pairs, perStatement, dialect, 2 * textBytes(rel.table, rel.column1, rel.column2),
+    ([a, b]) => dialect.valueBytes(a) + dialect.valueBytes(b) + 8,
+    (bytes, room) => tooLargeError(rel.table, 'an INSERT', 'one link', bytes, room, dialect),
+  );
+  for (const chunk of chunks) {
+    const rows = chunk.map(([a, b]) => ({ [rel.column1]: a, [rel.column2]: b }));
     await ex.run(ex.table(rel.table).insert(rows).onConflict([rel.column1, rel.column2]).merge([rel.column1]));
   }
 }
 
-/** Removes links of `parentIds`: to `targetIds` only, or all of them when omitted. */
+/**
+ * Removes links of `parentIds`: to `targetIds` only, or all of them when omitted. One
+ * statement, or one per chunk of each list where the lists are long.
+ */
 export async function unlinkRows(ex: Executor, rel: RelationTable, parentIds: readonly number[], targetIds?: readonly number[]): Promise<void> {
-  const qb = ex.table(rel.table);
-  ex.dialect.whereIn(qb, rel.column1, parentIds);
-  if (targetIds) ex.dialect.whereIn(qb, rel.column2, targetIds);
-  await ex.run(qb.del());
+  // With two lists, each may fill half of a statement.
+  const fixed = textBytes(rel.table, rel.column1, rel.column2) + (targetIds ? Math.floor(statementBudget(ex.dialect.limits) / 2) : 0);
+  const targetChunks = targetIds ? idChunks(ex.dialect, targetIds, CHUNK, fixed, true) : [undefined];
+  for (const parents of idChunks(ex.dialect, parentIds, CHUNK, fixed, true)) {
+    for (const targets of targetChunks) {
+      const qb = ex.table(rel.table);
+      ex.dialect.whereIn(qb, rel.column1, parents);
+      if (targets) ex.dialect.whereIn(qb, rel.column2, targets);
+      await ex.run(qb.del());
+    }
+  }
 }
 
 /** Sets a many2one column on the rows `ids` (a one2many "add"); returns how many matched. */
 export async function setInverse(ex: Executor, target: ModelSchema, column: string, ids: readonly number[], parentId: number | null): Promise<number> {
-  if (ids.length === 0) return 0;
-  const qb = ex.dialect.whereIn(ex.table(target.table), ID_COLUMN, ids).update({ [column]: parentId });
-  return Number(await ex.run<number>(qb));
+  let matched = 0;
+  // Distinct ids: a row counted in two chunks would be matched twice.
+  for (const part of idChunks(ex.dialect, [...new Set(ids)], CHUNK, textBytes(target.table, column, ID_COLUMN))) {
+    const qb = ex.dialect.whereIn(ex.table(target.table), ID_COLUMN, part).update({ [column]: parentId });
+    matched += Number(await ex.run<number>(qb));
+  }
+  return matched;
 }
 
 /**
@@ -220,9 +275,12 @@ export async function setInverse(ex: Executor, target: ModelSchema, column: stri
 export async function clearInverseExcept(
   ex: Executor, target: ModelSchema, column: string, parentId: number, keep: readonly number[], only?: readonly number[],
 ): Promise<number[]> {
-  const sel = ex.table(target.table).select(ID_COLUMN).where(column, parentId);
-  if (only) ex.dialect.whereIn(sel, ID_COLUMN, only);
-  const current = (await ex.run<Array<{ id: number }>>(sel)).map((r) => Number(r.id));
+  const current: number[] = [];
+  for (const part of only ? idChunks(ex.dialect, [...new Set(only)], CHUNK, textBytes(target.table, column, ID_COLUMN), true) : [undefined]) {
+    const sel = ex.table(target.table).select(ID_COLUMN).where(column, parentId);
+    if (part) ex.dialect.whereIn(sel, ID_COLUMN, part);
+    for (const r of await ex.run<Array<{ id: number }>>(sel)) current.push(Number(r.id));
+  }
   const keepSet = new Set(keep);
   const drop = current.filter((id) => !keepSet.has(id));
   await setInverse(ex, target, column, drop, null);

@@ -3,6 +3,8 @@ import type { Dialect } from '../db/dialect';
 import { inverseOf, relationOf } from '../model/relations';
 import { ID_COLUMN } from '../model/schema';
 import type { Condition, PathCondition } from './domain';
+import { checkConditionLimits } from './limits';
+import { shapeCondition } from './shape';
 
 type Builder = Knex.QueryBuilder;
 type LeafCondition = Extract<Condition, { kind: 'leaf' }>;
@@ -10,35 +12,69 @@ type LeafCondition = Extract<Condition, { kind: 'leaf' }>;
 /** The escape character proxorm uses in LIKE patterns on both databases. */
 export const LIKE_ESCAPE = '\\';
 
+/** How a clause joins the clauses before it in its group. */
+type Bool = 'and' | 'or';
+
 /**
- * Adds a condition tree to a knex builder as one parenthesised WHERE group. Values are
- * always bound; column names come from the schema only.
+ * Adds a condition tree to a knex builder as one WHERE clause. Values are always
+ * bound; column names come from the schema only.
  *
  * Null semantics are two-valued, as in Odoo: `[f, '!=', v]`, `not in`, `not like` and
  * every negated leaf match rows where f IS NULL, so a `'!'` term is the exact
  * complement of its operand.
+ *
+ * Before any SQL is built, the condition is shaped (shape.ts: OR-ed equality tests of
+ * one field become one IN list, long and/or lists a balanced tree of small groups) and
+ * measured against the dialect's limits (measure.ts): what the database
+ * could not run is a DomainError here, before a statement is sent (query/limits.ts).
+ * Only then does compilation recurse, to a depth those limits bound. Returns an upper
+ * bound of the condition's bytes (for limits.checkSearchBytes).
  */
-export function applyCondition(qb: Builder, cond: Condition, table: string, dialect: Dialect): void {
+export function applyCondition(qb: Builder, cond: Condition, table: string, dialect: Dialect): { readonly bytes: number } {
+  const shaped = shapeCondition(cond);
+  const size = checkConditionLimits(shaped, table, dialect);
+  apply(qb, shaped, table, dialect, 'and');
+  return size;
+}
+
+function apply(qb: Builder, cond: Condition, table: string, dialect: Dialect, bool: Bool): void {
   switch (cond.kind) {
     case 'const':
-      qb.whereRaw(cond.value ? '1 = 1' : '1 = 0');
+      raw(qb, bool, cond.value ? '1 = 1' : '1 = 0');
       return;
     case 'and':
-      qb.where((b) => {
-        for (const c of cond.children) b.andWhere((s) => applyCondition(s, c, table, dialect));
+    case 'or': {
+      const kind = cond.kind;
+      group(qb, bool, (b) => {
+        for (const c of cond.children) apply(b, c, table, dialect, kind);
       });
       return;
-    case 'or':
-      qb.where((b) => {
-        for (const c of cond.children) b.orWhere((s) => applyCondition(s, c, table, dialect));
-      });
-      return;
+    }
     case 'leaf':
-      applyLeaf(qb, cond, `${table}.${cond.field.column}`, dialect);
+      applyLeaf(qb, cond, `${table}.${cond.field.column}`, dialect, bool);
       return;
     case 'path':
-      applyPath(qb, cond, table, dialect);
+      applyPath(qb, cond, table, dialect, bool);
   }
+}
+
+/** A parenthesised group of clauses. (knex ignores the bool of a group's first clause.) */
+function group(qb: Builder, bool: Bool, fn: (b: Builder) => void): void {
+  if (bool === 'or') qb.orWhere(fn);
+  else qb.where(fn);
+}
+
+/** `col IS NULL` (`yes`) or `col IS NOT NULL`. */
+function isNull(qb: Builder, bool: Bool, col: string, yes: boolean): void {
+  if (yes && bool === 'or') qb.orWhereNull(col);
+  else if (yes) qb.whereNull(col);
+  else if (bool === 'or') qb.orWhereNotNull(col);
+  else qb.whereNotNull(col);
+}
+
+function raw(qb: Builder, bool: Bool, sql: string, bindings: readonly Knex.RawBinding[] = []): void {
+  if (bool === 'or') qb.orWhereRaw(sql, bindings);
+  else qb.whereRaw(sql, bindings);
 }
 
 /**
@@ -47,11 +83,11 @@ export function applyCondition(qb: Builder, cond: Condition, table: string, dial
  * `id IN (SELECT col1 FROM rel WHERE col2 IN (SELECT id FROM target WHERE sub))`.
  * Negated, a NULL many2one counts as "no related record matches".
  */
-function applyPath(qb: Builder, cond: PathCondition, table: string, dialect: Dialect): void {
+function applyPath(qb: Builder, cond: PathCondition, table: string, dialect: Dialect, bool: Bool): void {
   const { owner, field, target } = cond;
   const matching = (b: Builder) => {
     b.select(`${target.table}.${ID_COLUMN}`).from(target.table);
-    applyCondition(b, cond.sub, target.table, dialect);
+    apply(b, cond.sub, target.table, dialect, 'and');
   };
   let column: string;
   let sub: (b: Builder) => void;
@@ -63,27 +99,32 @@ function applyPath(qb: Builder, cond: PathCondition, table: string, dialect: Dia
     column = `${table}.${ID_COLUMN}`;
     sub = (b) => {
       b.select(inverse).from(target.table).whereNotNull(inverse);
-      applyCondition(b, cond.sub, target.table, dialect);
+      apply(b, cond.sub, target.table, dialect, 'and');
     };
   } else {
     const rel = relationOf(owner, field);
     column = `${table}.${ID_COLUMN}`;
     sub = (b) => b.select(`${rel.table}.${rel.column1}`).from(rel.table).whereIn(`${rel.table}.${rel.column2}`, matching);
   }
-  if (!cond.negated) qb.whereIn(column, sub);
-  else qb.where((b) => b.whereNotIn(column, sub).orWhereNull(column));
+  if (cond.negated) group(qb, bool, (b) => b.whereNotIn(column, sub).orWhereNull(column));
+  else if (bool === 'or') qb.orWhereIn(column, sub);
+  else qb.whereIn(column, sub);
 }
 
-function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Dialect): void {
+/**
+ * A leaf, with as few parentheses as its meaning needs: a plain predicate is added as
+ * it is; one that must also take (or refuse) NULL rows is a group.
+ */
+function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Dialect, bool: Bool): void {
   const { op, negated } = leaf;
   const value = op.endsWith('like') ? leaf.value : bindValue(leaf, dialect);
   if (op === '=' && value === null) {
-    if (negated) qb.whereNotNull(col);
-    else qb.whereNull(col);
+    isNull(qb, bool, col, !negated);
     return;
   }
-  // base: the predicate on non-null rows; matchesNull: whether the leaf also takes NULL rows.
-  let base: ((b: Builder) => void) | undefined;
+  // base: the predicate on non-null rows (joined with `bool`); matchesNull: whether the
+  // leaf also takes NULL rows.
+  let base: ((b: Builder, bool: Bool) => void) | undefined;
   let matchesNull = false;
   switch (op) {
     case 'in': {
@@ -91,37 +132,40 @@ function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Diale
       const nonNull = list.filter((v) => v !== null);
       matchesNull = nonNull.length < list.length;
       if (nonNull.length > 0) {
-        base = (b) => dialect.whereIn(b, col, nonNull);
+        // The dialect adds its IN with AND: joined by OR, it needs a group of its own.
+        base = (b, bl) => (bl === 'or' ? b.orWhere((x) => dialect.whereIn(x, col, nonNull)) : dialect.whereIn(b, col, nonNull));
       }
       break;
     }
     case 'like': case 'ilike': case '=like': case '=ilike': {
-      const raw = op.startsWith('=');
-      const pattern = raw ? (value as string) : `%${escapeLike(value as string)}%`;
+      const pattern = op.startsWith('=') ? (value as string) : `%${escapeLike(value as string)}%`;
       const sql = op.endsWith('ilike') ? dialect.ilikeSql : dialect.likeSql;
-      base = (b) => b.whereRaw(sql, [col, pattern, LIKE_ESCAPE]);
+      base = (b, bl) => raw(b, bl, sql, [col, pattern, LIKE_ESCAPE]);
       break;
     }
     default:
-      base = (b) => b.where(col, op, value as Knex.Value);
+      base = (b, bl) => (bl === 'or' ? b.orWhere(col, op, value as Knex.Value) : b.where(col, op, value as Knex.Value));
   }
-  const whereBase = (b: Builder) => (base ? b.where(base) : b.whereRaw('1 = 0'));
+  const pred = base;
   if (!negated) {
-    qb.where((b) => {
-      whereBase(b);
-      if (matchesNull) b.orWhereNull(col);
-    });
-  } else if (matchesNull) {
-    qb.where((b) => {
-      if (base) b.whereNot(base);
-      b.whereNotNull(col);
-    });
-  } else {
-    qb.where((b) => {
-      if (base) b.whereNot(base);
-      else b.whereRaw('1 = 1');
+    // f matches, or (for an IN list holding null) f IS NULL.
+    if (!pred) {
+      if (matchesNull) isNull(qb, bool, col, true);
+      else raw(qb, bool, '1 = 0');
+    } else if (!matchesNull) pred(qb, bool);
+    else group(qb, bool, (b) => {
+      pred(b, 'and');
       b.orWhereNull(col);
     });
+  } else if (matchesNull) {
+    // NOT (f matches) AND f IS NOT NULL.
+    if (!pred) isNull(qb, bool, col, false);
+    else group(qb, bool, (b) => b.whereNot((x) => pred(x, 'and')).whereNotNull(col));
+  } else if (!pred) {
+    raw(qb, bool, '1 = 1');
+  } else {
+    // NOT (f matches) OR f IS NULL.
+    group(qb, bool, (b) => b.whereNot((x) => pred(x, 'and')).orWhereNull(col));
   }
 }
 

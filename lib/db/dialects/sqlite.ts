@@ -24,6 +24,26 @@ export const sqliteDialect: Dialect = {
   // knex writes a multi-row INSERT as SELECT ... UNION ALL, and SQLite caps compound
   // SELECTs at 500 terms.
   maxInsertRows: 500,
+  // The limits better-sqlite3's SQLite is compiled with (PRAGMA compile_options). The
+  // expression depth counts along nested SELECTs and the parser stack fills with nested
+  // parentheses: a domain that alternates & and | 830 deep is what the stack holds.
+  limits: {
+    exprDepth: 1000,
+    parserDepth: 2500,
+    nesting: Infinity,
+    subqueryDepth: Infinity,
+    // Of the SQL text: values are bound apart from it (each up to SQLITE_MAX_LENGTH).
+    statementBytes: 1_000_000_000,
+    boundValues: 32_766,
+    tableReferences: 65_535,
+    // 20,000 plans, and 1,000 more per table: a margin for the plans of the table itself.
+    plannerTerms: 20_000,
+    names: {
+      exprDepth: 'SQLITE_MAX_EXPR_DEPTH', parserDepth: 'SQLITE_MAX_PARSER_DEPTH', statementBytes: 'SQLITE_MAX_SQL_LENGTH',
+      boundValues: 'SQLITE_MAX_VARIABLE_NUMBER', tableReferences: 'SQLite\'s references to one table', plannerTerms: 'SQLITE_QUERY_PLANNER_LIMIT',
+    },
+  },
+  valueBytes: () => 0,
   // SQLite cannot add a constraint later, and accepts one naming a table not created yet.
   inlineForeignKeys: true,
   // better-sqlite3 runs statements synchronously in this process: nothing to cancel.
