@@ -75,7 +75,15 @@ import { mariadbLockMonitor, SeededScheduler, type LockMonitor } from './helpers
  * failure names the database, seed, batch and check, with the batch's trace. A seed
  * replays the same interleaving: all random choices come from the seed (the calls of a
  * batch are planned before it runs; the scheduler has its own PRNG from the seed) and
- * the scheduler's decisions do not depend on timing.
+ * the scheduler's decisions do not depend on timing. The digest printed per seed hashes
+ * every release, call, outcome and the database after every batch: equal digests, equal
+ * runs. On SQLite every run of a seed is the same. On MariaDB the server can still drift
+ * on its own (InnoDB purges deleted rows in the background, which changes the record and
+ * gap locks a later statement meets, hence whether it waits); runs then stay identical up
+ * to the batch where that first happens (seen after 26 to 58 batches in some runs).
+ *
+ * Known lib bugs are pinned by the tests after the seeds (they fail until fixed); until
+ * then some MariaDB seeds fail on them too.
  */
 
 @Model('mbc_account')
@@ -105,7 +113,7 @@ const FAR = 900_000; // ids never created
 
 const SEEDS = [11, 22, 33, 44, 55, 66];
 /** Batches per seed: SQLite runs faster (in process), MariaDB has the lock waits. MB_BATCHES overrides both. */
-const BATCHES = { sqlite: 160, mariadb: 100 };
+const BATCHES = { sqlite: 160, mariadb: 80 };
 const batchesFor = (db: 'sqlite' | 'mariadb') => (process.env.MB_BATCHES ? Number(process.env.MB_BATCHES) : BATCHES[db]);
 const extraSeed = process.env.MB_SEED ? Number(process.env.MB_SEED) : undefined;
 const RUN_SEEDS = extraSeed !== undefined && Number.isFinite(extraSeed) && !SEEDS.includes(extraSeed) ? [...SEEDS, extraSeed] : SEEDS;
@@ -348,7 +356,7 @@ async function runSeed(root: Environment, db: TestDatabase, seed: number, batchC
   /** Digest of everything that happened (calls, outcomes, ids, the database after each batch): equal runs, equal digests. */
   const digest = createHash('sha1');
   const scheduler = new SeededScheduler(mulberry32(seed ^ 0x5bd1e995), monitor, (what) => {
-    digest.update(`${what}\n`);
+    digest.update(`${what.replace(/\btrx\d+/g, 'trx')}\n`); // knex numbers savepoints process-wide
     if (process.env.MB_TRACE === '2') console.log(`[${db.name} ${seed}]     release ${what}`); // eslint-disable-line no-console
   });
   const log = (line: string) => {

@@ -33,9 +33,11 @@ import { statementHooks } from '../../lib/db/executor';
  * what to release.
  *
  * Lock waits (MariaDB): while a statement waits for a lock, no other data statement is
- * sent unless nothing else can move (then one of a transaction that may hold the lock
- * goes first). Two waiters woken by one COMMIT would run at the same time at the server,
- * and their order (even whether they deadlock) would then depend on timing.
+ * sent unless nothing else can move (then a plain SELECT goes first, which never waits,
+ * else one of a transaction that may hold the lock). Two waiters woken by one COMMIT run
+ * at the same time at the server, and their order (even whether they deadlock, which
+ * auto-increment ids they get) then depends on timing: the one way a MariaDB replay can
+ * drift from the original run.
  *
  * It cannot deadlock by itself: whenever nothing can move without it, it releases a
  * candidate; if there is none while members are still running (nothing held back,
@@ -202,9 +204,12 @@ export class SeededScheduler {
           const isData = (c: Candidate) => c.kind === 'send' && !CONTROL.test(c.sql);
           eligible = this.candidates.filter((c) => !isData(c));
           if (eligible.length === 0) {
+            // Nothing else can move: first a plain read (it never waits for a lock), then a
+            // statement of an open transaction (it may hold the lock), then anything.
             this.stats.forced++;
+            const reads = this.candidates.filter((c) => /^\s*select\b/i.test(c.sql));
             const holders = this.candidates.filter((c) => c.threadId !== undefined && this.inTransaction.has(c.threadId));
-            eligible = holders.length ? holders : this.candidates;
+            eligible = reads.length ? reads : holders.length ? holders : this.candidates;
           }
         }
         if (strategy === 'replies last') {
