@@ -83,6 +83,10 @@ CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
 GRANT ALL PRIVILEGES ON \`$DB\`.* TO '$DB_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON \`$DB\`.* TO '$DB_USER'@'localhost';
+-- The Chinook tests load the sample database's MySQL script into a database of their own
+-- (it drops and creates it): __tests__/helpers/chinook.ts.
+GRANT ALL PRIVILEGES ON \`${DB}_chinook\`.* TO '$DB_USER'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`${DB}_chinook\`.* TO '$DB_USER'@'localhost';
 -- PROCESS: the concurrent model-based test reads SHOW ENGINE INNODB STATUS to see which
 -- statements wait for a row lock.
 GRANT PROCESS ON *.* TO '$DB_USER'@'127.0.0.1';
