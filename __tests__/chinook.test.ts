@@ -1,5 +1,5 @@
 import { ForeignKeyViolationError, ValidationError } from '../lib';
-import { Album, Artist, Customer, Employee, Genre, InvoiceLine, Playlist, Track } from '../examples/chinook/models';
+import { Album, Artist, Customer, Employee, Genre, Invoice, InvoiceLine, Playlist, Track } from '../examples/chinook/models';
 import { describeEachChinook } from './helpers/chinook';
 import { countQueries } from './helpers/databases';
 
@@ -138,6 +138,32 @@ describeEachChinook('Chinook', (db) => {
     });
     expect(got).toEqual(reps.map((r) => [r.CustomerId, r.LastName]));
     expect(m).toBe(3); // the search, the customers, their reps
+  });
+
+  it('datetimes (text in SQLite) read as UTC and match SQL in domains under any TZ; money reads as its decimal string', async () => {
+    // The stored text, whatever the column type ('2002-08-14 00:00:00'), means UTC.
+    const hireText = db.name === 'sqlite' ? 'HireDate' : "DATE_FORMAT(HireDate, '%Y-%m-%d %H:%i:%s')";
+    const hired = await db.rows<{ EmployeeId: number; HireDate: string }>(`SELECT EmployeeId, ${hireText} AS HireDate FROM Employee ORDER BY EmployeeId`);
+    const since = await db.rows<{ EmployeeId: number }>("SELECT EmployeeId FROM Employee WHERE HireDate >= '2002-08-14 00:00:00' ORDER BY EmployeeId");
+    expect(since).toHaveLength(6);
+    const totals = await db.rows<{ InvoiceId: number; Total: number | string }>('SELECT InvoiceId, Total FROM Invoice ORDER BY InvoiceId');
+    const saved = process.env.TZ;
+    try {
+      for (const tz of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
+        process.env.TZ = tz;
+        const env = await db.open();
+        const got = await Promise.all([...(await env.model(Employee).search([]))].map(async (e) => [e.id, (await e.hireDate)?.toISOString()]));
+        expect({ tz, got }).toEqual({ tz, got: hired.map((r) => [r.EmployeeId, `${r.HireDate.replace(' ', 'T')}.000Z`]) });
+        const found = await env.model(Employee).search([['hireDate', '>=', new Date('2002-08-14T00:00:00Z')]]);
+        expect({ tz, ids: [...found.ids] }).toEqual({ tz, ids: since.map((r) => r.EmployeeId) });
+        const invoices = await env.model(Invoice).search([]);
+        const read = await Promise.all([...invoices].map(async (i) => [i.id, await i.total]));
+        expect(read).toEqual(totals.map((r) => [r.InvoiceId, Number(r.Total).toFixed(2)]));
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
   });
 
   it('create, write and unlink land in the existing columns, links in PlaylistTrack', async () => {
