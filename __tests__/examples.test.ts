@@ -9,7 +9,7 @@ async function output(name: string): Promise<string[]> {
 
 describe('examples (embedded SQLite)', () => {
   it('lists exactly the example programs', () => {
-    expect(Object.keys(EXAMPLES).sort()).toEqual(['basic-field-access', 'multiple-records', 'process-orders', 'to-dict', 'user-manager']);
+    expect(Object.keys(EXAMPLES).sort()).toEqual(['basic-field-access', 'chinook', 'multiple-records', 'process-orders', 'to-dict', 'user-manager']);
   });
 
   it('basic-field-access: one query for the first read, none after', async () => {
@@ -58,5 +58,24 @@ describe('examples (embedded SQLite)', () => {
     const counts = lines.slice(1).map((l) => Number(/: (\d+) big/.exec(l)![1]));
     expect(lines).toHaveLength(11);
     expect(counts.reduce((a, b) => a + b, 0)).toBe(72);
+  });
+
+  it('chinook: an existing database mapped as it is, one statement per hop per 1,000 records', async () => {
+    expect(await output('chinook')).toEqual([
+      'sync() on the existing schema: 0 changes',
+      '[sales by artist over all invoice lines] 11 queries',
+      'top artists: Iron Maiden 138.60, U2 105.93, Metallica 90.09',
+      '[employees, their manager, reports and customers] 4 queries',
+      'Andrew Adams (General Manager) reports to -; 2 reports, 0 customers',
+      'Nancy Edwards (Sales Manager) reports to Adams; 3 reports, 0 customers',
+      'Jane Peacock (Sales Support Agent) reports to Edwards; 0 reports, 21 customers',
+      'Margaret Park (Sales Support Agent) reports to Edwards; 0 reports, 20 customers',
+      'Steve Johnson (Sales Support Agent) reports to Edwards; 0 reports, 18 customers',
+      'Michael Mitchell (IT Manager) reports to Adams; 2 reports, 0 customers',
+      'Robert King (IT Staff) reports to Mitchell; 0 reports, 0 customers',
+      'Laura Callahan (IT Staff) reports to Mitchell; 0 reports, 0 customers',
+      '[the Grunge playlist and its tracks] 3 queries',
+      'Grunge: 15 tracks: Man In The Box, Smells Like Teen Spirit, In Bloom, ...',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 /** The runnable examples, by the name `npm run example -- <name>` takes. */
-import type { Log } from './models';
+import type { Log } from './counted';
 import * as basicFieldAccess from './basic-field-access';
 import * as multipleRecords from './multiple-records';
 import * as toDict from './to-dict';
