@@ -82,7 +82,7 @@ describeEachChinook('Chinook', (db) => {
     const n = await countQueries(env, async () => {
       for (const playlist of await env.model(Playlist).search([])) {
         const tracks = await playlist.tracks;
-        if (tracks.length) got.set(playlist.id as number, [...tracks.ids] as number[]);
+        if (tracks.length) got.set(playlist.id, [...tracks.ids]);
       }
     });
     expect(n).toBe(2); // the search, then the link table for every playlist at once
@@ -99,7 +99,7 @@ describeEachChinook('Chinook', (db) => {
     const m = await countQueries(fork, async () => {
       for (const track of await fork.model(Track).search([])) {
         const playlists = await track.playlists;
-        if (playlists.length) trackPlaylists.set(track.id as number, [...playlists.ids] as number[]);
+        if (playlists.length) trackPlaylists.set(track.id, [...playlists.ids]);
       }
     });
     expect(trackPlaylists).toEqual(byTrack);
@@ -116,8 +116,8 @@ describeEachChinook('Chinook', (db) => {
     const n = await countQueries(env, async () => {
       for (const e of await env.model(Employee).search([])) {
         const manager = await e.reportsTo;
-        managers.push([e.id as number, manager.length ? (manager.id as number) : null]);
-        reports.set(e.id as number, [...(await e.reports).ids] as number[]);
+        managers.push([e.id, manager.length ? (manager.id) : null]);
+        reports.set(e.id, [...(await e.reports).ids]);
       }
     });
     // the search, the employees' fields, their reports (one statement for all 8)
@@ -133,7 +133,7 @@ describeEachChinook('Chinook', (db) => {
     const m = await countQueries(fork, async () => {
       for (const c of await fork.model(Customer).search([])) {
         const rep = await c.supportRep;
-        got.push([c.id as number, rep.length ? await rep.lastName : null]);
+        got.push([c.id, rep.length ? await rep.lastName : null]);
       }
     });
     expect(got).toEqual(reps.map((r) => [r.CustomerId, r.LastName]));
