@@ -1,6 +1,7 @@
 import type { FieldDef } from '../model/field-types';
 import { relationOf, targetOf } from '../model/relations';
-import type { ModelSchema } from '../model/schema';
+import { ID_COLUMN, type ModelSchema } from '../model/schema';
+import { readonlyOwner } from '../model/writable';
 import type { ForeignKeySpec, IndexSpec } from './constraints';
 import { constraintName, type ConstraintKind } from './names';
 
@@ -13,7 +14,12 @@ import { constraintName, type ConstraintKind } from './names';
  *   foreign key per many2one with its ON DELETE rule.
  * - A many2many relation table (once, whichever side declares it) has the two id
  *   columns as its primary key, an index on the second, and a foreign key to each side
- *   with ON DELETE CASCADE.
+ *   with ON DELETE CASCADE (an existing one may be RESTRICT / NO ACTION instead: a
+ *   delete of a linked record then fails, which leaves the cache as it was).
+ * - A foreign key references the target's key column. None references a readonly
+ *   model's table (a view cannot be the target of one).
+ * - The table of a readonly model, and a relation table with a readonly model on one
+ *   side, carry `readonly`: sync only checks that they exist with their columns.
  */
 export interface TableSpec {
   readonly table: string;
@@ -23,6 +29,8 @@ export interface TableSpec {
   readonly primaryKey: readonly string[] | null;
   readonly indexes: readonly IndexSpec[];
   readonly foreignKeys: readonly ForeignKeySpec[];
+  /** The readonly model the table belongs to: sync creates, adds and alters nothing in it. */
+  readonly readonly?: ModelSchema;
 }
 
 export function planTables(schemas: readonly ModelSchema[]): TableSpec[] {
@@ -47,12 +55,25 @@ function modelTable(schema: ModelSchema): Draft {
   for (const f of schema.columnFields) {
     if (f.unique) indexes.push({ columns: [f.column], unique: true });
     else if (f.index) indexes.push({ columns: [f.column], unique: false });
-    if (f.type === 'many2one') {
-      foreignKeys.push({ column: f.column, target: targetOf(schema, f).table, onDelete: f.onDelete ?? 'set null' });
+    const target = f.type === 'many2one' ? targetOf(schema, f) : undefined;
+    if (target && !target.readonly) {
+      const onDelete = f.onDelete ?? 'set null';
+      foreignKeys.push({ column: f.column, target: target.table, references: keyColumn(target), onDelete, accepts: [onDelete] });
     }
   }
-  return { table: schema.table, columns: schema.columnFields, primaryKey: null, indexes, foreignKeys };
+  return {
+    table: schema.table, columns: schema.columnFields, primaryKey: null, indexes, foreignKeys,
+    ...(schema.readonly ? { readonly: schema } : {}),
+  };
 }
+
+/** The column a foreign key to `schema` references. */
+function keyColumn(schema: ModelSchema): string {
+  return ID_COLUMN;
+}
+
+/** What an existing link of a relation table may do on delete (see the contract above). */
+const LINK_RULES = ['cascade', 'restrict'] as const;
 
 /** A stand-in field for relation-table columns: a required id reference. */
 const LINK: FieldDef = {
@@ -67,15 +88,18 @@ function relationTables(schemas: readonly ModelSchema[]): Draft[] {
       if (f.type !== 'many2many') continue;
       const rel = relationOf(schema, f);
       if (out.has(rel.table.toLowerCase())) continue; // the other side, checked consistent by relations.ts
+      const target = targetOf(schema, f);
+      const readonly = readonlyOwner(schema, f);
       out.set(rel.table.toLowerCase(), {
         table: rel.table,
         columns: [{ ...LINK, column: rel.column1 }, { ...LINK, column: rel.column2 }],
         primaryKey: [rel.column1, rel.column2],
         indexes: [{ columns: [rel.column2], unique: false }],
         foreignKeys: [
-          { column: rel.column1, target: schema.table, onDelete: 'cascade' },
-          { column: rel.column2, target: targetOf(schema, f).table, onDelete: 'cascade' },
+          { column: rel.column1, target: schema.table, references: keyColumn(schema), onDelete: 'cascade', accepts: LINK_RULES },
+          { column: rel.column2, target: target.table, references: keyColumn(target), onDelete: 'cascade', accepts: LINK_RULES },
         ],
+        ...(readonly ? { readonly } : {}),
       });
     }
   }
