@@ -214,7 +214,7 @@ describe('snake_case naming rule', () => {
 });
 
 describe('foreign key recognition and ON DELETE rules', () => {
-  const spec: ForeignKeySpec = { name: 'k', column: 'ArtistId', target: 'Artist', references: 'ArtistKey', onDelete: 'restrict', accepts: ['restrict'] };
+  const spec: ForeignKeySpec = { name: 'k', column: 'ArtistId', target: 'Artist', targetColumn: 'ArtistKey', onDelete: 'restrict', accepts: ['restrict'] };
   const found = (references: string[], onDelete: string): TableConstraints => ({
     indexes: [], foreignKeys: [{ name: 'FK', columns: ['artistid'], target: 'artist', references, onDelete }],
   });

@@ -16,13 +16,13 @@ export interface IndexSpec {
   readonly unique: boolean;
 }
 
-/** A foreign key sync wants: `column` references the key column `references` of `target`. */
+/** A foreign key sync wants: `column` references the key column `targetColumn` of `target`. */
 export interface ForeignKeySpec {
   readonly name: string;
   readonly column: string;
   readonly target: string;
   /** The target's primary key column. */
-  readonly references: string;
+  readonly targetColumn: string;
   /** The rule sync gives a key it creates. */
   readonly onDelete: OnDelete;
   /**
@@ -79,7 +79,7 @@ export function hasIndex(existing: TableConstraints, spec: IndexSpec): boolean {
 
 /**
  * A foreign key spec is met by a key on exactly its column to the same table's key
- * column (`spec.references`), whatever its ON DELETE rule: sync does not alter what
+ * column (`spec.targetColumn`), whatever its ON DELETE rule: sync does not alter what
  * exists (ruleConflict reports a rule that differs).
  */
 export function hasForeignKey(existing: TableConstraints, spec: ForeignKeySpec): boolean {
@@ -110,6 +110,6 @@ const RULES: Readonly<Record<string, OnDelete>> = { 'NO ACTION': 'restrict', RES
 function matchingKeys(existing: TableConstraints, spec: ForeignKeySpec): ExistingForeignKey[] {
   return existing.foreignKeys.filter(
     (key) => sameList(key.columns, [spec.column]) && same(key.target, spec.target)
-      && (key.references.length === 0 || sameList(key.references, [spec.references])),
+      && (key.references.length === 0 || sameList(key.references, [spec.targetColumn])),
   );
 }

@@ -1,6 +1,7 @@
 import type { FieldDef } from '../model/field-types';
+import type { PrimaryKeyDef } from '../model/keys';
 import { relationOf, targetOf } from '../model/relations';
-import { ID_COLUMN, type ModelSchema } from '../model/schema';
+import type { ModelSchema } from '../model/schema';
 import { readonlyOwner } from '../model/writable';
 import type { ForeignKeySpec, IndexSpec } from './constraints';
 import { constraintName, type ConstraintKind } from './names';
@@ -9,24 +10,27 @@ import { constraintName, type ConstraintKind } from './names';
  * What the registry asks of the database: every table with its columns, indexes,
  * unique constraints and foreign keys, named (names.ts). Pure: no SQL here.
  *
- * - A model table has an auto-increment `id`, a column per column field, a unique
- *   constraint per `unique` field, an index per `index` field and per many2one, and a
- *   foreign key per many2one with its ON DELETE rule.
- * - A many2many relation table (once, whichever side declares it) has the two id
+ * - A model table has its key column (see model/keys.ts), a column per column field, a
+ *   unique constraint per `unique` field, an index per `index` field and per many2one,
+ *   and a foreign key per many2one, to the target's key column, with its ON DELETE rule.
+ * - A many2many relation table (once, whichever side declares it) has the two key
  *   columns as its primary key, an index on the second, and a foreign key to each side
  *   with ON DELETE CASCADE (an existing one may be RESTRICT / NO ACTION instead: a
  *   delete of a linked record then fails, which leaves the cache as it was).
- * - A foreign key references the target's key column. None references a readonly
- *   model's table (a view cannot be the target of one).
+ * - A column that references a key has the type of that key (`references`).
+ * - No foreign key references a readonly model's table (a view cannot be the target
+ *   of one); the referencing column still takes the key's type.
  * - The table of a readonly model, and a relation table with a readonly model on one
  *   side, carry `readonly`: sync only checks that they exist with their columns.
  */
 export interface TableSpec {
   readonly table: string;
-  /** Columns besides the primary key. */
+  /** Columns besides a model's key column. */
   readonly columns: readonly FieldDef[];
-  /** null: the auto-increment `id`; else the columns of a composite primary key. */
-  readonly primaryKey: readonly string[] | null;
+  /** A model's key, or the columns of a relation table's composite primary key. */
+  readonly primaryKey: PrimaryKeyDef | readonly string[];
+  /** The key each referencing column (many2one, relation table column) refers to. */
+  readonly references: ReadonlyMap<FieldDef, PrimaryKeyDef>;
   readonly indexes: readonly IndexSpec[];
   readonly foreignKeys: readonly ForeignKeySpec[];
   /** The readonly model the table belongs to: sync creates, adds and alters nothing in it. */
@@ -52,24 +56,21 @@ interface Draft extends Omit<TableSpec, 'indexes' | 'foreignKeys'> {
 function modelTable(schema: ModelSchema): Draft {
   const indexes: Array<Unnamed<IndexSpec>> = [];
   const foreignKeys: Array<Unnamed<ForeignKeySpec>> = [];
+  const references = new Map<FieldDef, PrimaryKeyDef>();
   for (const f of schema.columnFields) {
     if (f.unique) indexes.push({ columns: [f.column], unique: true });
     else if (f.index) indexes.push({ columns: [f.column], unique: false });
-    const target = f.type === 'many2one' ? targetOf(schema, f) : undefined;
-    if (target && !target.readonly) {
+    if (f.type === 'many2one') {
+      const target = targetOf(schema, f);
+      references.set(f, target.primaryKey);
       const onDelete = f.onDelete ?? 'set null';
-      foreignKeys.push({ column: f.column, target: target.table, references: keyColumn(target), onDelete, accepts: [onDelete] });
+      if (!target.readonly) foreignKeys.push({ column: f.column, target: target.table, targetColumn: target.primaryKey.column, onDelete, accepts: [onDelete] });
     }
   }
   return {
-    table: schema.table, columns: schema.columnFields, primaryKey: null, indexes, foreignKeys,
+    table: schema.table, columns: schema.columnFields, primaryKey: schema.primaryKey, references, indexes, foreignKeys,
     ...(schema.readonly ? { readonly: schema } : {}),
   };
-}
-
-/** The column a foreign key to `schema` references. */
-function keyColumn(schema: ModelSchema): string {
-  return ID_COLUMN;
 }
 
 /** What an existing link of a relation table may do on delete (see the contract above). */
@@ -90,14 +91,16 @@ function relationTables(schemas: readonly ModelSchema[]): Draft[] {
       if (out.has(rel.table.toLowerCase())) continue; // the other side, checked consistent by relations.ts
       const target = targetOf(schema, f);
       const readonly = readonlyOwner(schema, f);
+      const columns = [{ ...LINK, column: rel.column1 }, { ...LINK, column: rel.column2 }];
       out.set(rel.table.toLowerCase(), {
         table: rel.table,
-        columns: [{ ...LINK, column: rel.column1 }, { ...LINK, column: rel.column2 }],
+        columns,
         primaryKey: [rel.column1, rel.column2],
+        references: new Map([[columns[0], schema.primaryKey], [columns[1], target.primaryKey]]),
         indexes: [{ columns: [rel.column2], unique: false }],
         foreignKeys: [
-          { column: rel.column1, target: schema.table, references: keyColumn(schema), onDelete: 'cascade', accepts: LINK_RULES },
-          { column: rel.column2, target: target.table, references: keyColumn(target), onDelete: 'cascade', accepts: LINK_RULES },
+          { column: rel.column1, target: schema.table, targetColumn: schema.primaryKey.column, onDelete: 'cascade', accepts: LINK_RULES },
+          { column: rel.column2, target: target.table, targetColumn: target.primaryKey.column, onDelete: 'cascade', accepts: LINK_RULES },
         ],
         ...(readonly ? { readonly } : {}),
       });

@@ -84,7 +84,7 @@ export async function readMysqlConstraints(db: Pinned, table: string): Promise<T
 export async function addMysqlForeignKeys(db: Pinned, table: string, keys: readonly ForeignKeySpec[]): Promise<void> {
   for (const k of keys) {
     await db.schema().alterTable(table, (t) => {
-      t.foreign(k.column, k.name).references(k.references).inTable(k.target).onDelete(k.onDelete.toUpperCase());
+      t.foreign(k.column, k.name).references(k.targetColumn).inTable(k.target).onDelete(k.onDelete.toUpperCase());
     });
   }
 }

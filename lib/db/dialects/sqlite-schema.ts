@@ -159,7 +159,7 @@ function withForeignKeys(sql: string, keys: readonly ForeignKeySpec[], table: st
     throw new SchemaError(`cannot add foreign keys to "${table}": its CREATE TABLE statement is not one sync can read`);
   }
   const clauses = keys.map(
-    (k) => `, CONSTRAINT ${quote(k.name)} FOREIGN KEY (${quote(k.column)}) REFERENCES ${quote(k.target)} (${quote(k.references)}) ON DELETE ${ON_DELETE[k.onDelete]}`,
+    (k) => `, CONSTRAINT ${quote(k.name)} FOREIGN KEY (${quote(k.column)}) REFERENCES ${quote(k.target)} (${quote(k.targetColumn)}) ON DELETE ${ON_DELETE[k.onDelete]}`,
   );
   return `${sql.slice(0, close)}${clauses.join('')}${sql.slice(close)}`;
 }
