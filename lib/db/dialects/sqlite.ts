@@ -6,7 +6,7 @@ import {
 } from '../../model/decode';
 import { upToFirstQuote, wrapDriverError } from '../errors';
 import { registerLikeFunctions } from './sqlite-like';
-import { addSqliteForeignKeys, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
+import { addSqliteForeignKeys, sqliteRelationExists, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
 
 /**
  * SQLite through better-sqlite3. Quirks handled here:
@@ -104,6 +104,7 @@ export const sqliteDialect: Dialect = {
   },
   // Schema sync (sqlite-schema.ts): the write lock, PRAGMA introspection, table rebuilds.
   withSchemaLock: withSqliteSchemaLock,
+  relationExists: sqliteRelationExists,
   readConstraints: readSqliteConstraints,
   addForeignKeys: addSqliteForeignKeys,
 };
