@@ -195,6 +195,18 @@ describeEachChinook('Chinook', (db) => {
     expect(await db.rows('SELECT ArtistId FROM Artist WHERE ArtistId = 1000')).toEqual([{ ArtistId: 1000 }]);
     expect(await album.title).toBe('Mapped');
 
+    // A datetime and money in Chinook's own storage: text 'YYYY-MM-DD HH:MM:SS' / REAL on SQLite.
+    const invoice = await env.model(Invoice).create({ id: 1000, customer: 1, invoiceDate: new Date('2025-01-02T03:04:05Z'), total: '1.29' });
+    await env.model(InvoiceLine).create({ id: 5000, invoice, track, unitPrice: '1.29', quantity: 1 });
+    const dateText = db.name === 'sqlite' ? 'InvoiceDate' : "DATE_FORMAT(InvoiceDate, '%Y-%m-%d %H:%i:%s')";
+    const [stored] = await db.rows<{ InvoiceDate: string; Total: number | string }>(`SELECT ${dateText} AS InvoiceDate, Total FROM Invoice WHERE InvoiceId = 1000`);
+    expect({ ...stored, Total: String(stored.Total) }).toEqual({ InvoiceDate: '2025-01-02 03:04:05', Total: '1.29' });
+    expect(await db.rows('SELECT InvoiceId, TrackId, Quantity FROM InvoiceLine WHERE InvoiceLineId = 5000')).toEqual([{ InvoiceId: 1000, TrackId: 5000, Quantity: 1 }]);
+    expect([...(await track.invoiceLines).ids]).toEqual([5000]);
+    await expect(track.unlink()).rejects.toBeInstanceOf(ForeignKeyViolationError);
+    await env.model(InvoiceLine).browse(5000).unlink();
+    await invoice.unlink();
+
     await playlist.write({ tracks: { remove: [5000] } });
     expect(await db.rows('SELECT PlaylistId FROM PlaylistTrack WHERE TrackId = 5000')).toEqual([]);
     await track.unlink();
