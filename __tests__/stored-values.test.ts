@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { BaseModel, DomainError, Field, Model, SchemaError, ValidationError, type Domain, type Environment } from '../lib';
+import { BaseModel, DatabaseError, DomainError, Field, Model, SchemaError, ValidationError, type Domain, type Environment } from '../lib';
 import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
 import { inTimeZone } from './helpers/time-zone';
 
@@ -391,5 +391,24 @@ describeEachDatabase('values as existing databases store them', (db) => {
       expect(names).toEqual(ids.map((id) => stored.get(id)));
     }
     expect(stored.get(3)).toBe('abc ');
+  });
+
+  it('a character the column\'s character set cannot hold is refused by MariaDB (utf8mb3), stored by SQLite', async () => {
+    const artist = env.model(Artist).browse(1);
+    expect(await artist.Name).toBe('abc');
+    const name = 'note \u{1F3B5}'; // outside the BMP: four bytes in UTF-8, which utf8mb3 lacks
+    if (db.name === 'sqlite') {
+      await artist.write({ Name: name });
+      env.clearCache();
+      expect(await env.model(Artist).browse(1).Name).toBe(name);
+      return;
+    }
+    const error = await artist.write({ Name: name }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(DatabaseError);
+    expect((error as Error).message).toMatch(/Incorrect string value for column .*Name/);
+    expect((error as Error).message).not.toContain('note');
+    // The failed write left the cache and the row as they were.
+    expect(await artist.Name).toBe('abc');
+    expect(await rawRows<{ Name: string }>(db, env, 'SELECT Name FROM sv_Artist WHERE id = 1')).toEqual([{ Name: 'abc' }]);
   });
 });
