@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { openDatabase, type DatabaseConfig } from '../db/database';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
 import { ProxormError, ValidationError } from '../errors';
+import type { Key } from '../model/keys';
 import { allSchemas, schemaOf } from '../model/registry';
 import { modelApi, type ModelApi } from '../record/model-api';
 import type { ModelClass } from '../record/types';
@@ -146,9 +147,9 @@ export class Environment {
     this.session.clear(model === undefined ? undefined : this.modelName(model));
   }
 
-  /** Drops the cached values of records: the next read loads them. */
-  invalidateRecord(model: string | ModelClass<unknown>, ids: number | readonly number[]): void {
-    this.session.invalidate(this.modelName(model), typeof ids === 'number' ? [ids] : ids);
+  /** Drops the cached values of records (by key): the next read loads them. */
+  invalidateRecord(model: string | ModelClass<unknown>, ids: Key | readonly Key[]): void {
+    this.session.invalidate(this.modelName(model), typeof ids === 'number' || typeof ids === 'string' ? [ids] : ids);
   }
 
   /**
