@@ -5,7 +5,8 @@ import { inTimeZone } from './helpers/time-zone';
 
 /*
  * Values as existing databases store them (issue 10, item 5), over tables created by raw
- * SQL the way the Chinook scripts create theirs, with rows inserted by raw SQL:
+ * SQL the way the Chinook scripts create theirs (PascalCase columns, `InvoiceId INT NOT
+ * NULL` keys the caller gives), with rows inserted by raw SQL:
  *
  * 1. A DATETIME another program stored as UTC text without offset ('2002-08-14 00:00:00')
  *    reads as that UTC instant under any process time zone, and a field declared with
@@ -20,20 +21,20 @@ import { inTimeZone } from './helpers/time-zone';
  *    column's collation, and the records found read the values their rows hold.
  */
 
-@Model({ name: 'sv_invoice', table: 'sv_Invoice' })
+@Model({ name: 'sv_invoice', table: 'sv_Invoice', primaryKey: { column: 'InvoiceId', type: 'integer', generated: false } })
 class Invoice extends BaseModel {
   @Field.datetime({ format: 'sql', required: true }) InvoiceDate!: Date;
   @Field.decimal({ precision: 10, scale: 2, required: true }) Total!: string;
   @Field.string({ size: 40 }) BillingCity!: string | null;
 }
 
-@Model({ name: 'sv_line', table: 'sv_InvoiceLine' })
+@Model({ name: 'sv_line', table: 'sv_InvoiceLine', primaryKey: { column: 'InvoiceLineId', type: 'integer', generated: false } })
 class Line extends BaseModel {
   @Field.decimal({ precision: 10, scale: 2, required: true }) UnitPrice!: string;
   @Field.integer({ required: true }) Quantity!: number;
 }
 
-@Model({ name: 'sv_artist', table: 'sv_Artist' })
+@Model({ name: 'sv_artist', table: 'sv_Artist', primaryKey: { column: 'ArtistId', type: 'integer', generated: false } })
 class Artist extends BaseModel {
   @Field.string({ size: 120 }) Name!: string | null;
 }
@@ -78,30 +79,30 @@ async function createTables(db: TestDatabase, env: Environment): Promise<void> {
   if (db.name === 'sqlite') {
     // As Chinook_Sqlite's: DATETIME and NUMERIC(10,2) have NUMERIC affinity.
     await env.knex.raw(`CREATE TABLE [sv_Invoice] (
-      [id] INTEGER NOT NULL, [InvoiceDate] DATETIME NOT NULL, [Total] NUMERIC(10,2) NOT NULL, [BillingCity] NVARCHAR(40),
-      CONSTRAINT [PK_sv_Invoice] PRIMARY KEY ([id]))`);
+      [InvoiceId] INTEGER NOT NULL, [InvoiceDate] DATETIME NOT NULL, [Total] NUMERIC(10,2) NOT NULL, [BillingCity] NVARCHAR(40),
+      CONSTRAINT [PK_sv_Invoice] PRIMARY KEY ([InvoiceId]))`);
     await env.knex.raw(`CREATE TABLE [sv_InvoiceLine] (
-      [id] INTEGER NOT NULL, [UnitPrice] NUMERIC(10,2) NOT NULL, [Quantity] INTEGER NOT NULL,
-      CONSTRAINT [PK_sv_InvoiceLine] PRIMARY KEY ([id]))`);
-    await env.knex.raw(`CREATE TABLE [sv_Artist] ([id] INTEGER NOT NULL, [Name] NVARCHAR(120) COLLATE NOCASE,
-      CONSTRAINT [PK_sv_Artist] PRIMARY KEY ([id]))`);
+      [InvoiceLineId] INTEGER NOT NULL, [UnitPrice] NUMERIC(10,2) NOT NULL, [Quantity] INTEGER NOT NULL,
+      CONSTRAINT [PK_sv_InvoiceLine] PRIMARY KEY ([InvoiceLineId]))`);
+    await env.knex.raw(`CREATE TABLE [sv_Artist] ([ArtistId] INTEGER NOT NULL, [Name] NVARCHAR(120) COLLATE NOCASE,
+      CONSTRAINT [PK_sv_Artist] PRIMARY KEY ([ArtistId]))`);
   } else {
     // As Chinook_MySql's: NVARCHAR is utf8mb3 with its default collation, utf8mb3_general_ci.
     await env.knex.raw(`CREATE TABLE \`sv_Invoice\` (
-      \`id\` INT NOT NULL AUTO_INCREMENT, \`InvoiceDate\` DATETIME NOT NULL, \`Total\` NUMERIC(10,2) NOT NULL,
-      \`BillingCity\` NVARCHAR(40), CONSTRAINT \`PK_sv_Invoice\` PRIMARY KEY (\`id\`))`);
+      \`InvoiceId\` INT NOT NULL, \`InvoiceDate\` DATETIME NOT NULL, \`Total\` NUMERIC(10,2) NOT NULL,
+      \`BillingCity\` NVARCHAR(40), CONSTRAINT \`PK_sv_Invoice\` PRIMARY KEY (\`InvoiceId\`))`);
     await env.knex.raw(`CREATE TABLE \`sv_InvoiceLine\` (
-      \`id\` INT NOT NULL AUTO_INCREMENT, \`UnitPrice\` NUMERIC(10,2) NOT NULL, \`Quantity\` INT NOT NULL,
-      CONSTRAINT \`PK_sv_InvoiceLine\` PRIMARY KEY (\`id\`))`);
-    await env.knex.raw(`CREATE TABLE \`sv_Artist\` (\`id\` INT NOT NULL AUTO_INCREMENT, \`Name\` NVARCHAR(120),
-      CONSTRAINT \`PK_sv_Artist\` PRIMARY KEY (\`id\`))`);
+      \`InvoiceLineId\` INT NOT NULL, \`UnitPrice\` NUMERIC(10,2) NOT NULL, \`Quantity\` INT NOT NULL,
+      CONSTRAINT \`PK_sv_InvoiceLine\` PRIMARY KEY (\`InvoiceLineId\`))`);
+    await env.knex.raw(`CREATE TABLE \`sv_Artist\` (\`ArtistId\` INT NOT NULL, \`Name\` NVARCHAR(120),
+      CONSTRAINT \`PK_sv_Artist\` PRIMARY KEY (\`ArtistId\`))`);
   }
   // Literals in the SQL text, as the scripts insert them.
   const q = (s: string | null) => (s === null ? 'NULL' : `'${s}'`);
-  await env.knex.raw(`INSERT INTO sv_Invoice (id, InvoiceDate, Total, BillingCity) VALUES ${
+  await env.knex.raw(`INSERT INTO sv_Invoice (InvoiceId, InvoiceDate, Total, BillingCity) VALUES ${
     DATES.map((d, i) => `(${i + 1}, '${d}', 1.98, 'Paris')`).join(', ')}`);
-  await env.knex.raw(`INSERT INTO sv_InvoiceLine (id, UnitPrice, Quantity) VALUES ${PRICES.map((p, i) => `(${i + 1}, ${p}, 1)`).join(', ')}`);
-  await env.knex.raw(`INSERT INTO sv_Artist (id, Name) VALUES ${NAMES.map((n, i) => `(${i + 1}, ${q(n)})`).join(', ')}`);
+  await env.knex.raw(`INSERT INTO sv_InvoiceLine (InvoiceLineId, UnitPrice, Quantity) VALUES ${PRICES.map((p, i) => `(${i + 1}, ${p}, 1)`).join(', ')}`);
+  await env.knex.raw(`INSERT INTO sv_Artist (ArtistId, Name) VALUES ${NAMES.map((n, i) => `(${i + 1}, ${q(n)})`).join(', ')}`);
 }
 
 /** Rows of a raw SELECT, whichever the driver. */
@@ -110,16 +111,19 @@ async function rawRows<T>(db: TestDatabase, env: Environment, sql: string, bindi
   return (db.name === 'sqlite' ? result : result[0]) as T[];
 }
 
+/** Key column of each table, as Chinook names them. */
+const KEY: Readonly<Record<string, string>> = { sv_Invoice: 'InvoiceId', sv_InvoiceLine: 'InvoiceLineId', sv_Artist: 'ArtistId' };
+
 async function rawIds(db: TestDatabase, env: Environment, table: string, where: string): Promise<number[]> {
-  const rows = await rawRows<{ id: number }>(db, env, `SELECT id FROM ${table} WHERE ${where} ORDER BY id`);
+  const rows = await rawRows<{ id: number }>(db, env, `SELECT ${KEY[table]} AS id FROM ${table} WHERE ${where} ORDER BY 1`);
   return rows.map((r) => Number(r.id));
 }
 
 /** The InvoiceDate text as stored (MySQL: the DATETIME as the server writes it). */
 async function storedDate(db: TestDatabase, env: Environment, id: number): Promise<{ text: string; kind: string }> {
   const sql = db.name === 'sqlite'
-    ? 'SELECT InvoiceDate AS text, typeof(InvoiceDate) AS kind FROM sv_Invoice WHERE id = ?'
-    : 'SELECT CAST(InvoiceDate AS CHAR) AS text, \'datetime\' AS kind FROM sv_Invoice WHERE id = ?';
+    ? 'SELECT InvoiceDate AS text, typeof(InvoiceDate) AS kind FROM sv_Invoice WHERE InvoiceId = ?'
+    : 'SELECT CAST(InvoiceDate AS CHAR) AS text, \'datetime\' AS kind FROM sv_Invoice WHERE InvoiceId = ?';
   const [row] = await rawRows<{ text: string; kind: string }>(db, env, sql, [id]);
   return row;
 }
@@ -170,7 +174,7 @@ describeEachDatabase('values as existing databases store them', (db) => {
       await inTimeZone(tz, async () => {
         expect(new Date(PIVOT).getTimezoneOffset()).toBe(tz === 'UTC' ? 0 : 240);
         const raw = await rawRows<{ id: number; d: string }>(db, env,
-          db.name === 'sqlite' ? 'SELECT id, InvoiceDate AS d FROM sv_Invoice ORDER BY id' : 'SELECT id, CAST(InvoiceDate AS CHAR) AS d FROM sv_Invoice ORDER BY id');
+          db.name === 'sqlite' ? 'SELECT InvoiceId AS id, InvoiceDate AS d FROM sv_Invoice ORDER BY 1' : 'SELECT InvoiceId AS id, CAST(InvoiceDate AS CHAR) AS d FROM sv_Invoice ORDER BY 1');
         expect(raw.map((r) => r.d)).toEqual(DATES);
         const invoices = await env.model(Invoice).browse(idsOf(DATES.length));
         const read = await invoices.read(['InvoiceDate']);
@@ -230,7 +234,7 @@ describeEachDatabase('values as existing databases store them', (db) => {
     it('writes land in the column as whole-second UTC text, the format of the rows already there', async () => {
       await inTimeZone(tz, async () => {
         const at = new Date(Date.UTC(2021, 2, 4, 5, 6, 7));
-        const inv = await env.model(Invoice).create({ InvoiceDate: at, Total: '3.96', BillingCity: 'Oslo' });
+        const inv = await env.model(Invoice).create({ id: 100, InvoiceDate: at, Total: '3.96', BillingCity: 'Oslo' });
         expect(await storedDate(db, env, inv.id)).toEqual({ text: '2021-03-04 05:06:07', kind: db.name === 'sqlite' ? 'text' : 'datetime' });
         // Given as text without offset: UTC, whatever the process's zone.
         await inv.write({ InvoiceDate: '2002-08-14 00:00:00' as unknown as Date });
@@ -251,7 +255,7 @@ describeEachDatabase('values as existing databases store them', (db) => {
     const ms = new Date(Date.UTC(2021, 0, 1, 0, 0, 0, 1));
     let error: unknown;
     const sent = await countQueries(env, async () => {
-      await env.model(Invoice).create({ InvoiceDate: ms, Total: '1.00', BillingCity: null }).catch((e: unknown) => { error = e; });
+      await env.model(Invoice).create({ id: 100, InvoiceDate: ms, Total: '1.00', BillingCity: null }).catch((e: unknown) => { error = e; });
       await expect(inv.write({ InvoiceDate: ms })).rejects.toThrow(ValidationError);
       await expect(inv.write({ InvoiceDate: '2021-01-01T00:00:00.001Z' as unknown as Date })).rejects.toThrow(ValidationError);
     });
@@ -295,7 +299,7 @@ describeEachDatabase('values as existing databases store them', (db) => {
 
   it('NUMERIC(10,2) money reads as the decimal string with its scale', async () => {
     if (db.name === 'sqlite') {
-      const kinds = await rawRows<{ k: string }>(db, env, 'SELECT typeof(UnitPrice) AS k FROM sv_InvoiceLine ORDER BY id');
+      const kinds = await rawRows<{ k: string }>(db, env, 'SELECT typeof(UnitPrice) AS k FROM sv_InvoiceLine ORDER BY InvoiceLineId');
       expect(kinds.map((r) => r.k)).toEqual(['real', 'real', 'real', 'real', 'integer', 'real', 'real']);
     }
     const lines = env.model(Line).browse(idsOf(PRICES.length));
@@ -333,9 +337,9 @@ describeEachDatabase('values as existing databases store them', (db) => {
   it('a decimal written lands as the column stores it and reads back with its scale', async () => {
     const line = env.model(Line).browse(1);
     await line.write({ UnitPrice: '1.25' });
-    const created = await env.model(Line).create({ UnitPrice: "3", Quantity: 2 });
-    const [row] = await rawRows<{ p: unknown }>(db, env, 'SELECT UnitPrice AS p FROM sv_InvoiceLine WHERE id = ?', [1]);
-    const [made] = await rawRows<{ p: unknown }>(db, env, 'SELECT UnitPrice AS p FROM sv_InvoiceLine WHERE id = ?', [created.id]);
+    const created = await env.model(Line).create({ id: 100, UnitPrice: '3', Quantity: 2 });
+    const [row] = await rawRows<{ p: unknown }>(db, env, 'SELECT UnitPrice AS p FROM sv_InvoiceLine WHERE InvoiceLineId = ?', [1]);
+    const [made] = await rawRows<{ p: unknown }>(db, env, 'SELECT UnitPrice AS p FROM sv_InvoiceLine WHERE InvoiceLineId = ?', [created.id]);
     expect([row.p, made.p]).toEqual(db.name === 'sqlite' ? [1.25, 3] : ['1.25', '3.00']);
     expect([await line.UnitPrice, await created.UnitPrice]).toEqual(['1.25', '3.00']);
     env.clearCache();
@@ -380,7 +384,7 @@ describeEachDatabase('values as existing databases store them', (db) => {
     // = and in agree with raw SQL's = and IN on the same column.
     expect(await rawIds(db, env, 'sv_Artist', "Name = 'abc'")).toEqual(expected.eq[db.name]);
     expect(await rawIds(db, env, 'sv_Artist', "Name IN ('abc', 'ABD')")).toEqual(expected.in[db.name]);
-    const stored = new Map((await rawRows<{ id: number; Name: string | null }>(db, env, 'SELECT id, Name FROM sv_Artist')).map((r) => [Number(r.id), r.Name]));
+    const stored = new Map((await rawRows<{ id: number; Name: string | null }>(db, env, 'SELECT ArtistId AS id, Name FROM sv_Artist')).map((r) => [Number(r.id), r.Name]));
     for (const [key, domain] of Object.entries(domains)) {
       env.clearCache();
       const found = await env.model(Artist).search(domain);
@@ -409,6 +413,6 @@ describeEachDatabase('values as existing databases store them', (db) => {
     expect((error as Error).message).not.toContain('note');
     // The failed write left the cache and the row as they were.
     expect(await artist.Name).toBe('abc');
-    expect(await rawRows<{ Name: string }>(db, env, 'SELECT Name FROM sv_Artist WHERE id = 1')).toEqual([{ Name: 'abc' }]);
+    expect(await rawRows<{ Name: string }>(db, env, 'SELECT Name FROM sv_Artist WHERE ArtistId = 1')).toEqual([{ Name: 'abc' }]);
   });
 });
