@@ -19,7 +19,7 @@ export interface BaseFieldOptions<T> {
   index?: boolean;
   /** Create a UNIQUE constraint on the column. */
   unique?: boolean;
-  /** Column name; defaults to the property name. */
+  /** Column name; defaults to the property name (its snake_case with `@Model({ naming: 'snake_case' })`). */
   column?: string;
   /**
    * Whether a miss on another field loads this one too (default true). Set false for
@@ -60,7 +60,7 @@ export interface Many2oneOptions {
   /** Default 'set null' ('restrict' when required). */
   onDelete?: OnDelete;
   required?: boolean;
-  /** Column name; defaults to `<property>_id`. */
+  /** Column name; defaults to `<property>_id` (`<snake_case>_id` with `@Model({ naming: 'snake_case' })`). */
   column?: string;
   /** An index is always created; false only for prefetch, as for other fields. */
   prefetch?: boolean;

@@ -8,7 +8,7 @@ import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
 import { mysqlDatetimeText } from './datetime-text';
-import { addMysqlForeignKeys, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
+import { addMysqlForeignKeys, mysqlRelationExists, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
 export interface MysqlServerInfo {
@@ -121,6 +121,7 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     },
     // Schema sync (mysql-schema.ts): GET_LOCK, information_schema, ALTER TABLE.
     withSchemaLock: withMysqlSchemaLock,
+    relationExists: mysqlRelationExists,
     readConstraints: readMysqlConstraints,
     addForeignKeys: addMysqlForeignKeys,
   };

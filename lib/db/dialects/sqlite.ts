@@ -7,7 +7,7 @@ import {
 import { upToFirstQuote, wrapDriverError } from '../errors';
 import { sqliteDatetimeText } from './datetime-text';
 import { registerLikeFunctions } from './sqlite-like';
-import { addSqliteForeignKeys, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
+import { addSqliteForeignKeys, sqliteRelationExists, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
 
 /**
  * SQLite through better-sqlite3. Quirks handled here:
@@ -105,6 +105,7 @@ export const sqliteDialect: Dialect = {
   },
   // Schema sync (sqlite-schema.ts): the write lock, PRAGMA introspection, table rebuilds.
   withSchemaLock: withSqliteSchemaLock,
+  relationExists: sqliteRelationExists,
   readConstraints: readSqliteConstraints,
   addForeignKeys: addSqliteForeignKeys,
 };
