@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { SchemaError } from '../errors';
 import {
   BASE_OPTION_KEYS, DESIGN_TYPES, TYPE_OPTION_KEYS, inferFieldType,
-  isColumn, type BaseFieldOptions, type DecimalFieldOptions, type FieldDef, type FieldOptions, type FieldType,
+  DATETIME_FORMATS, isColumn, type BaseFieldOptions, type DatetimeFieldOptions, type DecimalFieldOptions, type FieldDef, type FieldOptions, type FieldType,
   type Many2manyOptions, type Many2oneOptions, type RelationType, type StringFieldOptions,
 } from './field-types';
 import { keyField, parsePrimaryKey, type PrimaryKeyOption } from './keys';
@@ -143,6 +143,9 @@ function resolveField(model: string, p: PendingField, naming: Naming | undefined
   const precision = positiveInt(where, 'precision', o.precision, 12, 65);
   const scale = o.scale === 0 ? 0 : positiveInt(where, 'scale', o.scale, 2, 30);
   if (scale > precision) throw new SchemaError(`${where}: scale ${scale} exceeds precision ${precision}`);
+  if (o.format !== undefined && !DATETIME_FORMATS.includes(o.format)) {
+    throw new SchemaError(`${where}: option "format" must be one of ${DATETIME_FORMATS.map((f) => `'${f}'`).join(', ')}`);
+  }
   const def: FieldDef = {
     name: p.name, type, column,
     required: o.required ?? false,
@@ -151,6 +154,7 @@ function resolveField(model: string, p: PendingField, naming: Naming | undefined
     unique: o.unique ?? false,
     prefetch: o.prefetch ?? true,
     size, precision, scale,
+    ...(type === 'datetime' ? { format: o.format ?? 'iso' } : {}),
   };
   if (def.default === undefined || typeof def.default === 'function') return def;
   try {
@@ -217,14 +221,15 @@ type FieldFactory<O> = (options?: O) => PropertyDecorator;
  * TypeScript type (string, number -> integer, boolean, Date); `@Field.float()` and the
  * other members name it explicitly.
  */
-export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number }) => PropertyDecorator) & {
+export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number; format?: DatetimeFieldOptions['format'] }) => PropertyDecorator) & {
   string: FieldFactory<StringFieldOptions>;
   text: FieldFactory<BaseFieldOptions<string>>;
   integer: FieldFactory<BaseFieldOptions<number>>;
   float: FieldFactory<BaseFieldOptions<number>>;
   decimal: FieldFactory<DecimalFieldOptions>;
   boolean: FieldFactory<BaseFieldOptions<boolean>>;
-  datetime: FieldFactory<BaseFieldOptions<Date>>;
+  /** A UTC datetime; `format` picks how its column stores it (see DatetimeFormat). */
+  datetime: FieldFactory<DatetimeFieldOptions>;
   json: FieldFactory<BaseFieldOptions<unknown>>;
   /** A reference to one record of `target`: a FK column `<name>_id` (indexed, with a real constraint). */
   many2one: (target: () => Function, options?: Many2oneOptions) => PropertyDecorator;
@@ -242,6 +247,6 @@ export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number }) =
   float: (o?: BaseFieldOptions<number>) => declare('float', o),
   decimal: (o?: DecimalFieldOptions) => declare('decimal', o as FieldOptions),
   boolean: (o?: BaseFieldOptions<boolean>) => declare('boolean', o),
-  datetime: (o?: BaseFieldOptions<Date>) => declare('datetime', o),
+  datetime: (o?: DatetimeFieldOptions) => declare('datetime', o as FieldOptions),
   json: (o?: BaseFieldOptions<unknown>) => declare('json', o),
 });
