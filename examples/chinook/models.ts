@@ -9,7 +9,8 @@
  * - Foreign keys: Chinook declares every one ON DELETE NO ACTION, which the cache rules
  *   treat as 'restrict' (deleting a referenced row fails); declared so here.
  * - Sizes are the script's NVARCHAR sizes, so values that fit the model fit the column.
- * - Datetimes: SQLite stores them as text ('2009-01-01 00:00:00', UTC); money is
+ * - Datetimes: SQLite stores them as text ('2009-01-01 00:00:00', meaning UTC), so the
+ *   fields use format 'sql' (whole seconds, that text; DATETIME on MySQL). Money is
  *   NUMERIC(10,2), stored as REAL by SQLite and read as the decimal string '0.99'.
  */
 import 'reflect-metadata';
@@ -67,8 +68,8 @@ export class Employee extends BaseModel {
   @Field.string({ column: 'Title', size: 30 }) title!: string | null;
   @Field.many2one(() => Employee, { column: 'ReportsTo', onDelete: 'restrict' }) reportsTo!: Employee | null;
   @Field.one2many(() => Employee, 'reportsTo') reports!: Employee[];
-  @Field.datetime({ column: 'BirthDate' }) birthDate!: Date | null;
-  @Field.datetime({ column: 'HireDate' }) hireDate!: Date | null;
+  @Field.datetime({ column: 'BirthDate', format: 'sql' }) birthDate!: Date | null;
+  @Field.datetime({ column: 'HireDate', format: 'sql' }) hireDate!: Date | null;
   @Field.string({ column: 'Address', size: 70 }) address!: string | null;
   @Field.string({ column: 'City', size: 40 }) city!: string | null;
   @Field.string({ column: 'State', size: 40 }) state!: string | null;
@@ -100,7 +101,7 @@ export class Customer extends BaseModel {
 @Model({ name: 'Invoice', table: 'Invoice', primaryKey: key('InvoiceId') })
 export class Invoice extends BaseModel {
   @Field.many2one(() => Customer, { column: 'CustomerId', required: true, onDelete: 'restrict' }) customer!: Customer;
-  @Field.datetime({ column: 'InvoiceDate', required: true }) invoiceDate!: Date;
+  @Field.datetime({ column: 'InvoiceDate', format: 'sql', required: true }) invoiceDate!: Date;
   @Field.string({ column: 'BillingAddress', size: 70 }) billingAddress!: string | null;
   @Field.string({ column: 'BillingCity', size: 40 }) billingCity!: string | null;
   @Field.string({ column: 'BillingState', size: 40 }) billingState!: string | null;
