@@ -5,7 +5,7 @@ import type { ForeignKeySpec, IndexSpec } from './constraints';
 import { constraintName, type ConstraintKind } from './names';
 
 /**
- * What the registry asks of the database: every table with its columns, indexes,
+ * What a model set asks of the database: every table with its columns, indexes,
  * unique constraints and foreign keys, named (names.ts). Pure: no SQL here.
  *
  * - A model table has an auto-increment `id`, a column per column field, a unique

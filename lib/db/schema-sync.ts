@@ -5,7 +5,6 @@ import { primaryKeyName } from './names';
 import type { Pinned } from './pinned';
 import { planTables, type TableSpec } from './schema-plan';
 import type { FieldDef } from '../model/field-types';
-import { checkAllRelations } from '../model/relations';
 import { ID_COLUMN, type ModelSchema } from '../model/schema';
 
 /** What one sync() changed. Entries are `table`, `table.column` or `table.constraint_name`. */
@@ -19,12 +18,13 @@ export interface SyncReport {
 }
 
 /**
- * Brings the database up to the registry (schema-plan.ts), never dropping or altering
+ * Brings the database up to a model set (schema-plan.ts), never dropping or altering
  * what exists: creates missing tables, adds missing columns, and adds the indexes,
  * unique constraints and foreign keys a table lacks, recognised by their columns
  * (constraints.ts), so a run completes whatever an interrupted one left.
  *
- * - Every relation is checked first: a broken one is a SchemaError before any SQL.
+ * - `schemas` are an Environment's checked model set (model/model-set.ts): every
+ *   relation resolves within it, so a broken one was a SchemaError before any SQL.
  * - The whole run holds the database's schema lock (dialect.withSchemaLock): concurrent
  *   runs, from any process, run one after the other and all succeed.
  * - A column added to an existing table is NOT NULL only when the field has a static
@@ -34,7 +34,6 @@ export interface SyncReport {
  *   error (UniqueViolationError, ForeignKeyViolationError); fix the rows and run again.
  */
 export async function syncSchemas(knex: Knex, dialect: Dialect, schemas: readonly ModelSchema[]): Promise<SyncReport> {
-  checkAllRelations();
   const plan = planTables(schemas);
   return dialect.withSchemaLock(knex, (db) => apply(db, dialect, plan));
 }
