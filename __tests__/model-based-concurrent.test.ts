@@ -502,7 +502,7 @@ async function runSeed(root: Environment, db: TestDatabase, seed: number, batchC
           todo = [];
         } catch (e) {
           if (!(e instanceof MissingError)) throw e;
-          for (const id of e.ids) allMissing(id);
+          for (const id of e.ids) allMissing(id as number);
           const before = todo.length;
           todo = todo.filter((id) => !e.ids.includes(id));
           if (todo.length === before) throw new Error(`read(): MissingError for ids ${JSON.stringify(e.ids)}, none of which was asked (${JSON.stringify(todo)})`);

@@ -588,7 +588,7 @@ async function run(root: Environment, seed: number, dbName: string): Promise<{ s
           expect(e.ids.length).toBeGreaterThan(0);
           for (const id of e.ids) {
             expect(todo).toContain(id);
-            allMissing(id);
+            allMissing(id as number);
           }
           todo = todo.filter((id) => !e.ids.includes(id));
         }

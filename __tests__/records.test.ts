@@ -119,10 +119,13 @@ describeEachDatabase('records', (db) => {
 
   it('rejects unknown and dangerous keys in create and write', async () => {
     const user = await users().create({ name: 'k' });
-    for (const values of [{ nope: 1 }, { id: 5 }, JSON.parse('{"__proto__": {"polluted": 1}}'), { constructor: 'x' }]) {
+    for (const values of [{ nope: 1 }, JSON.parse('{"__proto__": {"polluted": 1}}'), { constructor: 'x' }]) {
       await expect(users().create({ name: 'x', ...values })).rejects.toThrow(/unknown field/);
       await expect(user.write(values)).rejects.toThrow(ValidationError);
     }
+    // The key: given on create (here invalid), never written.
+    await expect(user.write({ id: 5 } as Partial<User>)).rejects.toThrow(/the key "id" \(column id\) cannot be changed/);
+    await expect(users().create({ name: 'x', id: 'five' as unknown as number })).rejects.toThrow(/invalid key: expected an integer key, got string/);
     await expect(users().create({} as Partial<User>)).rejects.toThrow(/name: is required/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(await users().searchCount()).toBe(1);

@@ -20,8 +20,12 @@ export class SingletonError extends ProxormError {}
 
 /** A record that does not exist (any more) in the database. */
 export class MissingError extends ProxormError {
-  constructor(readonly model: string, readonly ids: readonly number[]) {
-    super(`${model}: record(s) ${ids.join(', ')} do not exist (deleted or never created)`);
+  /**
+   * Integer keys are named in the message; string keys (data, which messages never
+   * carry) only counted: they are in `ids`.
+   */
+  constructor(readonly model: string, readonly ids: readonly (number | string)[]) {
+    super(`${model}: ${ids.some((id) => typeof id === 'string') ? `${ids.length} record(s)` : `record(s) ${ids.join(', ')}`} do not exist (deleted or never created)`);
   }
 }
 
@@ -44,7 +48,8 @@ export class TransactionEndedError extends EnvironmentError {}
  */
 export class DataError extends ProxormError {
   constructor(readonly model: string, readonly field: string, readonly key: number | string, detail: string) {
-    super(`${model}.${field} of record ${String(key)}: the stored value is not a valid ${detail}`);
+    // A string key is data: named only by `key`, not in the message.
+    super(`${model}.${field} of ${typeof key === 'number' ? `record ${key}` : 'a record (see .key)'}: the stored value is not a valid ${detail}`);
   }
 }
 

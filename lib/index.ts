@@ -5,6 +5,7 @@ export type {
   FieldType, BaseFieldOptions, StringFieldOptions, DecimalFieldOptions, FieldDef,
 } from './model/field-types';
 export type { ModelSchema } from './model/schema';
+export type { Key, KeyType, PrimaryKeyDef, PrimaryKeyOption } from './model/keys';
 export { BaseModel } from './record/base-model';
 export { Environment, type EnvironmentConfig, type TransactionOptions } from './env/environment';
 export type { Stats } from './session/stats';
@@ -12,7 +13,7 @@ export type { SyncReport } from './db/schema-sync';
 export type { DatabaseConfig, SqliteConfig, MysqlConfig } from './db/database';
 export { ModelApi, type BrowseOptions, type SearchOptions } from './record/model-api';
 export { RecordSetBase } from './record/recordset';
-export type { RecordSet, Values, FieldKeys, RecordFields, ReadRow, ModelClass } from './record/types';
+export type { RecordSet, Values, CreateValues, KeyOf, FieldKeys, RecordFields, ReadRow, ModelClass } from './record/types';
 export type { Domain, DomainTerm, DomainLeaf, Operator } from './query/domain';
 export { OPERATORS } from './query/domain';
 export {

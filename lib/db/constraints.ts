@@ -16,11 +16,12 @@ export interface IndexSpec {
   readonly unique: boolean;
 }
 
-/** A foreign key sync wants: `column` references the primary key `id` of `target`. */
+/** A foreign key sync wants: `column` references the key column `targetColumn` of `target`. */
 export interface ForeignKeySpec {
   readonly name: string;
   readonly column: string;
   readonly target: string;
+  readonly targetColumn: string;
   readonly onDelete: OnDelete;
 }
 
@@ -68,12 +69,12 @@ export function hasIndex(existing: TableConstraints, spec: IndexSpec): boolean {
 }
 
 /**
- * A foreign key spec is met by a key on exactly its column to the same table's `id`,
- * whatever its ON DELETE rule: sync does not alter what exists.
+ * A foreign key spec is met by a key on exactly its column to the same table's key
+ * column, whatever its ON DELETE rule: sync does not alter what exists.
  */
-export function hasForeignKey(existing: TableConstraints, spec: ForeignKeySpec, idColumn: string): boolean {
+export function hasForeignKey(existing: TableConstraints, spec: ForeignKeySpec): boolean {
   return existing.foreignKeys.some(
     (key) => sameList(key.columns, [spec.column]) && same(key.target, spec.target)
-      && (key.references.length === 0 || sameList(key.references, [idColumn])),
+      && (key.references.length === 0 || sameList(key.references, [spec.targetColumn])),
   );
 }

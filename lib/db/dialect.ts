@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { FieldDef } from '../model/field-types';
+import type { Key, PrimaryKeyDef } from '../model/keys';
 import type { Decoder } from '../model/decode';
 import type { DatabaseError } from '../errors';
 import type { ForeignKeySpec, TableConstraints } from './constraints';
@@ -40,8 +41,14 @@ export interface Dialect {
    * values into the SQL text, 0 where values travel apart from it.
    */
   valueBytes(value: unknown): number;
-  /** Column definition for a field, on a create or alter table builder. */
+  /** Column definition for a field (not a many2one: see keyColumn), on a create or alter table builder. */
   addColumn(t: Knex.CreateTableBuilder, field: FieldDef): Knex.ColumnBuilder;
+  /**
+   * A key column: the model's own (`primary`; a generated integer key is made the
+   * auto-increment primary key here) or one referencing it (many2one, relation table),
+   * of the same type.
+   */
+  keyColumn(t: Knex.CreateTableBuilder, column: string, key: PrimaryKeyDef, primary: boolean): Knex.ColumnBuilder;
   /** Engine / charset / collation for a new table. */
   tableOptions(t: Knex.CreateTableBuilder): void;
   /**
@@ -49,6 +56,12 @@ export interface Dialect {
    * with toDb), as one statement.
    */
   whereIn(qb: Knex.QueryBuilder, column: string, values: readonly unknown[]): Knex.QueryBuilder;
+  /**
+   * Adds "the key column is exactly one of `keys`" for the statements that change rows
+   * (UPDATE, DELETE): exact even where an existing column's collation ignores case or
+   * trailing spaces, so a write to key 'A' never changes the row stored as 'a'.
+   */
+  whereKeyIn(qb: Knex.QueryBuilder, key: PrimaryKeyDef, keys: readonly Key[]): Knex.QueryBuilder;
   /** SQL for a case-insensitive LIKE of `??` (column) against `?` (pattern) with escape `?`. */
   readonly ilikeSql: string;
   /** SQL for a case-sensitive LIKE, same placeholders. */

@@ -1,4 +1,5 @@
 import type { FieldDef } from '../model/field-types';
+import type { PrimaryKeyDef } from '../model/keys';
 import { relationOf, targetOf } from '../model/relations';
 import type { ModelSchema } from '../model/schema';
 import type { ForeignKeySpec, IndexSpec } from './constraints';
@@ -8,19 +9,22 @@ import { constraintName, type ConstraintKind } from './names';
  * What a model set asks of the database: every table with its columns, indexes,
  * unique constraints and foreign keys, named (names.ts). Pure: no SQL here.
  *
- * - A model table has an auto-increment `id`, a column per column field, a unique
- *   constraint per `unique` field, an index per `index` field and per many2one, and a
- *   foreign key per many2one with its ON DELETE rule.
- * - A many2many relation table (once, whichever side declares it) has the two id
+ * - A model table has its key column (see model/keys.ts), a column per column field, a
+ *   unique constraint per `unique` field, an index per `index` field and per many2one,
+ *   and a foreign key per many2one, to the target's key column, with its ON DELETE rule.
+ * - A many2many relation table (once, whichever side declares it) has the two key
  *   columns as its primary key, an index on the second, and a foreign key to each side
  *   with ON DELETE CASCADE.
+ * - A column that references a key has the type of that key (`references`).
  */
 export interface TableSpec {
   readonly table: string;
-  /** Columns besides the primary key. */
+  /** Columns besides a model's key column. */
   readonly columns: readonly FieldDef[];
-  /** null: the auto-increment `id`; else the columns of a composite primary key. */
-  readonly primaryKey: readonly string[] | null;
+  /** A model's key, or the columns of a relation table's composite primary key. */
+  readonly primaryKey: PrimaryKeyDef | readonly string[];
+  /** The key each referencing column (many2one, relation table column) refers to. */
+  readonly references: ReadonlyMap<FieldDef, PrimaryKeyDef>;
   readonly indexes: readonly IndexSpec[];
   readonly foreignKeys: readonly ForeignKeySpec[];
 }
@@ -44,14 +48,17 @@ interface Draft extends Omit<TableSpec, 'indexes' | 'foreignKeys'> {
 function modelTable(schema: ModelSchema): Draft {
   const indexes: Array<Unnamed<IndexSpec>> = [];
   const foreignKeys: Array<Unnamed<ForeignKeySpec>> = [];
+  const references = new Map<FieldDef, PrimaryKeyDef>();
   for (const f of schema.columnFields) {
     if (f.unique) indexes.push({ columns: [f.column], unique: true });
     else if (f.index) indexes.push({ columns: [f.column], unique: false });
     if (f.type === 'many2one') {
-      foreignKeys.push({ column: f.column, target: targetOf(schema, f).table, onDelete: f.onDelete ?? 'set null' });
+      const target = targetOf(schema, f);
+      references.set(f, target.primaryKey);
+      foreignKeys.push({ column: f.column, target: target.table, targetColumn: target.primaryKey.column, onDelete: f.onDelete ?? 'set null' });
     }
   }
-  return { table: schema.table, columns: schema.columnFields, primaryKey: null, indexes, foreignKeys };
+  return { table: schema.table, columns: schema.columnFields, primaryKey: schema.primaryKey, references, indexes, foreignKeys };
 }
 
 /** A stand-in field for relation-table columns: a required id reference. */
@@ -67,14 +74,17 @@ function relationTables(schemas: readonly ModelSchema[]): Draft[] {
       if (f.type !== 'many2many') continue;
       const rel = relationOf(schema, f);
       if (out.has(rel.table.toLowerCase())) continue; // the other side, checked consistent by relations.ts
+      const target = targetOf(schema, f);
+      const columns = [{ ...LINK, column: rel.column1 }, { ...LINK, column: rel.column2 }];
       out.set(rel.table.toLowerCase(), {
         table: rel.table,
-        columns: [{ ...LINK, column: rel.column1 }, { ...LINK, column: rel.column2 }],
+        columns,
         primaryKey: [rel.column1, rel.column2],
+        references: new Map([[columns[0], schema.primaryKey], [columns[1], target.primaryKey]]),
         indexes: [{ columns: [rel.column2], unique: false }],
         foreignKeys: [
-          { column: rel.column1, target: schema.table, onDelete: 'cascade' },
-          { column: rel.column2, target: targetOf(schema, f).table, onDelete: 'cascade' },
+          { column: rel.column1, target: schema.table, targetColumn: schema.primaryKey.column, onDelete: 'cascade' },
+          { column: rel.column2, target: target.table, targetColumn: target.primaryKey.column, onDelete: 'cascade' },
         ],
       });
     }

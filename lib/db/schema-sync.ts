@@ -5,7 +5,8 @@ import { primaryKeyName } from './names';
 import type { Pinned } from './pinned';
 import { planTables, type TableSpec } from './schema-plan';
 import type { FieldDef } from '../model/field-types';
-import { ID_COLUMN, type ModelSchema } from '../model/schema';
+import type { PrimaryKeyDef } from '../model/keys';
+import type { ModelSchema } from '../model/schema';
 
 /** What one sync() changed. Entries are `table`, `table.column` or `table.constraint_name`. */
 export interface SyncReport {
@@ -62,7 +63,7 @@ async function apply(db: Pinned, dialect: Dialect, plan: readonly TableSpec[]): 
       await db.schema().alterTable(spec.table, (t) => indexes.forEach((i) => addIndex(t as unknown as Knex.CreateTableBuilder, i)));
       for (const i of indexes) (i.unique ? report.addedConstraints : report.addedIndexes).push(`${spec.table}.${i.name}`);
     }
-    const keys = spec.foreignKeys.filter((k) => !hasForeignKey(existing, k, ID_COLUMN));
+    const keys = spec.foreignKeys.filter((k) => !hasForeignKey(existing, k));
     if (keys.length > 0) later.push({ table: spec.table, keys, completing: true });
   }
   for (const { table, keys, completing } of later) {
@@ -75,9 +76,15 @@ async function apply(db: Pinned, dialect: Dialect, plan: readonly TableSpec[]): 
 async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<void> {
   await db.schema().createTable(spec.table, (t) => {
     dialect.tableOptions(t);
-    if (spec.primaryKey === null) t.increments(ID_COLUMN).primary();
-    for (const f of spec.columns) defineColumn(t, f, dialect, true);
-    if (spec.primaryKey !== null) t.primary([...spec.primaryKey], primaryKeyName(spec.table));
+    const composite = Array.isArray(spec.primaryKey);
+    if (!composite) {
+      const key = spec.primaryKey as PrimaryKeyDef;
+      // A generated key is made the (auto-increment) primary key by keyColumn itself.
+      const col = dialect.keyColumn(t, key.column, key, true);
+      if (!key.generated) col.notNullable().primary(primaryKeyName(spec.table));
+    }
+    for (const f of spec.columns) defineColumn(t, f, dialect, true, spec.references.get(f));
+    if (composite) t.primary([...(spec.primaryKey as readonly string[])], primaryKeyName(spec.table));
     for (const i of spec.indexes) addIndex(t, i);
     if (dialect.inlineForeignKeys) for (const k of spec.foreignKeys) addForeignKey(t, k);
   });
@@ -89,7 +96,7 @@ async function addMissingColumns(db: Pinned, dialect: Dialect, spec: TableSpec):
   const missing = spec.columns.filter((f) => !existing.has(f.column.toLowerCase()));
   if (missing.length === 0) return [];
   await db.schema().alterTable(spec.table, (t) => {
-    for (const f of missing) defineColumn(t as unknown as Knex.CreateTableBuilder, f, dialect, false);
+    for (const f of missing) defineColumn(t as unknown as Knex.CreateTableBuilder, f, dialect, false, spec.references.get(f));
   });
   return missing.map((f) => `${spec.table}.${f.column}`);
 }
@@ -100,11 +107,12 @@ function addIndex(t: Knex.CreateTableBuilder, index: IndexSpec): void {
 }
 
 function addForeignKey(t: Knex.CreateTableBuilder, key: ForeignKeySpec): void {
-  t.foreign(key.column, key.name).references(ID_COLUMN).inTable(key.target).onDelete(key.onDelete.toUpperCase());
+  t.foreign(key.column, key.name).references(key.targetColumn).inTable(key.target).onDelete(key.onDelete.toUpperCase());
 }
 
-function defineColumn(t: Knex.CreateTableBuilder, f: FieldDef, dialect: Dialect, newTable: boolean): void {
-  const col = dialect.addColumn(t, f);
+/** `ref`: for a column referencing a key (many2one, relation table), that key: the column takes its type. */
+function defineColumn(t: Knex.CreateTableBuilder, f: FieldDef, dialect: Dialect, newTable: boolean, ref: PrimaryKeyDef | undefined): void {
+  const col = ref ? dialect.keyColumn(t, f.column, ref, false) : dialect.addColumn(t, f);
   const staticDefault = f.default !== undefined && f.default !== null && typeof f.default !== 'function';
   if (staticDefault && f.type !== 'text' && f.type !== 'json') col.defaultTo(dialect.toDb(f, f.default) as Knex.Value);
   if (f.required && (newTable || staticDefault)) col.notNullable();

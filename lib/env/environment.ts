@@ -4,6 +4,7 @@ import { openDatabase, type DatabaseConfig } from '../db/database';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
 import { ProxormError, ValidationError } from '../errors';
 import { ModelSet } from '../model/model-set';
+import type { Key } from '../model/keys';
 import { modelApi, type ModelApi } from '../record/model-api';
 import type { ModelClass } from '../record/types';
 import { defaultSession, isDefaultSession, setDefaultSession } from '../session/default';
@@ -155,9 +156,9 @@ export class Environment {
     this.session.clear(model === undefined ? undefined : this.modelName(model));
   }
 
-  /** Drops the cached values of records: the next read loads them. */
-  invalidateRecord(model: string | ModelClass<unknown>, ids: number | readonly number[]): void {
-    this.session.invalidate(this.modelName(model), typeof ids === 'number' ? [ids] : ids);
+  /** Drops the cached values of records (by key): the next read loads them. */
+  invalidateRecord(model: string | ModelClass<unknown>, ids: Key | readonly Key[]): void {
+    this.session.invalidate(this.modelName(model), typeof ids === 'number' || typeof ids === 'string' ? [ids] : ids);
   }
 
   /**

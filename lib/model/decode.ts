@@ -1,4 +1,5 @@
 import type { FieldDef } from './field-types';
+import type { PrimaryKeyDef } from './keys';
 import { deepFreeze, inDateRange, parseIsoDate } from './values';
 
 /**
@@ -35,10 +36,20 @@ export function decodeInteger(raw: unknown): number | typeof UNDECODABLE {
   return Number.isSafeInteger(n) ? n + 0 : UNDECODABLE;
 }
 
-/** A record id (many2one): a safe integer of 1 or more. */
-export function decodeId(raw: unknown): number | typeof UNDECODABLE {
+/** A generated integer key: a safe integer of 1 or more. */
+function decodeGeneratedId(raw: unknown): number | typeof UNDECODABLE {
   const n = decodeInteger(raw);
   return n !== UNDECODABLE && n >= 1 ? n : UNDECODABLE;
+}
+
+/**
+ * The decoder of a key column, or of a many2one column referencing such a key: a key
+ * of another type can be no record (a string key read back as a number would never
+ * match the record's key again).
+ */
+export function keyDecoder(key: PrimaryKeyDef): Decoder {
+  if (key.type !== 'integer') return decodeText;
+  return key.generated ? decodeGeneratedId : decodeInteger;
 }
 
 /** A finite number, from a number or a numeric string; NaN and infinities are refused. */
@@ -186,7 +197,7 @@ export function storedTypeOf(field: FieldDef): string {
     case 'boolean': return 'boolean (0 or 1)';
     case 'datetime': return 'datetime';
     case 'json': return 'JSON document';
-    case 'many2one': return 'record id';
+    case 'many2one': return 'record key';
     default: return field.type;
   }
 }

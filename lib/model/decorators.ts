@@ -5,6 +5,7 @@ import {
   isColumn, type BaseFieldOptions, type DecimalFieldOptions, type FieldDef, type FieldOptions, type FieldType,
   type Many2manyOptions, type Many2oneOptions, type RelationType, type StringFieldOptions,
 } from './field-types';
+import { keyField, parsePrimaryKey, type PrimaryKeyOption } from './keys';
 import { registerModel } from './registry';
 import { RESERVED_NAMES, type ModelSchema } from './schema';
 import { normalizeValue } from './values';
@@ -32,6 +33,12 @@ export interface ModelOptions {
   table?: string;
   /** Default order of search results, e.g. "name desc, id"; defaults to "id". */
   order?: string;
+  /**
+   * The key column (default: an auto-increment integer `id`): a column name for a
+   * generated integer key, or `{ column, type: 'integer' | 'string' | 'uuid', generated,
+   * size }` (see README "Primary keys").
+   */
+  primaryKey?: PrimaryKeyOption;
 }
 
 /** Class decorator: registers the class as a model, with the fields @Field declared on it. */
@@ -39,24 +46,25 @@ export function Model(arg: string | ModelOptions): ClassDecorator {
   return (target) => {
     const options = typeof arg === 'string' ? { name: arg } : arg;
     if (!options || typeof options !== 'object') throw new SchemaError(`@Model on ${target.name}: expected a name or { name, table, order }`);
-    checkKeys(`@Model on ${target.name}`, options, ['name', 'table', 'order']);
+    checkKeys(`@Model on ${target.name}`, options, ['name', 'table', 'order', 'primaryKey']);
     const { name, table = options.name, order = 'id' } = options;
     if (typeof name !== 'string' || !IDENTIFIER.test(name)) throw new SchemaError(`@Model on ${target.name}: invalid model name ${JSON.stringify(name)}`);
     if (typeof table !== 'string' || !IDENTIFIER.test(table)) throw new SchemaError(`@Model "${name}": invalid table name ${JSON.stringify(table)}`);
 
+    const primaryKey = parsePrimaryKey(name, options.primaryKey, (c) => IDENTIFIER.test(c));
     const fields = new Map<string, FieldDef>();
     for (const pending of collectPending(target.prototype)) {
       if (fields.has(pending.name)) continue; // a subclass redeclared it; the subclass wins
       fields.set(pending.name, resolveField(name, pending));
     }
     // Column names are compared without case, as both databases do.
-    const columns = new Set<string>(['id']);
+    const columns = new Set<string>([primaryKey.column.toLowerCase()]);
     for (const f of columnsOf(fields)) {
       if (columns.has(f.column.toLowerCase())) throw new SchemaError(`model "${name}": column "${f.column}" is used twice`);
       columns.add(f.column.toLowerCase());
     }
     const schema: ModelSchema = {
-      name, table, order, fields, cls: target,
+      name, table, order, fields, cls: target, primaryKey, idField: keyField(primaryKey),
       prefetchFields: [...fields.values()].filter((f) => f.prefetch && isColumn(f)),
       columnFields: [...fields.values()].filter(isColumn),
     };

@@ -1,5 +1,4 @@
 import type { ModelSchema, OrderTerm } from './schema';
-import { ID_COLUMN } from './schema';
 
 /**
  * Parses an order specification such as `"amount desc, id"` against a model's fields.
@@ -12,7 +11,7 @@ export function parseOrder(schema: ModelSchema, spec: unknown, makeError: (msg: 
     const parts = raw.trim().split(/\s+/);
     const [field, dir = 'asc'] = parts;
     if (parts.length > 2 || !/^(asc|desc)$/i.test(dir)) throw makeError(`cannot read order term "${raw.trim()}"`);
-    const column = field === 'id' ? ID_COLUMN : schema.fields.get(field)?.column;
+    const column = field === 'id' ? schema.primaryKey.column : schema.fields.get(field)?.column;
     if (!column) throw makeError(`unknown field "${field}" in order of model "${schema.name}"`);
     return { field, column, direction: dir.toLowerCase() as 'asc' | 'desc' };
   });

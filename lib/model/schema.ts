@@ -1,4 +1,5 @@
 import type { FieldDef } from './field-types';
+import type { PrimaryKeyDef } from './keys';
 
 /** One term of a model's default order, e.g. `name desc`. */
 export interface OrderTerm {
@@ -13,6 +14,10 @@ export interface ModelSchema {
   readonly table: string;
   /** Order of search results when the caller gives none (default: id). */
   readonly order: string;
+  /** The key column: what `id`, `ids` and `browse` speak of. */
+  readonly primaryKey: PrimaryKeyDef;
+  /** The key as a field named "id" (not in `fields`): for domains, orders and checks. */
+  readonly idField: FieldDef;
   /** Declared fields by property name ("id" is implicit and not in here). */
   readonly fields: ReadonlyMap<string, FieldDef>;
   /** Column fields a miss on another field loads too (prefetch !== false). */
@@ -21,9 +26,6 @@ export interface ModelSchema {
   readonly columnFields: readonly FieldDef[];
   readonly cls: Function;
 }
-
-/** The primary key: an auto-increment integer column named `id` on every table. */
-export const ID_COLUMN = 'id';
 
 /**
  * Longest identifier proxorm creates or accepts for derived names: PostgreSQL's 63, the

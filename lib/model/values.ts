@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors';
 import type { FieldDef } from './field-types';
+import { checkKey, newKey, type Key } from './keys';
 import { schemaOf } from './registry';
 import type { ModelSchema } from './schema';
 
@@ -62,9 +63,9 @@ export function normalizeValue(model: string, field: FieldDef, value: unknown): 
 
 /** Changes to an x2many, validated: ids are checked, nested create values are checked when run. */
 export interface X2manyOps {
-  readonly set?: number[];
-  readonly add?: number[];
-  readonly remove?: number[];
+  readonly set?: Key[];
+  readonly add?: Key[];
+  readonly remove?: Key[];
   readonly create?: readonly unknown[];
 }
 
@@ -76,7 +77,7 @@ function normalizeCommands(value: unknown, field: FieldDef, fail: (why: string) 
   }
   const keys = Reflect.ownKeys(value as object);
   if (keys.length === 0) fail('no command given (use set, add, remove or create)');
-  const out: { set?: number[]; add?: number[]; remove?: number[]; create?: unknown[] } = {};
+  const out: { set?: Key[]; add?: Key[]; remove?: Key[]; create?: unknown[] } = {};
   for (const key of keys) {
     if (typeof key !== 'string' || !COMMANDS.includes(key)) fail(`unknown x2many command ${JSON.stringify(String(key))} (use set, add, remove or create)`);
     const v = (value as Record<string, unknown>)[key as string];
@@ -94,24 +95,28 @@ function normalizeCommands(value: unknown, field: FieldDef, fail: (why: string) 
   return out;
 }
 
-/** Ids from an id, an array of ids, or a recordset of the field's target model. */
-function idsOf(value: unknown, field: FieldDef, fail: (why: string) => never): number[] {
+/** Keys from a key, an array of keys, or a recordset of the field's target model. */
+function idsOf(value: unknown, field: FieldDef, fail: (why: string) => never): Key[] {
+  const target = schemaOf(field.target!());
   let ids: unknown;
-  if (typeof value === 'number' && field.type === 'many2one') ids = [value];
+  if ((typeof value === 'number' || typeof value === 'string') && field.type === 'many2one') ids = [value];
   else if (Array.isArray(value) && field.type !== 'many2one') ids = value;
   else if (isRecordSetLike(value)) {
-    const target = field.target ? schemaOf(field.target()).name : undefined;
-    if (value.model !== target) fail(`expected records of "${target}", got "${value.model}"`);
+    if (value.model !== target.name) fail(`expected records of "${target.name}", got "${value.model}"`);
     ids = value.ids;
   } else {
-    return fail(field.type === 'many2one' ? 'expected an id, a recordset or null' : 'expected an array of ids or a recordset');
+    return fail(field.type === 'many2one' ? 'expected a key, a recordset or null' : 'expected an array of keys or a recordset');
   }
-  const list = [...(ids as unknown[])];
-  for (const id of list) if (!Number.isSafeInteger(id) || (id as number) < 1) fail(`invalid id ${describe(id)}`);
-  return [...new Set(list as number[])];
+  const list: Key[] = [];
+  for (const id of ids as unknown[]) {
+    const key = checkKey(target.primaryKey, id);
+    if (typeof key === 'object') fail(`invalid key of "${target.name}": ${key.invalid}`);
+    list.push(key as Key);
+  }
+  return [...new Set(list)];
 }
 
-function isRecordSetLike(v: unknown): v is { ids: readonly number[]; model: string } {
+function isRecordSetLike(v: unknown): v is { ids: readonly Key[]; model: string } {
   return typeof v === 'object' && v !== null && Array.isArray((v as { ids?: unknown }).ids) && typeof (v as { model?: unknown }).model === 'string';
 }
 
@@ -254,16 +259,21 @@ export function describe(value: unknown): string {
   return typeof value === 'object' ? `object ${Object.getPrototypeOf(value)?.constructor?.name ?? 'null-prototype'}` : typeof value;
 }
 
+/** Validated values of one record for create() or write(), by field. */
+export interface RecordValues {
+  /** create(): the key the caller gave (or proxorm generated); undefined when the database assigns it. */
+  readonly key: Key | undefined;
+  readonly values: Map<FieldDef, unknown>;
+}
+
 /**
  * Validates the values object given to create() or write() and returns canonical values
- * by field. Unknown keys (including "id", "__proto__", "constructor") are rejected; on
- * create, absent fields take their default (or null), and required ones must be set.
+ * by field. Unknown keys (including "__proto__", "constructor") are rejected; `id` is
+ * the record's key: given on create (required unless the database or proxorm generates
+ * it), never written. On create, absent fields take their default (or null), and
+ * required ones must be set.
  */
-export function normalizeRecordValues(
-  schema: ModelSchema,
-  values: unknown,
-  mode: 'create' | 'write',
-): Map<FieldDef, unknown> {
+export function normalizeRecordValues(schema: ModelSchema, values: unknown, mode: 'create' | 'write'): RecordValues {
   if (values === null || typeof values !== 'object' || Array.isArray(values)) {
     throw new ValidationError(`${schema.name}.${mode}: expected an object of field values, got ${describe(values)}`);
   }
@@ -272,15 +282,28 @@ export function normalizeRecordValues(
     throw new ValidationError(`${schema.name}.${mode}: expected a plain object of field values, got ${describe(values)}`);
   }
   const out = new Map<FieldDef, unknown>();
-  for (const key of Reflect.ownKeys(values)) {
-    const field = typeof key === 'string' ? schema.fields.get(key) : undefined;
-    if (!field) {
-      const hint = key === 'id' ? ' (ids are assigned by the database)' : '';
-      throw new ValidationError(`${schema.name}.${mode}: unknown field ${JSON.stringify(String(key))}${hint}`);
+  let key: Key | undefined;
+  const pk = schema.primaryKey;
+  for (const name of Reflect.ownKeys(values)) {
+    const given = (values as Record<string, unknown>)[name as string];
+    if (name === 'id') {
+      if (mode === 'write') throw new ValidationError(`${schema.name}.write: the key "id" (column ${pk.column}) cannot be changed`);
+      const checked = checkKey(pk, given);
+      if (typeof checked === 'object') throw new ValidationError(`${schema.name}.create: invalid key: ${checked.invalid}`);
+      key = checked;
+      continue;
     }
-    out.set(field, normalizeValue(schema.name, field, (values as Record<string, unknown>)[key as string]));
+    const field = typeof name === 'string' ? schema.fields.get(name) : undefined;
+    if (!field) throw new ValidationError(`${schema.name}.${mode}: unknown field ${JSON.stringify(String(name))}`);
+    out.set(field, normalizeValue(schema.name, field, given));
   }
   if (mode === 'create') {
+    if (key === undefined && !pk.generated) {
+      key = newKey(pk);
+      if (key === undefined) {
+        throw new ValidationError(`${schema.name}.create: the key "id" (column ${pk.column}) is not generated by the database: give it, e.g. create({ id: ..., ... })`);
+      }
+    }
     for (const field of schema.columnFields) {
       if (out.has(field)) continue;
       const d = typeof field.default === 'function' ? (field.default as () => unknown)() : field.default;
@@ -288,5 +311,5 @@ export function normalizeRecordValues(
       out.set(field, d === undefined ? null : normalizeValue(schema.name, field, d));
     }
   }
-  return out;
+  return { key, values: out };
 }

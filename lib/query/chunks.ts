@@ -1,4 +1,5 @@
 import type { Dialect } from '../db/dialect';
+import type { Key } from '../model/keys';
 import { ValidationError } from '../errors';
 import { fmt, statementBudget } from './limits';
 
@@ -46,13 +47,14 @@ export function chunked<T>(
 }
 
 /**
- * Id lists of at most `maxIds` ids a statement, within the statement's bytes. An empty
- * list is one empty chunk when `keepEmpty` (for statements that run even so).
+ * Key lists of at most `maxIds` keys a statement, within the statement's bytes. An empty
+ * list is one empty chunk when `keepEmpty` (for statements that run even so). A string
+ * key counts twice: an exact key test may repeat the list (Dialect.whereKeyIn).
  */
-export function idChunks(dialect: Dialect, ids: readonly number[], maxIds: number, fixedBytes: number, keepEmpty = false): number[][] {
+export function idChunks<K extends Key>(dialect: Dialect, ids: readonly K[], maxIds: number, fixedBytes: number, keepEmpty = false): K[][] {
   if (ids.length === 0) return keepEmpty ? [[]] : [];
-  // An id is a number: no statement limit that proxorm runs with comes near one id.
-  return chunked(ids, maxIds, dialect, fixedBytes, (id) => dialect.valueBytes(id) + 2, (bytes, room) => tooLargeError('ids', 'a statement', 'one id', bytes, room, dialect));
+  const bytesOf = (id: K) => (typeof id === 'string' ? 2 * dialect.valueBytes(id) + 4 : dialect.valueBytes(id) + 2);
+  return chunked(ids, maxIds, dialect, fixedBytes, bytesOf, (bytes, room) => tooLargeError('keys', 'a statement', 'one key', bytes, room, dialect));
 }
 
 /**

@@ -20,12 +20,6 @@ export type Domain = readonly DomainTerm[];
 /** The predicate a leaf tests, before negation. */
 export type BaseOp = '=' | '<' | '<=' | '>' | '>=' | 'in' | 'like' | 'ilike' | '=like' | '=ilike';
 
-/** The field "id": every model has it, it is not declared. */
-const ID_FIELD: FieldDef = {
-  name: 'id', type: 'integer', column: 'id', required: false, default: undefined,
-  index: false, unique: true, prefetch: false, size: 0, precision: 0, scale: 0,
-};
-
 /** A parsed, validated domain with negations pushed down to the leaves. */
 export type Condition =
   | { readonly kind: 'and' | 'or'; readonly children: readonly Condition[] }
@@ -118,7 +112,7 @@ function pathLeaf(schema: ModelSchema, names: readonly string[], op: Operator, v
   for (let i = 0; ; i++) {
     const name = names[i];
     const last = i === names.length - 1;
-    const field = name === 'id' ? ID_FIELD : model.fields.get(name);
+    const field = name === 'id' ? model.idField : model.fields.get(name);
     if (!field) throw new DomainError(`${where}: unknown field "${name}" on model "${model.name}"`);
     const base = NEGATED[op] ?? (op as BaseOp);
     if (!last) {
@@ -137,7 +131,7 @@ function pathLeaf(schema: ModelSchema, names: readonly string[], op: Operator, v
       const target = targetOf(model, field);
       const sub: Condition = base === '=' && value === null
         ? { kind: 'const', value: true }
-        : { kind: 'leaf', field: ID_FIELD, op: base, value: checkValue(target, ID_FIELD, base, value, where), negated: false };
+        : { kind: 'leaf', field: target.idField, op: base, value: checkValue(target, target.idField, base, value, where), negated: false };
       inner = { kind: 'path', owner: model, field, target, sub, negated: base === '=' && value === null ? op === '=' : base !== op };
       break;
     }

@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
 import type { Executor } from '../db/executor';
 import { DataError } from '../errors';
-import { decodeId, storedTypeOf, UNDECODABLE } from '../model/decode';
+import { keyDecoder, storedTypeOf, UNDECODABLE, type Decoder } from '../model/decode';
 import type { FieldDef } from '../model/field-types';
-import type { RelationTable } from '../model/relations';
-import { ID_COLUMN, type ModelSchema, type OrderTerm } from '../model/schema';
+import type { Key } from '../model/keys';
+import { targetOf, type RelationTable } from '../model/relations';
+import type { ModelSchema, OrderTerm } from '../model/schema';
 import type { Condition } from './domain';
 import { chunked, idChunks, textBytes, tooLargeError } from './chunks';
 import { checkSearchBytes, statementBudget } from './limits';
@@ -28,15 +29,14 @@ export interface SearchOptions {
   readonly offset?: number;
 }
 
-export async function searchIds(ex: Executor, schema: ModelSchema, cond: Condition, opts: SearchOptions): Promise<number[]> {
-  const qb = ex.table(schema.table).select(`${schema.table}.${ID_COLUMN}`);
+export async function searchIds(ex: Executor, schema: ModelSchema, cond: Condition, opts: SearchOptions): Promise<Key[]> {
+  const qb = ex.table(schema.table).select({ id: `${schema.table}.${schema.primaryKey.column}` });
   const size = applyCondition(qb, cond, schema.table, ex.dialect);
-  orderBy(qb, schema.table, opts.order);
+  orderBy(qb, schema.table, opts.order, schema);
   if (opts.limit !== undefined) qb.limit(opts.limit);
   if (opts.offset !== undefined && opts.offset > 0) qb.offset(opts.offset);
   checkSearchBytes(qb, ex.dialect, size);
-  const rows = await ex.run<Array<{ id: number }>>(qb);
-  return rows.map((r) => Number(r.id));
+  return keysOf(schema, await ex.run<Array<{ id: unknown }>>(qb));
 }
 
 export async function countRows(ex: Executor, schema: ModelSchema, cond: Condition): Promise<number> {
@@ -53,44 +53,39 @@ export async function countRows(ex: Executor, schema: ModelSchema, cond: Conditi
  * it must not be cached as a value.
  */
 export interface LoadedColumns {
-  readonly ids: number[];
+  readonly ids: Key[];
   readonly columns: unknown[][];
 }
 
 /**
- * Loads `fields` of up to CHUNK records in one statement, as canonical values. Ids
+ * Loads `fields` of up to CHUNK records in one statement, as canonical values. Keys
  * absent from the result do not exist. Column-major, so that a load of 1,000 records
  * allocates one array per field rather than one per record.
+ *
+ * Rows come back keyed by the stored key, and only rows whose key is exactly one asked
+ * for count: a column whose collation calls 'A' and 'a ' equal (an existing MySQL
+ * table) must not make one row the value of two keys.
  */
 export async function loadRows(
-  ex: Executor, schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[],
+  ex: Executor, schema: ModelSchema, ids: readonly Key[], fields: readonly FieldDef[],
 ): Promise<LoadedColumns> {
-  const select = () => ex.table(schema.table).select([ID_COLUMN, ...fields.map((f) => f.column)]);
-  let min = Infinity;
-  let max = -Infinity;
-  for (const id of ids) {
-    if (id < min) min = id;
-    if (id > max) max = id;
-  }
-  // Dense ids (the usual result of a search): a primary-key range scan is cheaper than
-  // an IN list of 1,000 lookups; rows in the range that were not asked for are dropped.
-  const dense = max - min + 1 <= ids.length * 1.25;
+  const keyColumn = schema.primaryKey.column;
+  const select = () => ex.table(schema.table).select({ [KEY_ALIAS]: keyColumn }, ...fields.map((f) => f.column));
+  const range = schema.primaryKey.type === 'integer' ? denseRange(ids as readonly number[]) : undefined;
   let rows: Array<Record<string, unknown>> = [];
-  if (dense) rows = await ex.run(select().whereBetween(ID_COLUMN, [min, max]));
+  if (range) rows = await ex.run(select().whereBetween(keyColumn, range));
   else {
     // One statement for the loader's chunk of ids, unless the server takes fewer bytes.
-    const fixed = textBytes(schema.table, ID_COLUMN, ...fields.map((f) => f.column));
+    const fixed = textBytes(schema.table, keyColumn, keyColumn, ...fields.map((f) => f.column));
     for (const part of idChunks(ex.dialect, ids, ids.length, fixed)) {
-      rows = rows.concat(await ex.run<Array<Record<string, unknown>>>(ex.dialect.whereIn(select(), ID_COLUMN, part)));
+      rows = rows.concat(await ex.run<Array<Record<string, unknown>>>(ex.dialect.whereIn(select(), keyColumn, part)));
     }
   }
-  if (dense && max - min + 1 > ids.length) {
-    const wanted = new Set(ids);
-    rows = rows.filter((r) => wanted.has(Number(r[ID_COLUMN])));
-  }
-  const out: LoadedColumns = { ids: rows.map((r) => Number(r[ID_COLUMN])), columns: [] };
+  const found = matchKeys(schema, rows, ids);
+  rows = found.rows;
+  const out: LoadedColumns = { ids: found.keys, columns: [] };
   for (const f of fields) {
-    const decode = ex.dialect.decoder(f);
+    const decode = decoderOf(ex, schema, f);
     const col = f.column;
     const values: unknown[] = new Array(rows.length);
     for (let j = 0; j < rows.length; j++) {
@@ -103,46 +98,121 @@ export async function loadRows(
   return out;
 }
 
-/** Ids among `ids` that exist, one statement per CHUNK ids. */
-export async function existingIds(ex: Executor, schema: ModelSchema, ids: readonly number[]): Promise<Set<number>> {
-  const out = new Set<number>();
-  for (const part of idChunks(ex.dialect, ids, CHUNK, textBytes(schema.table, ID_COLUMN))) {
-    const qb = ex.dialect.whereIn(ex.table(schema.table).select(ID_COLUMN), ID_COLUMN, part);
-    for (const r of await ex.run<Array<{ id: number }>>(qb)) out.add(Number(r.id));
+/** Keys among `ids` that exist, one statement per CHUNK keys. */
+export async function existingIds(ex: Executor, schema: ModelSchema, ids: readonly Key[]): Promise<Set<Key>> {
+  const out = new Set<Key>();
+  const keyColumn = schema.primaryKey.column;
+  for (const part of idChunks(ex.dialect, ids, CHUNK, textBytes(schema.table, keyColumn, keyColumn))) {
+    const qb = ex.dialect.whereIn(ex.table(schema.table).select({ [KEY_ALIAS]: keyColumn }), keyColumn, part);
+    for (const key of matchKeys(schema, await ex.run<Array<Record<string, unknown>>>(qb), part).keys) out.add(key);
   }
   return out;
 }
 
+/** The column alias key columns are read under, whatever the key column is called. */
+const KEY_ALIAS = 'proxorm_key';
+
+/** [min, max] when integer keys are dense enough for a range scan (the usual search result), else undefined. */
+function denseRange(ids: readonly number[]): [number, number] | undefined {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const id of ids) {
+    if (id < min) min = id;
+    if (id > max) max = id;
+  }
+  return max - min + 1 <= ids.length * 1.25 ? [min, max] : undefined;
+}
+
 /**
- * Inserts rows (canonical values by field name, every column present) and returns their
- * ids in order. Batched: one statement per chunk of rows, as many rows as the dialect's
- * limits allow (rows a statement, bound values, bytes). A row too large for any
- * statement is a ValidationError, before anything is sent.
+ * The rows whose stored key is exactly one of `wanted` (a range scan returns others;
+ * a case-insensitive or PAD SPACE key column returns near-matches), with their keys.
  */
-export async function insertRows(ex: Executor, schema: ModelSchema, rows: ReadonlyArray<ReadonlyMap<FieldDef, unknown>>): Promise<number[]> {
-  const ids: number[] = [];
+function matchKeys(schema: ModelSchema, rows: Array<Record<string, unknown>>, wanted: readonly Key[]): { rows: Array<Record<string, unknown>>; keys: Key[] } {
+  const decode = keyDecoder(schema.primaryKey);
+  const want = new Set(wanted);
+  const keep: Array<Record<string, unknown>> = [];
+  const keys: Key[] = [];
+  for (const r of rows) {
+    const key = decode(r[KEY_ALIAS]);
+    if (key === UNDECODABLE || !want.has(key as Key)) continue;
+    keep.push(r);
+    keys.push(key as Key);
+  }
+  return { rows: keep, keys };
+}
+
+/** Keys of a search result, decoded; a stored key that is not one of the model's type is no record. */
+function keysOf(schema: ModelSchema, rows: ReadonlyArray<{ id: unknown }>): Key[] {
+  const decode = keyDecoder(schema.primaryKey);
+  const out: Key[] = [];
+  for (const r of rows) {
+    const key = decode(r.id);
+    if (key !== UNDECODABLE) out.push(key as Key);
+  }
+  return out;
+}
+
+/** How a column's stored values decode: a many2one as its target's key. */
+function decoderOf(ex: Executor, schema: ModelSchema, f: FieldDef): Decoder {
+  return f.type === 'many2one' ? keyDecoder(targetOf(schema, f).primaryKey) : ex.dialect.decoder(f);
+}
+
+/** One row to insert: its key when the caller gave it (or proxorm made it), and its column values. */
+export interface NewRow {
+  readonly key: Key | undefined;
+  readonly values: ReadonlyMap<FieldDef, unknown>;
+}
+
+/**
+ * Inserts rows (canonical values, every column present) and returns their keys in
+ * order: the given ones, or those the database generated, read back per dialect.
+ * Batched: one statement per chunk of rows, as many rows as the dialect's limits allow
+ * (rows a statement, bound values, bytes); rows with and without a key never share a
+ * statement. A row too large for any statement is a ValidationError, before anything
+ * is sent.
+ */
+export async function insertRows(ex: Executor, schema: ModelSchema, rows: readonly NewRow[]): Promise<Key[]> {
+  const keys: Key[] = [];
+  for (let i = 0; i < rows.length;) {
+    const given = rows[i].key !== undefined;
+    let j = i;
+    while (j < rows.length && (rows[j].key !== undefined) === given) j++;
+    keys.push(...(await insertRun(ex, schema, rows.slice(i, j), given)));
+    i = j;
+  }
+  return keys;
+}
+
+async function insertRun(ex: Executor, schema: ModelSchema, rows: readonly NewRow[], given: boolean): Promise<Key[]> {
   const { dialect } = ex;
-  const columnsPerRow = Math.max(1, schema.columnFields.length);
-  const perStatement = dialect.consecutiveInsertIds
+  const keyColumn = schema.primaryKey.column;
+  const columnsPerRow = Math.max(1, schema.columnFields.length + (given ? 1 : 0));
+  // Generated keys are read back from the statement: where the dialect can't tell the
+  // keys of a multi-row INSERT, one row a statement.
+  const perStatement = given || dialect.consecutiveInsertIds
     ? Math.max(1, Math.min(dialect.maxInsertRows, Math.floor(dialect.limits.boundValues / columnsPerRow)))
     : 1;
-  // A model without fields still inserts a row: let the database pick the id.
-  const values = rows.map((row) => (row.size ? toColumns(ex, row) : { [ID_COLUMN]: null }));
+  const values = rows.map((row) => {
+    const cols = toColumns(ex, row.values);
+    // A model without fields still inserts a row: a null key lets the database pick it.
+    if (given || row.values.size === 0) cols[keyColumn] = given ? (row.key as Knex.Value) : null;
+    return cols;
+  });
   const chunks = chunked(
-    values, perStatement, dialect, textBytes(schema.table, ...schema.columnFields.map((f) => f.column)),
+    values, perStatement, dialect, textBytes(schema.table, keyColumn, ...schema.columnFields.map((f) => f.column)),
     (row) => rowBytes(dialect, row),
     (bytes, room) => tooLargeError(`${schema.name}.create`, 'an INSERT', 'one record', bytes, room, dialect),
   );
+  const keys: Key[] = [];
   for (const chunk of chunks) {
-    const qb = ex.table(schema.table).insert(chunk);
-    const result = await ex.run<unknown[]>(qb);
-    ids.push(...ex.dialect.insertedIds(result, chunk.length));
+    const result = await ex.run<unknown[]>(ex.table(schema.table).insert(chunk));
+    if (!given) keys.push(...dialect.insertedIds(result, chunk.length));
   }
-  return ids;
+  return given ? rows.map((r) => r.key as Key) : keys;
 }
 
 /** Updates the same values on `ids`; returns how many rows matched. */
-export async function updateRows(ex: Executor, schema: ModelSchema, ids: readonly number[], values: ReadonlyMap<FieldDef, unknown>): Promise<number> {
+export async function updateRows(ex: Executor, schema: ModelSchema, ids: readonly Key[], values: ReadonlyMap<FieldDef, unknown>): Promise<number> {
   let matched = 0;
   const set = toColumns(ex, values);
   // Every statement repeats the SET values: values too large for one statement are a ValidationError.
@@ -151,16 +221,16 @@ export async function updateRows(ex: Executor, schema: ModelSchema, ids: readonl
     throw tooLargeError(`${schema.name}.write`, 'an UPDATE', 'these values', setBytes, statementBudget(ex.dialect.limits), ex.dialect);
   }
   for (const part of idChunks(ex.dialect, ids, CHUNK, setBytes)) {
-    const qb = ex.dialect.whereIn(ex.table(schema.table), ID_COLUMN, part).update(set);
+    const qb = ex.dialect.whereKeyIn(ex.table(schema.table), schema.primaryKey, part).update(set);
     matched += Number(await ex.run<number>(qb));
   }
   return matched;
 }
 
-export async function deleteRows(ex: Executor, schema: ModelSchema, ids: readonly number[]): Promise<number> {
+export async function deleteRows(ex: Executor, schema: ModelSchema, ids: readonly Key[]): Promise<number> {
   let deleted = 0;
-  for (const part of idChunks(ex.dialect, ids, CHUNK, textBytes(schema.table, ID_COLUMN))) {
-    const qb = ex.dialect.whereIn(ex.table(schema.table), ID_COLUMN, part).del();
+  for (const part of idChunks(ex.dialect, ids, CHUNK, textBytes(schema.table, schema.primaryKey.column))) {
+    const qb = ex.dialect.whereKeyIn(ex.table(schema.table), schema.primaryKey, part).del();
     deleted += Number(await ex.run<number>(qb));
   }
   return deleted;
@@ -181,8 +251,8 @@ function toColumns(ex: Executor, values: ReadonlyMap<FieldDef, unknown>): Record
 
 /** Related ids per parent, and which parents exist (a parent absent from `present` does not). */
 export interface RelatedIds {
-  readonly present: ReadonlySet<number>;
-  readonly related: ReadonlyMap<number, number[]>;
+  readonly present: ReadonlySet<Key>;
+  readonly related: ReadonlyMap<Key, Key[]>;
 }
 
 /**
@@ -191,32 +261,32 @@ export interface RelatedIds {
  * a LEFT JOIN, so that it also tells which parents exist.
  */
 export async function loadOne2many(
-  ex: Executor, owner: ModelSchema, target: ModelSchema, inverseColumn: string, parentIds: readonly number[], order: readonly OrderTerm[],
+  ex: Executor, owner: ModelSchema, target: ModelSchema, inverseColumn: string, parentIds: readonly Key[], order: readonly OrderTerm[],
 ): Promise<RelatedIds> {
-  const parent = `${owner.table}.${ID_COLUMN}`;
+  const parent = `${owner.table}.${owner.primaryKey.column}`;
   // Aliased: a model whose one2many points to its own table joins the table to itself.
   const child = 'proxorm_child';
   const qb = ex.table(owner.table)
-    .select({ parent, id: `${child}.${ID_COLUMN}` })
+    .select({ parent, id: `${child}.${target.primaryKey.column}` })
     .leftJoin({ [child]: target.table }, `${child}.${inverseColumn}`, parent);
   ex.dialect.whereIn(qb, parent, parentIds);
-  orderBy(qb, child, order);
-  return group(await ex.run<Array<{ id: number | null; parent: number }>>(qb));
+  orderBy(qb, child, order, target);
+  return group(owner, target, parentIds, await ex.run<Array<{ id: unknown; parent: unknown }>>(qb));
 }
 
 /** The linked target ids of `parentIds` through a many2many, in the target's order; one statement. */
 export async function loadMany2many(
-  ex: Executor, owner: ModelSchema, rel: RelationTable, target: ModelSchema, parentIds: readonly number[], order: readonly OrderTerm[],
+  ex: Executor, owner: ModelSchema, rel: RelationTable, target: ModelSchema, parentIds: readonly Key[], order: readonly OrderTerm[],
 ): Promise<RelatedIds> {
-  const parent = `${owner.table}.${ID_COLUMN}`;
+  const parent = `${owner.table}.${owner.primaryKey.column}`;
   const linked = 'proxorm_linked';
   const qb = ex.table(owner.table)
-    .select({ parent, id: `${linked}.${ID_COLUMN}` })
+    .select({ parent, id: `${linked}.${target.primaryKey.column}` })
     .leftJoin(rel.table, `${rel.table}.${rel.column1}`, parent)
-    .leftJoin({ [linked]: target.table }, `${linked}.${ID_COLUMN}`, `${rel.table}.${rel.column2}`);
+    .leftJoin({ [linked]: target.table }, `${linked}.${target.primaryKey.column}`, `${rel.table}.${rel.column2}`);
   ex.dialect.whereIn(qb, parent, parentIds);
-  orderBy(qb, linked, order);
-  return group(await ex.run<Array<{ id: number | null; parent: number }>>(qb));
+  orderBy(qb, linked, order, target);
+  return group(owner, target, parentIds, await ex.run<Array<{ id: unknown; parent: unknown }>>(qb));
 }
 
 /**
@@ -225,7 +295,7 @@ export async function loadMany2many(
  * foreign key errors.) As many pairs a statement as the dialect takes: a multi-row
  * INSERT (SQLite: at most 500 rows, its compound SELECT limit).
  */
-export async function linkRows(ex: Executor, rel: RelationTable, pairs: ReadonlyArray<readonly [number, number]>): Promise<void> {
+export async function linkRows(ex: Executor, rel: RelationTable, pairs: ReadonlyArray<readonly [Key, Key]>): Promise<void> {
   const { dialect } = ex;
   const perStatement = Math.max(1, Math.min(dialect.maxInsertRows, Math.floor(dialect.limits.boundValues / 2)));
   const chunks = chunked(
@@ -243,7 +313,7 @@ export async function linkRows(ex: Executor, rel: RelationTable, pairs: Readonly
  * Removes links of `parentIds`: to `targetIds` only, or all of them when omitted. One
  * statement, or one per chunk of each list where the lists are long.
  */
-export async function unlinkRows(ex: Executor, rel: RelationTable, parentIds: readonly number[], targetIds?: readonly number[]): Promise<void> {
+export async function unlinkRows(ex: Executor, rel: RelationTable, parentIds: readonly Key[], targetIds?: readonly Key[]): Promise<void> {
   // With two lists, each may fill half of a statement.
   const fixed = textBytes(rel.table, rel.column1, rel.column2) + (targetIds ? Math.floor(statementBudget(ex.dialect.limits) / 2) : 0);
   const targetChunks = targetIds ? idChunks(ex.dialect, targetIds, CHUNK, fixed, true) : [undefined];
@@ -258,11 +328,11 @@ export async function unlinkRows(ex: Executor, rel: RelationTable, parentIds: re
 }
 
 /** Sets a many2one column on the rows `ids` (a one2many "add"); returns how many matched. */
-export async function setInverse(ex: Executor, target: ModelSchema, column: string, ids: readonly number[], parentId: number | null): Promise<number> {
+export async function setInverse(ex: Executor, target: ModelSchema, column: string, ids: readonly Key[], parentId: Key | null): Promise<number> {
   let matched = 0;
   // Distinct ids: a row counted in two chunks would be matched twice.
-  for (const part of idChunks(ex.dialect, [...new Set(ids)], CHUNK, textBytes(target.table, column, ID_COLUMN))) {
-    const qb = ex.dialect.whereIn(ex.table(target.table), ID_COLUMN, part).update({ [column]: parentId });
+  for (const part of idChunks(ex.dialect, [...new Set(ids)], CHUNK, textBytes(target.table, column, target.primaryKey.column))) {
+    const qb = ex.dialect.whereKeyIn(ex.table(target.table), target.primaryKey, part).update({ [column]: parentId });
     matched += Number(await ex.run<number>(qb));
   }
   return matched;
@@ -273,13 +343,14 @@ export async function setInverse(ex: Executor, target: ModelSchema, column: stri
  * (a one2many "set"), or, given `only`, just those (a one2many "remove"). Returns their ids.
  */
 export async function clearInverseExcept(
-  ex: Executor, target: ModelSchema, column: string, parentId: number, keep: readonly number[], only?: readonly number[],
-): Promise<number[]> {
-  const current: number[] = [];
-  for (const part of only ? idChunks(ex.dialect, [...new Set(only)], CHUNK, textBytes(target.table, column, ID_COLUMN), true) : [undefined]) {
-    const sel = ex.table(target.table).select(ID_COLUMN).where(column, parentId);
-    if (part) ex.dialect.whereIn(sel, ID_COLUMN, part);
-    for (const r of await ex.run<Array<{ id: number }>>(sel)) current.push(Number(r.id));
+  ex: Executor, target: ModelSchema, column: string, parentId: Key, keep: readonly Key[], only?: readonly Key[],
+): Promise<Key[]> {
+  const current: Key[] = [];
+  const keyColumn = target.primaryKey.column;
+  for (const part of only ? idChunks(ex.dialect, [...new Set(only)], CHUNK, textBytes(target.table, column, keyColumn), true) : [undefined]) {
+    const sel = ex.table(target.table).select({ id: keyColumn }).where(column, parentId);
+    if (part) ex.dialect.whereKeyIn(sel, target.primaryKey, part);
+    current.push(...keysOf(target, await ex.run<Array<{ id: unknown }>>(sel)));
   }
   const keepSet = new Set(keep);
   const drop = current.filter((id) => !keepSet.has(id));
@@ -287,25 +358,34 @@ export async function clearInverseExcept(
   return drop;
 }
 
-function orderBy(qb: Knex.QueryBuilder, table: string, order: readonly OrderTerm[]): void {
+/** The model's order, then its key: a total order, the same on every database. */
+function orderBy(qb: Knex.QueryBuilder, table: string, order: readonly OrderTerm[], schema: ModelSchema): void {
+  const keyColumn = schema.primaryKey.column;
   for (const o of order) qb.orderBy(`${table}.${o.column}`, o.direction);
-  if (!order.some((o) => o.column === ID_COLUMN)) qb.orderBy(`${table}.${ID_COLUMN}`, 'asc');
+  if (!order.some((o) => o.column === keyColumn)) qb.orderBy(`${table}.${keyColumn}`, 'asc');
 }
 
-function group(rows: ReadonlyArray<{ id: unknown; parent: number }>): RelatedIds {
-  const present = new Set<number>();
-  const related = new Map<number, number[]>();
+/**
+ * Related keys by parent. A row whose key does not decode as the model's key type can
+ * be no record: not listed, rather than cached under a key nothing will ask for. A
+ * parent row counts only under the exact key asked for (see matchKeys).
+ */
+function group(owner: ModelSchema, target: ModelSchema, parentIds: readonly Key[], rows: ReadonlyArray<{ id: unknown; parent: unknown }>): RelatedIds {
+  const decodeParent = keyDecoder(owner.primaryKey);
+  const decodeChild = keyDecoder(target.primaryKey);
+  const asked = new Set(parentIds);
+  const present = new Set<Key>();
+  const related = new Map<Key, Key[]>();
   for (const r of rows) {
-    const p = Number(r.parent);
+    const p = decodeParent(r.parent) as Key | typeof UNDECODABLE;
+    if (p === UNDECODABLE || !asked.has(p)) continue;
     present.add(p);
     if (r.id === null) continue;
-    // Related ids are primary keys (integers in this schema): a value that is not one
-    // can be no record, and is not listed rather than cached as NaN.
-    const id = decodeId(r.id);
+    const id = decodeChild(r.id);
     if (id === UNDECODABLE) continue;
     let list = related.get(p);
     if (!list) related.set(p, (list = []));
-    list.push(id);
+    list.push(id as Key);
   }
   return { present, related };
 }

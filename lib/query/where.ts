@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { Dialect } from '../db/dialect';
 import { inverseOf, relationOf } from '../model/relations';
-import { ID_COLUMN } from '../model/schema';
 import type { Condition, PathCondition } from './domain';
 import { checkConditionLimits } from './limits';
 import { shapeCondition } from './shape';
@@ -86,7 +85,7 @@ function raw(qb: Builder, bool: Bool, sql: string, bindings: readonly Knex.RawBi
 function applyPath(qb: Builder, cond: PathCondition, table: string, dialect: Dialect, bool: Bool): void {
   const { owner, field, target } = cond;
   const matching = (b: Builder) => {
-    b.select(`${target.table}.${ID_COLUMN}`).from(target.table);
+    b.select(`${target.table}.${target.primaryKey.column}`).from(target.table);
     apply(b, cond.sub, target.table, dialect, 'and');
   };
   let column: string;
@@ -96,14 +95,14 @@ function applyPath(qb: Builder, cond: PathCondition, table: string, dialect: Dia
     sub = matching;
   } else if (field.type === 'one2many') {
     const inverse = `${target.table}.${inverseOf(owner, field).column}`;
-    column = `${table}.${ID_COLUMN}`;
+    column = `${table}.${owner.primaryKey.column}`;
     sub = (b) => {
       b.select(inverse).from(target.table).whereNotNull(inverse);
       apply(b, cond.sub, target.table, dialect, 'and');
     };
   } else {
     const rel = relationOf(owner, field);
-    column = `${table}.${ID_COLUMN}`;
+    column = `${table}.${owner.primaryKey.column}`;
     sub = (b) => b.select(`${rel.table}.${rel.column1}`).from(rel.table).whereIn(`${rel.table}.${rel.column2}`, matching);
   }
   if (cond.negated) group(qb, bool, (b) => b.whereNotIn(column, sub).orWhereNull(column));

@@ -1,7 +1,7 @@
 import { defaultSession } from '../session/default';
 import type { Domain } from '../query/domain';
 import { modelApi, type BrowseOptions, type ModelApi, type SearchOptions } from './model-api';
-import type { ModelBrand, ModelClass, RecordSet, Values } from './types';
+import type { CreateValues, KeyOf, ModelBrand, ModelClass, RecordSet } from './types';
 
 /**
  * Base class of models. Instances are never made: a model class only declares fields
@@ -12,7 +12,7 @@ export abstract class BaseModel implements ModelBrand {
   /** Type-level marker (see ModelBrand): makes `Customer` a relation target in field types. */
   declare readonly __proxormModel: true;
 
-  static browse<M extends BaseModel>(this: ModelClass<M>, ids: number | readonly number[], options?: BrowseOptions): RecordSet<M> {
+  static browse<M extends BaseModel>(this: ModelClass<M>, ids: KeyOf<M> | readonly KeyOf<M>[], options?: BrowseOptions): RecordSet<M> {
     return defaultApi(this).browse(ids, options);
   }
 
@@ -24,10 +24,10 @@ export abstract class BaseModel implements ModelBrand {
     return defaultApi(this).searchCount(domain);
   }
 
-  static create<M extends BaseModel>(this: ModelClass<M>, values: Partial<Values<M>>): Promise<RecordSet<M>>;
-  static create<M extends BaseModel>(this: ModelClass<M>, values: readonly Partial<Values<M>>[]): Promise<RecordSet<M>>;
-  static create<M extends BaseModel>(this: ModelClass<M>, values: Partial<Values<M>> | readonly Partial<Values<M>>[]): Promise<RecordSet<M>> {
-    return defaultApi(this).create(values as Partial<Values<M>>);
+  static create<M extends BaseModel>(this: ModelClass<M>, values: CreateValues<M>): Promise<RecordSet<M>>;
+  static create<M extends BaseModel>(this: ModelClass<M>, values: readonly CreateValues<M>[]): Promise<RecordSet<M>>;
+  static create<M extends BaseModel>(this: ModelClass<M>, values: CreateValues<M> | readonly CreateValues<M>[]): Promise<RecordSet<M>> {
+    return defaultApi(this).create(values as CreateValues<M>);
   }
 }
 

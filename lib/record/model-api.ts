@@ -6,7 +6,8 @@ import { parseDomain, type Domain } from '../query/domain';
 import { countRows, searchIds } from '../query/statements';
 import { createRecords } from './writes';
 import { makeRecordSet } from './recordset';
-import type { RecordSet, Values } from './types';
+import { validKey, type Key } from '../model/keys';
+import type { CreateValues, KeyOf, RecordSet } from './types';
 
 export interface BrowseOptions {
   /** false: this recordset has no prefetch set; a miss loads only the record read. */
@@ -25,14 +26,12 @@ export class ModelApi<M> {
   /** @internal use env.model(M) */
   constructor(/** @internal */ readonly session: Session, /** @internal */ readonly schema: ModelSchema) {}
 
-  /** Records by id, without a query; a record that does not exist fails when read. */
-  browse(ids: number | readonly number[], options: BrowseOptions = {}): RecordSet<M> {
-    const list = typeof ids === 'number' ? [ids] : ids;
-    if (!Array.isArray(list)) throw new ValidationError(`${this.schema.name}.browse: expected an id or an array of ids`);
-    for (const id of list) {
-      if (!Number.isSafeInteger(id) || id < 1) throw new ValidationError(`${this.schema.name}.browse: invalid id ${String(id)}`);
-    }
-    return this.recordSet([...list], options);
+  /** Records by key, without a query; a record that does not exist fails when read. */
+  browse(ids: KeyOf<M> | readonly KeyOf<M>[], options: BrowseOptions = {}): RecordSet<M> {
+    const list: readonly unknown[] = Array.isArray(ids) ? ids : typeof ids === 'number' || typeof ids === 'string' ? [ids] : [];
+    if (!Array.isArray(ids) && list.length === 0) throw new ValidationError(`${this.schema.name}.browse: expected a key or an array of keys`);
+    const where = `${this.schema.name}.browse`;
+    return this.recordSet(list.map((id) => validKey(this.schema.primaryKey, id, where)), options);
   }
 
   /** Records matching a domain (DESIGN §3), as one prefetch set. */
@@ -59,14 +58,14 @@ export class ModelApi<M> {
    * returns them. The cache holds every field of the new records (given values,
    * defaults and nulls), so reading them back sends no query.
    */
-  async create(values: Partial<Values<M>>): Promise<RecordSet<M>>;
-  async create(values: readonly Partial<Values<M>>[]): Promise<RecordSet<M>>;
-  async create(values: Partial<Values<M>> | readonly Partial<Values<M>>[]): Promise<RecordSet<M>> {
+  async create(values: CreateValues<M>): Promise<RecordSet<M>>;
+  async create(values: readonly CreateValues<M>[]): Promise<RecordSet<M>>;
+  async create(values: CreateValues<M> | readonly CreateValues<M>[]): Promise<RecordSet<M>> {
     const ids = await createRecords(this.session, this.schema, Array.isArray(values) ? values : [values]);
     return this.recordSet(ids, {});
   }
 
-  private recordSet(ids: number[], options: BrowseOptions): RecordSet<M> {
+  private recordSet(ids: Key[], options: BrowseOptions): RecordSet<M> {
     if (options.prefetch !== undefined && typeof options.prefetch !== 'boolean') {
       throw new ValidationError(`${this.schema.name}: option "prefetch" must be a boolean`);
     }

@@ -11,7 +11,8 @@ import type { ModelSchema } from '../model/schema';
 import { existingIds } from '../query/statements';
 import { unlinkRecords, writeRecords } from './writes';
 import { handlerFor } from './proxy';
-import type { DictValues, FieldKeys, ReadRow, RecordSet, RelationKeys, TargetOf, Values } from './types';
+import type { DictValues, FieldKeys, KeyOf, ReadRow, RecordSet, RelationKeys, TargetOf, Values } from './types';
+import type { Key } from '../model/keys';
 
 /**
  * An ordered list of record ids of one model, bound to an Environment, with the
@@ -23,7 +24,7 @@ export class RecordSetBase<M> {
   constructor(
     /** @internal */ readonly session: Session,
     /** @internal */ readonly schema: ModelSchema,
-    readonly ids: readonly number[],
+    readonly ids: readonly KeyOf<M>[],
     /** @internal */ readonly prefetchIds: PrefetchSource | null,
   ) {}
 
@@ -37,7 +38,7 @@ export class RecordSetBase<M> {
   }
 
   /** The id of a singleton; SingletonError otherwise. */
-  get id(): number {
+  get id(): KeyOf<M> {
     return this.ids[this.ensureSingle('id')];
   }
 
@@ -150,8 +151,8 @@ export class RecordSetBase<M> {
   /** Records for which `predicate` (a field name: truthy value; or a function) holds. */
   async filtered(predicate: FieldKeys<M> | ((record: RecordSet<M>) => boolean | Promise<boolean>)): Promise<RecordSet<M>> {
     const test = typeof predicate === 'function' ? predicate : async (r: RecordSet<M>) => Boolean(await r.readField(this.fieldDef(predicate, 'filtered')));
-    const keep: number[] = [];
-    for (const record of this) if (await test(record)) keep.push(record.ids[0]);
+    const keep: KeyOf<M>[] = [];
+    for (const record of this) if (await test(record)) keep.push(record.ids[0] as KeyOf<M>);
     return this.derive(keep);
   }
 
@@ -205,8 +206,9 @@ export class RecordSetBase<M> {
     return this.combine(others, true);
   }
 
+  /** `user(1, 2)`; string keys quoted: `user("a", "b")`. */
   toString(): string {
-    return `${this.model}(${this.ids.join(', ')})`;
+    return `${this.model}(${this.ids.map((id) => (typeof id === 'string' ? JSON.stringify(id) : id)).join(', ')})`;
   }
 
   [inspect.custom](): string {
@@ -228,11 +230,11 @@ export class RecordSetBase<M> {
     const id = this.ids[this.ensureSingle(field.name)];
     const prefetch = this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name);
     return this.readValue(field, id, field.type === 'many2one' ? 'record' : 'relation').then((v) =>
-      makeRecordSet(this.session, target, v === null ? [] : field.type === 'many2one' ? [v as number] : (v as readonly number[]), prefetch),
+      makeRecordSet(this.session, target, v === null ? [] : field.type === 'many2one' ? [v as Key] : (v as readonly Key[]), prefetch),
     );
   }
 
-  private readValue(field: FieldDef, id: number, mode: LoadMode): Promise<unknown> {
+  private readValue(field: FieldDef, id: Key, mode: LoadMode): Promise<unknown> {
     let scope: Scope;
     try {
       scope = this.session.scope();
@@ -249,7 +251,7 @@ export class RecordSetBase<M> {
   }
 
   /** `{ id, displayName }` of a many2one target: its "name" field, else "model,id". */
-  private async displayOf(field: FieldDef, id: number): Promise<{ id: number; displayName: string }> {
+  private async displayOf(field: FieldDef, id: Key): Promise<{ id: Key; displayName: string }> {
     const target = targetOf(this.schema, field);
     const name = target.fields.get('name');
     const record = makeRecordSet<unknown>(this.session, target, [id], this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name));
@@ -259,7 +261,9 @@ export class RecordSetBase<M> {
 
   private ensureSingle(what: string): number {
     if (this.ids.length !== 1) {
-      throw new SingletonError(`${what} needs a single ${this.model} record, this recordset has ${this.ids.length}: ${this.toString()}`);
+      // String keys are data, which messages never carry.
+      const which = this.ids.some((id) => typeof id === 'string') ? '' : `: ${this.toString()}`;
+      throw new SingletonError(`${what} needs a single ${this.model} record, this recordset has ${this.ids.length}${which}`);
     }
     return 0;
   }
@@ -276,7 +280,7 @@ export class RecordSetBase<M> {
     return [...new Set(names)].map((n) => this.fieldDef(n, call));
   }
 
-  private derive(ids: readonly number[]): RecordSet<M> {
+  private derive(ids: readonly KeyOf<M>[]): RecordSet<M> {
     return makeRecordSet<M>(this.session, this.schema, ids, this.prefetchIds);
   }
 
@@ -294,8 +298,8 @@ export class RecordSetBase<M> {
 }
 
 /** A recordset Proxy: `await records.name` reads field "name". */
-export function makeRecordSet<M>(session: Session, schema: ModelSchema, ids: readonly number[], prefetchIds: PrefetchSource | null): RecordSet<M> {
-  return new Proxy(new RecordSetBase<M>(session, schema, ids, prefetchIds), handlerFor(schema) as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
+export function makeRecordSet<M>(session: Session, schema: ModelSchema, ids: readonly Key[], prefetchIds: PrefetchSource | null): RecordSet<M> {
+  return new Proxy(new RecordSetBase<M>(session, schema, ids as readonly KeyOf<M>[], prefetchIds), handlerFor(schema) as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
 }
 
 /** toDict/read form of a cached value: x2many id lists are copied (the cached ones are frozen). */

@@ -1,3 +1,4 @@
+import type { Key } from '../model/keys';
 import type { RecordSetBase } from './recordset';
 
 /**
@@ -12,10 +13,16 @@ export interface ModelBrand {
   readonly __proxormModel: true;
 }
 
-/** Property names of M that are fields (public, non-method, not the brand). */
+/** Property names of M that are fields (public, non-method, not the brand, not the key `id`). */
 export type FieldKeys<M> = {
-  [K in keyof M]-?: K extends keyof ModelBrand ? never : M[K] extends (...args: never[]) => unknown ? never : K;
+  [K in keyof M]-?: K extends keyof ModelBrand | 'id' ? never : M[K] extends (...args: never[]) => unknown ? never : K;
 }[keyof M] & string;
+
+/**
+ * The key type of a model: what its class declares as `id` (`declare readonly id:
+ * string` for a string or uuid key), else number (the default integer key).
+ */
+export type KeyOf<M> = M extends { readonly id: infer K } ? (K extends Key ? K : number) : number;
 
 /** The target model of a relational field type (`Customer`, `Customer | null`, `Order[]`). */
 export type TargetOf<T> = NonNullable<T> extends readonly (infer E)[] ? (E extends ModelBrand ? E : never) : NonNullable<T> extends ModelBrand ? NonNullable<T> : never;
@@ -29,29 +36,32 @@ export type ReadValue<T> = [TargetOf<T>] extends [never] ? T : RecordSet<TargetO
 /** Commands that change an x2many, applied in this order: set, remove, add, create. */
 export interface X2ManyCommands<T> {
   /** Exactly these records (others are unlinked from the relation, not deleted). */
-  set?: readonly number[] | RecordSet<T>;
+  set?: readonly KeyOf<T>[] | RecordSet<T>;
   /** Link these records too. */
-  add?: readonly number[] | RecordSet<T>;
+  add?: readonly KeyOf<T>[] | RecordSet<T>;
   /** Unlink these records (a one2many clears their inverse, which must not be required). */
-  remove?: readonly number[] | RecordSet<T>;
+  remove?: readonly KeyOf<T>[] | RecordSet<T>;
   /** Create records and link them. */
-  create?: readonly Partial<Values<T>>[];
+  create?: readonly CreateValues<T>[];
 }
 
-/** The value a field takes in create/write: a many2one takes an id or a recordset. */
+/** The value a field takes in create/write: a many2one takes a key or a recordset. */
 export type WriteValue<T> = [TargetOf<T>] extends [never]
   ? T
   : NonNullable<T> extends readonly unknown[]
     ? X2ManyCommands<TargetOf<T>>
-    : number | RecordSet<TargetOf<T>> | (null extends T ? null : never);
+    : KeyOf<TargetOf<T>> | RecordSet<TargetOf<T>> | (null extends T ? null : never);
 
-/** The value a field has in toDict/read: a many2one as its id, an x2many as ids. */
+/** The value a field has in toDict/read: a many2one as its key, an x2many as keys. */
 export type DictValue<T> = [TargetOf<T>] extends [never]
   ? T
-  : NonNullable<T> extends readonly unknown[] ? number[] : number | null;
+  : NonNullable<T> extends readonly unknown[] ? KeyOf<TargetOf<T>>[] : KeyOf<TargetOf<T>> | null;
 
 /** Field values of a model as create/write take them. */
 export type Values<M> = { [K in FieldKeys<M>]: WriteValue<M[K]> };
+
+/** What create() takes: field values, and the key where the caller gives it. */
+export type CreateValues<M> = Partial<Values<M>> & { id?: KeyOf<M> };
 
 /** Field values of a model as toDict/read return them. */
 export type DictValues<M> = { [K in FieldKeys<M>]: DictValue<M[K]> };
@@ -63,7 +73,7 @@ export type RecordFields<M> = { readonly [K in FieldKeys<M>]: Promise<ReadValue<
 export type RecordSet<M> = RecordSetBase<M> & RecordFields<M>;
 
 /** A value of `read()`: the id and the asked fields. */
-export type ReadRow<M, F extends FieldKeys<M> = FieldKeys<M>> = { id: number } & Pick<DictValues<M>, F>;
+export type ReadRow<M, F extends FieldKeys<M> = FieldKeys<M>> = { id: KeyOf<M> } & Pick<DictValues<M>, F>;
 
 /** The class of a model (abstract or not). */
 export type ModelClass<M> = abstract new (...args: never[]) => M;

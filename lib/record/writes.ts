@@ -5,7 +5,8 @@ import type { Session } from '../session/session';
 import { isColumn, type FieldDef } from '../model/field-types';
 import { inverseOf, relationOf, targetOf } from '../model/relations';
 import type { ModelSchema } from '../model/schema';
-import { normalizeRecordValues, type X2manyOps } from '../model/values';
+import type { Key } from '../model/keys';
+import { normalizeRecordValues, type RecordValues, type X2manyOps } from '../model/values';
 import {
   clearInverseExcept, deleteRows, existingIds, insertRows, linkRows, setInverse, unlinkRows, updateRows,
 } from '../query/statements';
@@ -18,14 +19,14 @@ import {
  * call changes neither the database nor the cache.
  */
 
-export async function createRecords(session: Session, schema: ModelSchema, list: readonly unknown[]): Promise<number[]> {
+export async function createRecords(session: Session, schema: ModelSchema, list: readonly unknown[]): Promise<Key[]> {
   const rows = list.map((v) => normalizeRecordValues(schema, v, 'create'));
   if (rows.length === 0) return [];
   return session.atomic((scope) => insertAll(session, scope, schema, rows));
 }
 
-export async function writeRecords(session: Session, schema: ModelSchema, ids: readonly number[], values: unknown): Promise<void> {
-  const normalized = normalizeRecordValues(schema, values, 'write');
+export async function writeRecords(session: Session, schema: ModelSchema, ids: readonly Key[], values: unknown): Promise<void> {
+  const normalized = normalizeRecordValues(schema, values, 'write').values;
   const unique = [...new Set(ids)];
   if (unique.length === 0 || normalized.size === 0) return;
   await session.atomic(async (scope) => {
@@ -47,7 +48,7 @@ export async function writeRecords(session: Session, schema: ModelSchema, ids: r
   });
 }
 
-export async function unlinkRecords(session: Session, schema: ModelSchema, ids: readonly number[]): Promise<void> {
+export async function unlinkRecords(session: Session, schema: ModelSchema, ids: readonly Key[]): Promise<void> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return;
   await session.atomic(async (scope) => {
@@ -59,16 +60,17 @@ export async function unlinkRecords(session: Session, schema: ModelSchema, ids: 
 }
 
 /** Inserts rows, then their x2many commands. */
-async function insertAll(session: Session, scope: Scope, schema: ModelSchema, rows: ReadonlyArray<Map<FieldDef, unknown>>): Promise<number[]> {
-  const columnRows = rows.map((row) => new Map([...row].filter(([f]) => isColumn(f))));
+async function insertAll(session: Session, scope: Scope, schema: ModelSchema, rows: readonly RecordValues[]): Promise<Key[]> {
+  const columnRows = rows.map((row) => ({ key: row.key, values: new Map([...row.values].filter(([f]) => isColumn(f))) }));
   const ids = await insertRows(scope.executor, schema, columnRows);
   const time = session.clock.tick();
-  scope.layer.invalidate(schema.name, ids, time); // an id the database reuses: forget what was known of it
-  for (const field of schema.columnFields) columnRows.forEach((row, i) => scope.layer.put(schema.name, field.name, ids[i], row.get(field)));
+  // A key the database reuses, or a caller's key of a row deleted behind the cache's back: forget what was known of it.
+  scope.layer.invalidate(schema.name, ids, time);
+  for (const field of schema.columnFields) columnRows.forEach((row, i) => scope.layer.put(schema.name, field.name, ids[i], row.values.get(field)));
   scope.layer.touch(schema.name, ids, time);
   afterMany2oneChange(session.models, scope.layer, schema, schema.columnFields.filter((f) => f.type === 'many2one'), time);
   for (let i = 0; i < rows.length; i++) {
-    for (const [field, ops] of rows[i]) {
+    for (const [field, ops] of rows[i].values) {
       if (!isColumn(field)) await applyX2many(session, scope, schema, field, [ids[i]], ops as X2manyOps);
     }
   }
@@ -77,17 +79,17 @@ async function insertAll(session: Session, scope: Scope, schema: ModelSchema, ro
 
 /** Runs x2many commands (set, remove, add, create, in that order) for `parents`. */
 async function applyX2many(
-  session: Session, scope: Scope, schema: ModelSchema, field: FieldDef, parents: readonly number[], ops: X2manyOps,
+  session: Session, scope: Scope, schema: ModelSchema, field: FieldDef, parents: readonly Key[], ops: X2manyOps,
 ): Promise<void> {
   const target = targetOf(schema, field);
   const where = `${schema.name}.${field.name}`;
-  const created: number[][] = [];
+  const created: Key[][] = [];
   if (field.type === 'one2many') {
     const inverse = inverseOf(schema, field);
     if (parents.length > 1 && (ops.set || ops.add)) {
       throw new ValidationError(`${where}: set/add give children one parent; write them on a single record`);
     }
-    const moved = new Map<number, number | null>();
+    const moved = new Map<Key, Key | null>();
     for (const parent of parents) {
       if (ops.set) {
         const dropped = await clearInverseExcept(scope.executor, target, inverse.column, parent, ops.set);

@@ -1,9 +1,10 @@
 import { Versions } from './versions';
+import type { Key } from '../model/keys';
 
 /** What a lookup found: a cached value, or one of these. */
 export const MISS: unique symbol = Symbol('proxorm.miss');
 export const GONE: unique symbol = Symbol('proxorm.gone');
-type ByField = Map<string, Map<number, unknown>>;
+type ByField = Map<string, Map<Key, unknown>>;
 
 /**
  * One layer of an Environment's record cache, keyed field-first:
@@ -31,20 +32,20 @@ export class Layer {
   private generationAll = 0;
   private readonly generations = new Map<string, number>();
   private readonly values = new Map<string, ByField>();
-  private readonly missing = new Map<string, Set<number>>();
+  private readonly missing = new Map<string, Set<Key>>();
   // Transaction layers only: tombstones over the layers below, and which records this
   // level changed (their entries merge as changes) or observed (merge if still fresh).
   private hiddenAll = false;
   private readonly hiddenModels = new Set<string>();
   private readonly hiddenFields = new Map<string, Set<string>>();
-  private readonly hiddenRecords = new Map<string, Set<number>>();
-  private readonly changed = new Map<string, Set<number>>();
-  private readonly observedSince = new Map<string, Map<number, number>>();
+  private readonly hiddenRecords = new Map<string, Set<Key>>();
+  private readonly changed = new Map<string, Set<Key>>();
+  private readonly observedSince = new Map<string, Map<Key, number>>();
 
   constructor(readonly parent: Layer | undefined) {}
 
   /** The value of a field as seen from this layer, or MISS, or GONE (record known missing). */
-  get(model: string, field: string, id: number): unknown {
+  get(model: string, field: string, id: Key): unknown {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     let layer: Layer | undefined = this;
     while (layer) {
@@ -57,7 +58,7 @@ export class Layer {
     return MISS;
   }
 
-  isMissing(model: string, id: number): boolean {
+  isMissing(model: string, id: Key): boolean {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     let layer: Layer | undefined = this;
     while (layer) {
@@ -69,7 +70,7 @@ export class Layer {
   }
 
   /** Whether this layer itself (not the ones below) holds a value. */
-  has(model: string, field: string, id: number): boolean {
+  has(model: string, field: string, id: Key): boolean {
     return this.values.get(model)?.get(field)?.has(id) ?? false;
   }
 
@@ -94,7 +95,7 @@ export class Layer {
   // ---- observations: what a load that started at `since` found ----
 
   /** Fills loaded values where nothing changed since the load started and nothing is cached. */
-  fill(model: string, field: string, ids: readonly number[], values: readonly unknown[], since: number, skip?: (j: number) => boolean): void {
+  fill(model: string, field: string, ids: readonly Key[], values: readonly unknown[], since: number, skip?: (j: number) => boolean): void {
     const byId = this.fieldMap(model, field);
     const missing = this.missing.get(model);
     for (let j = 0; j < ids.length; j++) {
@@ -106,7 +107,7 @@ export class Layer {
   }
 
   /** Marks records a load did not find as missing, unless they changed since it started. */
-  fillMissing(model: string, ids: readonly number[], since: number): void {
+  fillMissing(model: string, ids: readonly Key[], since: number): void {
     const fresh = ids.filter((id) => !this.versions.recordChangedSince(model, id, since));
     if (fresh.length === 0) return;
     this.setMissing(model, fresh);
@@ -114,14 +115,14 @@ export class Layer {
   }
 
   /** An observation merged from a committed child level, checked against this layer's versions already. */
-  private putObserved(model: string, field: string, id: number, value: unknown, since: number): void {
+  private putObserved(model: string, field: string, id: Key, value: unknown, since: number): void {
     const byId = this.fieldMap(model, field);
     if (byId.has(id) || this.missing.get(model)?.has(id)) return;
     byId.set(id, value);
     if (this.parent) this.observe(model, id, since);
   }
 
-  private putObservedMissing(model: string, id: number, since: number): void {
+  private putObservedMissing(model: string, id: Key, since: number): void {
     this.setMissing(model, [id]);
     if (this.parent) this.observe(model, id, since);
   }
@@ -129,7 +130,7 @@ export class Layer {
   // ---- changes, at `time` on the session clock ----
 
   /** Sets written values (the statement succeeded at this level). */
-  put(model: string, field: string, id: number, value: unknown): void {
+  put(model: string, field: string, id: Key, value: unknown): void {
     this.fieldMap(model, field).set(id, value);
   }
 
@@ -138,7 +139,7 @@ export class Layer {
    * merge applies them as such) and loads that started before `time` skip them. Call
    * after the put()s of a write; a write proves the records exist.
    */
-  touch(model: string, ids: Iterable<number>, time: number): void {
+  touch(model: string, ids: Iterable<Key>, time: number): void {
     const list = [...ids];
     const missing = this.missing.get(model);
     for (const id of list) {
@@ -150,7 +151,7 @@ export class Layer {
     if (this.parent) for (const id of list) this.add(this.changed, model, id);
   }
 
-  markMissing(model: string, ids: Iterable<number>, time: number): void {
+  markMissing(model: string, ids: Iterable<Key>, time: number): void {
     const list = [...ids];
     this.setMissing(model, list);
     this.versions.stampRecords(model, list, time);
@@ -158,7 +159,7 @@ export class Layer {
   }
 
   /** Forgets records (values and missing marks) here and, for readers of this layer, below. */
-  invalidate(model: string, ids: Iterable<number>, time: number): void {
+  invalidate(model: string, ids: Iterable<Key>, time: number): void {
     const list = [...ids];
     const missing = this.missing.get(model);
     let forgot = false;
@@ -224,7 +225,7 @@ export class Layer {
    * transaction reads the transaction's snapshot, which may be older than the load.
    */
   mergeInto(parent: Layer, time: number, since: number, snapshot: number): void {
-    const clashes = new Map<string, Set<number>>();
+    const clashes = new Map<string, Set<Key>>();
     for (const [model, ids] of this.changed) {
       for (const id of ids) if (parent.versions.recordChangedSince(model, id, since)) this.add(clashes, model, id);
     }
@@ -281,15 +282,15 @@ export class Layer {
     for (const [model, ids] of this.hiddenRecords) parent.invalidate(model, ids, time);
   }
 
-  private hides(model: string, field: string, id: number): boolean {
+  private hides(model: string, field: string, id: Key): boolean {
     return this.hiddenAll || this.hiddenModels.has(model) || (this.hiddenFields.get(model)?.has(field) ?? false) || (this.hiddenRecords.get(model)?.has(id) ?? false);
   }
 
-  private hidesRecord(model: string, id: number): boolean {
+  private hidesRecord(model: string, id: Key): boolean {
     return this.hiddenAll || this.hiddenModels.has(model) || (this.hiddenRecords.get(model)?.has(id) ?? false);
   }
 
-  private setMissing(model: string, ids: readonly number[]): void {
+  private setMissing(model: string, ids: readonly Key[]): void {
     let set = this.missing.get(model);
     if (!set) this.missing.set(model, (set = new Set()));
     for (const id of ids) {
@@ -298,14 +299,14 @@ export class Layer {
     }
   }
 
-  private observe(model: string, id: number, since: number): void {
+  private observe(model: string, id: Key, since: number): void {
     let byId = this.observedSince.get(model);
     if (!byId) this.observedSince.set(model, (byId = new Map()));
     const before = byId.get(id);
     if (before === undefined || since < before) byId.set(id, since);
   }
 
-  private fieldMap(model: string, field: string): Map<number, unknown> {
+  private fieldMap(model: string, field: string): Map<Key, unknown> {
     let byField = this.values.get(model);
     if (!byField) this.values.set(model, (byField = new Map()));
     let byId = byField.get(field);
@@ -314,14 +315,14 @@ export class Layer {
   }
 
   /** Forgets the record's values here; whether there were any. */
-  private forgetValues(model: string, id: number): boolean {
+  private forgetValues(model: string, id: Key): boolean {
     const byField = this.values.get(model);
     let forgot = false;
     if (byField) for (const byId of byField.values()) if (byId.delete(id)) forgot = true;
     return forgot;
   }
 
-  private add(target: Map<string, Set<number>>, model: string, id: number): void {
+  private add(target: Map<string, Set<Key>>, model: string, id: Key): void {
     let set = target.get(model);
     if (!set) target.set(model, (set = new Set()));
     set.add(id);

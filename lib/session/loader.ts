@@ -1,3 +1,4 @@
+import type { Key } from '../model/keys';
 import { DataError, MissingError } from '../errors';
 import { isX2many, type FieldDef } from '../model/field-types';
 import type { ModelSchema } from '../model/schema';
@@ -37,14 +38,14 @@ import type { Stats } from './stats';
 export type LoadMode = 'record' | 'fields' | 'relation';
 
 /** Cells of a load that did not decode, by field name and id. */
-type CellErrors = Map<string, Map<number, DataError>>;
+type CellErrors = Map<string, Map<Key, DataError>>;
 
 interface Batch {
   readonly schema: ModelSchema;
   readonly scope: Scope;
   readonly mode: LoadMode;
   /** Requested ids, in request order, with the fields asked of each. */
-  readonly requests: Map<number, Set<FieldDef>>;
+  readonly requests: Map<Key, Set<FieldDef>>;
   /** Prefetch sets of the requesters, with the fields asked against each. */
   readonly prefetchSets: Map<PrefetchSource, Set<FieldDef>>;
   readonly errors: CellErrors;
@@ -61,11 +62,11 @@ interface Batch {
 interface Cursor {
   pos: number;
   generation: number;
-  members: readonly number[];
+  members: readonly Key[];
 }
 
 interface InFlight {
-  readonly ids: ReadonlySet<number>;
+  readonly ids: ReadonlySet<Key>;
   readonly fields: ReadonlySet<FieldDef>;
   readonly errors: CellErrors;
   readonly done: Promise<void>;
@@ -92,14 +93,14 @@ export class Loader {
    * Value of `field` on record `id` once loaded. The caller has checked the cache and
    * counted the hit; this counts the miss.
    */
-  load(schema: ModelSchema, field: FieldDef, id: number, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
+  load(schema: ModelSchema, field: FieldDef, id: Key, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
     const read = this.enqueue(schema, field, id, prefetch, scope, mode);
     // A transaction ends only once the reads sent from it settled (even un-awaited ones).
     scope.frame?.sent(read);
     return read;
   }
 
-  private enqueue(schema: ModelSchema, field: FieldDef, id: number, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
+  private enqueue(schema: ModelSchema, field: FieldDef, id: Key, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
     this.stats.misses++;
     if (scope.layer.isMissing(schema.name, id)) return Promise.reject(new MissingError(schema.name, [id]));
     for (const running of this.inFlight.get(scope)?.get(schema.name) ?? []) {
@@ -121,13 +122,13 @@ export class Loader {
    * Loads `fields` for those of `ids` that lack any of them, CHUNK ids a statement,
    * right away (the seed's _prefetch_records). Cells that did not decode stay uncached.
    */
-  prefetch(schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
+  prefetch(schema: ModelSchema, ids: readonly Key[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
     const done = this.prefetchNow(schema, ids, fields, scope);
     scope.frame?.sent(done);
     return done;
   }
 
-  private async prefetchNow(schema: ModelSchema, ids: readonly number[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
+  private async prefetchNow(schema: ModelSchema, ids: readonly Key[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
     const lacking = (wanted: readonly FieldDef[]) =>
       [...new Set(ids)].filter((id) => !scope.layer.isMissing(schema.name, id) && wanted.some((f) => scope.layer.get(schema.name, f.name, id) === MISS));
     const columns = fields.filter((f) => !isX2many(f));
@@ -170,7 +171,7 @@ export class Loader {
     for (const fs of batch.requests.values()) for (const f of fs) asked.add(f);
     const fields = batch.mode === 'record' ? [...new Set([...schema.prefetchFields, ...asked])] : [...asked];
     const ids = [...batch.requests.keys()];
-    const chunks: number[][] = [];
+    const chunks: Key[][] = [];
     for (let i = 0; i < ids.length; i += CHUNK) chunks.push(ids.slice(i, i + CHUNK));
     const last = chunks[chunks.length - 1];
     const rewind = batch.mode !== 'fields' && last.length < CHUNK ? this.topUp(batch, last) : undefined;
@@ -190,7 +191,7 @@ export class Loader {
    * against their set, resuming each set where the last top-up over it stopped.
    * Returns a function that moves the cursors back to where they were.
    */
-  private topUp(batch: Batch, chunk: number[]): () => void {
+  private topUp(batch: Batch, chunk: Key[]): () => void {
     const { schema, scope } = batch;
     const inChunk = new Set(chunk);
     const before: Array<[Cursor, number]> = [];
@@ -213,7 +214,7 @@ export class Loader {
     };
   }
 
-  private cursor(layer: Layer, model: string, source: PrefetchSource, members: readonly number[], key: string): Cursor {
+  private cursor(layer: Layer, model: string, source: PrefetchSource, members: readonly Key[], key: string): Cursor {
     let bySource = this.cursors.get(layer);
     if (!bySource) this.cursors.set(layer, (bySource = new WeakMap()));
     let byKey = bySource.get(source);
@@ -230,13 +231,13 @@ export class Loader {
   }
 
   /** One load statement: fills the layer with the columns of `ids`, marks missing ids. */
-  private run(schema: ModelSchema, scope: Scope, ids: number[], fields: readonly FieldDef[], errors: CellErrors): Promise<void> {
+  private run(schema: ModelSchema, scope: Scope, ids: Key[], fields: readonly FieldDef[], errors: CellErrors): Promise<void> {
     return this.track(schema, scope, ids, fields, errors, async (since) => {
       const { ids: found, columns } = await loadRows(scope.executor, schema, ids, fields);
       this.stats.loadedRecords += found.length;
       fields.forEach((f, i) => {
         const values = columns[i];
-        let bad: Map<number, DataError> | undefined;
+        let bad: Map<Key, DataError> | undefined;
         for (let j = 0; j < values.length; j++) {
           if (values[j] instanceof DataError) {
             if (!bad) errors.set(f.name, (bad = errors.get(f.name) ?? new Map()));
@@ -255,7 +256,7 @@ export class Loader {
    * One x2many load: the target ids of every parent in `ids` (frozen arrays, [] when
    * none); parents that do not exist are marked missing, as a column load does.
    */
-  private runRelation(schema: ModelSchema, scope: Scope, ids: number[], field: FieldDef): Promise<void> {
+  private runRelation(schema: ModelSchema, scope: Scope, ids: Key[], field: FieldDef): Promise<void> {
     return this.track(schema, scope, ids, [field], new Map(), async (since) => {
       const target = targetOf(schema, field);
       const order = parseOrder(target, target.order, (m) => new Error(m));
@@ -274,7 +275,7 @@ export class Loader {
    * it covers wait for it; counts it; holds its start time on the clock while it runs.
    */
   private async track(
-    schema: ModelSchema, scope: Scope, ids: number[], fields: readonly FieldDef[], errors: CellErrors, work: (since: number) => Promise<void>,
+    schema: ModelSchema, scope: Scope, ids: Key[], fields: readonly FieldDef[], errors: CellErrors, work: (since: number) => Promise<void>,
   ): Promise<void> {
     const since = this.clock.now();
     this.clock.hold(since);
@@ -297,7 +298,7 @@ export class Loader {
     }
   }
 
-  private valueAfterLoad(schema: ModelSchema, field: FieldDef, id: number, scope: Scope, errors: CellErrors): unknown {
+  private valueAfterLoad(schema: ModelSchema, field: FieldDef, id: Key, scope: Scope, errors: CellErrors): unknown {
     const value = scope.layer.get(schema.name, field.name, id);
     if (value === GONE) throw new MissingError(schema.name, [id]);
     if (value !== MISS) return value;

@@ -1,3 +1,4 @@
+import type { Key } from '../model/keys';
 import { MISS, type Layer } from './layer';
 
 /**
@@ -5,7 +6,7 @@ import { MISS, type Layer } from './layer';
  * search or browse result), or the records reached through a relation field from
  * another prefetch set.
  */
-export type PrefetchSource = readonly number[] | RelatedSet;
+export type PrefetchSource = readonly Key[] | RelatedSet;
 
 /**
  * The targets of `model.field` over the records of a parent prefetch set, in order,
@@ -15,10 +16,10 @@ export type PrefetchSource = readonly number[] | RelatedSet;
  * is not cached yet (loops load their parents in set order) and resumes there later.
  */
 export class RelatedSet {
-  private members: number[] = [];
-  private seen = new Set<number>();
+  private members: Key[] = [];
+  private seen = new Set<Key>();
   private parentPos = 0;
-  private walked: { layer: Layer; generation: number; parents: readonly number[] } | undefined;
+  private walked: { layer: Layer; generation: number; parents: readonly Key[] } | undefined;
 
   constructor(readonly parent: PrefetchSource, readonly model: string, readonly field: string) {}
 
@@ -28,7 +29,7 @@ export class RelatedSet {
    * layer, or the parents are a new list), the members are computed again from the
    * top, as a new list.
    */
-  extend(layer: Layer): readonly number[] {
+  extend(layer: Layer): readonly Key[] {
     const generation = layer.generationOf(this.model);
     const parents = membersOf(this.parent, layer);
     const w = this.walked;
@@ -41,21 +42,22 @@ export class RelatedSet {
     while (this.parentPos < parents.length) {
       const value = layer.get(this.model, this.field, parents[this.parentPos]);
       if (value === MISS) break;
-      if (typeof value === 'number') this.add(value);
-      else if (Array.isArray(value)) for (const id of value as readonly number[]) this.add(id);
+      // A many2one holds a key (or null), an x2many a list of keys.
+      if (typeof value === 'number' || typeof value === 'string') this.add(value);
+      else if (Array.isArray(value)) for (const id of value as readonly Key[]) this.add(id);
       this.parentPos++;
     }
     return this.members;
   }
 
-  private add(id: number): void {
+  private add(id: Key): void {
     if (this.seen.has(id)) return;
     this.seen.add(id);
     this.members.push(id);
   }
 }
 
-export function membersOf(source: PrefetchSource, layer: Layer): readonly number[] {
+export function membersOf(source: PrefetchSource, layer: Layer): readonly Key[] {
   return source instanceof RelatedSet ? source.extend(layer) : source;
 }
 

@@ -1,3 +1,4 @@
+import type { Key } from '../model/keys';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import type { Database } from '../db/database';
@@ -132,7 +133,7 @@ export class Session {
     for (const layer of this.visibleLayers()) layer.clear(model, time);
   }
 
-  invalidate(model: string, ids: readonly number[]): void {
+  invalidate(model: string, ids: readonly Key[]): void {
     const time = this.clock.tick();
     for (const layer of this.visibleLayers()) layer.invalidate(model, ids, time);
   }

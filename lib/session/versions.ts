@@ -1,3 +1,4 @@
+import type { Key } from '../model/keys';
 /**
  * When each part of one cache layer last changed, on the session's clock.
  *
@@ -15,10 +16,10 @@ export class Versions {
   private all = 0;
   private readonly models = new Map<string, number>();
   private readonly fields = new Map<string, Map<string, number>>();
-  private readonly records = new Map<string, Map<number, number>>();
+  private readonly records = new Map<string, Map<Key, number>>();
   private recordCount = 0;
 
-  changedSince(model: string, field: string, id: number, since: number): boolean {
+  changedSince(model: string, field: string, id: Key, since: number): boolean {
     if (this.all > since) return true;
     const m = this.models.get(model);
     if (m !== undefined && m > since) return true;
@@ -29,7 +30,7 @@ export class Versions {
   }
 
   /** Whether anything about the record (any field, its model, everything) changed after `since`. */
-  recordChangedSince(model: string, id: number, since: number): boolean {
+  recordChangedSince(model: string, id: Key, since: number): boolean {
     if (this.all > since) return true;
     const m = this.models.get(model);
     if (m !== undefined && m > since) return true;
@@ -39,7 +40,7 @@ export class Versions {
     return r !== undefined && r > since;
   }
 
-  stampRecords(model: string, ids: Iterable<number>, time: number): void {
+  stampRecords(model: string, ids: Iterable<Key>, time: number): void {
     let byId = this.records.get(model);
     if (!byId) this.records.set(model, (byId = new Map()));
     for (const id of ids) {

@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import { LockTimeoutError } from '../../errors';
 import type { ForeignKeySpec, TableConstraints } from '../constraints';
 import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../pinned';
-import { ID_COLUMN } from '../../model/schema';
 
 /**
  * Schema sync on MySQL / MariaDB: the lock, introspection, and adding foreign keys.
@@ -76,7 +75,7 @@ export async function readMysqlConstraints(db: Pinned, table: string): Promise<T
 export async function addMysqlForeignKeys(db: Pinned, table: string, keys: readonly ForeignKeySpec[]): Promise<void> {
   for (const k of keys) {
     await db.schema().alterTable(table, (t) => {
-      t.foreign(k.column, k.name).references(ID_COLUMN).inTable(k.target).onDelete(k.onDelete.toUpperCase());
+      t.foreign(k.column, k.name).references(k.targetColumn).inTable(k.target).onDelete(k.onDelete.toUpperCase());
     });
   }
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
 import {
-  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeId, decodeInteger, decodeJsonText, decodeText, UNDECODABLE, type Decoder,
+  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeInteger, decodeJsonText, decodeText, UNDECODABLE, type Decoder,
 } from '../../model/decode';
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
@@ -71,7 +71,6 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
         case 'text': return decodeText;
         // BIGINT past 2^53 comes as a digit string (supportBigNumbers): refused.
         case 'integer': return decodeInteger;
-        case 'many2one': return decodeId;
         case 'float': return decodeFloat;
         // DECIMAL comes as a string with exactly `scale` decimals.
         case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
@@ -91,6 +90,15 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     addColumn(t, f) {
       return columnFor(t, f);
     },
+    // A generated key is INT UNSIGNED AUTO_INCREMENT, and what references it the same
+    // type (InnoDB wants equal types on both ends of a foreign key).
+    keyColumn(t, column, key, primary) {
+      if (key.type === 'integer') {
+        if (!key.generated) return t.bigInteger(column);
+        return primary ? t.increments(column) : t.integer(column).unsigned();
+      }
+      return key.type === 'uuid' ? t.uuid(column) : t.string(column, key.size);
+    },
     tableOptions(t) {
       t.engine('InnoDB');
       t.charset('utf8mb4');
@@ -98,6 +106,13 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     },
     // mysql2 interpolates values client-side: an IN list has no placeholder limit.
     whereIn: (qb, column, values) => qb.whereIn(column, values as Knex.Value[]),
+    // String keys: the IN list finds the rows through the key's index, BINARY keeps only
+    // exact matches where the column's collation is case-insensitive or PAD SPACE.
+    whereKeyIn(qb, key, keys) {
+      if (key.type === 'integer' || keys.length === 0) return qb.whereIn(key.column, keys as Knex.Value[]);
+      const marks = keys.map(() => '?').join(', ');
+      return qb.whereIn(key.column, keys as Knex.Value[]).whereRaw(`BINARY ?? IN (${marks})`, [key.column, ...keys]);
+    },
     likeSql: '?? LIKE ? ESCAPE ?',
     ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
     translateError(err, sql) {
@@ -154,8 +169,6 @@ function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder 
     case 'boolean': return t.boolean(f.column);
     case 'datetime': return t.datetime(f.column, { precision: 3 });
     case 'json': return t.text(f.column, 'longtext');
-    // The same type as the auto-increment id it references (INT UNSIGNED).
-    case 'many2one': return t.integer(f.column).unsigned();
     default: throw new Error(`${f.type} is not a column`);
   }
 }

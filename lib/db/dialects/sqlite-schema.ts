@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import { ForeignKeyViolationError, SchemaError } from '../../errors';
 import type { ExistingIndex, ForeignKeySpec, TableConstraints } from '../constraints';
 import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../pinned';
-import { ID_COLUMN } from '../../model/schema';
 
 /**
  * Schema sync on SQLite: the lock, introspection, and adding foreign keys to a table.
@@ -152,7 +151,7 @@ function withForeignKeys(sql: string, keys: readonly ForeignKeySpec[], table: st
     throw new SchemaError(`cannot add foreign keys to "${table}": its CREATE TABLE statement is not one sync can read`);
   }
   const clauses = keys.map(
-    (k) => `, CONSTRAINT ${quote(k.name)} FOREIGN KEY (${quote(k.column)}) REFERENCES ${quote(k.target)} (${quote(ID_COLUMN)}) ON DELETE ${ON_DELETE[k.onDelete]}`,
+    (k) => `, CONSTRAINT ${quote(k.name)} FOREIGN KEY (${quote(k.column)}) REFERENCES ${quote(k.target)} (${quote(k.targetColumn)}) ON DELETE ${ON_DELETE[k.onDelete]}`,
   );
   return `${sql.slice(0, close)}${clauses.join('')}${sql.slice(close)}`;
 }

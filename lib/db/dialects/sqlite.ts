@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
 import {
-  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeId, decodeInteger, decodeJsonText, decodeText, type Decoder,
+  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeInteger, decodeJsonText, decodeText, type Decoder,
 } from '../../model/decode';
 import { upToFirstQuote, wrapDriverError } from '../errors';
 import { registerLikeFunctions } from './sqlite-like';
@@ -64,7 +64,6 @@ export const sqliteDialect: Dialect = {
       case 'string':
       case 'text': return decodeText;
       case 'integer': return decodeInteger;
-      case 'many2one': return decodeId;
       case 'float': return decodeFloat;
       // NUMERIC affinity: a REAL, rounded to the scale.
       case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
@@ -82,10 +81,20 @@ export const sqliteDialect: Dialect = {
   addColumn(t, field) {
     return columnFor(t, field);
   },
+  // A generated key is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT: never reused).
+  keyColumn(t, column, key, primary) {
+    if (key.type === 'integer') return primary && key.generated ? t.increments(column) : t.integer(column);
+    return key.type === 'uuid' ? t.uuid(column) : t.string(column, key.size);
+  },
   tableOptions() {},
   // One bound JSON array instead of one placeholder per value: no limit on the list's
   // length (SQLite allows 32,766 variables) and a statement text that does not vary.
   whereIn: (qb, column, values) => qb.whereRaw('?? IN (SELECT value FROM json_each(?))', [column, JSON.stringify(values)]),
+  // COLLATE BINARY: exact on a column declared NOCASE by another program (and the
+  // key's own index still serves it on the BINARY columns sync creates).
+  whereKeyIn: (qb, key, keys) => (key.type === 'integer'
+    ? sqliteDialect.whereIn(qb, key.column, keys)
+    : qb.whereRaw('?? COLLATE BINARY IN (SELECT value FROM json_each(?))', [key.column, JSON.stringify(keys)])),
   likeSql: 'proxorm_like(??, ?, ?)',
   ilikeSql: 'proxorm_ilike(??, ?, ?)',
   // SQLite's messages name tables, columns and constraints, never bound values; a
@@ -109,7 +118,6 @@ function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder 
     case 'boolean': return t.boolean(f.column);
     case 'datetime': return t.string(f.column, 24);
     case 'json': return t.text(f.column);
-    case 'many2one': return t.integer(f.column);
     default: throw new Error(`${f.type} is not a column`);
   }
 }
