@@ -162,6 +162,11 @@ describeEachDatabase('model sets', (db) => {
     expect(await shop.knex('mset_customer').where('id', 1).first()).toEqual({ id: 1, name: 'Ada L.' });
     expect(await crm.knex('mset_customer').where('id', 1).first()).toEqual({ id: 1, email: 'ada@l.crm' });
 
+    // A record of the other class of that name is not a shop customer (customer 2 exists in both).
+    const wrong = await rejection(s.model(ShopOrder).create({ amount: 1, customer: c.model(CrmCustomer).browse(2) as never }));
+    expect(wrong).toBeInstanceOf(ValidationError);
+    expect(wrong.message).toMatch(/expected records of "mset_customer" of class ShopCustomer, got class CrmCustomer/);
+
     // The cascade rule of the shop's set: unlinking a customer forgets its orders.
     const orders = await s.model(ShopOrder).search([['customer', '=', 1]]);
     expect(await orders.at(0).amount).toBe(0);
