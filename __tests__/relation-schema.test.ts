@@ -67,4 +67,14 @@ describe('relation declarations', () => {
     }
     await expect(Environment.open({ models: [ToNothing] })).rejects.toThrow(/NotAModel is not a model/);
   });
+
+  it('a target given as the class instead of a function returning it: SchemaError at open, not a TypeError', async () => {
+    @Model('rsch_no_arrow')
+    class NoArrow extends BaseModel {
+      @Field.many2one(Parent as never) p!: Parent;
+    }
+    const open = Environment.open({ models: [NoArrow, Parent, Child] });
+    await expect(open).rejects.toThrow(SchemaError);
+    await expect(Environment.open({ models: [NoArrow, Parent, Child] })).rejects.toThrow(/rsch_no_arrow\.p: the target must be a function returning the model class/);
+  });
 });

@@ -24,7 +24,13 @@ const tables = new WeakMap<FieldDef, RelationTable>();
 export function targetOf(owner: ModelSchema, field: FieldDef): ModelSchema {
   let target = targets.get(field);
   if (!target) {
-    const cls = field.target?.();
+    let cls: unknown;
+    try {
+      cls = field.target?.();
+    } catch (e) {
+      // e.g. @Field.many2one(Parent) without the arrow: the class called as a function.
+      throw new SchemaError(`${owner.name}.${field.name}: the target must be a function returning the model class, e.g. () => Customer (calling it threw ${(e as Error)?.name ?? 'an error'})`);
+    }
     if (typeof cls !== 'function') throw new SchemaError(`${owner.name}.${field.name}: the target function returned ${String(cls)}, not a model class`);
     target = schemaOf(cls);
     if (field.type === 'one2many') checkInverse(owner, field, target);
