@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { BaseModel, Environment, Field, Model, SchemaError } from '../lib';
 
 // Broken relations, in a file of their own: a broken model stays in the registry and
-// makes every sync() of this process fail, which is the point of the last test.
+// makes every Environment.open() of this process without { models } fail, which is the
+// point of the last test.
 
 @Model('rsch_parent')
 class Parent extends BaseModel {
@@ -51,20 +52,29 @@ describe('relation declarations', () => {
     }).not.toThrow(); // a class is a function: resolved (and rejected) on first use
   });
 
-  it('a one2many whose inverse is missing, not a many2one, or a target that is not a model: SchemaError on first use and at sync', async () => {
-    const env = await Environment.open();
-    try {
-      expect(() => env.model(Parent).browse(1).kids).toThrow(/inverse field "nope" does not exist on model "rsch_child"/);
-      expect(() => env.model(Parent).browse(1).labels).toThrow(/is not a many2one/);
-      @Model('rsch_to_nothing')
-      class ToNothing extends BaseModel {
-        @Field.many2one(() => NotAModel) x!: NotAModel;
-      }
-      expect(() => env.model(ToNothing).browse(1).x).toThrow(/NotAModel is not a model/);
-      await expect(env.sync()).rejects.toThrow(SchemaError);
-      expect(await env.knex.schema.hasTable('rsch_child')).toBe(false);
-    } finally {
-      await env.close();
+  it('a one2many whose inverse is missing, not a many2one, or a target that is not a model: SchemaError at open, before any connection', async () => {
+    // Every registered model (the default set) includes the broken Parent.
+    await expect(Environment.open()).rejects.toThrow(/rsch_parent\.kids: inverse field "nope" does not exist on model "rsch_child"/);
+    await expect(Environment.open({ models: [Parent, Child] })).rejects.toThrow(SchemaError);
+    @Model('rsch_labels')
+    class Labels extends BaseModel {
+      @Field.one2many(() => Child, 'label') labels!: Child[];
     }
+    await expect(Environment.open({ models: [Labels, Child, Parent] })).rejects.toThrow(/rsch_labels\.labels: inverse field "rsch_child\.label" is not a many2one/);
+    @Model('rsch_to_nothing')
+    class ToNothing extends BaseModel {
+      @Field.many2one(() => NotAModel) x!: NotAModel;
+    }
+    await expect(Environment.open({ models: [ToNothing] })).rejects.toThrow(/NotAModel is not a model/);
+  });
+
+  it('a target given as the class instead of a function returning it: SchemaError at open, not a TypeError', async () => {
+    @Model('rsch_no_arrow')
+    class NoArrow extends BaseModel {
+      @Field.many2one(Parent as never) p!: Parent;
+    }
+    const open = Environment.open({ models: [NoArrow, Parent, Child] });
+    await expect(open).rejects.toThrow(SchemaError);
+    await expect(Environment.open({ models: [NoArrow, Parent, Child] })).rejects.toThrow(/rsch_no_arrow\.p: the target must be a function returning the model class/);
   });
 });

@@ -332,7 +332,7 @@ function errorName(fn: () => unknown): string {
   return 'accepted';
 }
 
-describe('relation tables are SchemaErrors when they clash (t12)', () => {
+describe('relation tables are SchemaErrors when they clash (t12), at open, before any connection', () => {
   it('a many2many whose default relation table name is longer than 63 characters', async () => {
     const lib = freshLib();
     @lib.Model('ssy_r_a_model_with_a_name_long_enough_to_matter')
@@ -341,19 +341,13 @@ describe('relation tables are SchemaErrors when they clash (t12)', () => {
     class Right extends lib.BaseModel {
       @lib.Field.many2many(() => Left) lefts!: Left[];
     }
-    const env = await lib.Environment.open();
-    try {
-      const e = await rejection(env.sync());
-      expect(e).toBeInstanceOf(lib.SchemaError);
-      expect(e.message).toMatch(/ssy_r_another_model_with_a_long_name\.lefts: .*longer than 63 characters.*\{ relation \}/);
-      expect(await env.knex.schema.hasTable('ssy_r_another_model_with_a_long_name')).toBe(false);
-    } finally {
-      await env.close();
-    }
+    const e = await rejection(lib.Environment.open());
+    expect(e).toBeInstanceOf(lib.SchemaError);
+    expect(e.message).toMatch(/ssy_r_another_model_with_a_long_name\.lefts: .*longer than 63 characters.*\{ relation \}/);
     return Right;
   });
 
-  it('a model declared after the relation table was resolved, with its name', async () => {
+  it('a model whose table is the relation table of a many2many: refused in one Environment, fine in another', async () => {
     const lib = freshLib();
     @lib.Model('ssy_r_tag')
     class Tag extends lib.BaseModel {}
@@ -361,20 +355,22 @@ describe('relation tables are SchemaErrors when they clash (t12)', () => {
     class Post extends lib.BaseModel {
       @lib.Field.many2many(() => Tag) tags!: Tag[];
     }
-    const env = await lib.Environment.open();
-    try {
-      await env.sync();
-      const define = () => {
-        @lib.Model('SSY_R_POST_SSY_R_TAG_REL')
-        class Note extends lib.BaseModel {}
-        return Note;
-      };
-      expect(define).toThrow(lib.SchemaError);
-      expect(define).toThrow(/table "SSY_R_POST_SSY_R_TAG_REL" of model .* is the relation table of ssy_r_post\.tags/);
-    } finally {
-      await env.close();
+    @lib.Model('SSY_R_POST_SSY_R_TAG_REL')
+    class Note extends lib.BaseModel {}
+    for (const models of [undefined, [Post, Tag, Note]]) {
+      const e = await rejection(lib.Environment.open({ models }));
+      expect(e).toBeInstanceOf(lib.SchemaError);
+      expect(e.message).toMatch(/ssy_r_post\.tags: relation table "ssy_r_post_ssy_r_tag_rel" is the table of model "SSY_R_POST_SSY_R_TAG_REL"/);
     }
-    return Post;
+    const posts = await lib.Environment.open({ models: [Post, Tag] });
+    const notes = await lib.Environment.open({ models: [Note] });
+    try {
+      expect((await posts.sync()).createdTables).toEqual(['ssy_r_post', 'ssy_r_tag', 'ssy_r_post_ssy_r_tag_rel']);
+      expect((await notes.sync()).createdTables).toEqual(['SSY_R_POST_SSY_R_TAG_REL']);
+    } finally {
+      await posts.close();
+      await notes.close();
+    }
   });
 
   it('two many2many fields mapping different pairs, or one pair with other columns, onto one relation table', async () => {
@@ -402,18 +398,15 @@ describe('relation tables are SchemaErrors when they clash (t12)', () => {
       [pairs, /relation table "ssy_r2_links" of ssy_r2_author\.tags is already used by ssy_r2_post\.tags for ssy_r2_post\(ssy_r2_post_id\) - ssy_r2_tag\(ssy_r2_tag_id\)/],
       [columns, /relation table "ssy_r3_links" of ssy_r3_post\.tags is already used by ssy_r3_tag\.posts/],
     ] as const) {
-      const env = await lib.Environment.open();
-      try {
-        const e = await rejection(env.sync());
-        expect(e).toBeInstanceOf(lib.SchemaError);
-        expect(e.message).toMatch(message);
-        expect(await env.knex.schema.hasTable('ssy_r2_links')).toBe(false);
-        expect(await env.knex.schema.hasTable('ssy_r3_links')).toBe(false);
-      } finally {
-        await env.close();
-      }
+      const e = await rejection(lib.Environment.open());
+      expect(e).toBeInstanceOf(lib.SchemaError);
+      expect(e.message).toMatch(message);
     }
-    return [Post, Author];
+    // The clash is per Environment: each many2many alone is fine.
+    const posts = await pairs.Environment.open({ models: [Post, Tag] });
+    const authors = await pairs.Environment.open({ models: [Author, Tag] });
+    await posts.close();
+    await authors.close();
   });
 });
 
@@ -747,7 +740,7 @@ describeEachDatabase('sync() is safe', (db) => {
     expect(await rejection(env.model(A).create({ b_c: 7 }))).toBeInstanceOf(lib.ForeignKeyViolationError);
   });
 
-  it('t12: a model whose table is the default relation table of another pair is a SchemaError before any SQL', async () => {
+  it('t12: a model whose table is the default relation table of another pair is a SchemaError at open, before any SQL', async () => {
     const lib = freshLib();
     @lib.Model('ssy_t12_tag')
     class Tag extends lib.BaseModel {
@@ -761,11 +754,9 @@ describeEachDatabase('sync() is safe', (db) => {
     class Note extends lib.BaseModel {
       @lib.Field() text!: string;
     }
-    const env = await open(lib);
-    const e = await rejection(env.sync());
+    const e = await rejection(lib.Environment.open(db.config));
     expect(e).toBeInstanceOf(lib.SchemaError);
     expect(e.message).toMatch(/ssy_t12_post\.tags: relation table "ssy_t12_post_ssy_t12_tag_rel" is the table of model "ssy_t12_post_ssy_t12_tag_rel"/);
-    for (const table of ['ssy_t12_tag', 'ssy_t12_post', 'ssy_t12_post_ssy_t12_tag_rel']) expect(await env.knex.schema.hasTable(table)).toBe(false);
     return [Post, Note];
   });
 

@@ -247,37 +247,50 @@ describe('SchemaError at decoration time', () => {
     }).message).toMatch(/sch_bad_unknown\.v: cannot infer/);
   });
 
-  it('two models with one name', () => {
-    const e = decorationError(() => {
-      @Model('sch_kinds')
-      class Other extends BaseModel {}
-    });
-    expect(e.message).toMatch(/model name "sch_kinds" is already used by class Kinds/);
+  // Names and tables are unique per Environment (its { models }), not per process.
+  it('two models with one name: accepted, but not in one Environment', async () => {
+    const lib = isolatedLib();
+    @lib.Model('sch_kinds')
+    class First extends lib.BaseModel {}
+    @lib.Model({ name: 'sch_kinds', table: 'sch_kinds_2' })
+    class Other extends lib.BaseModel {}
     expect(schemaOf(Kinds).cls).toBe(Kinds);
+    for (const models of [undefined, [First, Other]]) {
+      const e = await rejection(lib.Environment.open({ models }));
+      expect(e).toBeInstanceOf(lib.SchemaError);
+      expect(e.message).toMatch(/model name "sch_kinds" is used by class First and class Other/);
+    }
+    await (await lib.Environment.open({ models: [Other] })).close();
   });
 
-  it('two models with one table', () => {
-    expect(decorationError(() => {
-      @Model({ name: 'sch_other_opts', table: 'sch_opts_table' })
-      class Other extends BaseModel {}
-    }).message).toMatch(/table "sch_opts_table" of model "sch_other_opts" is already used by model "sch_opts"/);
+  it('two models with one table: accepted, but not in one Environment', async () => {
+    const lib = isolatedLib();
+    @lib.Model({ name: 'sch_opts', table: 'sch_opts_table' })
+    class Opts1 extends lib.BaseModel {}
+    @lib.Model({ name: 'sch_other_opts', table: 'sch_opts_table' })
+    class Other extends lib.BaseModel {}
     // A model name defaults its table: here it collides with another model's explicit table.
-    expect(decorationError(() => {
-      @Model('sch_opts_table')
-      class Other extends BaseModel {}
-    }).message).toMatch(/table "sch_opts_table" .* already used by model "sch_opts"/);
+    @lib.Model('sch_opts_table')
+    class Third extends lib.BaseModel {}
+    for (const [models, message] of [
+      [[Opts1, Other], /table "sch_opts_table" of model "sch_other_opts" is already used by model "sch_opts"/],
+      [[Opts1, Third], /table "sch_opts_table" of model "sch_opts_table" is already used by model "sch_opts"/],
+    ] as const) {
+      const e = await rejection(lib.Environment.open({ models }));
+      expect(e).toBeInstanceOf(lib.SchemaError);
+      expect(e.message).toMatch(message);
+    }
   });
 
-  it('two models whose tables differ only in case (one table in SQLite)', () => {
-    const { Model: M, BaseModel: Base, SchemaError: IsolatedSchemaError } = isolatedLib();
+  it('two models whose tables differ only in case (one table in SQLite)', async () => {
+    const { Model: M, BaseModel: Base, SchemaError: IsolatedSchemaError, Environment: Env } = isolatedLib();
     @M('sch_case_table')
     class First extends Base {}
-    const define = () => {
-      @M({ name: 'sch_case_other', table: 'SCH_Case_Table' })
-      class Second extends Base {}
-    };
-    expect(define).toThrow(IsolatedSchemaError);
-    expect(define).toThrow(/table "SCH_Case_Table".*already used by model "sch_case_table"/);
+    @M({ name: 'sch_case_other', table: 'SCH_Case_Table' })
+    class Second extends Base {}
+    const e = await rejection(Env.open({ models: [First, Second] }));
+    expect(e).toBeInstanceOf(IsolatedSchemaError);
+    expect(e.message).toMatch(/table "SCH_Case_Table".*already used by model "sch_case_table"/);
   });
 
   it('an unknown option', () => {

@@ -79,6 +79,8 @@ cmd_install() {
 provision() {
   root_sql <<SQL
 CREATE DATABASE IF NOT EXISTS \`$DB\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+-- A second database: tests of two Environments on two databases (helpers/databases.ts openSecond).
+CREATE DATABASE IF NOT EXISTS \`${DB}_2\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
 GRANT ALL PRIVILEGES ON \`$DB\`.* TO '$DB_USER'@'127.0.0.1';
@@ -87,6 +89,8 @@ GRANT ALL PRIVILEGES ON \`$DB\`.* TO '$DB_USER'@'localhost';
 -- (it drops and creates it): __tests__/helpers/chinook.ts.
 GRANT ALL PRIVILEGES ON \`${DB}_chinook\`.* TO '$DB_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON \`${DB}_chinook\`.* TO '$DB_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`${DB}_2\`.* TO '$DB_USER'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`${DB}_2\`.* TO '$DB_USER'@'localhost';
 -- PROCESS: the concurrent model-based test reads SHOW ENGINE INNODB STATUS to see which
 -- statements wait for a row lock.
 GRANT PROCESS ON *.* TO '$DB_USER'@'127.0.0.1';

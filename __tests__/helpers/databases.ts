@@ -1,4 +1,4 @@
-import { Environment, type EnvironmentConfig } from '../../lib';
+import { Environment, type EnvironmentConfig, type ModelClass } from '../../lib';
 
 /**
  * Runs a suite once on embedded SQLite and once on MariaDB. The MariaDB half needs
@@ -6,10 +6,21 @@ import { Environment, type EnvironmentConfig } from '../../lib';
  * server (scripts/mariadb.sh); without it the half is not run and says so (see
  * announceSkipped), unless REQUIRE_MYSQL=1, where its absence fails the run.
  */
+export interface OpenOptions {
+  prefetch?: boolean;
+  /** The Environment's models (Environment.open's `models`; default: every registered model). */
+  models?: readonly ModelClass<unknown>[];
+}
+
 export interface TestDatabase {
   readonly name: 'sqlite' | 'mariadb';
-  /** A new Environment on empty tables for every registered model (the root of its pool). */
-  open(options?: { prefetch?: boolean }): Promise<Environment>;
+  /** A new Environment on empty tables for its models (the root of its pool). */
+  open(options?: OpenOptions): Promise<Environment>;
+  /**
+   * The same on a second database, separate from the first (SQLite: another in-memory
+   * database; MariaDB: the test database's name + "_2", created if missing).
+   */
+  openSecond(options?: OpenOptions): Promise<Environment>;
   /** Config to open another pool on the same database (SQLite: a file, so two pools see one database). */
   readonly config: EnvironmentConfig;
 }
@@ -44,9 +55,12 @@ function sqlite(): TestDatabase {
     name: 'sqlite',
     config: {},
     async open(options = {}) {
-      const env = await Environment.open({ prefetch: options.prefetch });
+      const env = await Environment.open({ prefetch: options.prefetch, models: options.models });
       await env.sync();
       return env;
+    },
+    openSecond(options = {}) {
+      return this.open(options); // every in-memory database is a database of its own
     },
   };
 }
@@ -56,13 +70,28 @@ function mariadb(url: string): TestDatabase {
   return {
     name: 'mariadb',
     config,
-    async open(options = {}) {
-      const env = await Environment.open({ ...config, prefetch: options.prefetch });
-      await dropAllTables(env);
-      await env.sync();
-      return env;
+    open: (options = {}) => openEmpty(config, options),
+    async openSecond(options = {}) {
+      const second = new URL(url);
+      const name = `${decodeURIComponent(second.pathname.slice(1))}_2`;
+      second.pathname = `/${encodeURIComponent(name)}`;
+      const first = await Environment.open({ ...config, models: [] });
+      try {
+        await first.knex.raw('CREATE DATABASE IF NOT EXISTS ??', [name]);
+      } finally {
+        await first.close();
+      }
+      return openEmpty({ client: 'mysql2', connection: second.toString() }, options);
     },
   };
+}
+
+/** Opens `config`'s database, drops every table, and syncs the Environment's models. */
+async function openEmpty(config: EnvironmentConfig, options: OpenOptions): Promise<Environment> {
+  const env = await Environment.open({ ...config, prefetch: options.prefetch, models: options.models });
+  await dropAllTables(env);
+  await env.sync();
+  return env;
 }
 
 /** Drops every table of the test database, so each test starts from the registry alone. */

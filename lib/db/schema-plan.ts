@@ -7,7 +7,7 @@ import type { ForeignKeySpec, IndexSpec } from './constraints';
 import { constraintName, type ConstraintKind } from './names';
 
 /**
- * What the registry asks of the database: every table with its columns, indexes,
+ * What a model set asks of the database: every table with its columns, indexes,
  * unique constraints and foreign keys, named (names.ts). Pure: no SQL here.
  *
  * - A model table has its key column (see model/keys.ts), a column per column field, a

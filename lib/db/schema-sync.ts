@@ -7,7 +7,6 @@ import type { Pinned } from './pinned';
 import { planTables, type TableSpec } from './schema-plan';
 import type { FieldDef } from '../model/field-types';
 import type { PrimaryKeyDef } from '../model/keys';
-import { checkAllRelations } from '../model/relations';
 import type { ModelSchema } from '../model/schema';
 
 /** What one sync() changed. Entries are `table`, `table.column` or `table.constraint_name`. */
@@ -21,13 +20,14 @@ export interface SyncReport {
 }
 
 /**
- * Brings the database up to the registry (schema-plan.ts), never dropping or altering
+ * Brings the database up to a model set (schema-plan.ts), never dropping or altering
  * what exists: creates missing tables, adds missing columns, and adds the indexes,
  * unique constraints and foreign keys a table lacks, recognised by their columns
  * (constraints.ts), so a run completes whatever an interrupted one left. A database
  * that already has everything is left exactly as it was (no statement changes it).
  *
- * - Every relation is checked first: a broken one is a SchemaError before any SQL.
+ * - `schemas` are an Environment's checked model set (model/model-set.ts): every
+ *   relation resolves within it, so a broken one was a SchemaError before any SQL.
  * - Then every table is inspected before anything is changed, and these are a
  *   SchemaError before any DDL: a readonly model's table or view (or a relation table
  *   with a readonly side) that is missing, or lacks a column; an existing foreign key
@@ -44,7 +44,6 @@ export interface SyncReport {
  *   error (UniqueViolationError, ForeignKeyViolationError); fix the rows and run again.
  */
 export async function syncSchemas(knex: Knex, dialect: Dialect, schemas: readonly ModelSchema[]): Promise<SyncReport> {
-  checkAllRelations();
   const plan = planTables(schemas);
   return dialect.withSchemaLock(knex, (db) => apply(db, dialect, plan));
 }

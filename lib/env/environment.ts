@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 import { openDatabase, type DatabaseConfig } from '../db/database';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
 import { ProxormError, ValidationError } from '../errors';
+import { ModelSet } from '../model/model-set';
 import type { Key } from '../model/keys';
-import { allSchemas, schemaOf } from '../model/registry';
 import { modelApi, type ModelApi } from '../record/model-api';
 import type { ModelClass } from '../record/types';
 import { defaultSession, isDefaultSession, setDefaultSession } from '../session/default';
@@ -23,6 +23,14 @@ export type EnvironmentConfig = DatabaseConfig & {
    * SQLite statements run in-process and cannot be interrupted.
    */
   queryTimeout?: number;
+  /**
+   * The model classes this Environment maps (default: every model registered when it
+   * opens). Fixed for its pool: forks share it. Names and tables are unique within it,
+   * and every relation targets a model of it (SchemaError at open); sync() creates only
+   * its tables, and env.model / clearCache / invalidateRecord refuse other models
+   * (SchemaError). Two Environments may map one table name with two classes.
+   */
+  models?: readonly ModelClass<unknown>[];
 };
 
 export interface TransactionOptions {
@@ -57,11 +65,12 @@ export class Environment {
    */
   static async open(config: EnvironmentConfig = {}): Promise<Environment> {
     if (config === null || typeof config !== 'object') throw new ValidationError('Environment.open: config must be an object');
-    const { prefetch = true, queryTimeout = 0, ...dbConfig } = config;
+    const { prefetch = true, queryTimeout = 0, models: classes, ...dbConfig } = config;
     if (typeof prefetch !== 'boolean') throw new ValidationError('Environment.open: "prefetch" must be a boolean');
     if (!Number.isSafeInteger(queryTimeout) || queryTimeout < 0) throw new ValidationError('Environment.open: "queryTimeout" must be a non-negative integer (ms)');
+    const models = ModelSet.of(classes); // checked before a connection is made
     const db = await openDatabase(dbConfig as DatabaseConfig);
-    const env = new Environment({ db, queryTimeout, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>() }, prefetch, true);
+    const env = new Environment({ db, queryTimeout, models, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>() }, prefetch, true);
     setDefaultSession(env.session);
     return env;
   }
@@ -109,17 +118,17 @@ export class Environment {
     return this.session.base;
   }
 
-  /** Model-level calls (browse, search, searchCount, create) in this Environment. */
+  /** Model-level calls (browse, search, searchCount, create) in this Environment; SchemaError for a model outside its `models`. */
   model<M>(cls: ModelClass<M>): ModelApi<M> {
-    return modelApi(this.session, schemaOf(cls)) as ModelApi<M>;
+    return modelApi(this.session, this.session.models.schemaOf(cls)) as ModelApi<M>;
   }
 
-  /** Creates missing tables and columns for every registered model. */
+  /** Creates missing tables and columns for the models of this Environment (see `models`), and only those. */
   async sync(): Promise<SyncReport> {
     this.session.checkOpen();
     const db = this.session.shared.db;
     try {
-      return await syncSchemas(db.knex, db.dialect, allSchemas());
+      return await syncSchemas(db.knex, db.dialect, this.session.models.schemas);
     } catch (e) {
       if (e instanceof ProxormError) throw e;
       throw db.dialect.translateError(e, undefined);
@@ -142,7 +151,7 @@ export class Environment {
     return this.session.transaction(() => fn(this), options.retries ?? 0);
   }
 
-  /** Drops the cache of one model (by name or class), or all of it. */
+  /** Drops the cache of one model (by name or class, of this Environment's models), or all of it. */
   clearCache(model?: string | ModelClass<unknown>): void {
     this.session.clear(model === undefined ? undefined : this.modelName(model));
   }
@@ -165,8 +174,8 @@ export class Environment {
     return this.session.isClosed;
   }
 
+  /** The name of a model of this Environment; SchemaError for a name or class outside its models. */
   private modelName(model: string | ModelClass<unknown>): string {
-    if (typeof model === 'string') return model;
-    return schemaOf(model).name;
+    return (typeof model === 'string' ? this.session.models.named(model) : this.session.models.schemaOf(model)).name;
   }
 }

@@ -102,7 +102,13 @@ function idsOf(value: unknown, field: FieldDef, fail: (why: string) => never): K
   if ((typeof value === 'number' || typeof value === 'string') && field.type === 'many2one') ids = [value];
   else if (Array.isArray(value) && field.type !== 'many2one') ids = value;
   else if (isRecordSetLike(value)) {
-    if (value.model !== target.name) fail(`expected records of "${target.name}", got "${value.model}"`);
+    // By class when the recordset tells it: two Environments may each map a model of that name.
+    const sameModel = value.schema ? value.schema.cls === target.cls : value.model === target.name;
+    if (!sameModel) {
+      fail(value.schema && value.model === target.name
+        ? `expected records of "${target.name}" of class ${target.cls.name}, got class ${value.schema.cls.name} (another model of that name)`
+        : `expected records of "${target.name}", got "${value.model}"`);
+    }
     ids = value.ids;
   } else {
     return fail(field.type === 'many2one' ? 'expected a key, a recordset or null' : 'expected an array of keys or a recordset');
@@ -116,7 +122,7 @@ function idsOf(value: unknown, field: FieldDef, fail: (why: string) => never): K
   return [...new Set(list)];
 }
 
-function isRecordSetLike(v: unknown): v is { ids: readonly Key[]; model: string } {
+function isRecordSetLike(v: unknown): v is { ids: readonly Key[]; model: string; schema?: ModelSchema } {
   return typeof v === 'object' && v !== null && Array.isArray((v as { ids?: unknown }).ids) && typeof (v as { model?: unknown }).model === 'string';
 }
 

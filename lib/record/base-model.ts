@@ -1,4 +1,3 @@
-import { schemaOf } from '../model/registry';
 import { defaultSession } from '../session/default';
 import type { Domain } from '../query/domain';
 import { modelApi, type BrowseOptions, type ModelApi, type SearchOptions } from './model-api';
@@ -33,5 +32,6 @@ export abstract class BaseModel implements ModelBrand {
 }
 
 function defaultApi<M>(cls: ModelClass<M>): ModelApi<M> {
-  return modelApi(defaultSession(), schemaOf(cls)) as ModelApi<M>;
+  const session = defaultSession();
+  return modelApi(session, session.models.schemaOf(cls)) as ModelApi<M>;
 }

@@ -46,7 +46,7 @@ export async function writeRecords(session: Session, schema: ModelSchema, ids: r
       for (const [field, value] of columns) for (const id of unique) scope.layer.put(schema.name, field.name, id, value);
       const time = session.clock.tick();
       scope.layer.touch(schema.name, unique, time);
-      afterMany2oneChange(scope.layer, schema, [...columns.keys()].filter((f) => f.type === 'many2one'), time);
+      afterMany2oneChange(session.models, scope.layer, schema, [...columns.keys()].filter((f) => f.type === 'many2one'), time);
     }
     for (const [field, ops] of normalized) {
       if (!isColumn(field)) await applyX2many(session, scope, schema, field, unique, ops as X2manyOps);
@@ -62,7 +62,7 @@ export async function unlinkRecords(session: Session, schema: ModelSchema, ids: 
     await deleteRows(scope.executor, schema, unique);
     const time = session.clock.tick();
     scope.layer.markMissing(schema.name, unique, time);
-    afterUnlink(scope.layer, schema, time);
+    afterUnlink(session.models, scope.layer, schema, time);
   });
 }
 
@@ -75,7 +75,7 @@ async function insertAll(session: Session, scope: Scope, schema: ModelSchema, ro
   scope.layer.invalidate(schema.name, ids, time);
   for (const field of schema.columnFields) columnRows.forEach((row, i) => scope.layer.put(schema.name, field.name, ids[i], row.values.get(field)));
   scope.layer.touch(schema.name, ids, time);
-  afterMany2oneChange(scope.layer, schema, schema.columnFields.filter((f) => f.type === 'many2one'), time);
+  afterMany2oneChange(session.models, scope.layer, schema, schema.columnFields.filter((f) => f.type === 'many2one'), time);
   for (let i = 0; i < rows.length; i++) {
     for (const [field, ops] of rows[i].values) {
       if (!isColumn(field)) await applyX2many(session, scope, schema, field, [ids[i]], ops as X2manyOps);
@@ -123,7 +123,7 @@ async function applyX2many(
     for (const [id, parent] of moved) scope.layer.put(target.name, inverse.name, id, parent);
     const time = session.clock.tick();
     scope.layer.touch(target.name, moved.keys(), time);
-    afterMany2oneChange(scope.layer, target, [inverse], time);
+    afterMany2oneChange(session.models, scope.layer, target, [inverse], time);
     return;
   }
   const rel = relationOf(schema, field);
@@ -132,5 +132,5 @@ async function applyX2many(
   if (ops.create) created.push(await insertAll(session, scope, target, ops.create.map((v) => normalizeRecordValues(target, v, 'create'))));
   const link = [...(ops.set ?? []), ...(ops.add ?? []), ...created.flat()];
   if (link.length) await linkRows(scope.executor, rel, parents.flatMap((p) => link.map((t) => [p, t] as const)));
-  afterLinksChange(scope.layer, schema, field, session.clock.tick());
+  afterLinksChange(session.models, scope.layer, schema, field, session.clock.tick());
 }

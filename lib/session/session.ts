@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { Database } from '../db/database';
 import { Executor, statementHooks, type StatementGate } from '../db/executor';
 import { ConnectionError, DeadlockError, EnvironmentError, ProxormError, ValidationError, type DatabaseError } from '../errors';
+import type { ModelSet } from '../model/model-set';
 import { Clock } from './clock';
 import { Layer } from './layer';
 import { Loader } from './loader';
@@ -14,6 +15,8 @@ import { emptyStats, type Stats } from './stats';
 export interface SharedPool {
   readonly db: Database;
   readonly queryTimeout: number;
+  /** The models the pool's Environments map: fixed at open, the same for every fork. */
+  readonly models: ModelSet;
   closed: boolean;
   /** The transaction level of the current async context, whichever session of the pool owns it. */
   readonly transactions: AsyncLocalStorage<TransactionFrame>;
@@ -52,6 +55,11 @@ export class Session {
   ) {
     this.loader = new Loader(this.stats, this.clock, () => this.prune());
     this.root = { layer: this.base, frame: undefined, executor: this.executor(shared.db.knex, this.rootGate()) };
+  }
+
+  /** The models this session maps (and caches): those of its pool. */
+  get models(): ModelSet {
+    return this.shared.models;
   }
 
   get isClosed(): boolean {
