@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 import { openDatabase, type DatabaseConfig } from '../db/database';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
 import { ProxormError, ValidationError } from '../errors';
-import type { Key } from '../model/keys';
-import { allSchemas, schemaOf } from '../model/registry';
+import { validKey, type Key } from '../model/keys';
+import { allSchemas, schemaNamed, schemaOf } from '../model/registry';
 import { modelApi, type ModelApi } from '../record/model-api';
 import type { ModelClass } from '../record/types';
 import { defaultSession, isDefaultSession, setDefaultSession } from '../session/default';
@@ -147,9 +147,19 @@ export class Environment {
     this.session.clear(model === undefined ? undefined : this.modelName(model));
   }
 
-  /** Drops the cached values of records (by key): the next read loads them. */
+  /**
+   * Drops the cached values of records (by key): the next read loads them. Keys are
+   * checked as browse checks them (a ValidationError, nothing dropped): the cache knows
+   * records by their exact key, so `'5'` for the integer key 5 (a key from a URL) would
+   * silently drop nothing and leave the stale values in place.
+   */
   invalidateRecord(model: string | ModelClass<unknown>, ids: Key | readonly Key[]): void {
-    this.session.invalidate(this.modelName(model), typeof ids === 'number' || typeof ids === 'string' ? [ids] : ids);
+    const name = this.modelName(model);
+    const schema = schemaNamed(name);
+    if (!schema) throw new ValidationError(`invalidateRecord: unknown model ${JSON.stringify(name)}`);
+    const list: readonly unknown[] = typeof ids === 'number' || typeof ids === 'string' ? [ids] : Array.isArray(ids) ? ids : [ids];
+    const keys = list.map((id) => validKey(schema.primaryKey, id, `${name}.invalidateRecord`));
+    this.session.invalidate(name, keys);
   }
 
   /**

@@ -41,6 +41,11 @@ export function schemaOf(cls: Function): ModelSchema {
   return schema;
 }
 
+/** The schema of a model by its name, or undefined when no model has that name. */
+export function schemaNamed(name: string): ModelSchema | undefined {
+  return byName.get(name);
+}
+
 export function allSchemas(): ModelSchema[] {
   return [...byName.values()];
 }
