@@ -81,6 +81,14 @@ export interface Dialect {
   /** Indexes (the primary key and unique ones included) and foreign keys of an existing table. */
   readConstraints(db: Pinned, table: string): Promise<TableConstraints>;
   /**
+   * The type a new column referencing an existing key column must have, as SQL for a
+   * column definition (MySQL: the key's exact type, sign, charset and collation, which
+   * InnoDB requires of both ends of a foreign key: an existing `INT` or utf8mb3 key is
+   * not the type proxorm would create for it); undefined where the key's own type
+   * (keyColumn) will do.
+   */
+  referencedKeyType(db: Pinned, table: string, column: string): Promise<string | undefined>;
+  /**
    * Adds foreign keys to an existing table. Rows that break one make it fail with a
    * ForeignKeyViolationError (and, where the lock is a transaction, undo the whole sync).
    */

@@ -61,6 +61,7 @@ type Found = TableConstraints | null;
 async function apply(db: Pinned, dialect: Dialect, plan: readonly TableSpec[]): Promise<SyncReport> {
   const found = new Map<TableSpec, Found>();
   for (const spec of plan) found.set(spec, await inspect(db, dialect, spec));
+  const types = await referencedTypes(db, dialect, plan, found);
 
   const report: SyncReport = { createdTables: [], addedColumns: [], addedIndexes: [], addedConstraints: [] };
   const later: LaterKeys[] = [];
@@ -68,12 +69,12 @@ async function apply(db: Pinned, dialect: Dialect, plan: readonly TableSpec[]): 
     if (spec.readonly) continue;
     const existing = found.get(spec)!;
     if (existing === null) {
-      await createTable(db, dialect, spec);
+      await createTable(db, dialect, spec, types);
       report.createdTables.push(spec.table);
       if (!dialect.inlineForeignKeys && spec.foreignKeys.length > 0) later.push({ table: spec.table, keys: spec.foreignKeys, completing: false });
       continue;
     }
-    report.addedColumns.push(...(await addMissingColumns(db, dialect, spec)));
+    report.addedColumns.push(...(await addMissingColumns(db, dialect, spec, types)));
     const indexes = spec.indexes.filter((i) => !hasIndex(existing, i));
     if (indexes.length > 0) {
       await db.schema().alterTable(spec.table, (t) => indexes.forEach((i) => addIndex(t as unknown as Knex.CreateTableBuilder, i)));
@@ -119,7 +120,30 @@ async function inspect(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<F
   return existing;
 }
 
-async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<void> {
+/** Column types of referencing columns, by column field: see Dialect.referencedKeyType. */
+type ReferencedTypes = ReadonlyMap<FieldDef, string>;
+
+/**
+ * For each column a foreign key will tie to a key column that existed before this run
+ * (a table made by another program, or by an earlier sync), the type that key column
+ * has in the database, where the dialect needs it repeated. Read before anything changes.
+ */
+async function referencedTypes(db: Pinned, dialect: Dialect, plan: readonly TableSpec[], found: ReadonlyMap<TableSpec, Found>): Promise<ReferencedTypes> {
+  const existed = new Set(plan.filter((spec) => found.get(spec) !== null).map((spec) => spec.table.toLowerCase()));
+  const out = new Map<FieldDef, string>();
+  for (const spec of plan) {
+    if (spec.readonly) continue;
+    for (const k of spec.foreignKeys) {
+      if (!existed.has(k.target.toLowerCase())) continue;
+      const column = spec.columns.find((f) => f.column === k.column);
+      const type = column && (await dialect.referencedKeyType(db, k.target, k.targetColumn));
+      if (column && type) out.set(column, type);
+    }
+  }
+  return out;
+}
+
+async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec, types: ReferencedTypes): Promise<void> {
   await db.schema().createTable(spec.table, (t) => {
     dialect.tableOptions(t);
     const composite = Array.isArray(spec.primaryKey);
@@ -129,7 +153,7 @@ async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec): Promi
       const col = dialect.keyColumn(t, key.column, key, true);
       if (!key.generated) col.notNullable().primary(primaryKeyName(spec.table));
     }
-    for (const f of spec.columns) defineColumn(t, f, dialect, true, spec.references.get(f));
+    for (const f of spec.columns) defineColumn(t, f, dialect, true, spec.references.get(f), types.get(f));
     if (composite) t.primary([...(spec.primaryKey as readonly string[])], primaryKeyName(spec.table));
     for (const i of spec.indexes) addIndex(t, i);
     if (dialect.inlineForeignKeys) for (const k of spec.foreignKeys) addForeignKey(t, k);
@@ -137,12 +161,12 @@ async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec): Promi
 }
 
 /** Adds the columns the table lacks (compared without case); returns them as `table.column`. */
-async function addMissingColumns(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<string[]> {
+async function addMissingColumns(db: Pinned, dialect: Dialect, spec: TableSpec, types: ReferencedTypes): Promise<string[]> {
   const existing = new Set(Object.keys(await db.table(spec.table).columnInfo()).map((c) => c.toLowerCase()));
   const missing = spec.columns.filter((f) => !existing.has(f.column.toLowerCase()));
   if (missing.length === 0) return [];
   await db.schema().alterTable(spec.table, (t) => {
-    for (const f of missing) defineColumn(t as unknown as Knex.CreateTableBuilder, f, dialect, false, spec.references.get(f));
+    for (const f of missing) defineColumn(t as unknown as Knex.CreateTableBuilder, f, dialect, false, spec.references.get(f), types.get(f));
   });
   return missing.map((f) => `${spec.table}.${f.column}`);
 }
@@ -156,9 +180,14 @@ function addForeignKey(t: Knex.CreateTableBuilder, key: ForeignKeySpec): void {
   t.foreign(key.column, key.name).references(key.targetColumn).inTable(key.target).onDelete(key.onDelete.toUpperCase());
 }
 
-/** `ref`: for a column referencing a key (many2one, relation table), that key: the column takes its type. */
-function defineColumn(t: Knex.CreateTableBuilder, f: FieldDef, dialect: Dialect, newTable: boolean, ref: PrimaryKeyDef | undefined): void {
-  const col = ref ? dialect.keyColumn(t, f.column, ref, false) : dialect.addColumn(t, f);
+/**
+ * `ref`: for a column referencing a key (many2one, relation table), that key: the column
+ * takes its type, or `existingType`, the type the key column has in the database.
+ */
+function defineColumn(
+  t: Knex.CreateTableBuilder, f: FieldDef, dialect: Dialect, newTable: boolean, ref: PrimaryKeyDef | undefined, existingType?: string,
+): void {
+  const col = ref && existingType ? t.specificType(f.column, existingType) : ref ? dialect.keyColumn(t, f.column, ref, false) : dialect.addColumn(t, f);
   const staticDefault = f.default !== undefined && f.default !== null && typeof f.default !== 'function';
   if (staticDefault && f.type !== 'text' && f.type !== 'json') col.defaultTo(dialect.toDb(f, f.default) as Knex.Value);
   if (f.required && (newTable || staticDefault)) col.notNullable();

@@ -3,8 +3,9 @@ import type { Knex } from 'knex';
 import { openDatabase, type DatabaseConfig } from '../db/database';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
 import { ProxormError, ValidationError } from '../errors';
+import { validKey, type Key } from '../model/keys';
 import { ModelSet } from '../model/model-set';
-import type { Key } from '../model/keys';
+import type { ModelSchema } from '../model/schema';
 import { modelApi, type ModelApi } from '../record/model-api';
 import type { ModelClass } from '../record/types';
 import { defaultSession, isDefaultSession, setDefaultSession } from '../session/default';
@@ -156,9 +157,18 @@ export class Environment {
     this.session.clear(model === undefined ? undefined : this.modelName(model));
   }
 
-  /** Drops the cached values of records (by key): the next read loads them. */
+  /**
+   * Drops the cached values of records (by key): the next read loads them. Keys are
+   * checked as browse checks them (a ValidationError, nothing dropped): the cache knows
+   * records by their exact key, so `'5'` for the integer key 5 (a key from a URL) would
+   * silently drop nothing and leave the stale values in place.
+   */
   invalidateRecord(model: string | ModelClass<unknown>, ids: Key | readonly Key[]): void {
-    this.session.invalidate(this.modelName(model), typeof ids === 'number' || typeof ids === 'string' ? [ids] : ids);
+    const schema = this.schemaOf(model);
+    const name = schema.name;
+    const list: readonly unknown[] = typeof ids === 'number' || typeof ids === 'string' ? [ids] : Array.isArray(ids) ? ids : [ids];
+    const keys = list.map((id) => validKey(schema.primaryKey, id, `${name}.invalidateRecord`));
+    this.session.invalidate(name, keys);
   }
 
   /**
@@ -176,6 +186,11 @@ export class Environment {
 
   /** The name of a model of this Environment; SchemaError for a name or class outside its models. */
   private modelName(model: string | ModelClass<unknown>): string {
-    return (typeof model === 'string' ? this.session.models.named(model) : this.session.models.schemaOf(model)).name;
+    return this.schemaOf(model).name;
+  }
+
+  /** A model of this Environment, by name or class; SchemaError for another. */
+  private schemaOf(model: string | ModelClass<unknown>): ModelSchema {
+    return typeof model === 'string' ? this.session.models.named(model) : this.session.models.schemaOf(model);
   }
 }

@@ -44,6 +44,23 @@ export async function mysqlRelationExists(db: Pinned, name: string): Promise<boo
   return Number(found[0].n) > 0;
 }
 
+/**
+ * The full type of an existing column, as a column referencing it must repeat it
+ * (`int(11)`, `varchar(10) CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci`): InnoDB
+ * refuses a foreign key between columns that differ in type, sign, charset or collation.
+ * Undefined when the column does not exist.
+ */
+export async function mysqlColumnType(db: Pinned, table: string, column: string): Promise<string | undefined> {
+  const [found] = await rows<{ type: string; charset: string | null; coll: string | null }>(
+    db,
+    `SELECT COLUMN_TYPE AS type, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS coll FROM information_schema.COLUMNS
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?`,
+    [table, column],
+  );
+  if (!found) return undefined;
+  return found.charset && found.coll ? `${found.type} CHARACTER SET ${found.charset} COLLATE ${found.coll}` : found.type;
+}
+
 export async function readMysqlConstraints(db: Pinned, table: string): Promise<TableConstraints> {
   const stats = await rows<{ name: string; col: string | null; nonUnique: number; part: number | null }>(
     db,

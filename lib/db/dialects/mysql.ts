@@ -8,7 +8,7 @@ import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
 import { mysqlDatetimeText } from './datetime-text';
-import { addMysqlForeignKeys, mysqlRelationExists, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
+import { addMysqlForeignKeys, mysqlColumnType, mysqlRelationExists, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
 export interface MysqlServerInfo {
@@ -107,12 +107,16 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     },
     // mysql2 interpolates values client-side: an IN list has no placeholder limit.
     whereIn: (qb, column, values) => qb.whereIn(column, values as Knex.Value[]),
-    // String keys: the IN list finds the rows through the key's index, BINARY keeps only
-    // exact matches where the column's collation is case-insensitive or PAD SPACE.
+    // String keys: the IN list finds the rows through the key's index; the second test
+    // keeps only exact matches where the column's collation is case-insensitive or PAD
+    // SPACE. It compares characters, not bytes: the column converted to utf8mb4 (what the
+    // keys are sent in) under the binary no-pad collation. (`BINARY col` compared the
+    // column's bytes in its own charset with the keys' UTF-8 bytes: in a latin1 column
+    // no non-ASCII key ever matched, so writes found rows that reads had found missing.)
     whereKeyIn(qb, key, keys) {
       if (key.type === 'integer' || keys.length === 0) return qb.whereIn(key.column, keys as Knex.Value[]);
       const marks = keys.map(() => '?').join(', ');
-      return qb.whereIn(key.column, keys as Knex.Value[]).whereRaw(`BINARY ?? IN (${marks})`, [key.column, ...keys]);
+      return qb.whereIn(key.column, keys as Knex.Value[]).whereRaw(`CONVERT(?? USING utf8mb4) COLLATE ${collation} IN (${marks})`, [key.column, ...keys]);
     },
     likeSql: '?? LIKE ? ESCAPE ?',
     ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
@@ -123,6 +127,7 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     withSchemaLock: withMysqlSchemaLock,
     relationExists: mysqlRelationExists,
     readConstraints: readMysqlConstraints,
+    referencedKeyType: mysqlColumnType,
     addForeignKeys: addMysqlForeignKeys,
   };
 }

@@ -107,6 +107,8 @@ export const sqliteDialect: Dialect = {
   withSchemaLock: withSqliteSchemaLock,
   relationExists: sqliteRelationExists,
   readConstraints: readSqliteConstraints,
+  // A foreign key needs no matching types in SQLite: the key's own type is used.
+  referencedKeyType: async () => undefined,
   addForeignKeys: addSqliteForeignKeys,
 };
 
