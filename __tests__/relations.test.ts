@@ -116,8 +116,8 @@ for (const kind of KEY_KINDS) {
 
     it('one2many children come in the target\'s order, grouped per parent', async () => {
       const c = await env.model(Customer).create(withNextKey(kind, { name: 'solo' }));
-      // String keys k_3 then a-2: created in one order, sorted in the other.
-      const o = await env.model(Order).create([keyed(kind, 3, { amount: 3, customer: c.id }), keyed(kind, 2, { amount: 1, customer: c.id })]);
+      // String keys a-2 then K_0: created in one order, sorted in the other.
+      const o = await env.model(Order).create([keyed(kind, 2, { amount: 3, customer: c.id }), keyed(kind, 3, { amount: 1, customer: c.id })]);
       const fresh = env.fork().model(Customer).browse(c.id);
       // Order has no `order`: by key (for string keys here, the reverse of creation).
       expect((await fresh.orders).ids).toEqual(byKey(o.ids));
