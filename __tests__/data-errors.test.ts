@@ -107,8 +107,8 @@ const CASES: readonly BadCell[] = [
   { what: 'an infinite float', field: 'ratio', detail: 'finite number', sqlite: Infinity, mariadb: 'Infinity' },
   { what: 'text in a decimal column', field: 'amount', detail: 'decimal(10,2)', sqlite: 'amount-BAD', mariadb: 'amount-BAD' },
   { what: 'a decimal with more digits than its precision', field: 'amount', detail: 'decimal(10,2)', sqlite: 123456789.5, mariadb: '123456789.50' },
-  { what: 'text in a many2one column', field: 'owner', detail: 'record id', sqlite: 'owner-BAD', mariadb: 'owner-BAD' },
-  { what: 'a negative id in a many2one column', field: 'owner', detail: 'record id', sqlite: -3, mariadb: '-3' },
+  { what: 'text in a many2one column', field: 'owner', detail: 'record key', sqlite: 'owner-BAD', mariadb: 'owner-BAD' },
+  { what: 'a negative id in a many2one column', field: 'owner', detail: 'record key', sqlite: -3, mariadb: '-3' },
   { what: 'bytes that are not UTF-8 in a string column', field: 'name', detail: 'string', sqlite: Buffer.from([0x6e, 0xff, 0xfe]) },
 ];
 

@@ -340,7 +340,7 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     const ids = (await env.fork().model(Item).create(Array.from({ length: 1000 }, () => ({ name: 'orig' })))).ids;
     const all = await items().search([]);
     const victim = all.at(700);
-    const held = holdReply(/^select `id`, `name`/i);
+    const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
     const first = all.at(0).name; // loads the 1,000 records in one statement
     await held.arrived; // its reply (all 'orig') is held: the load is in flight
     expect(env.stats.queries).toBe(2);
@@ -363,7 +363,7 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     await env.fork().model(Item).create(Array.from({ length: 1000 }, () => ({ name: 'orig' })));
     const all = await items().search([]);
     const victim = all.at(700);
-    const held = holdReply(/^select `id`, `name`/i);
+    const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
     const first = all.at(0).name;
     await held.arrived;
     await env.transaction(async () => {
@@ -584,7 +584,7 @@ describeEachDatabase('transaction scope: close()', (db) => {
 
   it('K / t16: a read in flight when close() is called fails with EnvironmentError and caches nothing', async () => {
     const id = (await env.fork().model(Item).create({ name: 'orig' })).id;
-    const held = holdReply(/^select `id`, `name`/i);
+    const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
     const read = rejection(env.model(Item).browse(id).name);
     await held.arrived;
     await env.close();
@@ -597,7 +597,7 @@ describeEachDatabase('transaction scope: close()', (db) => {
   it('a fork\'s read in flight when the fork is closed fails with EnvironmentError; the root still works', async () => {
     const id = (await env.fork().model(Item).create({ name: 'orig' })).id;
     const fork = env.fork();
-    const held = holdReply(/^select `id`, `name`/i);
+    const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
     const read = rejection(fork.model(Item).browse(id).name);
     await held.arrived;
     await fork.close();
@@ -690,7 +690,7 @@ describeEachDatabase('transaction scope: close()', (db) => {
       try {
         await admin.query('LOCK TABLES ts_item WRITE'); // the load will wait for this lock in the server
         const reads = Promise.allSettled(ids.map((_, i) => recs.at(i).name));
-        const loadConnection = await waitingStatement(admin, 'select `id`, `name`%');
+        const loadConnection = await waitingStatement(admin, 'select `id` as `proxorm_key`, `name`%');
         await admin.query(`KILL ${loadConnection}`);
         await admin.query('UNLOCK TABLES');
         return { ids, work, recs, results: await reads };
@@ -725,7 +725,7 @@ describeEachDatabase('transaction scope: close()', (db) => {
       try {
         await admin.query('LOCK TABLES ts_item WRITE');
         const read = rejection(other.model(Item).browse(id).name);
-        await waitingStatement(admin, 'select `id`, `name`%');
+        await waitingStatement(admin, 'select `id` as `proxorm_key`, `name`%');
         const closing = other.close();
         await admin.query('UNLOCK TABLES');
         await closing;

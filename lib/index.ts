@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 export { Model, Field, type ModelOptions } from './model/decorators';
 export type {
-  FieldType, BaseFieldOptions, StringFieldOptions, DecimalFieldOptions, FieldDef,
+  FieldType, BaseFieldOptions, StringFieldOptions, DecimalFieldOptions, DatetimeFieldOptions, DatetimeFormat, FieldDef,
 } from './model/field-types';
 export type { ModelSchema } from './model/schema';
 export type { Key, KeyType, PrimaryKeyDef, PrimaryKeyOption } from './model/keys';

@@ -67,14 +67,14 @@ function mariadb(url: string): TestDatabase {
 
 /** Drops every table of the test database, so each test starts from the registry alone. */
 async function dropAllTables(env: Environment): Promise<void> {
-  const [rows] = (await env.knex.raw('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')) as [
-    Array<{ t: string }>,
+  const [rows] = (await env.knex.raw('SELECT table_name AS t, table_type AS type FROM information_schema.tables WHERE table_schema = DATABASE()')) as [
+    Array<{ t: string; type: string }>,
   ];
   if (rows.length === 0) return;
   // One connection (a transaction pins it), so the session setting applies to the drops.
   await env.knex.transaction(async (trx) => {
     await trx.raw('SET FOREIGN_KEY_CHECKS = 0');
-    for (const { t } of rows) await trx.raw('DROP TABLE ??', [t]);
+    for (const { t, type } of rows) await trx.raw(type === 'VIEW' ? 'DROP VIEW ??' : 'DROP TABLE ??', [t]); // readonly models' views
     await trx.raw('SET FOREIGN_KEY_CHECKS = 1');
   });
 }

@@ -193,3 +193,15 @@ export async function typeChecks(env: Environment): Promise<void> {
   void [n, a, s, b, d, label, id, ids, len, model, first, still, all, shown, pickedName, fullAge, names, scores, lengths,
     adults, actives, byName, written, count, staticName, notAwaited, wrongModel];
 }
+
+// ---- field options ------------------------------------------------------------------------
+@Model('sch_types_stamped')
+class Stamped extends BaseModel {
+  @Field.datetime({ format: 'sql' }) whole!: Date;
+  @Field({ format: 'iso' }) inferred!: Date;
+  // @ts-expect-error a datetime's format is 'iso' or 'sql'
+  @Field.datetime({ format: 'local' }) local!: Date;
+  // @ts-expect-error format is a datetime option
+  @Field.string({ format: 'sql' }) code!: string;
+}
+export const stampedFields: FieldKeys<Stamped>[] = ['whole', 'inferred', 'local', 'code'];

@@ -21,8 +21,15 @@ export interface ForeignKeySpec {
   readonly name: string;
   readonly column: string;
   readonly target: string;
+  /** The target's primary key column. */
   readonly targetColumn: string;
+  /** The rule sync gives a key it creates. */
   readonly onDelete: OnDelete;
+  /**
+   * The rules an existing key may have (see ruleConflict): the declared one for a
+   * many2one; 'cascade' or 'restrict' for a relation table's links.
+   */
+  readonly accepts: readonly OnDelete[];
 }
 
 /** An index as the database reports it (the primary key and unique constraints included). */
@@ -43,6 +50,8 @@ export interface ExistingForeignKey {
   readonly target: string;
   /** Referenced columns; empty when the key references the target's primary key implicitly. */
   readonly references: readonly string[];
+  /** ON DELETE as the database reports it, upper case: 'NO ACTION', 'RESTRICT', 'CASCADE', 'SET NULL', 'SET DEFAULT'. */
+  readonly onDelete: string;
 }
 
 export interface TableConstraints {
@@ -70,10 +79,36 @@ export function hasIndex(existing: TableConstraints, spec: IndexSpec): boolean {
 
 /**
  * A foreign key spec is met by a key on exactly its column to the same table's key
- * column, whatever its ON DELETE rule: sync does not alter what exists.
+ * column (`spec.targetColumn`), whatever its ON DELETE rule: sync does not alter what
+ * exists (ruleConflict reports a rule that differs).
  */
 export function hasForeignKey(existing: TableConstraints, spec: ForeignKeySpec): boolean {
-  return existing.foreignKeys.some(
+  return matchingKeys(existing, spec).length > 0;
+}
+
+/**
+ * An existing key that meets `spec` but whose ON DELETE rule is not one the spec
+ * accepts, if any. The cache's relation rules (session/relation-rules.ts) trust the
+ * declared rule, so a database that would do something else on a delete is refused.
+ * NO ACTION counts as 'restrict': a delete of a referenced row fails either way (they
+ * differ only in when a deferred check runs, which proxorm never defers).
+ */
+export function ruleConflict(existing: TableConstraints, spec: ForeignKeySpec): ExistingForeignKey | undefined {
+  return matchingKeys(existing, spec).find((key) => {
+    const rule = onDeleteRule(key.onDelete);
+    return rule === undefined || !spec.accepts.includes(rule);
+  });
+}
+
+/** The proxorm rule an ON DELETE clause stands for; undefined for one proxorm has not (SET DEFAULT). */
+export function onDeleteRule(sql: string): OnDelete | undefined {
+  return RULES[sql.toUpperCase()];
+}
+
+const RULES: Readonly<Record<string, OnDelete>> = { 'NO ACTION': 'restrict', RESTRICT: 'restrict', CASCADE: 'cascade', 'SET NULL': 'set null' };
+
+function matchingKeys(existing: TableConstraints, spec: ForeignKeySpec): ExistingForeignKey[] {
+  return existing.foreignKeys.filter(
     (key) => sameList(key.columns, [spec.column]) && same(key.target, spec.target)
       && (key.references.length === 0 || sameList(key.references, [spec.targetColumn])),
   );

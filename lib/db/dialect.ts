@@ -76,6 +76,8 @@ export interface Dialect {
    * the previous one made. Waits up to SCHEMA_LOCK_WAIT_SECONDS (then LockTimeoutError).
    */
   withSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>): Promise<T>;
+  /** Whether a table or a view of that name exists (readonly models may be views). */
+  relationExists(db: Pinned, name: string): Promise<boolean>;
   /** Indexes (the primary key and unique ones included) and foreign keys of an existing table. */
   readConstraints(db: Pinned, table: string): Promise<TableConstraints>;
   /**

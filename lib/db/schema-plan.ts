@@ -2,6 +2,7 @@ import type { FieldDef } from '../model/field-types';
 import type { PrimaryKeyDef } from '../model/keys';
 import { relationOf, targetOf } from '../model/relations';
 import type { ModelSchema } from '../model/schema';
+import { readonlyOwner } from '../model/writable';
 import type { ForeignKeySpec, IndexSpec } from './constraints';
 import { constraintName, type ConstraintKind } from './names';
 
@@ -14,8 +15,13 @@ import { constraintName, type ConstraintKind } from './names';
  *   and a foreign key per many2one, to the target's key column, with its ON DELETE rule.
  * - A many2many relation table (once, whichever side declares it) has the two key
  *   columns as its primary key, an index on the second, and a foreign key to each side
- *   with ON DELETE CASCADE.
+ *   with ON DELETE CASCADE (an existing one may be RESTRICT / NO ACTION instead: a
+ *   delete of a linked record then fails, which leaves the cache as it was).
  * - A column that references a key has the type of that key (`references`).
+ * - No foreign key references a readonly model's table (a view cannot be the target
+ *   of one); the referencing column still takes the key's type.
+ * - The table of a readonly model, and a relation table with a readonly model on one
+ *   side, carry `readonly`: sync only checks that they exist with their columns.
  */
 export interface TableSpec {
   readonly table: string;
@@ -27,6 +33,8 @@ export interface TableSpec {
   readonly references: ReadonlyMap<FieldDef, PrimaryKeyDef>;
   readonly indexes: readonly IndexSpec[];
   readonly foreignKeys: readonly ForeignKeySpec[];
+  /** The readonly model the table belongs to: sync creates, adds and alters nothing in it. */
+  readonly readonly?: ModelSchema;
 }
 
 export function planTables(schemas: readonly ModelSchema[]): TableSpec[] {
@@ -55,11 +63,18 @@ function modelTable(schema: ModelSchema): Draft {
     if (f.type === 'many2one') {
       const target = targetOf(schema, f);
       references.set(f, target.primaryKey);
-      foreignKeys.push({ column: f.column, target: target.table, targetColumn: target.primaryKey.column, onDelete: f.onDelete ?? 'set null' });
+      const onDelete = f.onDelete ?? 'set null';
+      if (!target.readonly) foreignKeys.push({ column: f.column, target: target.table, targetColumn: target.primaryKey.column, onDelete, accepts: [onDelete] });
     }
   }
-  return { table: schema.table, columns: schema.columnFields, primaryKey: schema.primaryKey, references, indexes, foreignKeys };
+  return {
+    table: schema.table, columns: schema.columnFields, primaryKey: schema.primaryKey, references, indexes, foreignKeys,
+    ...(schema.readonly ? { readonly: schema } : {}),
+  };
 }
+
+/** What an existing link of a relation table may do on delete (see the contract above). */
+const LINK_RULES = ['cascade', 'restrict'] as const;
 
 /** A stand-in field for relation-table columns: a required id reference. */
 const LINK: FieldDef = {
@@ -75,6 +90,7 @@ function relationTables(schemas: readonly ModelSchema[]): Draft[] {
       const rel = relationOf(schema, f);
       if (out.has(rel.table.toLowerCase())) continue; // the other side, checked consistent by relations.ts
       const target = targetOf(schema, f);
+      const readonly = readonlyOwner(schema, f);
       const columns = [{ ...LINK, column: rel.column1 }, { ...LINK, column: rel.column2 }];
       out.set(rel.table.toLowerCase(), {
         table: rel.table,
@@ -83,9 +99,10 @@ function relationTables(schemas: readonly ModelSchema[]): Draft[] {
         references: new Map([[columns[0], schema.primaryKey], [columns[1], target.primaryKey]]),
         indexes: [{ columns: [rel.column2], unique: false }],
         foreignKeys: [
-          { column: rel.column1, target: schema.table, targetColumn: schema.primaryKey.column, onDelete: 'cascade' },
-          { column: rel.column2, target: target.table, targetColumn: target.primaryKey.column, onDelete: 'cascade' },
+          { column: rel.column1, target: schema.table, targetColumn: schema.primaryKey.column, onDelete: 'cascade', accepts: LINK_RULES },
+          { column: rel.column2, target: target.table, targetColumn: target.primaryKey.column, onDelete: 'cascade', accepts: LINK_RULES },
         ],
+        ...(readonly ? { readonly } : {}),
       });
     }
   }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './dialect';
-import { hasForeignKey, hasIndex, type ForeignKeySpec, type IndexSpec } from './constraints';
+import { SchemaError } from '../errors';
+import { hasForeignKey, hasIndex, ruleConflict, type ForeignKeySpec, type IndexSpec, type TableConstraints } from './constraints';
 import { primaryKeyName } from './names';
 import type { Pinned } from './pinned';
 import { planTables, type TableSpec } from './schema-plan';
@@ -23,9 +24,17 @@ export interface SyncReport {
  * Brings the database up to the registry (schema-plan.ts), never dropping or altering
  * what exists: creates missing tables, adds missing columns, and adds the indexes,
  * unique constraints and foreign keys a table lacks, recognised by their columns
- * (constraints.ts), so a run completes whatever an interrupted one left.
+ * (constraints.ts), so a run completes whatever an interrupted one left. A database
+ * that already has everything is left exactly as it was (no statement changes it).
  *
  * - Every relation is checked first: a broken one is a SchemaError before any SQL.
+ * - Then every table is inspected before anything is changed, and these are a
+ *   SchemaError before any DDL: a readonly model's table or view (or a relation table
+ *   with a readonly side) that is missing, or lacks a column; an existing foreign key
+ *   whose ON DELETE rule is not the declared one (NO ACTION counts as 'restrict'),
+ *   since the cache's relation rules trust the declaration.
+ * - Readonly tables are never changed: no column, index or key is added to them, and no
+ *   foreign key references them.
  * - The whole run holds the database's schema lock (dialect.withSchemaLock): concurrent
  *   runs, from any process, run one after the other and all succeed.
  * - A column added to an existing table is NOT NULL only when the field has a static
@@ -47,18 +56,25 @@ interface LaterKeys {
   readonly completing: boolean;
 }
 
+/** A table of the plan as the database has it before this run; null when it does not exist. */
+type Found = TableConstraints | null;
+
 async function apply(db: Pinned, dialect: Dialect, plan: readonly TableSpec[]): Promise<SyncReport> {
+  const found = new Map<TableSpec, Found>();
+  for (const spec of plan) found.set(spec, await inspect(db, dialect, spec));
+
   const report: SyncReport = { createdTables: [], addedColumns: [], addedIndexes: [], addedConstraints: [] };
   const later: LaterKeys[] = [];
   for (const spec of plan) {
-    if (!(await db.schema().hasTable(spec.table))) {
+    if (spec.readonly) continue;
+    const existing = found.get(spec)!;
+    if (existing === null) {
       await createTable(db, dialect, spec);
       report.createdTables.push(spec.table);
       if (!dialect.inlineForeignKeys && spec.foreignKeys.length > 0) later.push({ table: spec.table, keys: spec.foreignKeys, completing: false });
       continue;
     }
     report.addedColumns.push(...(await addMissingColumns(db, dialect, spec)));
-    const existing = await dialect.readConstraints(db, spec.table);
     const indexes = spec.indexes.filter((i) => !hasIndex(existing, i));
     if (indexes.length > 0) {
       await db.schema().alterTable(spec.table, (t) => indexes.forEach((i) => addIndex(t as unknown as Knex.CreateTableBuilder, i)));
@@ -72,6 +88,36 @@ async function apply(db: Pinned, dialect: Dialect, plan: readonly TableSpec[]): 
     if (completing) report.addedConstraints.push(...keys.map((k) => `${table}.${k.name}`));
   }
   return report;
+}
+
+/**
+ * Reads what exists of one table of the plan, changing nothing; throws the SchemaErrors
+ * the contract above lists. A readonly table is checked here and nowhere else.
+ */
+async function inspect(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<Found> {
+  if (spec.readonly) {
+    const what = `table "${spec.table}" of readonly model "${spec.readonly.name}"`;
+    if (!(await dialect.relationExists(db, spec.table))) {
+      throw new SchemaError(`${what} does not exist: sync() creates nothing for a readonly model; create the table or view first`);
+    }
+    const columns = new Set(Object.keys(await db.table(spec.table).columnInfo()).map((c) => c.toLowerCase()));
+    const missing = spec.columns.filter((f) => !columns.has(f.column.toLowerCase())).map((f) => f.column);
+    if (missing.length > 0) throw new SchemaError(`${what} lacks column(s) ${missing.map((c) => `"${c}"`).join(', ')}: sync() adds nothing to a readonly model`);
+    return null;
+  }
+  if (!(await db.schema().hasTable(spec.table))) return null;
+  const existing = await dialect.readConstraints(db, spec.table);
+  for (const k of spec.foreignKeys) {
+    const conflict = ruleConflict(existing, k);
+    if (conflict) {
+      throw new SchemaError(
+        `foreign key of "${spec.table}"."${k.column}" to "${k.target}" is ON DELETE ${conflict.onDelete} in the database, but `
+          + `${k.accepts.length > 1 ? `one of ${k.accepts.join(', ')}` : `'${k.onDelete}'`} is declared: declare the rule the database has `
+          + `(NO ACTION and RESTRICT are 'restrict'), or change the key; sync() never alters an existing key`,
+      );
+    }
+  }
+  return existing;
 }
 
 async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<void> {

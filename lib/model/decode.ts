@@ -106,6 +106,9 @@ export function decodeBoolean(raw: unknown): boolean | typeof UNDECODABLE {
 /**
  * A Date, from an ISO 8601 string (as normalizeValue accepts it: 'T' or ' ' between
  * date and time, UTC when no offset is given) or a valid Date, within years 1000-9999.
+ * Both formats of a datetime field (see DatetimeFormat) read alike; a stored value is
+ * read as it is (milliseconds in a 'sql' column another program wrote are kept: the
+ * cache holds what the row holds). Numbers (epoch or Julian-day columns) are refused.
  */
 export function decodeDate(raw: unknown): Date | typeof UNDECODABLE {
   let ms: number;
@@ -126,17 +129,20 @@ export function decodeDate(raw: unknown): Date | typeof UNDECODABLE {
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
- * The time of 'YYYY-MM-DD?HH:MM:SS.mmm[Z]' ('T' or ' '; what toDb writes on both
- * dialects) read without a regex, as every load of a datetime column reads 1,000 of
- * them: NaN when a part is out of range (or the year before 1000), undefined when the
- * string has another shape (then parseIsoDate decides, with the same rules).
+ * The time of 'YYYY-MM-DD?HH:MM:SS.mmm[Z]' or 'YYYY-MM-DD?HH:MM:SS' ('T' or ' '; what
+ * toDb writes on both dialects, in the formats 'iso' and 'sql') read without a regex, as
+ * every load of a datetime column reads 1,000 of them: NaN when a part is out of range
+ * (or the year before 1000), undefined when the string has another shape (then
+ * parseIsoDate decides, with the same rules). No offset means UTC, whatever the
+ * process's time zone.
  */
 function fixedWidthMs(s: string): number | undefined {
   const len = s.length;
-  if (len !== 23 && !(len === 24 && s[23] === 'Z')) return undefined;
-  if (s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== ' ') || s[13] !== ':' || s[16] !== ':' || s[19] !== '.') return undefined;
+  const whole = len === 19;
+  if (!whole && len !== 23 && !(len === 24 && s[23] === 'Z')) return undefined;
+  if (s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== ' ') || s[13] !== ':' || s[16] !== ':' || (!whole && s[19] !== '.')) return undefined;
   const y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
-  const h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2), ms = digits(s, 20, 3);
+  const h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2), ms = whole ? 0 : digits(s, 20, 3);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || ms < 0) return undefined;
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1] + (mo === 2 && leap ? 1 : 0)) return NaN;

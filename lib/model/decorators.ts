@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { SchemaError } from '../errors';
 import {
   BASE_OPTION_KEYS, DESIGN_TYPES, TYPE_OPTION_KEYS, inferFieldType,
-  isColumn, type BaseFieldOptions, type DecimalFieldOptions, type FieldDef, type FieldOptions, type FieldType,
+  DATETIME_FORMATS, isColumn, type BaseFieldOptions, type DatetimeFieldOptions, type DecimalFieldOptions, type FieldDef, type FieldOptions, type FieldType,
   type Many2manyOptions, type Many2oneOptions, type RelationType, type StringFieldOptions,
 } from './field-types';
 import { keyField, parsePrimaryKey, type PrimaryKeyOption } from './keys';
@@ -10,6 +10,7 @@ import { registerModel } from './registry';
 import { RESERVED_NAMES, type ModelSchema } from './schema';
 import { normalizeValue } from './values';
 import { parseOrder } from './order';
+import { NAMINGS, columnFor, referenceColumnFor, type Naming } from './naming';
 
 /** A field declared by @Field, waiting for @Model to run on its class. */
 interface PendingField {
@@ -39,6 +40,17 @@ export interface ModelOptions {
    * size }` (see README "Primary keys").
    */
   primaryKey?: PrimaryKeyOption;
+  /**
+   * How fields without `column` name their column: default the property name;
+   * 'snake_case' maps `firstName` to `first_name` and a many2one `supportRep` to
+   * `support_rep_id` (rules in naming.ts). The key column keeps its own name.
+   */
+  naming?: Naming;
+  /**
+   * A view, or a table the app must not write: sync() leaves it alone (it must exist),
+   * create / write / unlink on it are a ValidationError, and nothing references it by FK.
+   */
+  readonly?: boolean;
 }
 
 /** Class decorator: registers the class as a model, with the fields @Field declared on it. */
@@ -46,16 +58,18 @@ export function Model(arg: string | ModelOptions): ClassDecorator {
   return (target) => {
     const options = typeof arg === 'string' ? { name: arg } : arg;
     if (!options || typeof options !== 'object') throw new SchemaError(`@Model on ${target.name}: expected a name or { name, table, order }`);
-    checkKeys(`@Model on ${target.name}`, options, ['name', 'table', 'order', 'primaryKey']);
-    const { name, table = options.name, order = 'id' } = options;
+    checkKeys(`@Model on ${target.name}`, options, ['name', 'table', 'order', 'primaryKey', 'naming', 'readonly']);
+    const { name, table = options.name, order = 'id', naming, readonly = false } = options;
     if (typeof name !== 'string' || !IDENTIFIER.test(name)) throw new SchemaError(`@Model on ${target.name}: invalid model name ${JSON.stringify(name)}`);
     if (typeof table !== 'string' || !IDENTIFIER.test(table)) throw new SchemaError(`@Model "${name}": invalid table name ${JSON.stringify(table)}`);
+    if (naming !== undefined && !NAMINGS.includes(naming)) throw new SchemaError(`@Model "${name}": naming must be one of ${NAMINGS.map((n) => `'${n}'`).join(', ')}`);
+    if (typeof readonly !== 'boolean') throw new SchemaError(`@Model "${name}": option "readonly" must be a boolean`);
 
     const primaryKey = parsePrimaryKey(name, options.primaryKey, (c) => IDENTIFIER.test(c));
     const fields = new Map<string, FieldDef>();
     for (const pending of collectPending(target.prototype)) {
       if (fields.has(pending.name)) continue; // a subclass redeclared it; the subclass wins
-      fields.set(pending.name, resolveField(name, pending));
+      fields.set(pending.name, resolveField(name, pending, naming));
     }
     // Column names are compared without case, as both databases do.
     const columns = new Set<string>([primaryKey.column.toLowerCase()]);
@@ -64,7 +78,7 @@ export function Model(arg: string | ModelOptions): ClassDecorator {
       columns.add(f.column.toLowerCase());
     }
     const schema: ModelSchema = {
-      name, table, order, fields, cls: target, primaryKey, idField: keyField(primaryKey),
+      name, table, order, fields, cls: target, readonly, primaryKey, idField: keyField(primaryKey),
       prefetchFields: [...fields.values()].filter((f) => f.prefetch && isColumn(f)),
       columnFields: [...fields.values()].filter(isColumn),
     };
@@ -103,7 +117,7 @@ function declare(
   };
 }
 
-function resolveField(model: string, p: PendingField): FieldDef {
+function resolveField(model: string, p: PendingField, naming: Naming | undefined): FieldDef {
   const where = `@Field ${model}.${p.name}`;
   if (RESERVED_NAMES.has(p.name)) throw new SchemaError(`${where}: "${p.name}" is reserved by recordsets; choose another property name (use { column } to keep the column name)`);
   if (!IDENTIFIER.test(p.name)) throw new SchemaError(`${where}: invalid property name`);
@@ -112,13 +126,13 @@ function resolveField(model: string, p: PendingField): FieldDef {
     const declared = (p.designType as Function | undefined)?.name ?? 'unknown';
     throw new SchemaError(`${where}: cannot infer a column type from design:type ${declared}; use @Field.json(), @Field.float(), @Field.text(), ...`);
   }
-  if (p.target) return resolveRelation(model, p, type as RelationType, where);
+  if (p.target) return resolveRelation(model, p, type as RelationType, where, naming);
   if (p.type && p.designType !== undefined && !DESIGN_TYPES[type].includes(p.designType)) {
     throw new SchemaError(`${where}: @Field.${type}() does not fit the declared TypeScript type ${(p.designType as Function).name}`);
   }
   checkKeys(where, p.options, [...BASE_OPTION_KEYS, ...TYPE_OPTION_KEYS[type]]);
   const o = p.options;
-  const column = o.column ?? p.name;
+  const column = o.column ?? columnFor(p.name, naming);
   if (typeof column !== 'string' || !IDENTIFIER.test(column)) throw new SchemaError(`${where}: invalid column name ${JSON.stringify(column)}`);
   for (const flag of ['required', 'index', 'unique', 'prefetch'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new SchemaError(`${where}: option "${flag}" must be a boolean`);
@@ -129,6 +143,9 @@ function resolveField(model: string, p: PendingField): FieldDef {
   const precision = positiveInt(where, 'precision', o.precision, 12, 65);
   const scale = o.scale === 0 ? 0 : positiveInt(where, 'scale', o.scale, 2, 30);
   if (scale > precision) throw new SchemaError(`${where}: scale ${scale} exceeds precision ${precision}`);
+  if (o.format !== undefined && !DATETIME_FORMATS.includes(o.format)) {
+    throw new SchemaError(`${where}: option "format" must be one of ${DATETIME_FORMATS.map((f) => `'${f}'`).join(', ')}`);
+  }
   const def: FieldDef = {
     name: p.name, type, column,
     required: o.required ?? false,
@@ -137,6 +154,7 @@ function resolveField(model: string, p: PendingField): FieldDef {
     unique: o.unique ?? false,
     prefetch: o.prefetch ?? true,
     size, precision, scale,
+    ...(type === 'datetime' ? { format: o.format ?? 'iso' } : {}),
   };
   if (def.default === undefined || typeof def.default === 'function') return def;
   try {
@@ -153,7 +171,7 @@ const RELATION_KEYS: Readonly<Record<RelationType, readonly string[]>> = {
   many2many: ['relation', 'column1', 'column2'],
 };
 
-function resolveRelation(model: string, p: PendingField, type: RelationType, where: string): FieldDef {
+function resolveRelation(model: string, p: PendingField, type: RelationType, where: string, naming: Naming | undefined): FieldDef {
   const o = p.options;
   checkKeys(where, o, RELATION_KEYS[type]);
   const base = {
@@ -161,7 +179,7 @@ function resolveRelation(model: string, p: PendingField, type: RelationType, whe
     prefetch: false, size: 0, precision: 0, scale: 0,
   };
   if (type === 'many2one') {
-    const column = o.column ?? `${p.name}_id`;
+    const column = o.column ?? referenceColumnFor(p.name, naming);
     if (typeof column !== 'string' || !IDENTIFIER.test(column)) throw new SchemaError(`${where}: invalid column name ${JSON.stringify(column)}`);
     if (o.required !== undefined && typeof o.required !== 'boolean') throw new SchemaError(`${where}: option "required" must be a boolean`);
     const required = o.required ?? false;
@@ -203,14 +221,15 @@ type FieldFactory<O> = (options?: O) => PropertyDecorator;
  * TypeScript type (string, number -> integer, boolean, Date); `@Field.float()` and the
  * other members name it explicitly.
  */
-export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number }) => PropertyDecorator) & {
+export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number; format?: DatetimeFieldOptions['format'] }) => PropertyDecorator) & {
   string: FieldFactory<StringFieldOptions>;
   text: FieldFactory<BaseFieldOptions<string>>;
   integer: FieldFactory<BaseFieldOptions<number>>;
   float: FieldFactory<BaseFieldOptions<number>>;
   decimal: FieldFactory<DecimalFieldOptions>;
   boolean: FieldFactory<BaseFieldOptions<boolean>>;
-  datetime: FieldFactory<BaseFieldOptions<Date>>;
+  /** A UTC datetime; `format` picks how its column stores it (see DatetimeFormat). */
+  datetime: FieldFactory<DatetimeFieldOptions>;
   json: FieldFactory<BaseFieldOptions<unknown>>;
   /** A reference to one record of `target`: a FK column `<name>_id` (indexed, with a real constraint). */
   many2one: (target: () => Function, options?: Many2oneOptions) => PropertyDecorator;
@@ -228,6 +247,6 @@ export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number }) =
   float: (o?: BaseFieldOptions<number>) => declare('float', o),
   decimal: (o?: DecimalFieldOptions) => declare('decimal', o as FieldOptions),
   boolean: (o?: BaseFieldOptions<boolean>) => declare('boolean', o),
-  datetime: (o?: BaseFieldOptions<Date>) => declare('datetime', o),
+  datetime: (o?: DatetimeFieldOptions) => declare('datetime', o as FieldOptions),
   json: (o?: BaseFieldOptions<unknown>) => declare('json', o),
 });

@@ -19,7 +19,7 @@ export interface BaseFieldOptions<T> {
   index?: boolean;
   /** Create a UNIQUE constraint on the column. */
   unique?: boolean;
-  /** Column name; defaults to the property name. */
+  /** Column name; defaults to the property name (its snake_case with `@Model({ naming: 'snake_case' })`). */
   column?: string;
   /**
    * Whether a miss on another field loads this one too (default true). Set false for
@@ -33,6 +33,22 @@ export interface StringFieldOptions extends BaseFieldOptions<string> {
   size?: number;
 }
 
+/**
+ * How a datetime field's values are written (one format per field, so a column never
+ * mixes two and text comparisons stay correct), always in UTC:
+ * - 'iso' (default): SQLite text `2021-01-01T00:00:00.000Z`; MySQL DATETIME(3).
+ * - 'sql': whole seconds, SQLite text `2021-01-01 00:00:00` (what SQLite's own datetime()
+ *   and many other programs write, Chinook included); MySQL DATETIME without fraction.
+ *   A value with milliseconds cannot be stored and is a ValidationError.
+ */
+export type DatetimeFormat = 'iso' | 'sql';
+export const DATETIME_FORMATS: readonly DatetimeFormat[] = ['iso', 'sql'];
+
+export interface DatetimeFieldOptions extends BaseFieldOptions<Date> {
+  /** Storage format of the column, see DatetimeFormat; default 'iso'. */
+  format?: DatetimeFormat;
+}
+
 export interface DecimalFieldOptions extends BaseFieldOptions<string | number> {
   /** Total digits; default 12. */
   precision?: number;
@@ -44,7 +60,7 @@ export interface Many2oneOptions {
   /** Default 'set null' ('restrict' when required). */
   onDelete?: OnDelete;
   required?: boolean;
-  /** Column name; defaults to `<property>_id`. */
+  /** Column name; defaults to `<property>_id` (`<snake_case>_id` with `@Model({ naming: 'snake_case' })`). */
   column?: string;
   /** An index is always created; false only for prefetch, as for other fields. */
   prefetch?: boolean;
@@ -59,7 +75,7 @@ export interface Many2manyOptions {
   column2?: string;
 }
 
-export type FieldOptions = BaseFieldOptions<unknown> & { size?: number; precision?: number; scale?: number } & {
+export type FieldOptions = BaseFieldOptions<unknown> & { size?: number; precision?: number; scale?: number; format?: DatetimeFormat } & {
   onDelete?: OnDelete; inverse?: string; relation?: string; column1?: string; column2?: string;
 };
 
@@ -76,6 +92,8 @@ export interface FieldDef {
   readonly size: number;
   readonly precision: number;
   readonly scale: number;
+  /** datetime: the storage format (absent: 'iso'). */
+  readonly format?: DatetimeFormat;
   /** Relational fields: the target model class, resolved lazily (it may be declared later). */
   readonly target?: () => Function;
   /** many2one: the FK's ON DELETE rule. */
@@ -107,7 +125,7 @@ export const TYPE_OPTION_KEYS: Readonly<Record<FieldType, readonly string[]>> = 
   float: [],
   decimal: ['precision', 'scale'],
   boolean: [],
-  datetime: [],
+  datetime: ['format'],
   json: [],
   many2one: ['onDelete'],
   one2many: [],

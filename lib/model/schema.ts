@@ -25,6 +25,8 @@ export interface ModelSchema {
   /** Fields stored as columns of the table: scalars and many2one. */
   readonly columnFields: readonly FieldDef[];
   readonly cls: Function;
+  /** A view or a table the app must not write: never synced, never written (model/writable.ts). */
+  readonly readonly: boolean;
 }
 
 /**

@@ -55,7 +55,7 @@ export function normalizeValue(model: string, field: FieldDef, value: unknown): 
       if (typeof value !== 'boolean') return fail('expected a boolean');
       return value;
     case 'datetime':
-      return normalizeDate(value, fail);
+      return normalizeDate(field, value, fail);
     case 'json':
       return freezeJson(value, fail);
   }
@@ -149,9 +149,11 @@ const MAX_DATE = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
- * A Date, or an ISO 8601 string (see parseIsoDate), within years 1000-9999.
+ * A Date, or an ISO 8601 string (see parseIsoDate), within years 1000-9999, that the
+ * field's format stores exactly: format 'sql' holds whole seconds, and a value with
+ * milliseconds is refused rather than cut (or rounded, as MySQL's DATETIME would).
  */
-function normalizeDate(value: unknown, fail: (why: string) => never): Date {
+function normalizeDate(field: FieldDef, value: unknown, fail: (why: string) => never): Date {
   let ms: number;
   if (value instanceof Date) {
     ms = value.getTime();
@@ -164,6 +166,7 @@ function normalizeDate(value: unknown, fail: (why: string) => never): Date {
   }
   if (Number.isNaN(ms)) return fail('invalid date');
   if (!inDateRange(ms)) return fail('date outside years 1000-9999');
+  if (field.format === 'sql' && ms % 1000 !== 0) fail(`has milliseconds; its format 'sql' stores whole seconds`);
   return new Date(ms);
 }
 

@@ -144,14 +144,15 @@ function pathLeaf(schema: ModelSchema, names: readonly string[], op: Operator, v
 
 function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unknown, where: TermLabel): unknown {
   // A domain value is checked as a value of the field without its size limits (built once: an
-  // "in" list may hold 200,000 values).
+  // "in" list may hold 200,000 values). A datetime keeps its milliseconds whatever the
+  // field's format: it is compared, not stored (see db/dialects/datetime-text.ts).
   let lenient: FieldDef | undefined;
   const one = (v: unknown): unknown => {
     if (v === null) return null;
     if (field.type === 'json') throw new DomainError(`${where}: json fields can only be compared with null`);
     if ((field.type === 'integer' || field.type === 'float') && typeof v === 'number' && Number.isFinite(v)) return v;
     try {
-      lenient ??= { ...field, required: false, size: Number.MAX_SAFE_INTEGER, scale: 30, precision: 65 };
+      lenient ??= { ...field, required: false, size: Number.MAX_SAFE_INTEGER, scale: 30, precision: 65, format: undefined };
       return normalizeValue(schema.name, lenient, v);
     } catch (e) {
       throw new DomainError(`${where}: ${(e as Error).message}`);

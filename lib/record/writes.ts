@@ -7,6 +7,7 @@ import { inverseOf, relationOf, targetOf } from '../model/relations';
 import type { ModelSchema } from '../model/schema';
 import type { Key } from '../model/keys';
 import { normalizeRecordValues, type RecordValues, type X2manyOps } from '../model/values';
+import { assertCommandsWritable, assertWritable } from '../model/writable';
 import {
   clearInverseExcept, deleteRows, existingIds, insertRows, linkRows, setInverse, unlinkRows, updateRows,
 } from '../query/statements';
@@ -16,17 +17,22 @@ import {
  * (a savepoint inside env.transaction) and puts its cache effects in that level's
  * layer as each statement succeeds: the layer reaches the cache the Environment reads
  * only when the level commits (see session.ts), and is dropped if it fails. A failed
- * call changes neither the database nor the cache.
+ * call changes neither the database nor the cache. What a readonly model refuses
+ * (model/writable.ts) fails before any SQL.
  */
 
 export async function createRecords(session: Session, schema: ModelSchema, list: readonly unknown[]): Promise<Key[]> {
+  assertWritable(schema, 'create');
   const rows = list.map((v) => normalizeRecordValues(schema, v, 'create'));
+  for (const row of rows) assertCommandsWritable(schema, row.values);
   if (rows.length === 0) return [];
   return session.atomic((scope) => insertAll(session, scope, schema, rows));
 }
 
 export async function writeRecords(session: Session, schema: ModelSchema, ids: readonly Key[], values: unknown): Promise<void> {
+  assertWritable(schema, 'write');
   const normalized = normalizeRecordValues(schema, values, 'write').values;
+  assertCommandsWritable(schema, normalized);
   const unique = [...new Set(ids)];
   if (unique.length === 0 || normalized.size === 0) return;
   await session.atomic(async (scope) => {
@@ -49,6 +55,7 @@ export async function writeRecords(session: Session, schema: ModelSchema, ids: r
 }
 
 export async function unlinkRecords(session: Session, schema: ModelSchema, ids: readonly Key[]): Promise<void> {
+  assertWritable(schema, 'unlink');
   const unique = [...new Set(ids)];
   if (unique.length === 0) return;
   await session.atomic(async (scope) => {

@@ -36,6 +36,14 @@ export async function withMysqlSchemaLock<T>(knex: Knex, body: (db: Pinned) => P
   });
 }
 
+/** Whether a table or a view of that name exists in the current database. */
+export async function mysqlRelationExists(db: Pinned, name: string): Promise<boolean> {
+  const found = await rows<{ n: number }>(
+    db, 'SELECT count(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [name],
+  );
+  return Number(found[0].n) > 0;
+}
+
 export async function readMysqlConstraints(db: Pinned, table: string): Promise<TableConstraints> {
   const stats = await rows<{ name: string; col: string | null; nonUnique: number; part: number | null }>(
     db,
@@ -51,9 +59,10 @@ export async function readMysqlConstraints(db: Pinned, table: string): Promise<T
     if (s.part !== null) index.partial = true;
     indexes.set(s.name, index);
   }
-  const keys = await rows<{ name: string; col: string; target: string; ref: string }>(
+  const keys = await rows<{ name: string; col: string; target: string; ref: string; rule: string }>(
     db,
-    `SELECT k.CONSTRAINT_NAME AS name, k.COLUMN_NAME AS col, k.REFERENCED_TABLE_NAME AS target, k.REFERENCED_COLUMN_NAME AS ref
+    `SELECT k.CONSTRAINT_NAME AS name, k.COLUMN_NAME AS col, k.REFERENCED_TABLE_NAME AS target, k.REFERENCED_COLUMN_NAME AS ref,
+       r.DELETE_RULE AS rule
      FROM information_schema.KEY_COLUMN_USAGE k
      JOIN information_schema.REFERENTIAL_CONSTRAINTS r
        ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
@@ -61,9 +70,9 @@ export async function readMysqlConstraints(db: Pinned, table: string): Promise<T
      ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION`,
     [table],
   );
-  const foreignKeys = new Map<string, { name: string; columns: string[]; target: string; references: string[] }>();
+  const foreignKeys = new Map<string, { name: string; columns: string[]; target: string; references: string[]; onDelete: string }>();
   for (const k of keys) {
-    const key = foreignKeys.get(k.name) ?? { name: k.name, columns: [], target: k.target, references: [] };
+    const key = foreignKeys.get(k.name) ?? { name: k.name, columns: [], target: k.target, references: [], onDelete: k.rule.toUpperCase() };
     key.columns.push(k.col);
     key.references.push(k.ref);
     foreignKeys.set(k.name, key);

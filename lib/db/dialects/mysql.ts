@@ -7,7 +7,8 @@ import {
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
-import { addMysqlForeignKeys, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
+import { mysqlDatetimeText } from './datetime-text';
+import { addMysqlForeignKeys, mysqlRelationExists, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
 export interface MysqlServerInfo {
@@ -24,8 +25,8 @@ export interface MysqlServerInfo {
  * MySQL / MariaDB through mysql2. Quirks handled here:
  * - tables use a binary, no-pad utf8mb4 collation, so `=`, LIKE, ORDER BY and UNIQUE
  *   compare strings exactly as SQLite does (case-sensitive, trailing spaces count);
- * - DATETIME(3) in UTC; mysql2 returns it as a string (dateStrings) that we parse, so
- *   the client's time zone never matters;
+ * - DATETIME(3) in UTC (DATETIME for format 'sql'); mysql2 returns it as a string
+ *   (dateStrings) that we parse, so the client's time zone never matters;
  * - booleans come back as 0/1, decimals as strings, JSON as text (MariaDB);
  * - a multi-row INSERT reports its first id; the others follow at the server's step.
  */
@@ -58,7 +59,7 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
       if (value === null) return null;
       switch (field.type) {
         case 'boolean': return value ? 1 : 0;
-        case 'datetime': return (value as Date).toISOString().replace('T', ' ').replace('Z', '');
+        case 'datetime': return mysqlDatetimeText(field, value as Date);
         case 'json': return JSON.stringify(value);
         default: return value;
       }
@@ -76,7 +77,7 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
         case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
         // TINYINT(1): any TINYINT fits in it, only 0 and 1 are booleans.
         case 'boolean': return decodeBoolean;
-        // DATETIME(3) as 'YYYY-MM-DD HH:MM:SS.mmm' (dateStrings), in UTC.
+        // DATETIME(3) / DATETIME as 'YYYY-MM-DD HH:MM:SS[.mmm]' (dateStrings), in UTC.
         case 'datetime': return decodeDate;
         // LONGTEXT; a native JSON column (MySQL) comes parsed already.
         case 'json': return (raw) => (typeof raw === 'string' || raw instanceof Uint8Array ? decodeJsonText(raw) : parsedJson(raw));
@@ -120,6 +121,7 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     },
     // Schema sync (mysql-schema.ts): GET_LOCK, information_schema, ALTER TABLE.
     withSchemaLock: withMysqlSchemaLock,
+    relationExists: mysqlRelationExists,
     readConstraints: readMysqlConstraints,
     addForeignKeys: addMysqlForeignKeys,
   };
@@ -167,7 +169,8 @@ function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder 
     case 'float': return t.double(f.column);
     case 'decimal': return t.decimal(f.column, f.precision, f.scale);
     case 'boolean': return t.boolean(f.column);
-    case 'datetime': return t.datetime(f.column, { precision: 3 });
+    // Format 'sql': DATETIME without fraction (its values are whole seconds).
+    case 'datetime': return f.format === 'sql' ? t.datetime(f.column) : t.datetime(f.column, { precision: 3 });
     case 'json': return t.text(f.column, 'longtext');
     default: throw new Error(`${f.type} is not a column`);
   }

@@ -62,6 +62,14 @@ async function beginImmediate(db: Pinned): Promise<void> {
   }
 }
 
+/** Whether a table or a view of that name exists (names compare without case, as SQLite does). */
+export async function sqliteRelationExists(db: Pinned, name: string): Promise<boolean> {
+  const found = await rows<{ n: number }>(
+    db, "SELECT count(*) AS n FROM sqlite_master WHERE type IN ('table', 'view') AND lower(name) = lower(?)", [name],
+  );
+  return found[0].n > 0;
+}
+
 export async function readSqliteConstraints(db: Pinned, table: string): Promise<TableConstraints> {
   const list = await rows<{ name: string; unique: number; partial: number }>(
     db, 'SELECT name, "unique", partial FROM pragma_index_list(?)', [table],
@@ -71,12 +79,12 @@ export async function readSqliteConstraints(db: Pinned, table: string): Promise<
     const parts = await rows<{ name: string | null }>(db, 'SELECT name FROM pragma_index_info(?) ORDER BY seqno', [index.name]);
     indexes.push({ name: index.name, columns: parts.map((p) => p.name), unique: index.unique === 1, partial: index.partial === 1 });
   }
-  const parts = await rows<{ id: number; from: string; to: string | null; table: string }>(
-    db, 'SELECT id, "from", "to", "table" FROM pragma_foreign_key_list(?) ORDER BY id, seq', [table],
+  const parts = await rows<{ id: number; from: string; to: string | null; table: string; on_delete: string }>(
+    db, 'SELECT id, "from", "to", "table", on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq', [table],
   );
-  const keys = new Map<number, { name: string; columns: string[]; target: string; references: string[] }>();
+  const keys = new Map<number, { name: string; columns: string[]; target: string; references: string[]; onDelete: string }>();
   for (const p of parts) {
-    const key = keys.get(p.id) ?? { name: '', columns: [], target: p.table, references: [] };
+    const key = keys.get(p.id) ?? { name: '', columns: [], target: p.table, references: [], onDelete: p.on_delete.toUpperCase() };
     key.columns.push(p.from);
     if (p.to !== null) key.references.push(p.to);
     keys.set(p.id, key);

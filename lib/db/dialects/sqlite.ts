@@ -5,13 +5,14 @@ import {
   decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeInteger, decodeJsonText, decodeText, type Decoder,
 } from '../../model/decode';
 import { upToFirstQuote, wrapDriverError } from '../errors';
+import { sqliteDatetimeText } from './datetime-text';
 import { registerLikeFunctions } from './sqlite-like';
-import { addSqliteForeignKeys, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
+import { addSqliteForeignKeys, sqliteRelationExists, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
 
 /**
  * SQLite through better-sqlite3. Quirks handled here:
- * - no boolean or date types: booleans are 0/1, datetimes ISO-8601 UTC strings
- *   (fixed width, so they compare correctly as text);
+ * - no boolean or date types: booleans are 0/1, datetimes UTC strings of the field's
+ *   format (fixed width, so they compare correctly as text; datetime-text.ts);
  * - DECIMAL has NUMERIC affinity and comes back as a number: exact to ~15 digits;
  * - LIKE is done by JS functions (sqlite-like.ts): SQLite's own stops at NUL bytes and
  *   ignores case for ASCII only;
@@ -52,7 +53,7 @@ export const sqliteDialect: Dialect = {
     if (value === null) return null;
     switch (field.type) {
       case 'boolean': return value ? 1 : 0;
-      case 'datetime': return (value as Date).toISOString();
+      case 'datetime': return sqliteDatetimeText(field, value as Date);
       case 'json': return JSON.stringify(value);
       default: return value;
     }
@@ -68,7 +69,7 @@ export const sqliteDialect: Dialect = {
       // NUMERIC affinity: a REAL, rounded to the scale.
       case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
       case 'boolean': return decodeBoolean;
-      // ISO-8601 UTC text, as toDb writes it.
+      // UTC text in either format toDb writes (or another program's ISO 8601 text).
       case 'datetime': return decodeDate;
       case 'json': return decodeJsonText;
       default: throw new Error(`${field.type} is not a column`);
@@ -104,6 +105,7 @@ export const sqliteDialect: Dialect = {
   },
   // Schema sync (sqlite-schema.ts): the write lock, PRAGMA introspection, table rebuilds.
   withSchemaLock: withSqliteSchemaLock,
+  relationExists: sqliteRelationExists,
   readConstraints: readSqliteConstraints,
   addForeignKeys: addSqliteForeignKeys,
 };
@@ -116,7 +118,8 @@ function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder 
     case 'float': return t.double(f.column);
     case 'decimal': return t.decimal(f.column, f.precision, f.scale);
     case 'boolean': return t.boolean(f.column);
-    case 'datetime': return t.string(f.column, 24);
+    // Text (TEXT affinity) of the fixed width of the field's format.
+    case 'datetime': return t.string(f.column, f.format === 'sql' ? 19 : 24);
     case 'json': return t.text(f.column);
     default: throw new Error(`${f.type} is not a column`);
   }
