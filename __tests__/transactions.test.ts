@@ -1,142 +1,173 @@
 import 'reflect-metadata';
-import { BaseModel, Environment, Field, MissingError, Model, UniqueViolationError } from '../lib';
+import { BaseModel, Environment, Field, MissingError, Model, UniqueViolationError, type Key } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
+import { KEY_COLUMN, KEY_KINDS, givenKey, modelOptions, named, withNextKey, type KeyKind } from './helpers/keys';
 
-@Model('tx_account')
-class Account extends BaseModel {
-  @Field({ required: true }) owner!: string;
-  @Field.integer() balance!: number | null;
-  @Field.string({ unique: true }) code!: string | null;
+/** The suite's model for one key kind (see helpers/keys.ts); names suffixed per kind. */
+function models(kind: KeyKind) {
+  @Model(modelOptions(kind, 'tx_account'))
+  class Account extends BaseModel {
+    declare readonly id: Key;
+    @Field({ required: true }) owner!: string;
+    @Field.integer() balance!: number | null;
+    @Field.string({ unique: true }) code!: string | null;
+  }
+
+  return { Account };
 }
 
 class Boom extends Error {}
 
-describeEachDatabase('transactions', (db) => {
-  let env: Environment;
-  beforeEach(async () => {
-    env = await db.open();
-  });
-  afterEach(async () => {
-    await env.close();
-  });
+for (const kind of KEY_KINDS) {
+  const { Account } = models(kind);
+  const TABLE = named('tx_account', kind);
+  const KEY = KEY_COLUMN[kind];
+  /** create() values with the key the kind needs from the caller. */
+  const k = <V extends object>(values: V) => withNextKey(kind, values);
 
-  const accounts = () => env.model(Account);
-  const rowBalance = async (id: number) => Number((await env.knex('tx_account').where('id', id).first()).balance);
-
-  it('commits when the callback resolves and returns its value', async () => {
-    const acc = await accounts().create({ owner: 'ann', balance: 10 });
-    const out = await env.transaction(async (tx) => {
-      await acc.write({ balance: 20 });
-      expect(await acc.balance).toBe(20); // reads inside see the transaction's own writes
-      return (await tx.model(Account).create({ owner: 'bob' })).id;
+  describeEachDatabase(`transactions [${kind} keys]`, (db) => {
+    let env: Environment;
+    beforeEach(async () => {
+      env = await db.open();
     });
-    expect(await rowBalance(acc.id)).toBe(20);
-    expect(await env.fork().model(Account).browse(out).owner).toBe('bob');
-  });
+    afterEach(async () => {
+      await env.close();
+    });
 
-  it('a transaction that throws after a write: the row and a fresh read show the old value', async () => {
-    const acc = await accounts().create({ owner: 'ann', balance: 10 });
-    await expect(
-      env.transaction(async () => {
-        await acc.write({ balance: 99 });
-        expect(await acc.balance).toBe(99);
-        throw new Boom('fail after write');
-      }),
-    ).rejects.toThrow(Boom);
-    expect(await rowBalance(acc.id)).toBe(10);
-    // The transaction's layer is gone; the committed value cached before it is still served.
-    expect(await countQueries(env, async () => expect(await acc.balance).toBe(10))).toBe(0);
-    expect(await env.fork().model(Account).browse(acc.id).balance).toBe(10);
-  });
+    const accounts = () => env.model(Account);
+    const rowBalance = async (id: Key) => Number((await env.knex(TABLE).where(KEY, id).first()).balance);
 
-  it('rolls back creates and unlinks with the cache', async () => {
-    const keep = await accounts().create({ owner: 'keep', balance: 1 });
-    let createdId = 0;
-    await expect(
-      env.transaction(async () => {
-        createdId = (await accounts().create({ owner: 'temp' })).id;
-        await keep.unlink();
-        await expect(keep.owner).rejects.toThrow(MissingError);
-        throw new Boom();
-      }),
-    ).rejects.toThrow(Boom);
-    expect(await keep.owner).toBe('keep');
-    await expect(accounts().browse(createdId).owner).rejects.toThrow(MissingError);
-    expect(await accounts().searchCount()).toBe(1);
-  });
+    it('commits when the callback resolves and returns its value', async () => {
+      const acc = await accounts().create(k({ owner: 'ann', balance: 10 }));
+      const out = await env.transaction(async (tx) => {
+        await acc.write({ balance: 20 });
+        expect(await acc.balance).toBe(20); // reads inside see the transaction's own writes
+        return (await tx.model(Account).create(k({ owner: 'bob' }))).id;
+      });
+      expect(await rowBalance(acc.id)).toBe(20);
+      expect(await env.fork().model(Account).browse(out).owner).toBe('bob');
+    });
 
-  it('a database error inside the transaction rolls back its earlier writes', async () => {
-    const [a, b] = (await accounts().create([{ owner: 'a', code: 'A' }, { owner: 'b', code: 'B' }])).ids;
-    await expect(
-      env.transaction(async () => {
-        await accounts().browse(a).write({ balance: 5 });
-        await accounts().browse(b).write({ code: 'A' });
-      }),
-    ).rejects.toThrow(UniqueViolationError);
-    expect(await accounts().browse(a).balance).toBeNull();
-    expect((await env.knex('tx_account').where('id', a).first()).balance).toBeNull();
-    expect(await accounts().browse(b).code).toBe('B');
-  });
-
-  it('nested transactions use savepoints: a failed inner block rolls back only its own writes', async () => {
-    const acc = await accounts().create({ owner: 'ann', balance: 1 });
-    const other = await accounts().create({ owner: 'bob', balance: 1 });
-    await env.transaction(async () => {
-      await acc.write({ balance: 2 });
+    it('a transaction that throws after a write: the row and a fresh read show the old value', async () => {
+      const acc = await accounts().create(k({ owner: 'ann', balance: 10 }));
       await expect(
         env.transaction(async () => {
-          await other.write({ balance: 50 });
-          await acc.write({ balance: 60 });
-          throw new Boom('inner');
+          await acc.write({ balance: 99 });
+          expect(await acc.balance).toBe(99);
+          throw new Boom('fail after write');
         }),
       ).rejects.toThrow(Boom);
-      expect(await other.balance).toBe(1);
-      // acc was touched by the inner block too: its entry is dropped and reloaded from the outer state.
-      expect(await acc.balance).toBe(2);
+      expect(await rowBalance(acc.id)).toBe(10);
+      // The transaction's layer is gone; the committed value cached before it is still served.
+      expect(await countQueries(env, async () => expect(await acc.balance).toBe(10))).toBe(0);
+      expect(await env.fork().model(Account).browse(acc.id).balance).toBe(10);
+    });
+
+    it('rolls back creates and unlinks with the cache', async () => {
+      const keep = await accounts().create(k({ owner: 'keep', balance: 1 }));
+      let createdId: Key | undefined;
+      await expect(
+        env.transaction(async () => {
+          createdId = (await accounts().create(k({ owner: 'temp' }))).id;
+          await keep.unlink();
+          await expect(keep.owner).rejects.toThrow(MissingError);
+          throw new Boom();
+        }),
+      ).rejects.toThrow(Boom);
+      expect(await keep.owner).toBe('keep');
+      await expect(accounts().browse(createdId!).owner).rejects.toThrow(MissingError);
+      expect(await accounts().searchCount()).toBe(1);
+    });
+
+    it('a key created in a rolled-back transaction is free again, and reads fresh once created again', async () => {
+      const key = kind === 'integer' ? 77 : givenKey(kind, 77); // given by the caller, for every kind
+      await expect(
+        env.transaction(async () => {
+          await accounts().create({ id: key, owner: 'doomed', balance: 1 });
+          expect(await accounts().browse(key).owner).toBe('doomed');
+          throw new Boom();
+        }),
+      ).rejects.toThrow(Boom);
+      await expect(accounts().browse(key).owner).rejects.toThrow(MissingError);
+      const again = await accounts().create({ id: key, owner: 'again', balance: 2 });
+      expect(again.id).toBe(key);
+      expect(await countQueries(env, async () => expect(await accounts().browse(key).owner).toBe('again'))).toBe(0);
+      expect(await env.fork().model(Account).browse(key).toDict(['owner', 'balance'])).toEqual({ owner: 'again', balance: 2 });
+    });
+
+    it('a database error inside the transaction rolls back its earlier writes', async () => {
+      const [a, b] = (await accounts().create([k({ owner: 'a', code: 'A' }), k({ owner: 'b', code: 'B' })])).ids;
+      await expect(
+        env.transaction(async () => {
+          await accounts().browse(a).write({ balance: 5 });
+          await accounts().browse(b).write({ code: 'A' });
+        }),
+      ).rejects.toThrow(UniqueViolationError);
+      expect(await accounts().browse(a).balance).toBeNull();
+      expect((await env.knex(TABLE).where(KEY, a).first()).balance).toBeNull();
+      expect(await accounts().browse(b).code).toBe('B');
+    });
+
+    it('nested transactions use savepoints: a failed inner block rolls back only its own writes', async () => {
+      const acc = await accounts().create(k({ owner: 'ann', balance: 1 }));
+      const other = await accounts().create(k({ owner: 'bob', balance: 1 }));
       await env.transaction(async () => {
-        await other.write({ balance: 3 });
-      });
-    });
-    expect(await rowBalance(acc.id)).toBe(2);
-    expect(await rowBalance(other.id)).toBe(3);
-  });
-
-  it('a failed outer block rolls back what committed inner blocks wrote', async () => {
-    const acc = await accounts().create({ owner: 'ann', balance: 1 });
-    await expect(
-      env.transaction(async () => {
+        await acc.write({ balance: 2 });
+        await expect(
+          env.transaction(async () => {
+            await other.write({ balance: 50 });
+            await acc.write({ balance: 60 });
+            throw new Boom('inner');
+          }),
+        ).rejects.toThrow(Boom);
+        expect(await other.balance).toBe(1);
+        // acc was touched by the inner block too: its entry is dropped and reloaded from the outer state.
+        expect(await acc.balance).toBe(2);
         await env.transaction(async () => {
-          await acc.write({ balance: 7 });
+          await other.write({ balance: 3 });
         });
-        expect(await acc.balance).toBe(7);
-        throw new Boom('outer');
-      }),
-    ).rejects.toThrow(Boom);
-    expect(await acc.balance).toBe(1);
-    expect(await rowBalance(acc.id)).toBe(1);
-  });
-
-  it('other Environments do not see uncommitted writes', async () => {
-    const acc = await accounts().create({ owner: 'ann', balance: 1 });
-    const other = env.fork();
-    let outside: Promise<number | null> | undefined;
-    await env.transaction(async () => {
-      await acc.write({ balance: 42 });
-      outside = other.model(Account).browse(acc.id).balance;
-      if (db.name === 'mariadb') {
-        // Another connection reads the committed value while the transaction is open.
-        expect(await outside).toBe(1);
-      }
-      // SQLite has one connection: the fork's read waits for the transaction to end.
+      });
+      expect(await rowBalance(acc.id)).toBe(2);
+      expect(await rowBalance(other.id)).toBe(3);
     });
-    expect(await outside).toBe(db.name === 'mariadb' ? 1 : 42);
-    expect(await env.fork().model(Account).browse(acc.id).balance).toBe(42);
-  });
 
-  it('loads inside and outside a transaction are never batched together', async () => {
-    const ids = (await env.fork().model(Account).create([{ owner: 'a' }, { owner: 'b' }])).ids;
-    const inside = env.transaction(async () => accounts().browse(ids[0]).owner);
-    const outside = env.fork().model(Account).browse(ids[1]).owner;
-    expect(await Promise.all([inside, outside])).toEqual(['a', 'b']);
+    it('a failed outer block rolls back what committed inner blocks wrote', async () => {
+      const acc = await accounts().create(k({ owner: 'ann', balance: 1 }));
+      await expect(
+        env.transaction(async () => {
+          await env.transaction(async () => {
+            await acc.write({ balance: 7 });
+          });
+          expect(await acc.balance).toBe(7);
+          throw new Boom('outer');
+        }),
+      ).rejects.toThrow(Boom);
+      expect(await acc.balance).toBe(1);
+      expect(await rowBalance(acc.id)).toBe(1);
+    });
+
+    it('other Environments do not see uncommitted writes', async () => {
+      const acc = await accounts().create(k({ owner: 'ann', balance: 1 }));
+      const other = env.fork();
+      let outside: Promise<number | null> | undefined;
+      await env.transaction(async () => {
+        await acc.write({ balance: 42 });
+        outside = other.model(Account).browse(acc.id).balance;
+        if (db.name === 'mariadb') {
+          // Another connection reads the committed value while the transaction is open.
+          expect(await outside).toBe(1);
+        }
+        // SQLite has one connection: the fork's read waits for the transaction to end.
+      });
+      expect(await outside).toBe(db.name === 'mariadb' ? 1 : 42);
+      expect(await env.fork().model(Account).browse(acc.id).balance).toBe(42);
+    });
+
+    it('loads inside and outside a transaction are never batched together', async () => {
+      const ids = (await env.fork().model(Account).create([k({ owner: 'a' }), k({ owner: 'b' })])).ids;
+      const inside = env.transaction(async () => accounts().browse(ids[0]).owner);
+      const outside = env.fork().model(Account).browse(ids[1]).owner;
+      expect(await Promise.all([inside, outside])).toEqual(['a', 'b']);
+    });
   });
-});
+}
