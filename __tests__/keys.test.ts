@@ -187,4 +187,26 @@ describeEachDatabase('primary keys', (db) => {
     expect(rows).toEqual([{ login: 'abc', name: 'stored' }]);
     expect(await env.fork().model(User).browse('abc').name).toBe('stored');
   });
+
+  it('x2many commands through a near key change no link, on link and inverse columns that ignore case', async () => {
+    await env.knex.schema.dropTable('key_user_tag');
+    await env.knex.schema.dropTable('key_user');
+    const ci = db.name === 'sqlite' ? 'COLLATE NOCASE' : 'COLLATE utf8mb3_general_ci';
+    const text = db.name === 'sqlite' ? 'TEXT' : 'VARCHAR(64) CHARACTER SET utf8mb3';
+    await env.knex.raw(`CREATE TABLE key_user (login ${text} ${ci} PRIMARY KEY, name ${text} NOT NULL, manager_login ${text} ${ci})`);
+    await env.knex.raw(`CREATE TABLE key_user_tag (login ${text} ${ci} NOT NULL, tag_ref CHAR(36) NOT NULL, PRIMARY KEY (login, tag_ref))`);
+    const tag = await env.model(Tag).create({ label: 't' });
+    await env.knex('key_user').insert([{ login: 'abc', name: 'boss' }, { login: 'r1', name: 'report', manager_login: 'abc' }]);
+    await env.knex('key_user_tag').insert({ login: 'abc', tag_ref: tag.id });
+    const fresh = env.fork();
+    // 'ABC' is no record: removing its links or reports must not touch those of 'abc'.
+    await fresh.model(User).browse('ABC').write({ tags: { remove: [tag.id] }, reports: { remove: ['r1'] } });
+    await fresh.model(User).browse('ABC').write({ tags: { set: [] } });
+    expect(await env.knex('key_user_tag').select('login', 'tag_ref')).toEqual([{ login: 'abc', tag_ref: tag.id }]);
+    expect(await env.knex('key_user').where('login', 'r1').first('manager_login')).toEqual({ manager_login: 'abc' });
+    // Through the exact key, they go.
+    await fresh.model(User).browse('abc').write({ tags: { remove: [tag.id] }, reports: { remove: ['r1'] } });
+    expect(await env.knex('key_user_tag').count({ n: '*' }).then((r) => Number(r[0].n))).toBe(0);
+    expect(await env.knex('key_user').where('login', 'r1').first('manager_login')).toEqual({ manager_login: null });
+  });
 });

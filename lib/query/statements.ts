@@ -3,7 +3,7 @@ import type { Executor } from '../db/executor';
 import { DataError } from '../errors';
 import { keyDecoder, storedTypeOf, UNDECODABLE, type Decoder } from '../model/decode';
 import type { FieldDef } from '../model/field-types';
-import type { Key } from '../model/keys';
+import type { Key, PrimaryKeyDef } from '../model/keys';
 import { targetOf, type RelationTable } from '../model/relations';
 import type { ModelSchema, OrderTerm } from '../model/schema';
 import type { Condition } from './domain';
@@ -311,17 +311,22 @@ export async function linkRows(ex: Executor, rel: RelationTable, pairs: Readonly
 
 /**
  * Removes links of `parentIds`: to `targetIds` only, or all of them when omitted. One
- * statement, or one per chunk of each list where the lists are long.
+ * statement, or one per chunk of each list where the lists are long. `keys` are the
+ * keys of the two sides: link columns are matched exactly, as keys are (see
+ * Dialect.whereKeyIn), whatever an existing link table's collation.
  */
-export async function unlinkRows(ex: Executor, rel: RelationTable, parentIds: readonly Key[], targetIds?: readonly Key[]): Promise<void> {
+export async function unlinkRows(
+  ex: Executor, rel: RelationTable, keys: { readonly owner: PrimaryKeyDef; readonly target: PrimaryKeyDef },
+  parentIds: readonly Key[], targetIds?: readonly Key[],
+): Promise<void> {
   // With two lists, each may fill half of a statement.
   const fixed = textBytes(rel.table, rel.column1, rel.column2) + (targetIds ? Math.floor(statementBudget(ex.dialect.limits) / 2) : 0);
   const targetChunks = targetIds ? idChunks(ex.dialect, targetIds, CHUNK, fixed, true) : [undefined];
   for (const parents of idChunks(ex.dialect, parentIds, CHUNK, fixed, true)) {
     for (const targets of targetChunks) {
       const qb = ex.table(rel.table);
-      ex.dialect.whereIn(qb, rel.column1, parents);
-      if (targets) ex.dialect.whereIn(qb, rel.column2, targets);
+      ex.dialect.whereKeyIn(qb, { ...keys.owner, column: rel.column1 }, parents);
+      if (targets) ex.dialect.whereKeyIn(qb, { ...keys.target, column: rel.column2 }, targets);
       await ex.run(qb.del());
     }
   }
@@ -339,16 +344,17 @@ export async function setInverse(ex: Executor, target: ModelSchema, column: stri
 }
 
 /**
- * Clears a many2one column on rows that point at `parentId`: all of them but `keep`
- * (a one2many "set"), or, given `only`, just those (a one2many "remove"). Returns their ids.
+ * Clears a many2one column on rows that point at `parentId` (a key of `parentKey`,
+ * matched exactly): all of them but `keep` (a one2many "set"), or, given `only`, just
+ * those (a one2many "remove"). Returns their ids.
  */
 export async function clearInverseExcept(
-  ex: Executor, target: ModelSchema, column: string, parentId: Key, keep: readonly Key[], only?: readonly Key[],
+  ex: Executor, target: ModelSchema, column: string, parentKey: PrimaryKeyDef, parentId: Key, keep: readonly Key[], only?: readonly Key[],
 ): Promise<Key[]> {
   const current: Key[] = [];
   const keyColumn = target.primaryKey.column;
   for (const part of only ? idChunks(ex.dialect, [...new Set(only)], CHUNK, textBytes(target.table, column, keyColumn), true) : [undefined]) {
-    const sel = ex.table(target.table).select({ id: keyColumn }).where(column, parentId);
+    const sel = ex.dialect.whereKeyIn(ex.table(target.table).select({ id: keyColumn }), { ...parentKey, column }, [parentId]);
     if (part) ex.dialect.whereKeyIn(sel, target.primaryKey, part);
     current.push(...keysOf(target, await ex.run<Array<{ id: unknown }>>(sel)));
   }

@@ -99,13 +99,13 @@ async function applyX2many(
     const moved = new Map<Key, Key | null>();
     for (const parent of parents) {
       if (ops.set) {
-        const dropped = await clearInverseExcept(scope.executor, target, inverse.column, parent, ops.set);
+        const dropped = await clearInverseExcept(scope.executor, target, inverse.column, schema.primaryKey, parent, ops.set);
         if (dropped.length && inverse.required) throw new ValidationError(`${where}: "${target.name}.${inverse.name}" is required; unlink the records instead of removing them`);
         dropped.forEach((id) => moved.set(id, null));
       }
       if (ops.remove) {
         if (inverse.required) throw new ValidationError(`${where}: "${target.name}.${inverse.name}" is required; unlink the records instead of removing them`);
-        const removed = await clearInverseExcept(scope.executor, target, inverse.column, parent, [], ops.remove);
+        const removed = await clearInverseExcept(scope.executor, target, inverse.column, schema.primaryKey, parent, [], ops.remove);
         removed.forEach((id) => moved.set(id, null));
       }
       const add = [...(ops.set ?? []), ...(ops.add ?? [])];
@@ -127,8 +127,9 @@ async function applyX2many(
     return;
   }
   const rel = relationOf(schema, field);
-  if (ops.set) await unlinkRows(scope.executor, rel, parents);
-  if (ops.remove) await unlinkRows(scope.executor, rel, parents, ops.remove);
+  const sides = { owner: schema.primaryKey, target: target.primaryKey };
+  if (ops.set) await unlinkRows(scope.executor, rel, sides, parents);
+  if (ops.remove) await unlinkRows(scope.executor, rel, sides, parents, ops.remove);
   if (ops.create) created.push(await insertAll(session, scope, target, ops.create.map((v) => normalizeRecordValues(target, v, 'create'))));
   const link = [...(ops.set ?? []), ...(ops.add ?? []), ...created.flat()];
   if (link.length) await linkRows(scope.executor, rel, parents.flatMap((p) => link.map((t) => [p, t] as const)));
