@@ -103,10 +103,19 @@ async function inspect(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<F
     const columns = new Set(Object.keys(await db.table(spec.table).columnInfo()).map((c) => c.toLowerCase()));
     const missing = spec.columns.filter((f) => !columns.has(f.column.toLowerCase())).map((f) => f.column);
     if (missing.length > 0) throw new SchemaError(`${what} lacks column(s) ${missing.map((c) => `"${c}"`).join(', ')}: sync() adds nothing to a readonly model`);
+    // A readonly table's own foreign keys act on deletes of the models it points at,
+    // which the cache's relation rules follow by the declaration: checked as any table's.
+    checkRules(spec, await dialect.readConstraints(db, spec.table));
     return null;
   }
   if (!(await db.schema().hasTable(spec.table))) return null;
   const existing = await dialect.readConstraints(db, spec.table);
+  checkRules(spec, existing);
+  return existing;
+}
+
+/** SchemaError for an existing foreign key whose ON DELETE rule is not the declared one. */
+function checkRules(spec: TableSpec, existing: TableConstraints): void {
   for (const k of spec.foreignKeys) {
     const conflict = ruleConflict(existing, k);
     if (conflict) {
@@ -117,7 +126,6 @@ async function inspect(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<F
       );
     }
   }
-  return existing;
 }
 
 /** Column types of referencing columns, by column field: see Dialect.referencedKeyType. */
