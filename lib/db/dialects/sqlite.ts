@@ -4,6 +4,7 @@ import type { FieldDef } from '../../model/field-types';
 import {
   decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeInteger, decodeJsonText, decodeText, type Decoder,
 } from '../../model/decode';
+import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
 import { sqliteDatetimeText } from './datetime-text';
 import { registerLikeFunctions } from './sqlite-like';
@@ -55,6 +56,7 @@ export const sqliteDialect: Dialect = {
       case 'boolean': return value ? 1 : 0;
       case 'datetime': return sqliteDatetimeText(field, value as Date);
       case 'json': return JSON.stringify(value);
+      case 'decimal': return exactAsReal(field, value as string);
       default: return value;
     }
   },
@@ -111,6 +113,22 @@ export const sqliteDialect: Dialect = {
   referencedKeyType: async () => undefined,
   addForeignKeys: addSqliteForeignKeys,
 };
+
+/** Significant digits a REAL keeps exactly (DBL_DIG): a decimal with more would read back rounded. */
+const REAL_DIGITS = 15;
+
+/**
+ * A decimal, as bound: SQLite's NUMERIC affinity stores it as a REAL, exact to 15
+ * significant digits. One with more is a ValidationError before any SQL (naming the
+ * field, not the value), never a value the cache holds and the database rounded.
+ */
+function exactAsReal(field: FieldDef, value: string): string {
+  const digits = value.replace(/[-+.]/g, '').replace(/^0+/, '').replace(/0+$/, '').length;
+  if (digits > REAL_DIGITS) {
+    throw new ValidationError(`${field.name}: SQLite stores decimals as REAL, exact to ${REAL_DIGITS} significant digits; this value has ${digits} (use MySQL/MariaDB, or a string field, for more)`);
+  }
+  return value;
+}
 
 function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder {
   switch (f.type) {
