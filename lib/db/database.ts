@@ -28,6 +28,16 @@ export interface Database {
   readonly maxConnections: number;
 }
 
+/**
+ * The options of `client` (undefined for an unknown client, which openDatabase
+ * refuses with its own error): what open() accepts besides the Environment's own.
+ */
+export function databaseOptionKeys(client: unknown): readonly string[] | undefined {
+  if (client === undefined || client === 'sqlite' || client === 'better-sqlite3') return ['client', 'filename'];
+  if (client === 'mysql2' || client === 'mysql') return ['client', 'connection', 'poolMax'];
+  return undefined;
+}
+
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   const client = config.client ?? 'sqlite';
   if (client === 'sqlite' || client === 'better-sqlite3') {

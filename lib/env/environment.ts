@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
-import { openDatabase, type DatabaseConfig } from '../db/database';
+import { databaseOptionKeys, openDatabase, type DatabaseConfig } from '../db/database';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
 import { ProxormError, ValidationError } from '../errors';
 import { validKey, type Key } from '../model/keys';
@@ -34,6 +34,9 @@ export type EnvironmentConfig = DatabaseConfig & {
   models?: readonly ModelClass<unknown>[];
 };
 
+/** The options of open() that are the Environment's own (the rest are the database's). */
+const ENVIRONMENT_OPTIONS: readonly string[] = ['prefetch', 'queryTimeout', 'models'];
+
 export interface TransactionOptions {
   /**
    * Outermost transaction only: how many times to run the callback again when the
@@ -66,6 +69,12 @@ export class Environment {
    */
   static async open(config: EnvironmentConfig = {}): Promise<Environment> {
     if (config === null || typeof config !== 'object') throw new ValidationError('Environment.open: config must be an object');
+    // A misspelt or unsupported option (`logging`, `pool`) is refused, not silently ignored.
+    const allowed = databaseOptionKeys((config as { client?: unknown }).client);
+    const unknown = allowed && Object.keys(config).filter((k) => !ENVIRONMENT_OPTIONS.includes(k) && !allowed.includes(k));
+    if (unknown && unknown.length > 0) {
+      throw new ValidationError(`Environment.open: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (allowed: ${[...ENVIRONMENT_OPTIONS, ...allowed].join(', ')})`);
+    }
     const { prefetch = true, queryTimeout = 0, models: classes, ...dbConfig } = config;
     if (typeof prefetch !== 'boolean') throw new ValidationError('Environment.open: "prefetch" must be a boolean');
     if (!Number.isSafeInteger(queryTimeout) || queryTimeout < 0) throw new ValidationError('Environment.open: "queryTimeout" must be a non-negative integer (ms)');
