@@ -1,7 +1,7 @@
 import { Environment, type EnvironmentConfig } from '../../lib';
 import { copyChinookSqlite, dropChinookMysql, loadChinookMysql } from '../../examples/chinook/database';
 import { CHINOOK_MODELS } from '../../examples/chinook/models';
-import { announceSkipped } from './databases';
+import { describeOnBoth } from './databases';
 
 /**
  * Runs a suite on a fresh Chinook database, once on SQLite (a copy of the shipped file)
@@ -28,21 +28,11 @@ export interface ChinookDatabase {
 /** What a raw statement binds: plain values (and `??` identifiers as strings). */
 type SqlValue = string | number | null;
 
-const mysqlUrl = process.env.PROXORM_MYSQL_URL;
-
 export function describeEachChinook(title: string, suite: (db: ChinookDatabase) => void): void {
-  describe(`${title} [sqlite]`, () => suite(lifecycle('sqlite', sqliteCopy)));
-  if (mysqlUrl) {
-    describe(`${title} [mariadb]`, () => suite(lifecycle('mariadb', () => mariadbCopy(mysqlUrl))));
-  } else if (process.env.REQUIRE_MYSQL === '1') {
-    describe(`${title} [mariadb]`, () => {
-      it('needs MariaDB (REQUIRE_MYSQL=1) but PROXORM_MYSQL_URL is not set', () => {
-        throw new Error('MariaDB required but not available');
-      });
-    });
-  } else {
-    announceSkipped(`${title} [mariadb]`);
-  }
+  describeOnBoth(title, {
+    sqlite: () => lifecycle('sqlite', sqliteCopy),
+    mariadb: (url) => lifecycle('mariadb', () => mariadbCopy(url)),
+  }, suite);
 }
 
 /** One test's copy: its config, and how to throw it away. */

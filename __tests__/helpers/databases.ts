@@ -28,9 +28,17 @@ export interface TestDatabase {
 const mysqlUrl = process.env.PROXORM_MYSQL_URL;
 
 export function describeEachDatabase(title: string, suite: (db: TestDatabase) => void): void {
-  describe(`${title} [sqlite]`, () => suite(sqlite()));
+  describeOnBoth(title, { sqlite, mariadb }, suite);
+}
+
+/**
+ * Runs `suite` on SQLite and, as describeEachDatabase says, on MariaDB, with the
+ * database handle each of `make` gives (the test databases, or a fixture's copies).
+ */
+export function describeOnBoth<D>(title: string, make: { sqlite: () => D; mariadb: (url: string) => D }, suite: (db: D) => void): void {
+  describe(`${title} [sqlite]`, () => suite(make.sqlite()));
   if (mysqlUrl) {
-    describe(`${title} [mariadb]`, () => suite(mariadb(mysqlUrl)));
+    describe(`${title} [mariadb]`, () => suite(make.mariadb(mysqlUrl)));
   } else if (process.env.REQUIRE_MYSQL === '1') {
     describe(`${title} [mariadb]`, () => {
       it('needs MariaDB (REQUIRE_MYSQL=1) but PROXORM_MYSQL_URL is not set', () => {
