@@ -34,7 +34,13 @@ export default defineConfig(
     // cycle; `import type` is erased, so it cannot make one: the same rule as layout.test.ts).
     files: ['lib/**/*.ts'],
     plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })] },
+    settings: {
+      // import-x parses only the extensions it is told about: without these it skips .ts files
+      // and no-cycle finds nothing (lint.test.ts guards this).
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })],
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       'import-x/no-cycle': 'error',
