@@ -27,6 +27,19 @@ export default defineConfig(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
       ],
+      // A caught error is passed on as it came (its type is unknown, not necessarily an Error).
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        {
+          // Error messages name domain terms through TermLabel, whose toString builds the text
+          // only when a message is made (a term may hold 200,000 values).
+          allow: [
+            { from: 'lib', name: ['Error', 'URL', 'URLSearchParams'] },
+            { from: 'file', name: 'TermLabel', path: 'lib/query/domain.ts' },
+          ],
+        },
+      ],
     },
   },
   {

@@ -225,7 +225,6 @@ describeEachDatabase('model-based, concurrent: batches of calls interleaved by a
       const monitor = db.name === 'mariadb' ? await mariadbLockMonitor(process.env.PROXORM_MYSQL_URL!) : undefined;
       try {
         const report = await runSeed(root, db, seed, batchesFor(db.name), monitor);
-        // eslint-disable-next-line no-console
         console.log(`model-based concurrent [${db.name}] seed ${seed}: ${report} in ${Date.now() - started} ms`);
       } finally {
         await monitor?.close();
@@ -357,12 +356,12 @@ async function runSeed(root: Environment, db: TestDatabase, seed: number, batchC
   const digest = createHash('sha1');
   const scheduler = new SeededScheduler(mulberry32(seed ^ 0x5bd1e995), monitor, (what) => {
     digest.update(`${what.replace(/\btrx\d+/g, 'trx')}\n`); // knex numbers savepoints process-wide
-    if (process.env.MB_TRACE === '2') console.log(`[${db.name} ${seed}]     release ${what}`); // eslint-disable-line no-console
+    if (process.env.MB_TRACE === '2') console.log(`[${db.name} ${seed}]     release ${what}`);
   });
   const log = (line: string) => {
     trace.push(line);
     digest.update(`${line}\n`);
-    if (TRACE) console.log(`[${db.name} ${seed}] ${line}`); // eslint-disable-line no-console
+    if (TRACE) console.log(`[${db.name} ${seed}] ${line}`);
   };
 
   const remember = (k: string, v: string) => {

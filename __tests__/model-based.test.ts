@@ -255,7 +255,6 @@ for (const kind of KEY_KINDS) {
         const env = await db.open();
         try {
           const { steps, tally } = await run(env, seed, db.name, ctx);
-          // eslint-disable-next-line no-console
           console.log(
             `model-based [${db.name}, ${kind} keys] seed ${seed}: ${steps} steps in ${Date.now() - started} ms; ` +
               `${TRACE ? `\n${JSON.stringify(tally, null, 1)}` : ''}`,
@@ -358,7 +357,7 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
   const count = (what: string) => tally.set(what, (tally.get(what) ?? 0) + 1);
   const log = (line: string) => {
     trace.push(line);
-    if (TRACE) console.log(`[${dbName} ${kind} ${seed}] ${line}`); // eslint-disable-line no-console
+    if (TRACE) console.log(`[${dbName} ${kind} ${seed}] ${line}`);
   };
 
   // ---------------------------------------------------------------- keys
@@ -478,7 +477,7 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       const values = rows.map((r, i) => {
         const row = keys ? { id: keys[i], ...r } : r;
         if (!withChildren) return row;
-        return { ...row, entries: { create: childAmounts[i].map((amount, j) => (childKeys[i] ? { id: childKeys[i]![j], amount } : { amount })) } };
+        return { ...row, entries: { create: childAmounts[i].map((amount, j) => (childKeys[i] ? { id: childKeys[i][j], amount } : { amount })) } };
       });
       const rs = await accounts(c).create(values as never[]);
       ids = [...rs.ids];
@@ -679,7 +678,7 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
           expect(e.ids.length).toBeGreaterThan(0);
           for (const id of e.ids) {
             expect(todo).toContain(id);
-            allMissing(id as Key);
+            allMissing(id);
           }
           todo = todo.filter((id) => !e.ids.includes(id));
         }
@@ -833,7 +832,7 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
         const b = term();
         return t === '&' ? a && b : a || b;
       }
-      return leafHolds(st, model, row, t as readonly [string, string, unknown]);
+      return leafHolds(st, model, row, t);
     };
     let all = true;
     while (i < domain.length) all = term() && all;
@@ -867,7 +866,7 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       if (limited) want = want.slice(opts.offset, opts.offset! + opts.limit!);
       count('search');
       log(`${actor.name} search ${model} ${JSON.stringify(domain)} ${JSON.stringify(opts)} -> ${JSON.stringify(want)}`);
-      const found = await api(actor, model).search(domain as Domain, opts);
+      const found = await api(actor, model).search(domain, opts);
       expect({ domain, ids: [...found.ids] }).toEqual({ domain, ids: want });
       if (found.length && chance(0.6)) {
         const mode = pick(['fields', 'toDict', 'read'] as const);
@@ -887,7 +886,7 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       log(`${actor.name} read ${model} ${JSON.stringify(some)}`);
       await checkClient(actor, model, some, oracle.snapshot(), 'read');
     } else if (r < 0.92) {
-      await transactionStep(actor, r < 0.79 ? 'rollback' : r < 0.85 ? 'commit' : 'nested', fresh);
+      await transactionStep(actor, r < 0.79 ? 'rollback' : r < 0.85 ? 'commit' : 'nested');
     } else if (r < 0.95) {
       const which = pick(['all', 'mb_account', 'mb_entry'] as const);
       count('clearCache');
@@ -931,9 +930,8 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
    * itself). Inside, the fork reads its own writes; after a rollback (of the whole or a
    * savepoint) nothing of the rolled-back level is visible.
    */
-  async function transactionStep(c: Client, kind: 'rollback' | 'commit' | 'nested', fresh: Set<string>): Promise<void> {
+  async function transactionStep(c: Client, kind: 'rollback' | 'commit' | 'nested'): Promise<void> {
     const outerFails = kind === 'rollback' || (kind === 'nested' && chance(0.3));
-    const start = oracle.snapshot();
     const staged = oracle.clone();
     log(`${c.name} transaction (${kind}${outerFails ? ', will throw' : ''}) {`);
 

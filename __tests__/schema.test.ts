@@ -229,19 +229,19 @@ describe('SchemaError at decoration time', () => {
   it('a property whose column type cannot be inferred', () => {
     expect(decorationError(() => {
       @Model('sch_bad_array')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() tags!: string[];
       }
     }).message).toMatch(/sch_bad_array\.tags: cannot infer a column type from design:type Array.*@Field\.json\(\)/);
     expect(decorationError(() => {
       @Model('sch_bad_union')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() n!: number | null;
       }
     }).message).toMatch(/sch_bad_union\.n: cannot infer a column type from design:type Object/);
     expect(decorationError(() => {
       @Model('sch_bad_unknown')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() v!: unknown;
       }
     }).message).toMatch(/sch_bad_unknown\.v: cannot infer/);
@@ -296,7 +296,7 @@ describe('SchemaError at decoration time', () => {
   it('an unknown option', () => {
     expect(decorationError(() => {
       @Model('sch_bad_option')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         // @ts-expect-error misspelt option: also a compile error
         @Field({ requird: true }) name!: string;
       }
@@ -304,55 +304,55 @@ describe('SchemaError at decoration time', () => {
     // An option of another field type.
     expect(decorationError(() => {
       @Model('sch_bad_option_type')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field({ size: 10 }) n!: number;
       }
     }).message).toMatch(/sch_bad_option_type\.n: unknown option "size"/);
     expect(decorationError(() => {
       @Model('sch_bad_option_text')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.text({ precision: 3 } as never) t!: string;
       }
     }).message).toMatch(/unknown option "precision"/);
     expect(decorationError(() => {
       // @ts-expect-error unknown @Model option
       @Model({ name: 'sch_bad_model_option', tabel: 'x' })
-      class A extends BaseModel {}
+      class _A extends BaseModel {}
     }).message).toMatch(/@Model on A: unknown option "tabel"/);
   });
 
   it('an option of the wrong type', () => {
     expect(decorationError(() => {
       @Model('sch_bad_required')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         // @ts-expect-error required is a boolean
         @Field({ required: 'yes' }) name!: string;
       }
     }).message).toMatch(/sch_bad_required\.name: option "required" must be a boolean/);
     expect(decorationError(() => {
       @Model('sch_bad_prefetch')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         // @ts-expect-error prefetch is a boolean
         @Field.text({ prefetch: 0 }) t!: string;
       }
     }).message).toMatch(/option "prefetch" must be a boolean/);
     expect(decorationError(() => {
       @Model('sch_bad_size_type')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         // @ts-expect-error size is a number
         @Field.string({ size: '10' }) s!: string;
       }
     }).message).toMatch(/option "size" must be an integer from 1 to \d+/);
     expect(decorationError(() => {
       @Model('sch_bad_column_type')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         // @ts-expect-error column is a string
         @Field({ column: 5 }) s!: string;
       }
     }).message).toMatch(/invalid column name 5/);
     expect(decorationError(() => {
       @Model('sch_bad_options')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field('s' as never) s!: string;
       }
     }).message).toMatch(/options must be an object/);
@@ -368,7 +368,7 @@ describe('SchemaError at decoration time', () => {
     // Decorated in the usual way too.
     expect(decorationError(() => {
       @Model('sch_reserved_then')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() then!: string;
       }
     }).message).toMatch(/"then" is reserved/);
@@ -410,7 +410,7 @@ describe('SchemaError at decoration time', () => {
     // any recordset of the model throw SingletonError "derive needs a single ... record".
     expect(decorationError(() => {
       @Model('sch_reserved_private')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() derive!: string;
       }
     }).message).toMatch(/"derive" is reserved/);
@@ -419,13 +419,13 @@ describe('SchemaError at decoration time', () => {
   it('an explicit type that contradicts the TypeScript type', () => {
     expect(decorationError(() => {
       @Model('sch_bad_fit')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.boolean() x!: string;
       }
     }).message).toMatch(/sch_bad_fit\.x: @Field\.boolean\(\) does not fit the declared TypeScript type String/);
     expect(decorationError(() => {
       @Model('sch_bad_fit_date')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.integer() d!: Date;
       }
     }).message).toMatch(/@Field\.integer\(\) does not fit the declared TypeScript type Date/);
@@ -434,25 +434,25 @@ describe('SchemaError at decoration time', () => {
   it('an invalid default', () => {
     expect(decorationError(() => {
       @Model('sch_bad_default')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field({ default: 'x' }) n!: number;
       }
     }).message).toMatch(/sch_bad_default\.n: invalid default: .*expected a safe integer/);
     expect(decorationError(() => {
       @Model('sch_bad_default_size')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.string({ size: 3, default: 'long' }) s!: string;
       }
     }).message).toMatch(/invalid default: .*longer than 3 characters/);
     expect(decorationError(() => {
       @Model('sch_bad_default_null')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field({ required: true, default: null }) s!: string;
       }
     }).message).toMatch(/invalid default: .*is required and cannot be null/);
     expect(decorationError(() => {
       @Model('sch_bad_default_decimal')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.decimal({ precision: 4, scale: 2, default: 123.45 }) d!: string;
       }
     }).message).toMatch(/invalid default: .*digits before the point/);
@@ -461,14 +461,14 @@ describe('SchemaError at decoration time', () => {
   it('a bad order', () => {
     expect(decorationError(() => {
       @Model({ name: 'sch_bad_order', order: 'nope desc' })
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() name!: string;
       }
     }).message).toMatch(/@Model "sch_bad_order": bad order: unknown field "nope"/);
     for (const order of ['name sideways', 'name desc; DROP TABLE x', '', 'name desc,']) {
       const e = decorationError(() => {
         @Model({ name: 'sch_bad_order2', order })
-        class A extends BaseModel {
+        class _A extends BaseModel {
           @Field() name!: string;
         }
       });
@@ -480,21 +480,21 @@ describe('SchemaError at decoration time', () => {
     for (const name of ['sch bad', "sch_q'uote", 'sch_"dq', 'sch-dash', '1sch', '']) {
       expect(decorationError(() => {
         @Model(name)
-        class A extends BaseModel {}
+        class _A extends BaseModel {}
       }).message).toContain(`invalid model name ${JSON.stringify(name)}`);
     }
     expect(decorationError(() => {
       @Model({ name: 'sch_bad_table', table: 'sch tbl' })
-      class A extends BaseModel {}
+      class _A extends BaseModel {}
     }).message).toMatch(/@Model "sch_bad_table": invalid table name "sch tbl"/);
     expect(decorationError(() => {
       @Model({ name: 'sch_bad_table2', table: 'x`; DROP TABLE y' })
-      class A extends BaseModel {}
+      class _A extends BaseModel {}
     }).message).toMatch(/invalid table name/);
     for (const column of ['a b', 'a"b', "a'b", 'a`b', '']) {
       expect(decorationError(() => {
         @Model('sch_bad_column')
-        class A extends BaseModel {
+        class _A extends BaseModel {
           @Field({ column }) s!: string;
         }
       }).message).toContain(`sch_bad_column.s: invalid column name ${JSON.stringify(column)}`);
@@ -504,14 +504,14 @@ describe('SchemaError at decoration time', () => {
   it('two fields on one column (the implicit id included)', () => {
     expect(decorationError(() => {
       @Model('sch_bad_twice')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() name!: string;
         @Field({ column: 'name' }) other!: string;
       }
     }).message).toMatch(/model "sch_bad_twice": column "name" is used twice/);
     expect(decorationError(() => {
       @Model('sch_bad_id_column')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field({ column: 'id' }) other!: number;
       }
     }).message).toMatch(/column "id" is used twice/);
@@ -521,7 +521,7 @@ describe('SchemaError at decoration time', () => {
     const { Model: M, Field: F, BaseModel: Base, SchemaError: IsolatedSchemaError } = isolatedLib();
     const sameColumn = () => {
       @M('sch_case_column')
-      class A extends Base {
+      class _A extends Base {
         @F() name!: string;
         @F({ column: 'Name' }) other!: string;
       }
@@ -530,7 +530,7 @@ describe('SchemaError at decoration time', () => {
     expect(sameColumn).toThrow(/column "Name" is used twice/);
     const idColumn = () => {
       @M('sch_case_id_column')
-      class A extends Base {
+      class _A extends Base {
         @F({ column: 'ID' }) other!: number;
       }
     };
@@ -540,37 +540,37 @@ describe('SchemaError at decoration time', () => {
   it('a size, precision or scale out of range', () => {
     expect(decorationError(() => {
       @Model('sch_bad_size')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.string({ size: 0 }) s!: string;
       }
     }).message).toMatch(/sch_bad_size\.s: option "size" must be an integer from 1 to \d+/);
     expect(decorationError(() => {
       @Model('sch_bad_size_float')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.string({ size: 1.5 }) s!: string;
       }
     }).message).toMatch(/option "size" must be an integer from 1 to \d+/);
     expect(decorationError(() => {
       @Model('sch_bad_precision')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.decimal({ precision: 0 }) d!: string;
       }
     }).message).toMatch(/option "precision" must be an integer from 1 to \d+/);
     expect(decorationError(() => {
       @Model('sch_bad_scale')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.decimal({ precision: 4, scale: 5 }) d!: string;
       }
     }).message).toMatch(/sch_bad_scale\.d: scale 5 exceeds precision 4/);
     expect(decorationError(() => {
       @Model('sch_bad_scale_default')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.decimal({ precision: 1 }) d!: string; // default scale 2
       }
     }).message).toMatch(/scale 2 exceeds precision 1/);
     expect(decorationError(() => {
       @Model('sch_bad_scale_negative')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field.decimal({ scale: -1 }) d!: string;
       }
     }).message).toMatch(/option "scale"/);
@@ -580,7 +580,7 @@ describe('SchemaError at decoration time', () => {
     const { Model: M, Field: F, BaseModel: Base, SchemaError: IsolatedSchemaError } = isolatedLib();
     const define = () => {
       @M('sch_big_precision')
-      class A extends Base {
+      class _A extends Base {
         @F.decimal({ precision: 66, scale: 2 }) d!: string;
       }
     };
@@ -593,11 +593,11 @@ describe('SchemaError at decoration time', () => {
     const long = `sch_${'x'.repeat(61)}`; // 65 characters
     const longModel = () => {
       @M(long)
-      class A extends Base {}
+      class _A extends Base {}
     };
     const longColumn = () => {
       @M('sch_long_column')
-      class A extends Base {
+      class _A extends Base {
         @F({ column: long }) s!: string;
       }
     };
@@ -607,7 +607,7 @@ describe('SchemaError at decoration time', () => {
 
   it('@Field on a static property', () => {
     expect(decorationError(() => {
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() static s: string;
       }
     }).message).toMatch(/@Field on static A\.s: fields are instance properties/);
@@ -617,7 +617,7 @@ describe('SchemaError at decoration time', () => {
     const sym = Symbol('s');
     expect(decorationError(() => {
       @Model('sch_bad_symbol')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() [sym]!: string;
       }
     }).message).toMatch(/@Field on A: symbol properties cannot be fields/);
@@ -626,11 +626,11 @@ describe('SchemaError at decoration time', () => {
   it('@Model without a name', () => {
     expect(decorationError(() => {
       @Model(undefined as never)
-      class A extends BaseModel {}
+      class _A extends BaseModel {}
     }).message).toMatch(/@Model on A: expected a name/);
     expect(decorationError(() => {
       @Model({} as never)
-      class A extends BaseModel {}
+      class _A extends BaseModel {}
     }).message).toMatch(/@Model on A: invalid model name undefined/);
   });
 

@@ -118,7 +118,7 @@ export const contenders: Contender[] = [
       name: 'Drizzle (relational queries)',
       async setup(bench: BenchDb) {
         if (bench.kind === 'sqlite') {
-          const client = new Database(bench.sqliteFile!);
+          const client = new Database(bench.sqliteFile);
           db = drizzleSqlite({ client, schema: sqliteSchema });
           t = sqliteSchema;
           close = async () => void client.close();

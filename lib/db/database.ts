@@ -44,7 +44,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     const filename = (config as SqliteConfig).filename ?? ':memory:';
     if (typeof filename !== 'string' || filename === '') throw new ValidationError('sqlite: filename must be a non-empty string');
     const knex = knexFactory(sqliteKnexConfig(filename));
-    await probe(knex, sqliteDialect, async () => undefined);
+    await probe(knex, sqliteDialect, () => Promise.resolve(undefined));
     return { knex, dialect: sqliteDialect, maxConnections: 1 };
   }
   if (client === 'mysql2' || client === 'mysql') {

@@ -77,7 +77,7 @@ async function apply(db: Pinned, dialect: Dialect, plan: readonly TableSpec[]): 
     report.addedColumns.push(...(await addMissingColumns(db, dialect, spec, types)));
     const indexes = spec.indexes.filter((i) => !hasIndex(existing, i));
     if (indexes.length > 0) {
-      await db.schema().alterTable(spec.table, (t) => indexes.forEach((i) => addIndex(t as unknown as Knex.CreateTableBuilder, i)));
+      await db.schema().alterTable(spec.table, (t) => indexes.forEach((i) => addIndex(t, i)));
       for (const i of indexes) (i.unique ? report.addedConstraints : report.addedIndexes).push(`${spec.table}.${i.name}`);
     }
     const keys = spec.foreignKeys.filter((k) => !hasForeignKey(existing, k));
@@ -174,7 +174,7 @@ async function addMissingColumns(db: Pinned, dialect: Dialect, spec: TableSpec, 
   const missing = spec.columns.filter((f) => !existing.has(f.column.toLowerCase()));
   if (missing.length === 0) return [];
   await db.schema().alterTable(spec.table, (t) => {
-    for (const f of missing) defineColumn(t as unknown as Knex.CreateTableBuilder, f, dialect, false, spec.references.get(f), types.get(f));
+    for (const f of missing) defineColumn(t, f, dialect, false, spec.references.get(f), types.get(f));
   });
   return missing.map((f) => `${spec.table}.${f.column}`);
 }

@@ -79,7 +79,7 @@ export class Environment {
     if (typeof prefetch !== 'boolean') throw new ValidationError('Environment.open: "prefetch" must be a boolean');
     if (!Number.isSafeInteger(queryTimeout) || queryTimeout < 0) throw new ValidationError('Environment.open: "queryTimeout" must be a non-negative integer (ms)');
     const models = ModelSet.of(classes); // checked before a connection is made
-    const db = await openDatabase(dbConfig as DatabaseConfig);
+    const db = await openDatabase(dbConfig);
     const env = new Environment({ db, queryTimeout, models, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>() }, prefetch, true);
     setDefaultSession(env.session);
     return env;

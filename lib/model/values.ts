@@ -80,11 +80,11 @@ function normalizeCommands(value: unknown, field: FieldDef, fail: (why: string) 
   const out: { set?: Key[]; add?: Key[]; remove?: Key[]; create?: unknown[] } = {};
   for (const key of keys) {
     if (typeof key !== 'string' || !COMMANDS.includes(key)) fail(`unknown x2many command ${JSON.stringify(String(key))} (use set, add, remove or create)`);
-    const v = (value as Record<string, unknown>)[key as string];
+    const v = (value as Record<string, unknown>)[key];
     if (key === 'create') {
       if (!Array.isArray(v)) fail('"create" takes an array of value objects');
       for (const item of v as unknown[]) {
-        const proto = item !== null && typeof item === 'object' ? Object.getPrototypeOf(item) : undefined;
+        const proto: unknown = item !== null && typeof item === 'object' ? Object.getPrototypeOf(item) : undefined;
         if (proto !== Object.prototype && proto !== null) fail(`"create" takes plain objects of field values, got ${describe(item)}`);
       }
       out.create = [...(v as unknown[])];
@@ -117,7 +117,7 @@ function idsOf(value: unknown, field: FieldDef, fail: (why: string) => never): K
   for (const id of ids as unknown[]) {
     const key = checkKey(target.primaryKey, id);
     if (typeof key === 'object') fail(`invalid key of "${target.name}": ${key.invalid}`);
-    list.push(key as Key);
+    list.push(key);
   }
   return [...new Set(list)];
 }
@@ -222,7 +222,7 @@ function freezeJson(value: unknown, fail: (why: string) => never): unknown {
       }
       out = list;
     } else {
-      const proto = Object.getPrototypeOf(v);
+      const proto: unknown = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) return fail(`only plain objects and arrays are JSON (at ${path})`);
       const obj: Record<string, unknown> = {};
       for (const key of Object.keys(v)) {
@@ -265,7 +265,7 @@ export function describe(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
   if (value instanceof Date) return `Date ${Number.isNaN(value.getTime()) ? 'Invalid' : value.toISOString()}`;
   if (Array.isArray(value)) return `array(${value.length})`;
-  return typeof value === 'object' ? `object ${Object.getPrototypeOf(value)?.constructor?.name ?? 'null-prototype'}` : typeof value;
+  return typeof value === 'object' ? `object ${(Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'null-prototype'}` : typeof value;
 }
 
 /** Validated values of one record for create() or write(), by field. */
@@ -286,7 +286,7 @@ export function normalizeRecordValues(schema: ModelSchema, values: unknown, mode
   if (values === null || typeof values !== 'object' || Array.isArray(values)) {
     throw new ValidationError(`${schema.name}.${mode}: expected an object of field values, got ${describe(values)}`);
   }
-  const proto = Object.getPrototypeOf(values);
+  const proto: unknown = Object.getPrototypeOf(values);
   if (proto !== Object.prototype && proto !== null) {
     throw new ValidationError(`${schema.name}.${mode}: expected a plain object of field values, got ${describe(values)}`);
   }

@@ -234,14 +234,15 @@ class TermLabel {
   }
 }
 
+/** A recordset, seen from here (query/ cannot import record/): it prints as model(ids). */
+function isRecordsetLike(x: unknown): x is { ids: unknown[]; model: string; toString(): string } {
+  return x !== null && typeof x === 'object' && Array.isArray((x as { ids?: unknown }).ids) && typeof (x as { model?: unknown }).model === 'string';
+}
+
 function safeJson(v: unknown): string {
   try {
     // A recordset in a term prints as model(ids), not as its Environment.
-    const s = JSON.stringify(v, (_k, x: unknown) =>
-      x !== null && typeof x === 'object' && Array.isArray((x as { ids?: unknown }).ids) && typeof (x as { model?: unknown }).model === 'string'
-        ? String(x)
-        : x,
-    );
+    const s = JSON.stringify(v, (_k, x: unknown) => (isRecordsetLike(x) ? String(x) : x));
     return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 77)}...` : s;
   } catch {
     return describe(v);

@@ -103,9 +103,15 @@ function applyPath(qb: Builder, cond: PathCondition, table: string, dialect: Dia
   } else {
     const rel = relationOf(owner, field);
     column = `${table}.${owner.primaryKey.column}`;
-    sub = (b) => b.select(`${rel.table}.${rel.column1}`).from(rel.table).whereIn(`${rel.table}.${rel.column2}`, matching);
+    sub = (b) => {
+      b.select(`${rel.table}.${rel.column1}`).from(rel.table).whereIn(`${rel.table}.${rel.column2}`, matching);
+    };
   }
-  if (cond.negated) group(qb, bool, (b) => b.whereNotIn(column, sub).orWhereNull(column));
+  if (cond.negated) {
+    group(qb, bool, (b) => {
+      b.whereNotIn(column, sub).orWhereNull(column);
+    });
+  }
   else if (bool === 'or') qb.orWhereIn(column, sub);
   else qb.whereIn(column, sub);
 }
@@ -132,7 +138,13 @@ function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Diale
       matchesNull = nonNull.length < list.length;
       if (nonNull.length > 0) {
         // The dialect adds its IN with AND: joined by OR, it needs a group of its own.
-        base = (b, bl) => (bl === 'or' ? b.orWhere((x) => dialect.whereIn(x, col, nonNull)) : dialect.whereIn(b, col, nonNull));
+        base = (b, bl) => {
+          if (bl === 'or') {
+            b.orWhere((x) => {
+              dialect.whereIn(x, col, nonNull);
+            });
+          } else dialect.whereIn(b, col, nonNull);
+        };
       }
       break;
     }
@@ -143,7 +155,10 @@ function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Diale
       break;
     }
     default:
-      base = (b, bl) => (bl === 'or' ? b.orWhere(col, op, value as Knex.Value) : b.where(col, op, value as Knex.Value));
+      base = (b, bl) => {
+        if (bl === 'or') b.orWhere(col, op, value as Knex.Value);
+        else b.where(col, op, value as Knex.Value);
+      };
   }
   const pred = base;
   if (!negated) {
@@ -159,12 +174,18 @@ function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Diale
   } else if (matchesNull) {
     // NOT (f matches) AND f IS NOT NULL.
     if (!pred) isNull(qb, bool, col, false);
-    else group(qb, bool, (b) => b.whereNot((x) => pred(x, 'and')).whereNotNull(col));
+    else {
+      group(qb, bool, (b) => {
+        b.whereNot((x) => pred(x, 'and')).whereNotNull(col);
+      });
+    }
   } else if (!pred) {
     raw(qb, bool, '1 = 1');
   } else {
     // NOT (f matches) OR f IS NULL.
-    group(qb, bool, (b) => b.whereNot((x) => pred(x, 'and')).orWhereNull(col));
+    group(qb, bool, (b) => {
+      b.whereNot((x) => pred(x, 'and')).orWhereNull(col);
+    });
   }
 }
 

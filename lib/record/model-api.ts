@@ -79,7 +79,7 @@ const apis = new WeakMap<Session, Map<ModelSchema, ModelApi<unknown>>>();
 /** The ModelApi of a model in a session (one per pair). */
 export function modelApi(session: Session, schema: ModelSchema): ModelApi<unknown> {
   let bySchema = apis.get(session);
-  if (!bySchema) apis.set(session, (bySchema = new Map()));
+  if (!bySchema) apis.set(session, (bySchema = new Map<ModelSchema, ModelApi<unknown>>()));
   let api = bySchema.get(schema);
   if (!api) bySchema.set(schema, (api = new ModelApi<unknown>(session, schema)));
   return api;

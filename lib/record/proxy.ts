@@ -23,7 +23,7 @@ export function handlerFor(schema: ModelSchema): ProxyHandler<RecordSetBase<unkn
           const field = fields.get(prop);
           if (field) return target.readField(field);
         }
-        return Reflect.get(target, prop, receiver);
+        return Reflect.get(target, prop, receiver) as unknown;
       },
       has(target, prop) {
         return (typeof prop === 'string' && fields.has(prop)) || Reflect.has(target, prop);

@@ -152,7 +152,7 @@ export class RecordSetBase<M> {
   async filtered(predicate: FieldKeys<M> | ((record: RecordSet<M>) => boolean | Promise<boolean>)): Promise<RecordSet<M>> {
     const test = typeof predicate === 'function' ? predicate : async (r: RecordSet<M>) => Boolean(await r.readField(this.fieldDef(predicate, 'filtered')));
     const keep: KeyOf<M>[] = [];
-    for (const record of this) if (await test(record)) keep.push(record.ids[0] as KeyOf<M>);
+    for (const record of this) if (await test(record)) keep.push(record.ids[0]);
     return this.derive(keep);
   }
 
@@ -277,7 +277,7 @@ export class RecordSetBase<M> {
   private fieldDefs(names: readonly string[] | undefined, call: string, all: readonly FieldDef[]): FieldDef[] {
     if (names === undefined) return [...all];
     if (!Array.isArray(names)) throw new ValidationError(`${this.model}.${call}: fields must be an array of field names`);
-    return [...new Set(names)].map((n) => this.fieldDef(n, call));
+    return [...new Set<string>(names)].map((n) => this.fieldDef(n, call));
   }
 
   private derive(ids: readonly KeyOf<M>[]): RecordSet<M> {
@@ -304,7 +304,7 @@ export function makeRecordSet<M>(session: Session, schema: ModelSchema, ids: rea
 
 /** toDict/read form of a cached value: x2many id lists are copied (the cached ones are frozen). */
 function dictValue(field: FieldDef, value: unknown): unknown {
-  if (Array.isArray(value)) return field.type === 'json' ? value : [...value];
+  if (Array.isArray(value)) return field.type === 'json' ? value : [...(value as unknown[])];
   return readable(field, value);
 }
 

@@ -301,16 +301,16 @@ export class Layer {
 
   private observe(model: string, id: Key, since: number): void {
     let byId = this.observedSince.get(model);
-    if (!byId) this.observedSince.set(model, (byId = new Map()));
+    if (!byId) this.observedSince.set(model, (byId = new Map<Key, number>()));
     const before = byId.get(id);
     if (before === undefined || since < before) byId.set(id, since);
   }
 
   private fieldMap(model: string, field: string): Map<Key, unknown> {
     let byField = this.values.get(model);
-    if (!byField) this.values.set(model, (byField = new Map()));
+    if (!byField) this.values.set(model, (byField = new Map<string, Map<Key, unknown>>()));
     let byId = byField.get(field);
-    if (!byId) byField.set(field, (byId = new Map()));
+    if (!byId) byField.set(field, (byId = new Map<Key, unknown>()));
     return byId;
   }
 

@@ -50,8 +50,9 @@ interface Batch {
   readonly prefetchSets: Map<PrefetchSource, Set<FieldDef>>;
   readonly errors: CellErrors;
   readonly done: Promise<void>;
-  resolve(): void;
-  reject(e: unknown): void;
+  // Properties, not methods: they are the promise's own functions, passed along unbound.
+  resolve: () => void;
+  reject: (e: unknown) => void;
 }
 
 /**
@@ -144,7 +145,7 @@ export class Loader {
 
   private batchFor(schema: ModelSchema, scope: Scope, mode: LoadMode, field: string): Batch {
     let byKey = this.pending.get(scope);
-    if (!byKey) this.pending.set(scope, (byKey = new Map()));
+    if (!byKey) this.pending.set(scope, (byKey = new Map<string, Batch>()));
     const key = `${schema.name}\u0000${mode}\u0000${field}`;
     let batch = byKey.get(key);
     if (!batch) {
@@ -157,8 +158,8 @@ export class Loader {
       byKey.set(key, batch);
       const b = batch;
       afterPromiseJobs(() => {
-        byKey!.delete(key);
-        if (byKey!.size === 0) this.pending.delete(scope);
+        byKey.delete(key);
+        if (byKey.size === 0) this.pending.delete(scope);
         this.flush(b).then(b.resolve, b.reject);
       });
     }
@@ -218,7 +219,7 @@ export class Loader {
     let bySource = this.cursors.get(layer);
     if (!bySource) this.cursors.set(layer, (bySource = new WeakMap()));
     let byKey = bySource.get(source);
-    if (!byKey) bySource.set(source, (byKey = new Map()));
+    if (!byKey) bySource.set(source, (byKey = new Map<string, Cursor>()));
     const generation = layer.generationOf(model);
     let cursor = byKey.get(key);
     if (!cursor) byKey.set(key, (cursor = { pos: 0, generation, members }));
@@ -240,7 +241,7 @@ export class Loader {
         let bad: Map<Key, DataError> | undefined;
         for (let j = 0; j < values.length; j++) {
           if (values[j] instanceof DataError) {
-            if (!bad) errors.set(f.name, (bad = errors.get(f.name) ?? new Map()));
+            if (!bad) errors.set(f.name, (bad = errors.get(f.name) ?? new Map<Key, DataError>()));
             bad.set(found[j], values[j] as DataError);
           }
         }
@@ -282,7 +283,7 @@ export class Loader {
     const running = work(since);
     const entry: InFlight = { ids: new Set(ids), fields: new Set(fields), errors, done: running.then(() => undefined, () => undefined) };
     let byModel = this.inFlight.get(scope);
-    if (!byModel) this.inFlight.set(scope, (byModel = new Map()));
+    if (!byModel) this.inFlight.set(scope, (byModel = new Map<string, Set<InFlight>>()));
     let list = byModel.get(schema.name);
     if (!list) byModel.set(schema.name, (list = new Set()));
     list.add(entry);

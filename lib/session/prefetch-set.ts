@@ -69,7 +69,7 @@ const relatedSets = new WeakMap<object, Map<string, RelatedSet>>();
  */
 export function relatedSet(source: PrefetchSource, model: string, field: string): RelatedSet {
   let byField = relatedSets.get(source);
-  if (!byField) relatedSets.set(source, (byField = new Map()));
+  if (!byField) relatedSets.set(source, (byField = new Map<string, RelatedSet>()));
   const key = `${model}\u0000${field}`;
   let set = byField.get(key);
   if (!set) byField.set(key, (set = new RelatedSet(source, model, field)));

@@ -42,7 +42,7 @@ export class Versions {
 
   stampRecords(model: string, ids: Iterable<Key>, time: number): void {
     let byId = this.records.get(model);
-    if (!byId) this.records.set(model, (byId = new Map()));
+    if (!byId) this.records.set(model, (byId = new Map<Key, number>()));
     for (const id of ids) {
       if (!byId.has(id)) this.recordCount++;
       byId.set(id, time);
@@ -51,7 +51,7 @@ export class Versions {
 
   stampField(model: string, field: string, time: number): void {
     let byField = this.fields.get(model);
-    if (!byField) this.fields.set(model, (byField = new Map()));
+    if (!byField) this.fields.set(model, (byField = new Map<string, number>()));
     byField.set(field, time);
   }
 

@@ -34,18 +34,21 @@ function quote(c: string): string {
   return /[\\^$.*+?()[\]{}|]/.test(c) ? `\\${c}` : c;
 }
 
+/** What SQLite passes to a user function: the storage classes. */
+type SqliteValue = string | number | bigint | Buffer | null;
+
 function likeFunction(caseInsensitive: boolean) {
-  return (value: unknown, pattern: unknown, escape: unknown): number | null => {
+  return (value: SqliteValue, pattern: SqliteValue, escape?: SqliteValue): number | null => {
     if (value === null || pattern === null) return null;
     return toRegExp(String(pattern), String(escape ?? ''), caseInsensitive).test(String(value)) ? 1 : 0;
   };
 }
 
 interface SqliteConnection {
-  function(name: string, options: { deterministic: boolean }, fn: (...args: unknown[]) => unknown): unknown;
+  function(name: string, options: { deterministic: boolean }, fn: (...args: SqliteValue[]) => unknown): unknown;
 }
 
 export function registerLikeFunctions(conn: SqliteConnection): void {
-  conn.function('proxorm_like', { deterministic: true }, likeFunction(false) as (...args: unknown[]) => unknown);
-  conn.function('proxorm_ilike', { deterministic: true }, likeFunction(true) as (...args: unknown[]) => unknown);
+  conn.function('proxorm_like', { deterministic: true }, likeFunction(false));
+  conn.function('proxorm_ilike', { deterministic: true }, likeFunction(true));
 }

@@ -171,5 +171,6 @@ function quote(identifier: string): string {
 }
 
 async function rows<R>(db: Pinned, sql: string, bindings?: readonly Knex.RawBinding[]): Promise<R[]> {
-  return (await db.raw(sql, bindings)) as unknown as R[];
+  const result: unknown = await db.raw(sql, bindings);
+  return result as R[];
 }

@@ -110,7 +110,7 @@ export const sqliteDialect: Dialect = {
   relationExists: sqliteRelationExists,
   readConstraints: readSqliteConstraints,
   // A foreign key needs no matching types in SQLite: the key's own type is used.
-  referencedKeyType: async () => undefined,
+  referencedKeyType: () => Promise.resolve(undefined),
   addForeignKeys: addSqliteForeignKeys,
 };
 
