@@ -928,7 +928,8 @@ async function runSeed(root: Environment, db: TestDatabase, seed: number, batchC
         run: async (c) => {
           count('ops');
           touch(c, ACC, ids);
-          throw await attempt('failing write account', () => accounts(c).browse(ids).write(values), allowedFor([MissingError]), true);
+          const error = await attempt('failing write account', () => accounts(c).browse(ids).write(values), allowedFor([MissingError]), true);
+          throw error ?? new Error('attempt(mustFail) returned no error');
         },
       };
     }

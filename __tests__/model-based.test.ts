@@ -963,16 +963,17 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
           log('  savepoint (will throw) {');
           const innerStart = staged.snapshot();
           const inner = staged.clone();
-          let innerError: unknown;
+          let thrown = false;
           try {
             await c.env.transaction(async () => {
               await calls(inner, int(1, 3), true);
               throw new Boom('inner');
             });
           } catch (e) {
-            innerError = e;
+            if (!(e instanceof Boom)) throw e;
+            thrown = true;
           }
-          if (!(innerError instanceof Boom)) throw innerError ?? new Error('the failing savepoint did not throw');
+          if (!thrown) throw new Error('the failing savepoint did not throw');
           log('  } rolled back');
           const undone = diff(innerStart, inner.snapshot());
           // The savepoint's writes are gone for this fork: it reads the outer level's

@@ -113,7 +113,7 @@ const allBut = (kind: Kind, ...keys: string[]) => ALL[kind].filter((k) => !keys.
 
 interface Fixture {
   /** Id of a record by label (c1, o1, l1, vip, ...). */
-  id(key: string): number;
+  id: (key: string) => number;
   /** Label of a record of `kind` by id. */
   label(kind: Kind, id: number): string;
 }

@@ -85,7 +85,7 @@ describeEachDatabase('review2', (db: TestDatabase) => {
     expect(await found.read(['firstName'])).toEqual([{ id: 3, firstName: 'c' }, { id: 2, firstName: 'b' }, { id: 1, firstName: 'a' }]);
     expect((await env.model(Person).search()).ids).toEqual([2, 3, 1]);
     const cols = db.name === 'sqlite'
-      ? (await env.knex.raw('PRAGMA table_info(r2_person)') as Array<{ name: string }>).map((c) => c.name)
+      ? (await env.knex.raw<Array<{ name: string }>>('PRAGMA table_info(r2_person)')).map((c) => c.name)
       : ((await env.knex.raw("SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'r2_person' ORDER BY ORDINAL_POSITION")) as [Array<{ name: string }>])[0].map((c) => c.name);
     expect(cols).toEqual(['id', 'first_name', 'last_name']);
   });

@@ -80,16 +80,16 @@ async function inspect(env: Environment, table: string): Promise<Found> {
 }
 
 async function inspectSqlite(env: Environment, table: string): Promise<Found> {
-  const list = (await env.knex.raw('SELECT name, "unique" AS u FROM pragma_index_list(?)', [table])) as Array<{ name: string; u: number }>;
+  const list = await env.knex.raw<Array<{ name: string; u: number }>>('SELECT name, "unique" AS u FROM pragma_index_list(?)', [table]);
   const indexes: FoundIndex[] = [];
   for (const index of list) {
-    const cols = (await env.knex.raw('SELECT name FROM pragma_index_info(?) ORDER BY seqno', [index.name])) as Array<{ name: string }>;
+    const cols = await env.knex.raw<Array<{ name: string }>>('SELECT name FROM pragma_index_info(?) ORDER BY seqno', [index.name]);
     indexes.push({ name: index.name, columns: cols.map((c) => c.name), unique: index.u === 1 });
   }
-  const rows = (await env.knex.raw(
+  const rows = await env.knex.raw<Array<{ id: number; col: string; target: string; onDelete: string }>>(
     'SELECT id, "from" AS col, "table" AS target, on_delete AS onDelete FROM pragma_foreign_key_list(?) ORDER BY id, seq', [table],
-  )) as Array<{ id: number; col: string; target: string; onDelete: string }>;
-  const [{ sql }] = (await env.knex.raw("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table])) as Array<{ sql: string }>;
+  );
+  const [{ sql }] = await env.knex.raw<Array<{ sql: string }>>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]);
   const names = new Map<string, string>();
   for (const m of sql.matchAll(/constraint\s+[`"]([^`"]+)[`"]\s+foreign\s+key\s*\(\s*[`"]([^`"]+)[`"]/gi)) names.set(m[2], m[1]);
   const byId = new Map<number, FoundKey>();

@@ -97,7 +97,7 @@ class Legacy extends BaseModel {
 
 // ---- helpers -------------------------------------------------------------------------
 
-function field(cls: Function, name: string): FieldDef {
+function field(cls: Parameters<typeof schemaOf>[0], name: string): FieldDef {
   const f = schemaOf(cls).fields.get(name);
   if (!f) throw new Error(`${cls.name} has no field ${name}`);
   return f;
@@ -850,7 +850,7 @@ describeEachDatabase('Environment', (db) => {
       t.increments('id').primary();
       t.string('name', 255);
     });
-    const [oldId] = (await env.knex('sch_legacy').insert({ name: 'old' })) as number[];
+    const [oldId] = await env.knex('sch_legacy').insert<number[]>({ name: 'old' });
 
     expect(await env.sync()).toEqual({
       createdTables: [],
@@ -924,9 +924,9 @@ describeEachDatabase('Environment', (db) => {
 async function indexes(env: Environment, table: string): Promise<Record<string, boolean>> {
   const out: Record<string, boolean> = {};
   if (env.dialect === 'sqlite') {
-    const list = (await env.knex.raw('SELECT name, "unique" AS u FROM pragma_index_list(?)', [table])) as Array<{ name: string; u: number }>;
+    const list = await env.knex.raw<Array<{ name: string; u: number }>>('SELECT name, "unique" AS u FROM pragma_index_list(?)', [table]);
     for (const index of list) {
-      const cols = (await env.knex.raw('SELECT name FROM pragma_index_info(?)', [index.name])) as Array<{ name: string }>;
+      const cols = await env.knex.raw<Array<{ name: string }>>('SELECT name FROM pragma_index_info(?)', [index.name]);
       if (cols.length === 1) out[cols[0].name] = Boolean(index.u);
     }
   } else {

@@ -176,7 +176,7 @@ describeEachDatabase('values as existing databases store them', (db) => {
         const raw = await rawRows<{ id: number; d: string }>(db, env,
           db.name === 'sqlite' ? 'SELECT InvoiceId AS id, InvoiceDate AS d FROM sv_Invoice ORDER BY 1' : 'SELECT InvoiceId AS id, CAST(InvoiceDate AS CHAR) AS d FROM sv_Invoice ORDER BY 1');
         expect(raw.map((r) => r.d)).toEqual(DATES);
-        const invoices = await env.model(Invoice).browse(idsOf(DATES.length));
+        const invoices = env.model(Invoice).browse(idsOf(DATES.length));
         const read = await invoices.read(['InvoiceDate']);
         expect(read.map((r) => r.InvoiceDate.toISOString())).toEqual(DATES.map((d) => new Date(utc(d)).toISOString()));
         expect(read[1].InvoiceDate.getTime()).toBe(PIVOT);

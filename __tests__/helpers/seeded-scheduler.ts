@@ -126,7 +126,7 @@ export class SeededScheduler {
     const scheduler = this;
     proto._query = function (this: unknown, connection: unknown, obj: unknown): Promise<unknown> {
       if (!scheduler.active) return original.call(this, connection, obj);
-      const sql = typeof obj === 'string' ? obj : String((obj as { sql?: unknown })?.sql ?? '');
+      const sql = typeof obj === 'string' ? obj : ((obj as { sql?: string } | null)?.sql ?? '');
       const threadId = (connection as { threadId?: number } | null)?.threadId;
       return new Promise<void>((resolve) => scheduler.hold('send', sql, threadId, resolve)).then(() =>
         scheduler.atTheDatabase(threadId, sql, () => original.call(this, connection, obj)),
