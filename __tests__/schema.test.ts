@@ -318,7 +318,7 @@ describe('SchemaError at decoration time', () => {
       // @ts-expect-error unknown @Model option
       @Model({ name: 'sch_bad_model_option', tabel: 'x' })
       class _A extends BaseModel {}
-    }).message).toMatch(/@Model on A: unknown option "tabel"/);
+    }).message).toMatch(/@Model on _A: unknown option "tabel"/);
   });
 
   it('an option of the wrong type', () => {
@@ -610,7 +610,7 @@ describe('SchemaError at decoration time', () => {
       class _A extends BaseModel {
         @Field() static s: string;
       }
-    }).message).toMatch(/@Field on static A\.s: fields are instance properties/);
+    }).message).toMatch(/@Field on static _A\.s: fields are instance properties/);
   });
 
   it('@Field on a symbol property', () => {
@@ -620,18 +620,18 @@ describe('SchemaError at decoration time', () => {
       class _A extends BaseModel {
         @Field() [sym]!: string;
       }
-    }).message).toMatch(/@Field on A: symbol properties cannot be fields/);
+    }).message).toMatch(/@Field on _A: symbol properties cannot be fields/);
   });
 
   it('@Model without a name', () => {
     expect(decorationError(() => {
       @Model(undefined as never)
       class _A extends BaseModel {}
-    }).message).toMatch(/@Model on A: expected a name/);
+    }).message).toMatch(/@Model on _A: expected a name/);
     expect(decorationError(() => {
       @Model({} as never)
       class _A extends BaseModel {}
-    }).message).toMatch(/@Model on A: invalid model name undefined/);
+    }).message).toMatch(/@Model on _A: invalid model name undefined/);
   });
 
   it('a refused class leaves no trace in the registry', () => {
