@@ -9,9 +9,12 @@ import tseslint from 'typescript-eslint';
 
 const TS = ['lib/**/*.ts', '__tests__/**/*.ts', 'examples/**/*.ts', 'benchmarks/**/*.ts', 'scripts/**/*.ts'];
 
-/** Node's CommonJS globals, for the few plain .js files (reporter, configs). */
+/** Node's globals, for the few plain JavaScript files (reporter, configs). */
 const nodeGlobals = Object.fromEntries(
-  ['require', 'module', 'exports', 'process', 'console', '__dirname', '__filename'].map((g) => [g, 'readonly']),
+  [
+    ...['require', 'module', 'exports', '__dirname', '__filename'],
+    ...['process', 'console', 'Buffer', 'URL', 'setTimeout', 'clearTimeout', 'setImmediate', 'structuredClone'],
+  ].map((g) => [g, 'readonly']),
 );
 
 export default defineConfig(
@@ -79,12 +82,13 @@ export default defineConfig(
     },
   },
   {
-    files: ['**/*.js', '**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: nodeGlobals },
+    // .js keeps ESLint's default parsing (a module; CommonJS code parses as one too).
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: nodeGlobals },
   },
   {
-    files: ['**/*.mjs'],
-    languageOptions: { sourceType: 'module', globals: nodeGlobals },
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: nodeGlobals },
   },
   // Last: turns off the stylistic rules that would fight prettier.
   prettier,
