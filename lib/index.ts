@@ -9,6 +9,8 @@ export type { Key, KeyType, PrimaryKeyDef, PrimaryKeyOption } from './model/keys
 export { BaseModel } from './record/base-model';
 export { Environment, type EnvironmentConfig, type TransactionOptions } from './env/environment';
 export type { Stats } from './session/stats';
+export type { EnvironmentEvents, StatementStartEvent, StatementEndEvent, ListenOptions } from './db/events';
+export type { LogOption } from './env/log';
 export type { SyncReport } from './db/schema-sync';
 export type { DatabaseConfig, SqliteConfig, MysqlConfig } from './db/database';
 export { ModelApi, type BrowseOptions, type SearchOptions } from './record/model-api';

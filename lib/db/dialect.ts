@@ -68,6 +68,12 @@ export interface Dialect {
   readonly likeSql: string;
   /** A driver error -> the typed DatabaseError it stands for. */
   translateError(err: unknown, sql: string | undefined): DatabaseError;
+  /**
+   * Rows a statement returned (a SELECT) or changed (INSERT, UPDATE, DELETE), from the
+   * query object knex reports with its 'query-response' event (the driver's raw reply
+   * is on it); undefined when the driver does not say.
+   */
+  rowCount(query: KnexQueryReply): number | undefined;
 
   // ---- schema sync ----------------------------------------------------------------------
   /**
@@ -93,6 +99,12 @@ export interface Dialect {
    * ForeignKeyViolationError (and, where the lock is a transaction, undo the whole sync).
    */
   addForeignKeys(db: Pinned, table: string, keys: readonly ForeignKeySpec[]): Promise<void>;
+}
+
+/** What a dialect's rowCount reads of knex's query object: the driver's raw reply. */
+export interface KnexQueryReply {
+  readonly response?: unknown;
+  readonly context?: unknown;
 }
 
 /** Driver error codes -> error class, per dialect; shared by the translateError of both. */

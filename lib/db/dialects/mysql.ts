@@ -123,6 +123,13 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     translateError(err, sql) {
       return wrapDriverError(err, sql, kindOf, cleanMessage);
     },
+    // mysql2 replies [rows, fields]: rows an array for a SELECT, else a ResultSetHeader.
+    rowCount: ({ response }) => {
+      const rows: unknown = Array.isArray(response) ? response[0] : undefined;
+      if (Array.isArray(rows)) return rows.length;
+      const affected = (rows as { affectedRows?: unknown } | undefined)?.affectedRows;
+      return typeof affected === 'number' ? affected : undefined;
+    },
     // Schema sync (mysql-schema.ts): GET_LOCK, information_schema, ALTER TABLE.
     withSchemaLock: withMysqlSchemaLock,
     relationExists: mysqlRelationExists,

@@ -105,6 +105,12 @@ export const sqliteDialect: Dialect = {
   translateError(err, sql) {
     return wrapDriverError(err, sql, kindOf, (_code, text) => upToFirstQuote(text));
   },
+  // better-sqlite3: rows for a reader (or RETURNING), else what run() reported as changes.
+  rowCount: ({ response, context }) => {
+    if (Array.isArray(response)) return response.length;
+    const changes = (context as { changes?: unknown } | undefined)?.changes;
+    return typeof changes === 'number' ? changes : undefined;
+  },
   // Schema sync (sqlite-schema.ts): the write lock, PRAGMA introspection, table rebuilds.
   withSchemaLock: withSqliteSchemaLock,
   relationExists: sqliteRelationExists,
