@@ -63,17 +63,20 @@ describeEachDatabase('SQL logging', (db) => {
 
   it('log: true prints one line per statement with rows and duration, never a bound value', async () => {
     let sent = 0;
-    const lines = await stderrOf(async () => {
+    const syncLines = await stderrOf(async () => {
       env = await openLogged(db, true);
-      const before = env.stats.queries;
-      await seed(env); // one INSERT, or one per row where the server's ids may not be consecutive
-      const artists = await env.model(LogArtist).search([['name', 'like', SECRET]]);
-      const read = await countQueries(env, async () => {
+    });
+    expect(syncLines.length).toBeGreaterThan(0); // sync's statements ('schema')
+    const lines = await stderrOf(async () => {
+      const before = env!.stats.queries;
+      await seed(env!); // one INSERT, or one per row where the server's ids may not be consecutive
+      const artists = await env!.model(LogArtist).search([['name', 'like', SECRET]]);
+      const read = await countQueries(env!, async () => {
         for (const artist of artists) await artist.name; // one load for the three
       });
       expect(read).toBe(1);
       await artists.write({ name: `${SECRET}-new` });
-      sent = env.stats.queries - before;
+      sent = env!.stats.queries - before;
     });
     const sql = lines.filter((l) => l.startsWith('proxorm:sql '));
     expect(sql).toEqual(lines); // nothing else went to stderr
@@ -153,6 +156,20 @@ describeEachDatabase('SQL logging', (db) => {
     expect(failed).toMatchObject({ error: 'ForeignKeyViolationError', rows: undefined });
     expect(ends.map((e) => e.sql.replace(/ .*/s, ''))).toContain('ROLLBACK');
     expect(JSON.stringify(ends.map(({ env: _, ...rest }) => rest))).not.toContain('Zq-secret');
+  });
+
+  it("env.sync()'s statements are traced as 'schema' statements; env.knex's are not", async () => {
+    env = await db.open({ models: MODELS });
+    const ends: StatementEndEvent<Environment>[] = [];
+    env.on('statement:end', (e) => ends.push(e));
+    await env.knex.schema.dropTable('log_album'); // the caller's own statement: not traced
+    expect(ends).toEqual([]);
+    const before = env.stats.queries;
+    await env.sync();
+    expect(env.stats.queries - before).toBe(0); // stats count the statements of records only
+    expect(ends.map((e) => e.kind)).toEqual(ends.map(() => 'schema'));
+    expect(ends.filter((e) => /^create table .log_album./i.test(e.sql))).toHaveLength(1);
+    for (const e of ends) expect(e).toMatchObject({ rows: undefined, depth: 0, transaction: undefined, env });
   });
 
   it('bound values reach only the listeners subscribed with includeValues: true', async () => {
@@ -236,7 +253,9 @@ describe('DEBUG=proxorm:sql', () => {
     });
     const { queries } = JSON.parse(stdout.trim()) as { queries: number };
     expect(queries).toBe(3); // the INSERT, the search, one load of the names
-    const lines = stderr.split('\n').filter((l) => l.includes('proxorm:sql '));
+    const afterSync = stderr.slice(stderr.indexOf('\nsynced\n'));
+    expect(stderr.slice(0, stderr.indexOf('\nsynced\n'))).toMatch(/proxorm:sql create table/);
+    const lines = afterSync.split('\n').filter((l) => l.includes('proxorm:sql '));
     const statements = lines.filter((l) => !/proxorm:sql (BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)/.test(l));
     expect(statements).toHaveLength(queries);
     expect(statements[0]).toMatch(/proxorm:sql insert into .* -- 2 rows, \d+\.\d ms/);

@@ -5,6 +5,7 @@ import type { Decoder } from '../model/decode';
 import type { DatabaseError } from '../errors';
 import type { ForeignKeySpec, TableConstraints } from './constraints';
 import type { Pinned } from './pinned';
+import type { StatementOrigin } from './trace';
 
 /**
  * Everything that differs between SQLite and MySQL/MariaDB, and nothing else. The
@@ -80,8 +81,9 @@ export interface Dialect {
    * Runs `body` on one pinned connection holding the database's schema lock, so that
    * sync() runs from any number of processes run one after the other, each seeing what
    * the previous one made. Waits up to SCHEMA_LOCK_WAIT_SECONDS (then LockTimeoutError).
+   * Every statement on that connection is traced as `origin`'s ('schema' statements).
    */
-  withSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>): Promise<T>;
+  withSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>, origin?: StatementOrigin): Promise<T>;
   /** Whether a table or a view of that name exists (readonly models may be views). */
   relationExists(db: Pinned, name: string): Promise<boolean>;
   /** Indexes (the primary key and unique ones included) and foreign keys of an existing table. */

@@ -14,10 +14,12 @@ export interface StatementStartEvent<E = unknown> {
   /** The statement with placeholders; never values. */
   readonly sql: string;
   /**
-   * 'query': a statement proxorm built (what env.stats.queries counts); 'transaction':
-   * BEGIN, SAVEPOINT, COMMIT, RELEASE SAVEPOINT, ROLLBACK, ROLLBACK TO SAVEPOINT.
+   * 'query': a statement proxorm built for records (what env.stats.queries counts);
+   * 'transaction': BEGIN, SAVEPOINT, COMMIT, RELEASE SAVEPOINT, ROLLBACK, ROLLBACK TO
+   * SAVEPOINT; 'schema': a statement of env.sync() (its lock, introspection, DDL).
+   * Statements sent through `env.knex` are the caller's own and not traced.
    */
-  readonly kind: 'query' | 'transaction';
+  readonly kind: 'query' | 'transaction' | 'schema';
   /** The Environment (or fork) that sent it. */
   readonly env: E;
   /** Id of the outermost transaction it ran in (unique within the process); undefined outside one. */
@@ -32,8 +34,8 @@ export interface StatementEndEvent<E = unknown> extends StatementStartEvent<E> {
   /** Milliseconds from sending the statement to its reply (fractional). */
   readonly durationMs: number;
   /**
-   * Rows the statement returned (SELECT) or changed (INSERT, UPDATE, DELETE), as the
-   * driver reports them; undefined when it does not say (transaction control, failures).
+   * Rows a 'query' statement returned (SELECT) or changed (INSERT, UPDATE, DELETE), as
+   * the driver reports them; undefined when it does not say, for the other kinds and for failures.
    */
   readonly rows: number | undefined;
   /** The class name of the error the statement failed with (e.g. 'UniqueViolationError'). */

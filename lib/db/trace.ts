@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { EnvironmentEvents, EventBus, StatementStartEvent } from './events';
 
 /** Who sends the statements of one executor: an Environment, and the transaction level it is in. */
@@ -64,4 +65,25 @@ export async function traceControl<T>(origin: StatementOrigin, sql: string, run:
     traced.end(undefined, e);
     throw e;
   }
+}
+
+/**
+ * Traces the statements a knex builder sends, from its own events: for the statements
+ * knex runs whole (a schema sync's: several per builder at times). Their rows are not
+ * counted (undefined); a failure names the driver's error class.
+ */
+export function traceBuilder<B extends object>(builder: B, origin: StatementOrigin): B {
+  // Every knex builder is an EventEmitter at run time; the typings of SchemaBuilder omit it.
+  const emitter = builder as unknown as EventEmitter;
+  let statement: TracedStatement | undefined;
+  const end = (error?: unknown) => {
+    statement?.end(undefined, error);
+    statement = undefined;
+  };
+  emitter.on('query', (q: { sql: string; bindings?: readonly unknown[] }) => {
+    statement = new TracedStatement(origin, q.sql, 'schema', q.bindings);
+  });
+  emitter.on('query-response', () => end());
+  emitter.on('query-error', (error: unknown) => end(error));
+  return builder;
 }

@@ -148,7 +148,7 @@ export class Environment {
     this.session.checkOpen();
     const db = this.session.shared.db;
     try {
-      return await syncSchemas(db.knex, db.dialect, this.session.models.schemas);
+      return await syncSchemas(db.knex, db.dialect, this.session.models.schemas, this.session.root.executor.origin);
     } catch (e) {
       if (e instanceof ProxormError) throw e;
       throw db.dialect.translateError(e, undefined);
