@@ -53,7 +53,7 @@ export interface ModelOptions {
   readonly?: boolean;
 }
 
-/** Class decorator: registers the class as a model, with the fields @Field declared on it. */
+/** Class decorator: registers the class as a model, with the fields `@Field` declared on it. */
 export function Model(arg: string | ModelOptions): ClassDecorator {
   return (target) => {
     const options = typeof arg === 'string' ? { name: arg } : arg;
