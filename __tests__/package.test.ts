@@ -56,14 +56,24 @@ beforeAll(() => {
   // What the README tells a user: better-sqlite3's install script is allowed (npm 11 warns otherwise).
   fs.writeFileSync(
     path.join(app, 'package.json'),
-    JSON.stringify({ name: 'proxorm-consumer', version: '1.0.0', private: true, allowScripts: { 'better-sqlite3': true } }),
+    JSON.stringify({
+      name: 'proxorm-consumer',
+      version: '1.0.0',
+      private: true,
+      allowScripts: { 'better-sqlite3': true },
+    }),
   );
   // better-sqlite3 compiles from source for minutes on a busy machine: install without
   // scripts, then reuse the repository's compiled binding when it is the same version.
-  installOutput = mustRun('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball], app).output;
+  installOutput = mustRun(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', tarball],
+    app,
+  ).output;
   provideSqliteBinding(app);
 
-  for (const name of fs.readdirSync(CONSUMERS)) fs.cpSync(path.join(CONSUMERS, name), path.join(app, name), { recursive: true });
+  for (const name of fs.readdirSync(CONSUMERS))
+    fs.cpSync(path.join(CONSUMERS, name), path.join(app, name), { recursive: true });
 }, 170_000);
 
 afterAll(() => {
@@ -71,7 +81,8 @@ afterAll(() => {
 });
 
 function provideSqliteBinding(project: string): void {
-  const version = (dir: string) => (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (dir: string) =>
+    (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
   const mine = path.join(ROOT, 'node_modules', 'better-sqlite3');
   const theirs = path.join(project, 'node_modules', 'better-sqlite3');
   const binding = path.join('build', 'Release', 'better_sqlite3.node');
@@ -99,10 +110,20 @@ function outcome(r: Run): { status: number | null; lines: string[] } {
 
 describe('npm pack', () => {
   it('ships the CommonJS build, its ES module wrapper and their types; no sources, maps, tests, examples or benchmarks', () => {
-    for (const f of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/index.mjs', 'package/dist/index.d.mts', 'package/package.json', 'package/README.md', 'package/LICENSE']) {
+    for (const f of [
+      'package/dist/index.js',
+      'package/dist/index.d.ts',
+      'package/dist/index.mjs',
+      'package/dist/index.d.mts',
+      'package/package.json',
+      'package/README.md',
+      'package/LICENSE',
+    ]) {
       expect(tarballFiles).toContain(f);
     }
-    const stray = tarballFiles.filter((f) => !/^package\/(dist\/.+\.(js|mjs|d\.ts|d\.mts)|package\.json|README\.md|LICENSE)$/.test(f));
+    const stray = tarballFiles.filter(
+      (f) => !/^package\/(dist\/.+\.(js|mjs|d\.ts|d\.mts)|package\.json|README\.md|LICENSE)$/.test(f),
+    );
     expect(stray).toEqual([]);
   });
 
@@ -111,9 +132,11 @@ describe('npm pack', () => {
     expect(installOutput).not.toMatch(/mysql2/);
   });
 
-  it("leaves no install script unreviewed once better-sqlite3 is allowed as the README says", () => {
+  it('leaves no install script unreviewed once better-sqlite3 is allowed as the README says', () => {
     // npm 11 lists install scripts not covered by the project's allowScripts (npm 12 will not run them).
-    expect(mustRun('npm', ['install-scripts', 'ls'], app).output).toMatch(/^No packages with unreviewed install scripts\.$/m);
+    expect(mustRun('npm', ['install-scripts', 'ls'], app).output).toMatch(
+      /^No packages with unreviewed install scripts\.$/m,
+    );
   });
 });
 
@@ -147,7 +170,12 @@ describe('consumers of the installed package', () => {
         expect.stringMatching(/^json: /),
       ],
     });
-    expect(JSON.parse(r.lines[4].slice('json: '.length))).toEqual({ id: 1, name: 'Ada', email: 'ada@example.org', born: 1816 });
+    expect(JSON.parse(r.lines[4].slice('json: '.length))).toEqual({
+      id: 1,
+      name: 'Ada',
+      email: 'ada@example.org',
+      born: 1816,
+    });
   });
 
   it('(c) JavaScript ES module with defineModel', () => {

@@ -23,6 +23,8 @@ export function assertDriverInstalled(dialect: DriverName): void {
   try {
     require.resolve(pkg);
   } catch {
-    throw new EnvironmentError(`the ${dialect} client needs the package "${pkg}", which is not installed: run \`npm install ${pkg}\``);
+    throw new EnvironmentError(
+      `the ${dialect} client needs the package "${pkg}", which is not installed: run \`npm install ${pkg}\``,
+    );
   }
 }
