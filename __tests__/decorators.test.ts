@@ -121,3 +121,132 @@ describeEachDatabase('standard (TC39) decorators', (db) => {
     expect(await countQueries(cold, async () => expect([await read.title, await read.remix]).toEqual(['s', true]))).toBe(1);
   });
 });
+
+describe('a field without a type says what is missing', () => {
+  it('standard decorators: name the type, or use legacy decorators with metadata', () => {
+    const e = schemaError(() => runStandard(`
+      @Model('std_notype')
+      class A extends BaseModel { @Field() name!: string; }`));
+    expect(e.message).toBe(
+      '@Field std_notype.name: no type: standard (TC39) decorators carry no TypeScript type; name it (@Field.string(), @Field.integer(), @Field.float(), '
+      + '@Field.boolean(), @Field.datetime(), @Field.json(), ...) or compile with "experimentalDecorators" and "emitDecoratorMetadata" in tsconfig.json',
+    );
+  });
+
+  it('legacy decorators without emitDecoratorMetadata: enable it, or name the type', () => {
+    const js = ts.transpileModule(`import { BaseModel, Field, Model } from 'proxorm';
+      @Model('legacy_notype')
+      class A extends BaseModel { @Field() name!: string; }`, { compilerOptions: { ...STANDARD, experimentalDecorators: true } }).outputText;
+    expect(js).toContain('__decorate(');
+    expect(js).not.toContain('design:type');
+    expect(schemaError(() => run(js)).message).toMatch(
+      /^@Field legacy_notype\.name: no type: name it \(@Field\.string\(\), @Field\.integer\(\), .*\) or enable "emitDecoratorMetadata" with "experimentalDecorators" in tsconfig\.json \(esbuild and tsx never emit it/,
+    );
+  });
+
+  it('legacy decorators with metadata, of a type no column fits: names that type', () => {
+    const e = schemaError(() => {
+      @Model('legacy_badtype')
+      class A extends BaseModel {
+        @Field() tags!: string[];
+      }
+    });
+    expect(e.message).toMatch(/^@Field legacy_badtype\.tags: cannot infer a column type from design:type Array \(the TypeScript type of the property\); name it: @Field\.json\(\)/);
+  });
+
+  it('defineModel: name the type', () => {
+    expect(schemaError(() => defineModel({ name: 'dm_notype', fields: { name: Field() } })).message).toMatch(
+      /^@Field dm_notype\.name: no type: Field\(\) infers it from TypeScript metadata, which defineModel has none of; name it \(Field\.string\(\), Field\.integer\(\)/,
+    );
+  });
+});
+
+describe('standard decorators on what cannot be a field', () => {
+  it.each([
+    ['a static property', '@Field.string() static s: string;', /^@Field\.string on s: fields are instance properties, not static ones/],
+    ['a private property', '@Field.string() #p!: string;', /^@Field\.string on #p: private \(#\) properties cannot be fields/],
+    ['a method', '@(Field.string() as any) m() {}', /^@Field\.string on m: fields are plain properties, not a method/],
+    ['a getter', '@(Field.string() as any) get g() { return 1; }', /^@Field\.string on g: fields are plain properties, not a getter/],
+    ['an accessor', '@(Field.string() as any) accessor a!: string;', /^@Field\.string on a: fields are plain properties, not an accessor/],
+  ])('%s', (_, member, message) => {
+    expect(schemaError(() => runStandard(`@Model('std_bad_member') class A extends BaseModel { ${member} }`)).message).toMatch(message);
+  });
+
+  it('@Model on something other than a class', () => {
+    expect(schemaError(() => (Model('std_not_class') as (t: Function, c: object) => void)(() => undefined, { kind: 'method', name: 'm' })).message)
+      .toBe('@Model on m: @Model decorates a class');
+  });
+});
+
+/*
+ * Standard field decorators cannot see their class: they wait in a pending list that the
+ * class decorator takes. Nothing a failed, undecorated or nested class leaves there may
+ * end up in another class. Each snippet runs in one synchronous stretch, as a module does.
+ */
+describe('standard decorators: pending fields never leak into another class', () => {
+  type Out = { B: Function; A?: Function };
+  const fieldsOfClass = (cls: Function | undefined) => [...schemaOf(cls as Function).fields.keys()];
+
+  it('after a field decorator failed', () => {
+    const { B } = runStandard<Out>(`
+      const modelB = Model('leak_b1'); // made before A: A's definition does not start after it
+      try {
+        @Model('leak_a1') class A extends BaseModel { @Field.string() a!: string; @Field.string(null as never) x!: string; }
+      } catch { /* expected */ }
+      @modelB export class B extends BaseModel { @Field.string() b!: string; }`);
+    expect(fieldsOfClass(B)).toEqual(['b']);
+  });
+
+  it('after @Model refused its class', () => {
+    const { B } = runStandard<Out>(`
+      try {
+        @Model('bad name') class A extends BaseModel { @Field.string() a!: string; }
+      } catch { /* expected */ }
+      @Model('leak_b2') export class B extends BaseModel { @Field.string() b!: string; }`);
+    expect(fieldsOfClass(B)).toEqual(['b']);
+  });
+
+  it('after another decorator of the class threw', () => {
+    const { B } = runStandard<Out>(`
+      const boom = (_: unknown, _c: unknown) => { throw new Error('boom'); };
+      try {
+        @Model('leak_a3') class A extends BaseModel { @Field.string() a!: string; @boom c!: string; }
+      } catch { /* expected */ }
+      @Model('leak_b3') export class B extends BaseModel { @Field.string() b!: string; }`);
+    expect(fieldsOfClass(B)).toEqual(['b']);
+  });
+
+  it('after a class without @Model (its fields are ignored, not adopted)', () => {
+    const { A, B } = runStandard<Out>(`
+      export class A extends BaseModel { @Field.string() a!: string; }
+      @Model('leak_b4') export class B extends A { @Field.string() b!: string; }`);
+    expect(fieldsOfClass(B)).toEqual(['b']);
+    expect(() => schemaOf(A as Function)).toThrow(/is not a model/);
+  });
+
+  it('a class defined while the decorator expressions of another are evaluated', () => {
+    // Deeper is defined from a function: tsc mis-emits a decorated class written inline
+    // in a member decorator's expression (its static blocks get the outer `this`).
+    const { A, B, C } = runStandard<Out & { C: Function }>(`
+      let B!: Function;
+      export let C!: Function;
+      function defineDeeper() {
+        @Model('nest_c1') class Deeper extends BaseModel { @Field.integer() deeper!: number; }
+        return (C = Deeper);
+      }
+      @Model((() => {
+        @Model('nest_b1') class Inner extends BaseModel { @Field.string() inner!: string; }
+        B = Inner;
+        return 'nest_a1';
+      })())
+      export class A extends BaseModel {
+        @Field.string() first!: string;
+        @Field.many2one(((D) => () => D)(defineDeeper())) second!: unknown;
+        @Field.string() third!: string;
+      }
+      export { B };`);
+    expect(fieldsOfClass(C)).toEqual(['deeper']);
+    expect(fieldsOfClass(A)).toEqual(['first', 'second', 'third']);
+    expect(fieldsOfClass(B)).toEqual(['inner']);
+  });
+});

@@ -1,6 +1,6 @@
 import { SchemaError } from '../errors';
 import { isColumn, type FieldDef } from './field-types';
-import { declareOn, fieldsOf, takeStandardFields } from './field-declaration';
+import { declareOn, fieldsOf, startStandardClass, takeStandardFields } from './field-declaration';
 import { keyField, parsePrimaryKey, type PrimaryKeyOption } from './keys';
 import { registerModel } from './registry';
 import type { ModelSchema } from './schema';
@@ -49,12 +49,13 @@ export interface ModelDecorator {
 /**
  * Class decorator: registers the class as a model, with its fields. Under standard
  * decorators it first takes the fields its field decorators left pending (they run
- * just before it, see field-declaration.ts).
+ * just before it; this call, just before them: see field-declaration.ts).
  */
 export function Model(arg: string | ModelOptions): ModelDecorator {
+  startStandardClass();
   return (target: Function, context?: ClassDecoratorContext) => {
     if (context !== undefined) {
-      const fields = takeStandardFields(context.metadata);
+      const fields = takeStandardFields();
       if (context.kind !== 'class') throw new SchemaError(`@Model on ${String(context.name)}: @Model decorates a class`);
       declareOn(target.prototype, fields);
     }

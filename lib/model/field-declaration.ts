@@ -74,43 +74,28 @@ export function fieldsOf(proto: object | null): PendingField[] {
 }
 
 /**
- * Standard decorators: fields waiting for their class decorator. Each entry carries
- * `context.metadata` (an object only where the runtime has Symbol.metadata, e.g. under
- * esbuild; undefined on Node 20 with tsc's output) and the tick it was declared in.
- * A class definition runs in one synchronous stretch, so an entry from an earlier tick
- * belongs to a class that failed or has no @Model: it is dropped, never adopted.
+ * Standard decorators: the fields of the class being defined, waiting for its class
+ * decorator. Under tsc and esbuild, a class's decorator expressions (`Model(...)`
+ * first) are evaluated before any of its decorators is applied, and then its field
+ * decorators and its class decorator run in one synchronous stretch. So:
+ * - the `Model(...)` call starts a class: anything still pending belongs to a class that
+ *   failed to define or has no @Model, and is dropped (never adopted by this one);
+ * - a class defined inside a decorator expression of another is complete before the
+ *   outer class's field decorators run;
+ * - a field decorator that fails drops what is pending: its class will not be defined.
+ * Node 20 has no Symbol.metadata, so context.metadata cannot tell classes apart.
  */
-interface StandardEntry {
-  readonly field: PendingField;
-  readonly owner: unknown;
-  readonly tick: object;
-}
-let standardPending: StandardEntry[] = [];
-let tick: object = {};
-let tickEnding = false;
+let standardPending: PendingField[] = [];
 
-function currentTick(): object {
-  if (!tickEnding) {
-    tickEnding = true;
-    queueMicrotask(() => {
-      tick = {};
-      tickEnding = false;
-    });
-  }
-  return tick;
+export function startStandardClass(): void {
+  standardPending = [];
 }
 
-/**
- * For @Model under standard decorators: the fields of the class being decorated, taken
- * off the pending list. Where metadata identifies classes, entries of another class
- * (one still being defined around this one) stay pending; without it, every entry of
- * this tick is this class's. Stale entries are dropped.
- */
-export function takeStandardFields(owner: unknown): PendingField[] {
-  const now = currentTick();
-  const mine = standardPending.filter((e) => e.tick === now && e.owner === owner);
-  standardPending = standardPending.filter((e) => e.tick === now && e.owner !== owner);
-  return mine.map((e) => e.field);
+/** For @Model under standard decorators: the fields of the class being decorated. */
+export function takeStandardFields(): PendingField[] {
+  const taken = standardPending;
+  standardPending = [];
+  return taken;
 }
 
 function isFieldContext(value: unknown): value is ClassMemberDecoratorContext {
@@ -140,19 +125,16 @@ function declareLegacy(d: FieldDeclaration, label: string, target: unknown, key:
 function declareStandard(d: FieldDeclaration, label: string, context: ClassMemberDecoratorContext): void {
   const name = String(context.name);
   const problem =
-    context.kind !== 'field' ? `fields are plain properties, not a ${context.kind} (no accessor, getter or method)`
+    context.kind !== 'field' ? `fields are plain properties, not ${context.kind === 'accessor' ? 'an' : 'a'} ${context.kind}`
       : typeof context.name !== 'string' ? 'symbol properties cannot be fields'
         : context.private ? 'private (#) properties cannot be fields'
           : context.static ? 'fields are instance properties, not static ones'
             : declarationProblem(d);
   if (problem) {
-    // The class will not be defined: drop its pending fields (without metadata, those
-    // of every class of this tick), so that the next class cannot adopt them.
-    const now = currentTick();
-    standardPending = standardPending.filter((e) => e.tick === now && e.owner !== context.metadata);
+    standardPending = [];
     throw new SchemaError(`${label} on ${name}: ${problem}`);
   }
-  standardPending.push({ field: { name, designType: undefined, declaredBy: 'standard', ...d }, owner: context.metadata, tick: currentTick() });
+  standardPending.push({ name, designType: undefined, declaredBy: 'standard', ...d });
 }
 
 /** What can be checked before the model is known; the rest is resolve-field.ts. */
