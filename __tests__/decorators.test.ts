@@ -58,6 +58,51 @@ function schemaError(fn: () => unknown): SchemaError {
 
 const { Tc39Artist, Tc39Album, Tc39Single } = run<typeof Fixture>(compileStandard(fs.readFileSync(FIXTURE, 'utf8')));
 
+/** A decorated class that defineModel models point at. */
+@Model('dm_label')
+class DmLabel extends BaseModel {
+  @Field({ required: true }) title!: string;
+}
+
+const DmArtist = defineModel({
+  name: 'dm_artist',
+  order: 'name',
+  fields: {
+    name: Field.string({ required: true }),
+    email: Field.string({ size: 80 }),
+    albums: Field.one2many<DmAlbumRecord>((): Function => DmAlbum, 'artist'),
+    label: Field.many2one(() => DmLabel),
+  },
+  methods: {
+    async display(): Promise<string> {
+      return `${await this.name} <${await this.email}>`;
+    },
+    get kind(): string {
+      return 'artist';
+    },
+  },
+});
+
+const DmAlbum = defineModel({
+  name: 'dm_album',
+  table: 'dm_albums',
+  fields: {
+    title: Field.string({ required: true }),
+    year: Field.integer(),
+    artist: Field.many2one(() => DmArtist, { required: true }),
+  },
+});
+/**
+ * Two defineModel models that point at each other: one side names the other's record
+ * type as an interface and gives its target function a return type (`(): Function =>`),
+ * which breaks the type-level cycle (TS7022 otherwise).
+ */
+interface DmAlbumRecord extends BaseModel {
+  title: string;
+  year: number | null;
+  artist: InstanceType<typeof DmArtist>;
+}
+
 describe('standard (TC39) decorators: the fixture', () => {
   it('type-checks under the standard decorators configuration', () => {
     const program = ts.createProgram([FIXTURE], { ...STANDARD, noEmit: true, types: ['node'] });
@@ -248,5 +293,72 @@ describe('standard decorators: pending fields never leak into another class', ()
     expect(fieldsOfClass(C)).toEqual(['deeper']);
     expect(fieldsOfClass(A)).toEqual(['first', 'second', 'third']);
     expect(fieldsOfClass(B)).toEqual(['inner']);
+  });
+});
+
+describeEachDatabase('defineModel', (db) => {
+  let env: Environment;
+  beforeEach(async () => {
+    env = await db.open({ models: [DmLabel, DmArtist, DmAlbum] });
+  });
+  afterEach(async () => {
+    await env.close();
+  });
+
+  it('relations between defineModel models and to a decorated class, with exact query counts', async () => {
+    const label = await env.model(DmLabel).create({ title: 'Blue' });
+    const artists = await env.model(DmArtist).create([
+      { name: 'Bob', email: 'bob@example.com', label: label.id }, { name: 'Ann', email: 'ann@example.com', label: label.id },
+    ]);
+    await env.model(DmAlbum).create(artists.ids.flatMap((artist, i) => [{ title: `a${i}`, artist, year: 2000 + i }, { title: `b${i}`, artist }]));
+
+    const cold = env.fork();
+    const seen: string[] = [];
+    expect(await countQueries(cold, async () => {
+      for (const artist of await cold.model(DmArtist).search([])) {
+        const albums = await artist.albums;
+        const years = await Promise.all([...albums].map((a) => a.year));
+        seen.push(`${await artist.name}:${await (await artist.label).title}:${years.join(',')}`);
+      }
+    })).toBe(5); // the search, then for all artists at once: names (and label ids), albums, the albums' years, the labels
+    expect(seen).toEqual(['Ann:Blue:2001,', 'Bob:Blue:2000,']);
+
+    const fresh = env.fork();
+    const album = fresh.model(DmAlbum).browse((await fresh.model(DmAlbum).search([['title', '=', 'a0']])).ids[0]);
+    expect(await countQueries(fresh, async () => expect(await (await album.artist).name).toBe('Bob'))).toBe(2);
+    expect(await countQueries(fresh, () => album.write({ year: 1999 }))).toBe(1);
+    expect(await countQueries(fresh, async () => expect(await album.year).toBe(1999))).toBe(0);
+    expect(schemaOf(DmAlbum).table).toBe('dm_albums');
+  });
+
+  it('methods and getters are on the prototype, with `this` the recordset', async () => {
+    const [ann] = await env.model(DmArtist).create([{ name: 'Ann', email: 'ann@example.com' }]);
+    const proto = DmArtist.prototype as object;
+    expect(typeof Object.getOwnPropertyDescriptor(proto, 'kind')?.get).toBe('function');
+    const display = Object.getOwnPropertyDescriptor(proto, 'display')?.value as (this: unknown) => Promise<string>;
+    const cold = env.fork();
+    const record = cold.model(DmArtist).browse(ann.id);
+    expect(await countQueries(cold, async () => expect(await display.call(record)).toBe('Ann <ann@example.com>'))).toBe(1);
+    expect(Object.getPrototypeOf(DmArtist)).toBe(BaseModel);
+    expect(DmArtist.name).toBe('DmArtist');
+  });
+});
+
+describe('defineModel refuses a bad definition with a SchemaError', () => {
+  it.each<[string, () => unknown, RegExp]>([
+    ['a fields entry that is not a Field', () => defineModel({ name: 'dm_bad1', fields: { name: 'string' as never } }), /^defineModel "dm_bad1": field "name" is not a field: use Field\.string\(\)/],
+    ['a field factory not called', () => defineModel({ name: 'dm_bad2', fields: { name: Field.string as never } }), /^defineModel "dm_bad2": field "name" is not a field/],
+    ['no fields', () => defineModel({ name: 'dm_bad3' } as never), /^defineModel "dm_bad3": "fields" must be an object/],
+    ['fields as an array', () => defineModel({ name: 'dm_bad4', fields: [Field.string()] as never }), /^defineModel "dm_bad4": "fields" must be an object/],
+    ['methods not an object', () => defineModel({ name: 'dm_bad5', fields: {}, methods: 1 as never }), /^defineModel "dm_bad5": "methods" must be an object/],
+    ['a method named as a field', () => defineModel({ name: 'dm_bad6', fields: { name: Field.string() }, methods: { name() {} } }), /^defineModel "dm_bad6": "name" is both a field and a method/],
+    ['no options', () => defineModel(undefined as never), /^defineModel: expected \{ name, fields, \.\.\. \}/],
+    // The same checks as @Model and @Field:
+    ['an unknown option', () => defineModel({ name: 'dm_bad7', fields: {}, tabel: 'x' } as never), /^@Model on DmBad7: unknown option "tabel"/],
+    ['an invalid model name', () => defineModel({ name: 'bad name', fields: {} }), /^@Model on BadName: invalid model name "bad name"/],
+    ['a bad field option', () => defineModel({ name: 'dm_bad8', fields: { n: Field.string({ size: 0 }) } }), /^@Field dm_bad8\.n: option "size" must be an integer/],
+    ['a reserved field name', () => defineModel({ name: 'dm_bad9', fields: { write: Field.string() } }), /^@Field dm_bad9\.write: "write" is reserved/],
+  ])('%s', (_, define, message) => {
+    expect(schemaError(define).message).toMatch(message);
   });
 });

@@ -152,6 +152,16 @@ function declare(type: FieldType | undefined, options: FieldOptions | undefined,
 /** A field's value type in a defineModel model: nullable unless `required: true`. */
 export type Nullable<O, T> = O extends { required: true } ? T : T | null;
 
+/** A model class, as a relation's target function returns it. */
+type ModelClassOf<T extends ModelBrand> = abstract new (...args: never[]) => T;
+type RelationValue<T, N extends 'one' | 'many'> = N extends 'one' ? T | null : T[];
+
+/** A relational field factory: its record type inferred from the target class, or named. */
+interface Relation<A extends unknown[], N extends 'one' | 'many'> {
+  <T extends ModelBrand>(target: () => ModelClassOf<T>, ...rest: A): FieldDecorator<RelationValue<T, N>>;
+  <T extends ModelBrand = ModelBrand>(target: () => Function, ...rest: A): FieldDecorator<RelationValue<T, N>>;
+}
+
 type FieldFactory<O, T> = <const P extends O = O>(options?: P) => FieldDecorator<Nullable<P, T>>;
 
 /**
@@ -173,14 +183,14 @@ export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number; for
   json: FieldFactory<BaseFieldOptions<unknown>, unknown>;
   /**
    * A reference to one record of `target`: a FK column `<name>_id` (indexed, with a real
-   * constraint). `T` (defineModel only) is the target's instance type, e.g.
-   * `Field.many2one<InstanceType<typeof Artist>>(() => Artist)`.
+   * constraint). The record type (defineModel) comes from the target class, or, where
+   * two models point at each other, is named: `Field.many2one<AlbumRecord>((): Function => Album)`.
    */
-  many2one: <T extends ModelBrand = ModelBrand>(target: () => Function, options?: Many2oneOptions) => FieldDecorator<T | null>;
+  many2one: Relation<[options?: Many2oneOptions], 'one'>;
   /** The records of `target` whose many2one `inverse` points to this record. */
-  one2many: <T extends ModelBrand = ModelBrand>(target: () => Function, inverse: string) => FieldDecorator<T[]>;
+  one2many: Relation<[inverse: string], 'many'>;
   /** Records of `target` linked through a relation table. */
-  many2many: <T extends ModelBrand = ModelBrand>(target: () => Function, options?: Many2manyOptions) => FieldDecorator<T[]>;
+  many2many: Relation<[options?: Many2manyOptions], 'many'>;
 } = Object.assign((options?: FieldOptions) => declare(undefined, options), {
   many2one: (target: () => Function, o?: Many2oneOptions) => declare('many2one', o as FieldOptions, { target }),
   one2many: (target: () => Function, inverse: string) => declare('one2many', {}, { target, inverse }),

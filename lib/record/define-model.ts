@@ -64,5 +64,5 @@ export function defineModel<F extends Record<string, FieldDecorator<unknown>>, M
 /** `sale_order` -> `SaleOrder`: the class name stack traces and errors show. */
 function className(name: unknown): string {
   if (typeof name !== 'string' || !name) return 'Model';
-  return name.replace(/(^|_)([a-z0-9])/gi, (_, __, c: string) => c.toUpperCase());
+  return name.replace(/[^A-Za-z0-9]+/g, '_').replace(/(^|_)([a-z0-9])/gi, (_, __, c: string) => c.toUpperCase());
 }
