@@ -8,7 +8,8 @@ import { parseOrder } from './order';
 import { NAMINGS, type Naming } from './naming';
 import { IDENTIFIER, checkKeys, resolveField } from './resolve-field';
 
-export { Field, type FieldDecorator } from './field-declaration';
+export { Field } from './field';
+export type { FieldDecorator } from './field-declaration';
 
 export interface ModelOptions {
   /** Model name, used in errors, env.clearCache(name) and invalidateRecord(name, id). */

@@ -1,10 +1,6 @@
 import 'reflect-metadata';
 import { SchemaError } from '../errors';
-import type {
-  BaseFieldOptions, DatetimeFieldOptions, DecimalFieldOptions, FieldOptions, FieldType,
-  Many2manyOptions, Many2oneOptions, StringFieldOptions,
-} from './field-types';
-import type { ModelBrand } from '../record/types';
+import type { FieldOptions, FieldType } from './field-types';
 
 /**
  * What a `Field...()` call declares, and how that declaration reaches the class it is
@@ -102,8 +98,8 @@ function isFieldContext(value: unknown): value is ClassMemberDecoratorContext {
   return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string';
 }
 
-/** The decorator a Field factory returns: it tells the two proposals apart by its arguments. */
-function fieldDecorator<T>(declaration: FieldDeclaration, label: string): FieldDecorator<T> {
+/** The decorator a Field factory returns (field.ts): it tells the two proposals apart by its arguments. */
+export function fieldDecorator<T>(declaration: FieldDeclaration, label: string): FieldDecorator<T> {
   const decorator = (target: unknown, key: unknown): void => {
     if (isFieldContext(key)) return declareStandard(declaration, label, key);
     if (typeof key === 'string' || typeof key === 'symbol') return declareLegacy(declaration, label, target, key);
@@ -143,64 +139,3 @@ function declarationProblem(d: FieldDeclaration): string | undefined {
   if (d.target !== undefined && typeof d.target !== 'function') return 'the target must be a function returning the model class, e.g. () => Customer';
   return undefined;
 }
-
-/** The value type is type-level only (never): the factory signatures below give it. */
-function declare(type: FieldType | undefined, options: FieldOptions | undefined, relation?: { target: () => Function; inverse?: string }): FieldDecorator<never> {
-  return fieldDecorator<never>({ type, options: options === undefined ? {} : options, ...relation }, type ? `@Field.${type}` : '@Field');
-}
-
-/** A field's value type in a defineModel model: nullable unless `required: true`. */
-export type Nullable<O, T> = O extends { required: true } ? T : T | null;
-
-/** A model class, as a relation's target function returns it. */
-type ModelClassOf<T extends ModelBrand> = abstract new (...args: never[]) => T;
-type RelationValue<T, N extends 'one' | 'many'> = N extends 'one' ? T | null : T[];
-
-/** A relational field factory: its record type inferred from the target class, or named. */
-interface Relation<A extends unknown[], N extends 'one' | 'many'> {
-  <T extends ModelBrand>(target: () => ModelClassOf<T>, ...rest: A): FieldDecorator<RelationValue<T, N>>;
-  <T extends ModelBrand = ModelBrand>(target: () => Function, ...rest: A): FieldDecorator<RelationValue<T, N>>;
-}
-
-type FieldFactory<O, T> = <const P extends O = O>(options?: P) => FieldDecorator<Nullable<P, T>>;
-
-/**
- * Declares a field: as a property decorator (legacy or standard), or as an entry of
- * defineModel's `fields`. `@Field()` infers the type from the TypeScript type (string,
- * number -> integer, boolean, Date; legacy decorators with emitDecoratorMetadata only);
- * `@Field.float()` and the other members name it, which works everywhere.
- */
-export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number; format?: DatetimeFieldOptions['format'] }) => FieldDecorator<unknown>) & {
-  string: FieldFactory<StringFieldOptions, string>;
-  text: FieldFactory<BaseFieldOptions<string>, string>;
-  integer: FieldFactory<BaseFieldOptions<number>, number>;
-  float: FieldFactory<BaseFieldOptions<number>, number>;
-  /** Read as a string with exactly `scale` decimals. */
-  decimal: FieldFactory<DecimalFieldOptions, string>;
-  boolean: FieldFactory<BaseFieldOptions<boolean>, boolean>;
-  /** A UTC datetime; `format` picks how its column stores it (see DatetimeFormat). */
-  datetime: FieldFactory<DatetimeFieldOptions, Date>;
-  json: FieldFactory<BaseFieldOptions<unknown>, unknown>;
-  /**
-   * A reference to one record of `target`: a FK column `<name>_id` (indexed, with a real
-   * constraint). The record type (defineModel) comes from the target class, or, where
-   * two models point at each other, is named: `Field.many2one<AlbumRecord>((): Function => Album)`.
-   */
-  many2one: Relation<[options?: Many2oneOptions], 'one'>;
-  /** The records of `target` whose many2one `inverse` points to this record. */
-  one2many: Relation<[inverse: string], 'many'>;
-  /** Records of `target` linked through a relation table. */
-  many2many: Relation<[options?: Many2manyOptions], 'many'>;
-} = Object.assign((options?: FieldOptions) => declare(undefined, options), {
-  many2one: (target: () => Function, o?: Many2oneOptions) => declare('many2one', o as FieldOptions, { target }),
-  one2many: (target: () => Function, inverse: string) => declare('one2many', {}, { target, inverse }),
-  many2many: (target: () => Function, o?: Many2manyOptions) => declare('many2many', o as FieldOptions, { target }),
-  string: (o?: StringFieldOptions) => declare('string', o),
-  text: (o?: BaseFieldOptions<string>) => declare('text', o),
-  integer: (o?: BaseFieldOptions<number>) => declare('integer', o),
-  float: (o?: BaseFieldOptions<number>) => declare('float', o),
-  decimal: (o?: DecimalFieldOptions) => declare('decimal', o as FieldOptions),
-  boolean: (o?: BaseFieldOptions<boolean>) => declare('boolean', o),
-  datetime: (o?: DatetimeFieldOptions) => declare('datetime', o as FieldOptions),
-  json: (o?: BaseFieldOptions<unknown>) => declare('json', o),
-});
