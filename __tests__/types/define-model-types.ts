@@ -64,6 +64,7 @@ export async function typeChecks(env: Environment): Promise<void> {
   const title: string = await label.title;
   await created.write({ nick: null, rank: 2 });
   const values: Partial<Values<Artist>> = { name: 'x' };
+  const isArtist: boolean = (created as unknown) instanceof Artist; // a class: instanceof compiles
 
   // ---- decorators: both call shapes are in the type ------------------------------------
   const decorator: FieldDecorator<string | null> = Field.string();
@@ -83,5 +84,5 @@ export async function typeChecks(env: Environment): Promise<void> {
   const notAValue: string = Field.string({ required: true });
   // @ts-expect-error a plain string is not a field
   defineModel({ name: 'dmt_bad', fields: { name: 'string' } });
-  void [name, title, values, required, relation, notNull, notAValue];
+  void [name, title, values, isArtist, required, relation, notNull, notAValue];
 }
