@@ -362,3 +362,58 @@ describe('defineModel refuses a bad definition with a SchemaError', () => {
     expect(schemaError(define).message).toMatch(message);
   });
 });
+
+/*
+ * Where the runtime has Symbol.metadata (esbuild and tsx always provide one; Node 20
+ * does not), each class's decorators share one metadata object: fields wait under it,
+ * so ownership is exact even when a class is defined while another one's decorators
+ * are being applied. Symbol.metadata is installed for this block only.
+ */
+describe('standard decorators with Symbol.metadata', () => {
+  type Out = { A: Function; B: Function };
+  const fieldsOfClass = (cls: Function) => [...schemaOf(cls).fields.keys()];
+  const symbol = Symbol as { metadata?: symbol };
+  beforeAll(() => {
+    expect(symbol.metadata).toBeUndefined();
+    Object.defineProperty(Symbol, 'metadata', { value: Symbol.for('Symbol.metadata'), configurable: true });
+  });
+  afterAll(() => {
+    delete symbol.metadata;
+  });
+
+  it('a class defined while another class\'s field decorators are applied keeps to its own fields', () => {
+    const { A, B } = runStandard<Out>(`
+      export let B!: Function;
+      // A decorator of the user's that defines a model when applied.
+      const defineB = (_: unknown, _c: unknown) => {
+        @Model('meta_b1') class Inner extends BaseModel { @Field.string() inner!: string; }
+        B = Inner;
+      };
+      @Model('meta_a1')
+      export class A extends BaseModel {
+        @Field.string() first!: string;
+        @defineB plain!: string;
+        @Field.string() last!: string;
+      }`);
+    expect(fieldsOfClass(A)).toEqual(['first', 'last']);
+    expect(fieldsOfClass(B)).toEqual(['inner']);
+  });
+
+  it('fields of a class without @Model or of a failed class are not adopted', () => {
+    const { B } = runStandard<Out>(`
+      class Loose extends BaseModel { @Field.string() loose!: string; }
+      try {
+        @Model('meta_a2') class A extends BaseModel { @Field.string() a!: string; @Field.string(null as never) x!: string; }
+      } catch { /* expected */ }
+      @Model('meta_b2') export class B extends BaseModel { @Field.string() b!: string; }`);
+    expect(fieldsOfClass(B)).toEqual(['b']);
+  });
+
+  it('models and a subclass defined with metadata have their fields', () => {
+    const again = runStandard<{ A: Function; S: Function }>(`
+      @Model('meta_album') export class A extends BaseModel { @Field.string() title!: string; @Field.json() tags!: unknown; }
+      @Model('meta_single') export class S extends A { @Field.boolean() remix!: boolean; }`);
+    expect(fieldsOfClass(again.A)).toEqual(['title', 'tags']);
+    expect(fieldsOfClass(again.S)).toEqual(['remix', 'title', 'tags']);
+  });
+});

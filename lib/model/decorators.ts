@@ -56,7 +56,7 @@ export function Model(arg: string | ModelOptions): ModelDecorator {
   startStandardClass();
   return (target: Function, context?: ClassDecoratorContext) => {
     if (context !== undefined) {
-      const fields = takeStandardFields();
+      const fields = takeStandardFields(context.metadata);
       if (context.kind !== 'class') throw new SchemaError(`@Model on ${String(context.name)}: @Model decorates a class`);
       declareOn(target.prototype, fields);
     }

@@ -10,7 +10,7 @@ import type { FieldOptions, FieldType } from './field-types';
  *   the prototype, so subclasses inherit it.
  * - standard (TC39): called `(undefined, context)`, with no class and no TypeScript
  *   type. A class's field decorators all run, synchronously, just before its class
- *   decorator: the field waits in `standardPending` until @Model takes it.
+ *   decorator: the field waits (see pendingList) until @Model takes it.
  * - defineModel: never called as a decorator; it reads the declaration (declarationOf).
  */
 
@@ -71,26 +71,37 @@ export function fieldsOf(proto: object | null): PendingField[] {
 
 /**
  * Standard decorators: the fields of the class being defined, waiting for its class
- * decorator. Under tsc and esbuild, a class's decorator expressions (`Model(...)`
- * first) are evaluated before any of its decorators is applied, and then its field
- * decorators and its class decorator run in one synchronous stretch. So:
- * - the `Model(...)` call starts a class: anything still pending belongs to a class that
- *   failed to define or has no @Model, and is dropped (never adopted by this one);
+ * decorator. Where the runtime has Symbol.metadata (esbuild and tsx always provide one),
+ * `context.metadata` is one object per class, shared by its field and class decorators:
+ * fields wait under it, exactly their class's. Without it (tsc's output on Node 20),
+ * they wait in one list, which relies on how tsc and esbuild order a class definition:
+ * its decorator expressions (`Model(...)` first) are evaluated before any of its
+ * decorators is applied, then its field decorators and its class decorator run in one
+ * synchronous stretch. So:
+ * - the `Model(...)` call starts a class: anything still in the list belongs to a class
+ *   that failed to define or has no @Model, and is dropped (never adopted by this one);
  * - a class defined inside a decorator expression of another is complete before the
  *   outer class's field decorators run;
  * - a field decorator that fails drops what is pending: its class will not be defined.
- * Node 20 has no Symbol.metadata, so context.metadata cannot tell classes apart.
  */
-let standardPending: PendingField[] = [];
+const pendingByMetadata = new WeakMap<object, PendingField[]>();
+let pendingList: PendingField[] = [];
+
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
 export function startStandardClass(): void {
-  standardPending = [];
+  pendingList = [];
 }
 
 /** For @Model under standard decorators: the fields of the class being decorated. */
-export function takeStandardFields(): PendingField[] {
-  const taken = standardPending;
-  standardPending = [];
+export function takeStandardFields(metadata: unknown): PendingField[] {
+  if (isObject(metadata)) {
+    const taken = pendingByMetadata.get(metadata) ?? [];
+    pendingByMetadata.delete(metadata);
+    return taken;
+  }
+  const taken = pendingList;
+  pendingList = [];
   return taken;
 }
 
@@ -127,10 +138,12 @@ function declareStandard(d: FieldDeclaration, label: string, context: ClassMembe
           : context.static ? 'fields are instance properties, not static ones'
             : declarationProblem(d);
   if (problem) {
-    standardPending = [];
+    takeStandardFields(context.metadata); // dropped: the class will not be defined
     throw new SchemaError(`${label} on ${name}: ${problem}`);
   }
-  standardPending.push({ name, designType: undefined, declaredBy: 'standard', ...d });
+  const field: PendingField = { name, designType: undefined, declaredBy: 'standard', ...d };
+  if (isObject(context.metadata)) pendingByMetadata.set(context.metadata, [...(pendingByMetadata.get(context.metadata) ?? []), field]);
+  else pendingList.push(field);
 }
 
 /** What can be checked before the model is known; the rest is resolve-field.ts. */
