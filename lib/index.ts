@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-export { Model, Field, type ModelOptions } from './model/decorators';
+export { Model, Field, type ModelOptions, type ModelDecorator, type FieldDecorator } from './model/decorators';
 export type {
   FieldType, BaseFieldOptions, StringFieldOptions, DecimalFieldOptions, DatetimeFieldOptions, DatetimeFormat, FieldDef,
   ScalarType, RelationType, OnDelete, Many2oneOptions, Many2manyOptions,
@@ -8,6 +8,7 @@ export type {
 export type { ModelSchema } from './model/schema';
 export type { Key, KeyType, PrimaryKeyDef, PrimaryKeyOption } from './model/keys';
 export { BaseModel } from './record/base-model';
+export { defineModel, type DefineModelOptions, type DefinedModel, type DefinedFields, type DefinedInstance } from './record/define-model';
 export { Environment, type EnvironmentConfig, type TransactionOptions } from './env/environment';
 export type { Stats } from './session/stats';
 export type { SyncReport } from './db/schema-sync';
