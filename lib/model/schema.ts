@@ -8,7 +8,7 @@ export interface OrderTerm {
   readonly direction: 'asc' | 'desc';
 }
 
-/** The registered description of a model: what @Model and @Field declared. */
+/** The registered description of a model: what `@Model` and `@Field` declared. */
 export interface ModelSchema {
   readonly name: string;
   readonly table: string;

@@ -7,6 +7,7 @@ import {
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
+import { DRIVERS } from '../drivers';
 import { mysqlDatetimeText } from './datetime-text';
 import { addMysqlForeignKeys, mysqlColumnType, mysqlRelationExists, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
 
@@ -248,7 +249,7 @@ function cleanMessage(code: string | undefined, text: string): string {
 export function mysqlKnexConfig(connection: string | Record<string, unknown>, poolMax: number): Knex.Config {
   const base = typeof connection === 'string' ? parseMysqlUrl(connection) : { ...connection };
   return {
-    client: 'mysql2',
+    client: DRIVERS.mysql,
     connection: { ...base, dateStrings: true, timezone: 'Z', charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,

@@ -6,6 +6,7 @@ import {
 } from '../../model/decode';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
+import { DRIVERS } from '../drivers';
 import { sqliteDatetimeText } from './datetime-text';
 import { registerLikeFunctions } from './sqlite-like';
 import { addSqliteForeignKeys, sqliteRelationExists, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
@@ -165,7 +166,7 @@ function kindOf(code: string, message: string): ErrorKind {
 /** knex configuration for a SQLite file (or ':memory:'). */
 export function sqliteKnexConfig(filename: string): Knex.Config {
   return {
-    client: 'better-sqlite3',
+    client: DRIVERS.sqlite,
     connection: { filename },
     useNullAsDefault: true,
     // Error messages carry the statement with placeholders, not with the values bound.
