@@ -7,7 +7,7 @@ export type {
 } from './model/field-types';
 export type { ModelSchema } from './model/schema';
 export type { Key, KeyType, PrimaryKeyDef, PrimaryKeyOption } from './model/keys';
-export { BaseModel } from './record/base-model';
+export { BaseModel, asRecord } from './record/base-model';
 export { defineModel, type DefineModelOptions, type DefinedModel, type DefinedFields, type DefinedInstance } from './record/define-model';
 export { Environment, type EnvironmentConfig, type TransactionOptions } from './env/environment';
 export type { Stats } from './session/stats';
@@ -17,7 +17,7 @@ export type { SyncReport } from './db/schema-sync';
 export type { DatabaseConfig, SqliteConfig, MysqlConfig } from './db/database';
 export { ModelApi, type BrowseOptions, type SearchOptions } from './record/model-api';
 export { RecordSetBase } from './record/recordset';
-export type { RecordSet, Values, CreateValues, KeyOf, FieldKeys, RecordFields, ReadRow, ModelClass } from './record/types';
+export type { RecordSet, Values, CreateValues, KeyOf, FieldKeys, RecordFields, ReadRow, ModelClass, CachedRow, MemberKeys } from './record/types';
 export type { ModelBrand, TargetOf, RelationKeys, ReadValue, WriteValue, DictValue, DictValues, X2ManyCommands } from './record/types';
 export type { Domain, DomainTerm, DomainLeaf, Operator } from './query/domain';
 export { OPERATORS } from './query/domain';

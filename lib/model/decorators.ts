@@ -3,6 +3,7 @@ import { isColumn, type FieldDef } from './field-types';
 import { declareOn, fieldsOf, startStandardClass, takeStandardFields } from './field-declaration';
 import { keyField, parsePrimaryKey, type PrimaryKeyOption } from './keys';
 import { registerModel } from './registry';
+import { checkClassMembers } from './members';
 import type { ModelSchema } from './schema';
 import { parseOrder } from './order';
 import { NAMINGS, type Naming } from './naming';
@@ -96,5 +97,6 @@ export function defineSchema(target: Function, arg: string | ModelOptions): void
     columnFields: [...fields.values()].filter(isColumn),
   };
   parseOrder(schema, order, (msg) => new SchemaError(`@Model "${name}": bad order: ${msg}`));
+  checkClassMembers(name, target);
   registerModel(schema);
 }

@@ -1,4 +1,4 @@
-import { inspect } from 'node:util';
+import { inspect, type InspectOptions } from 'node:util';
 import { MissingError, SingletonError, ValidationError } from '../errors';
 import { isX2many, type FieldDef } from '../model/field-types';
 import { targetOf } from '../model/relations';
@@ -10,8 +10,8 @@ import type { Session } from '../session/session';
 import type { ModelSchema } from '../model/schema';
 import { existingIds } from '../query/statements';
 import { unlinkRecords, writeRecords } from './writes';
-import { handlerFor } from './proxy';
-import type { DictValues, FieldKeys, KeyOf, ReadRow, RecordSet, RelationKeys, TargetOf, Values } from './types';
+import { makeHandler } from './proxy';
+import type { CachedRow, DictValues, FieldKeys, KeyOf, ReadRow, RecordSet, RelationKeys, TargetOf, Values } from './types';
 import type { Key } from '../model/keys';
 
 /**
@@ -211,8 +211,37 @@ export class RecordSetBase<M> {
     return `${this.model}(${this.ids.map((id) => (typeof id === 'string' ? JSON.stringify(id) : id)).join(', ')})`;
   }
 
-  [inspect.custom](): string {
-    return this.toString();
+  /**
+   * What `JSON.stringify` writes, synchronously and without a query: `{ id, ...fields }`
+   * with the fields this Environment has cached for the record (toDict's forms: a
+   * many2one as its key, an x2many as its keys); a field not loaded is absent. A
+   * recordset of several records gives an array of those. Never the Environment.
+   */
+  toJSON(): CachedRow<M> | CachedRow<M>[] {
+    const rows = this.ids.map((id) => this.cachedRow(id));
+    return this.ids.length === 1 ? rows[0] : rows;
+  }
+
+  /** `console.log(record)`: `user(3) { id: 3, name: 'ann' }` (what is cached); a set: `user(1, 2, 3)`. */
+  [inspect.custom](_depth: number, options: InspectOptions, show: typeof inspect = inspect): string {
+    if (this.ids.length !== 1) return this.toString();
+    return `${this.toString()} ${show(this.cachedRow(this.ids[0]), options)}`;
+  }
+
+  /** `{ id, ...cached fields }` of one record; just the id once the Environment is closed. */
+  private cachedRow(id: KeyOf<M>): CachedRow<M> {
+    const row: Record<string, unknown> = { id };
+    let layer;
+    try {
+      layer = this.session.scope().layer;
+    } catch {
+      return row as CachedRow<M>; // closed: nothing cached to show
+    }
+    for (const f of this.schema.fields.values()) {
+      const v = layer.get(this.model, f.name, id);
+      if (v !== MISS && v !== GONE) row[f.name] = dictValue(f, v);
+    }
+    return row as CachedRow<M>;
   }
 
   /**
@@ -297,9 +326,37 @@ export class RecordSetBase<M> {
   }
 }
 
-/** A recordset Proxy: `await records.name` reads field "name". */
+/**
+ * A recordset Proxy: `await records.name` reads field "name". Its target is an instance
+ * of the model class as far as the prototype chain goes (`record instanceof Account`,
+ * the class's methods and getters, with `this` the Proxy): built by RecordSetBase's
+ * constructor with the class as new.target, so the class's own constructor (and its
+ * property initializers) never runs. A model class that does not extend BaseModel has
+ * no RecordSetBase in its chain: its records are plain RecordSetBase instances, as before.
+ */
 export function makeRecordSet<M>(session: Session, schema: ModelSchema, ids: readonly Key[], prefetchIds: PrefetchSource | null): RecordSet<M> {
-  return new Proxy(new RecordSetBase<M>(session, schema, ids as readonly KeyOf<M>[], prefetchIds), handlerFor(schema) as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
+  const shape = shapeOf(schema);
+  const target = Reflect.construct(RecordSetBase, [session, schema, ids, prefetchIds], shape.newTarget) as RecordSetBase<M>;
+  return new Proxy(target, shape.handler as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
+}
+
+interface Shape {
+  readonly handler: ProxyHandler<RecordSetBase<unknown>>;
+  /** The class whose prototype records of the model get: the model class when it extends BaseModel. */
+  readonly newTarget: Function;
+}
+
+const shapes = new WeakMap<ModelSchema, Shape>();
+
+function shapeOf(schema: ModelSchema): Shape {
+  let shape = shapes.get(schema);
+  if (!shape) {
+    const cls = schema.cls;
+    const extendsBase = typeof cls.prototype === 'object' && cls.prototype !== null && RecordSetBase.prototype.isPrototypeOf(cls.prototype);
+    shape = { handler: makeHandler(schema), newTarget: extendsBase ? cls : RecordSetBase };
+    shapes.set(schema, shape);
+  }
+  return shape;
 }
 
 /** toDict/read form of a cached value: x2many id lists are copied (the cached ones are frozen). */
