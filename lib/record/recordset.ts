@@ -1,5 +1,5 @@
 import { inspect, type InspectOptions } from 'node:util';
-import { MissingError, SingletonError, ValidationError } from '../errors';
+import { MissingError, ProxormError, SingletonError, ValidationError } from '../errors';
 import { isX2many, type FieldDef } from '../model/field-types';
 import { targetOf } from '../model/relations';
 import type { LoadMode } from '../session/loader';
@@ -218,30 +218,14 @@ export class RecordSetBase<M> {
    * recordset of several records gives an array of those. Never the Environment.
    */
   toJSON(): CachedRow<M> | CachedRow<M>[] {
-    const rows = this.ids.map((id) => this.cachedRow(id));
+    const rows = this.ids.map((id) => cachedRow(this, id));
     return this.ids.length === 1 ? rows[0] : rows;
   }
 
   /** `console.log(record)`: `user(3) { id: 3, name: 'ann' }` (what is cached); a set: `user(1, 2, 3)`. */
   [inspect.custom](_depth: number, options: InspectOptions, show: typeof inspect = inspect): string {
     if (this.ids.length !== 1) return this.toString();
-    return `${this.toString()} ${show(this.cachedRow(this.ids[0]), options)}`;
-  }
-
-  /** `{ id, ...cached fields }` of one record; just the id once the Environment is closed. */
-  private cachedRow(id: KeyOf<M>): CachedRow<M> {
-    const row: Record<string, unknown> = { id };
-    let layer;
-    try {
-      layer = this.session.scope().layer;
-    } catch {
-      return row as CachedRow<M>; // closed: nothing cached to show
-    }
-    for (const f of this.schema.fields.values()) {
-      const v = layer.get(this.model, f.name, id);
-      if (v !== MISS && v !== GONE) row[f.name] = dictValue(f, v);
-    }
-    return row as CachedRow<M>;
+    return `${this.toString()} ${show(cachedRow(this, this.ids[0]), options)}`;
   }
 
   /**
@@ -357,6 +341,27 @@ function shapeOf(schema: ModelSchema): Shape {
     shapes.set(schema, shape);
   }
   return shape;
+}
+
+/**
+ * `{ id, ...cached fields }` of one record of `set`; just the id where its cache cannot
+ * be read (closed Environment, ended transaction). A function, not a member: every member name is one a field cannot take.
+ */
+function cachedRow<M>(set: RecordSetBase<M>, id: KeyOf<M>): CachedRow<M> {
+  const row: Record<string, unknown> = { id };
+  let layer;
+  try {
+    layer = set.session.scope().layer;
+  } catch (e) {
+    // Closed, or logged from a transaction that ended: no cache to show from here.
+    if (e instanceof ProxormError) return row as CachedRow<M>;
+    throw e;
+  }
+  for (const f of set.schema.fields.values()) {
+    const v = layer.get(set.schema.name, f.name, id);
+    if (v !== MISS && v !== GONE) row[f.name] = dictValue(f, v);
+  }
+  return row as CachedRow<M>;
 }
 
 /** toDict/read form of a cached value: x2many id lists are copied (the cached ones are frozen). */
