@@ -85,6 +85,7 @@ describeEachDatabase('methods on models', (db) => {
     expect(account instanceof BaseModel).toBe(true);
     expect(account instanceof RecordSetBase).toBe(true);
     expect(account instanceof Partner).toBe(false);
+    expect(account.constructor).toBe(Account);
     expect(env.model(Account).browse([]) instanceof Account).toBe(true);
   });
 

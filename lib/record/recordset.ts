@@ -313,21 +313,22 @@ export class RecordSetBase<M> {
 /**
  * A recordset Proxy: `await records.name` reads field "name". Its target is an instance
  * of the model class as far as the prototype chain goes (`record instanceof Account`,
- * the class's methods and getters, with `this` the Proxy): built by RecordSetBase's
- * constructor with the class as new.target, so the class's own constructor (and its
- * property initializers) never runs. A model class that does not extend BaseModel has
- * no RecordSetBase in its chain: its records are plain RecordSetBase instances, as before.
+ * the class's methods and getters, with `this` the Proxy), built by RecordSetBase's
+ * constructor: the class's own constructor (and its property initializers) never runs.
+ * A model class that does not extend BaseModel has no RecordSetBase in its chain: its
+ * records are plain RecordSetBase instances, as before.
  */
 export function makeRecordSet<M>(session: Session, schema: ModelSchema, ids: readonly Key[], prefetchIds: PrefetchSource | null): RecordSet<M> {
   const shape = shapeOf(schema);
-  const target = Reflect.construct(RecordSetBase, [session, schema, ids, prefetchIds], shape.newTarget) as RecordSetBase<M>;
-  return new Proxy(target, shape.handler as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
+  return new Proxy(new shape.Record<M>(session, schema, ids as readonly KeyOf<M>[], prefetchIds), shape.handler as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
 }
+
+/** RecordSetBase, or a subclass of it that adds nothing but a place in the chain. */
+type RecordClass = typeof RecordSetBase;
 
 interface Shape {
   readonly handler: ProxyHandler<RecordSetBase<unknown>>;
-  /** The class whose prototype records of the model get: the model class when it extends BaseModel. */
-  readonly newTarget: Function;
+  readonly Record: RecordClass;
 }
 
 const shapes = new WeakMap<ModelSchema, Shape>();
@@ -335,12 +336,26 @@ const shapes = new WeakMap<ModelSchema, Shape>();
 function shapeOf(schema: ModelSchema): Shape {
   let shape = shapes.get(schema);
   if (!shape) {
-    const cls = schema.cls;
-    const extendsBase = typeof cls.prototype === 'object' && cls.prototype !== null && RecordSetBase.prototype.isPrototypeOf(cls.prototype);
-    shape = { handler: makeHandler(schema), newTarget: extendsBase ? cls : RecordSetBase };
+    shape = { handler: makeHandler(schema), Record: recordClassOf(schema.cls) };
     shapes.set(schema, shape);
   }
   return shape;
+}
+
+/**
+ * For a class that extends BaseModel: a RecordSetBase subclass whose prototype's parent
+ * is the model class's prototype, so records run RecordSetBase's constructor through a
+ * plain `new` (Reflect.construct with the model class as new.target costs a third more
+ * per record) and still have the class (then BaseModel, then RecordSetBase) in their
+ * chain; `record.constructor` is the model class.
+ */
+function recordClassOf(cls: Function): RecordClass {
+  const proto: unknown = cls.prototype;
+  if (typeof proto !== 'object' || proto === null || !RecordSetBase.prototype.isPrototypeOf(proto)) return RecordSetBase;
+  const Record = class<M> extends RecordSetBase<M> {};
+  Object.setPrototypeOf(Record.prototype, proto);
+  Object.defineProperty(Record.prototype, 'constructor', { value: cls, configurable: true, writable: true });
+  return Record;
 }
 
 /**
