@@ -227,6 +227,12 @@ describe('class members named like recordset members', () => {
     }
   });
 
+  it('a class iterator would break the recordset calls that iterate: a SchemaError', () => {
+    const error = decorationError((cls) => Object.defineProperty(cls.prototype, Symbol.iterator, { value: function* () {}, configurable: true }));
+    expect(error).toBeInstanceOf(SchemaError);
+    expect(error.message).toContain('Bad[Symbol.iterator] would shadow');
+  });
+
   it('members of a model base class are checked too', () => {
     abstract class Base extends BaseModel {
       get ids(): number[] {

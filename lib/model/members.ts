@@ -25,10 +25,14 @@ export const OVERRIDABLE_METHODS: ReadonlySet<string> = new Set([
  */
 export function checkClassMembers(model: string, cls: Function): void {
   for (let p: object | null = cls.prototype as object; p && p !== Object.prototype && !isLibraryPrototype(p); p = Object.getPrototypeOf(p)) {
+    const owner = (p as { constructor?: Function }).constructor?.name ?? '?';
+    // Recordset calls iterate `this` (filtered, mapped, sorted): the iterator is state too.
+    if (Object.getOwnPropertySymbols(p).includes(Symbol.iterator)) {
+      throw new SchemaError(`@Model "${model}": ${owner}[Symbol.iterator] would shadow the recordset's own iteration; remove it`);
+    }
     for (const name of Object.getOwnPropertyNames(p)) {
       if (name === 'constructor' || !RESERVED_NAMES.has(name)) continue;
       const desc = Object.getOwnPropertyDescriptor(p, name) as PropertyDescriptor;
-      const owner = (p as { constructor?: Function }).constructor?.name ?? '?';
       if (OVERRIDABLE_METHODS.has(name)) {
         if (typeof desc.value === 'function') continue;
         throw new SchemaError(`@Model "${model}": ${owner}.${name} overrides the recordset method "${name}"; it can only be overridden by a method`);
