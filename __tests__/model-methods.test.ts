@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { inspect } from 'node:util';
 import {
-  BaseModel, Environment, Field, Model, RecordSetBase, SchemaError, ValidationError, asRecord,
+  BaseModel, Environment, Field, Model, RecordSetBase, SchemaError, ValidationError, asRecord, defineModel,
   type RecordSet, type Values,
 } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
@@ -231,6 +231,13 @@ describe('class members named like recordset members', () => {
     const error = decorationError((cls) => Object.defineProperty(cls.prototype, Symbol.iterator, { value: function* () {}, configurable: true }));
     expect(error).toBeInstanceOf(SchemaError);
     expect(error.message).toContain('Bad[Symbol.iterator] would shadow');
+  });
+
+  it('defineModel methods are checked the same way', () => {
+    expect(() => defineModel({ name: 'mm_defined', fields: { title: Field.string() }, methods: { get length() { return 0; } } })).toThrow(
+      /MmDefined\.length would shadow the recordset's own "length"/,
+    );
+    expect(() => defineModel({ name: 'mm_defined', fields: { title: Field.string() }, methods: { async unlink() {} } })).not.toThrow();
   });
 
   it('members of a model base class are checked too', () => {
