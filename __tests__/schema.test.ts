@@ -661,7 +661,7 @@ describe('Environment.open with a bad config', () => {
     ['a config that is not an object', null, /config must be an object/],
     ['a non-boolean prefetch', { prefetch: 'yes' }, /"prefetch" must be a boolean/],
     ['an unknown client', { client: 'oracle' }, /unknown client "oracle"/],
-    ['an unknown option', { logging: true }, /unknown option "logging" \(allowed: prefetch, queryTimeout, models, client, filename\)/],
+    ['an unknown option', { logging: true }, /unknown option "logging" \(allowed: prefetch, queryTimeout, models, log, client, filename\)/],
     ['options of another client', { client: 'mysql2', connection: 'mysql://u:s3cret@127.0.0.1/db', filename: 'x.db', pool: {} }, /unknown options "filename", "pool" \(allowed: .*connection, poolMax\)/],
     ['a MySQL option on SQLite', { filename: 'a.db', poolMax: 3 }, /unknown option "poolMax"/],
     ['an empty SQLite filename', { filename: '' }, /filename must be a non-empty string/],

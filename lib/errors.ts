@@ -29,7 +29,7 @@ export class MissingError extends ProxormError {
   }
 }
 
-/** Wrong use of @Model / @Field, found when the class is decorated or registered. */
+/** Wrong use of `@Model` / `@Field`, found when the class is decorated or registered. */
 export class SchemaError extends ProxormError {}
 
 /** Misuse of an Environment: no default one, used after close(), ... */

@@ -10,8 +10,8 @@
  *   stop rejecting that line.
  */
 import {
-  BaseModel, Environment, Field, Model,
-  type FieldKeys, type ModelApi, type ReadRow, type RecordSet, type Values,
+  BaseModel, Environment, Field, Model, asRecord,
+  type CachedRow, type FieldKeys, type ModelApi, type ReadRow, type RecordSet, type Values,
 } from '../../lib';
 
 /** true iff A and B are the same type (not merely mutually assignable; `any` is not `string`). */
@@ -92,6 +92,8 @@ export async function typeChecks(env: Environment): Promise<void> {
   const still: RecordSet<User> = await found.exists();
   const all: RecordSet<User> = found.concat(browsed, created).union(many, viaStatic);
   const shown: string = found.toString();
+  // The class's methods are the record's (this helper has no `this` annotation: plain class `this`).
+  const greeting: string = one.greet();
 
   // ---- toDict / read: exactly the asked fields --------------------------------------------
   const picked = await one.toDict(['name', 'score']);
@@ -135,8 +137,6 @@ export async function typeChecks(env: Environment): Promise<void> {
   one.name = Promise.resolve('x');
   // @ts-expect-error a field reads as a Promise, not as its value
   const notAwaited: string = one.name;
-  // @ts-expect-error a field is not a method
-  void one.greet;
   // @ts-expect-error id is not writable
   one.id = 3;
 
@@ -191,7 +191,7 @@ export async function typeChecks(env: Environment): Promise<void> {
   void NotAModel;
 
   void [n, a, s, b, d, label, id, ids, len, model, first, still, all, shown, pickedName, fullAge, names, scores, lengths,
-    adults, actives, byName, written, count, staticName, notAwaited, wrongModel];
+    adults, actives, byName, written, count, staticName, notAwaited, wrongModel, greeting];
 }
 
 // ---- field options ------------------------------------------------------------------------
@@ -205,3 +205,62 @@ class Stamped extends BaseModel {
   @Field.string({ format: 'sql' }) code!: string;
 }
 export const stampedFields: FieldKeys<Stamped>[] = ['whole', 'inferred', 'local', 'code'];
+
+// ---- methods and getters on models (README "Methods on models") ---------------------------
+@Model('sch_types_account')
+class Account extends BaseModel {
+  @Field() name!: string;
+  @Field() email!: string;
+  @Field.many2one(() => Tag) tag!: Tag | null;
+
+  /** `this: RecordSet<Account>` types `this.name` as the Promise it is. */
+  async label(this: RecordSet<Account>): Promise<string> {
+    expectTrue<Equal<typeof this.name, Promise<string>>>();
+    expectTrue<Equal<typeof this.tag, Promise<RecordSet<Tag>>>>();
+    // @ts-expect-error inside an annotated method a field is a Promise, not its value
+    const bare: string = this.name;
+    void bare;
+    return `${await this.name} <${await this.email}>`;
+  }
+
+  /** A getter cannot declare `this`: asRecord<Account>(this) is the record, typed. */
+  get upper(): Promise<string> {
+    return asRecord<Account>(this).name.then((n) => n.toUpperCase());
+  }
+
+  /** Overriding a recordset method: super reaches the recordset's. */
+  override async write(this: RecordSet<Account>, values: Partial<Values<Account>>): Promise<void> {
+    await super.write({ ...values, email: (values.email ?? (await this.email)).toLowerCase() });
+  }
+}
+
+export async function methodChecks(env: Environment): Promise<void> {
+  const account = env.model(Account).browse(1);
+  // Fields stay fields; methods and getters are not fields.
+  expectTrue<Equal<FieldKeys<Account>, 'name' | 'email' | 'tag'>>();
+  const label: string = await account.label();
+  expectTrue<Equal<typeof account.upper, Promise<string>>>();
+  expectTrue<Equal<ReturnType<typeof account.label>, Promise<string>>>();
+  const isAccount: boolean = account instanceof Account;
+  await account.write({ name: 'x' });
+  const json = account.toJSON();
+  expectTrue<Equal<typeof json, CachedRow<Account> | CachedRow<Account>[]>>();
+  const cachedName: string | undefined = (json as CachedRow<Account>).name;
+
+  // @ts-expect-error a getter is read-only on a record
+  account.upper = Promise.resolve('x');
+  // @ts-expect-error write: a getter is not a field
+  await account.write({ upper: 'X' });
+  // @ts-expect-error write: a method is not a field
+  await account.write({ label: 'X' });
+  // @ts-expect-error create: a getter is not a field
+  await env.model(Account).create({ name: 'a', email: 'b', upper: 'X' });
+  // @ts-expect-error toDict: a getter is not a field
+  await account.toDict(['upper']);
+  // @ts-expect-error mapped: a getter is not a field
+  await account.mapped('upper');
+  // @ts-expect-error toJSON rows hold fields only
+  void (json as CachedRow<Account>).upper;
+
+  void [label, isAccount, cachedName];
+}

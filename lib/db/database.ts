@@ -3,6 +3,7 @@ import { ConnectionError, ValidationError } from '../errors';
 import type { Dialect } from './dialect';
 import { sqliteDialect, sqliteKnexConfig } from './dialects/sqlite';
 import { mysqlDialect, mysqlKnexConfig } from './dialects/mysql';
+import { assertDriverInstalled } from './drivers';
 
 /** Embedded SQLite (the default): `filename` defaults to ':memory:'. */
 export interface SqliteConfig {
@@ -43,6 +44,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   if (client === 'sqlite' || client === 'better-sqlite3') {
     const filename = (config as SqliteConfig).filename ?? ':memory:';
     if (typeof filename !== 'string' || filename === '') throw new ValidationError('sqlite: filename must be a non-empty string');
+    assertDriverInstalled('sqlite');
     const knex = knexFactory(sqliteKnexConfig(filename));
     await probe(knex, sqliteDialect, () => Promise.resolve(undefined));
     return { knex, dialect: sqliteDialect, maxConnections: 1 };
@@ -52,6 +54,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     if (typeof connection !== 'string' && (typeof connection !== 'object' || connection === null)) {
       throw new ValidationError('mysql: `connection` must be a URL string or an options object');
     }
+    assertDriverInstalled('mysql');
     const knex = knexFactory(mysqlKnexConfig(connection, poolMax));
     let info: Parameters<typeof mysqlDialect>[0] | undefined;
     await probe(knex, mysqlDialect({ mariadb: true, autoincLockMode: 1, autoincIncrement: 1, maxAllowedPacket: 0 }), async () => {

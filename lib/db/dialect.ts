@@ -5,6 +5,7 @@ import type { Decoder } from '../model/decode';
 import type { DatabaseError } from '../errors';
 import type { ForeignKeySpec, TableConstraints } from './constraints';
 import type { Pinned } from './pinned';
+import type { StatementOrigin } from './trace';
 
 /**
  * Everything that differs between SQLite and MySQL/MariaDB, and nothing else. The
@@ -68,14 +69,21 @@ export interface Dialect {
   readonly likeSql: string;
   /** A driver error -> the typed DatabaseError it stands for. */
   translateError(err: unknown, sql: string | undefined): DatabaseError;
+  /**
+   * Rows a statement returned (a SELECT) or changed (INSERT, UPDATE, DELETE), from the
+   * query object knex reports with its 'query-response' event (the driver's raw reply
+   * is on it); undefined when the driver does not say.
+   */
+  rowCount(query: KnexQueryReply): number | undefined;
 
   // ---- schema sync ----------------------------------------------------------------------
   /**
    * Runs `body` on one pinned connection holding the database's schema lock, so that
    * sync() runs from any number of processes run one after the other, each seeing what
    * the previous one made. Waits up to SCHEMA_LOCK_WAIT_SECONDS (then LockTimeoutError).
+   * Every statement on that connection is traced as `origin`'s ('schema' statements).
    */
-  withSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>): Promise<T>;
+  withSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>, origin?: StatementOrigin): Promise<T>;
   /** Whether a table or a view of that name exists (readonly models may be views). */
   relationExists(db: Pinned, name: string): Promise<boolean>;
   /** Indexes (the primary key and unique ones included) and foreign keys of an existing table. */
@@ -93,6 +101,12 @@ export interface Dialect {
    * ForeignKeyViolationError (and, where the lock is a transaction, undo the whole sync).
    */
   addForeignKeys(db: Pinned, table: string, keys: readonly ForeignKeySpec[]): Promise<void>;
+}
+
+/** What a dialect's rowCount reads of knex's query object: the driver's raw reply. */
+export interface KnexQueryReply {
+  readonly response?: unknown;
+  readonly context?: unknown;
 }
 
 /** Driver error codes -> error class, per dialect; shared by the translateError of both. */

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DatabaseError } from '../errors';
-import type { Dialect } from './dialect';
+import type { Dialect, KnexQueryReply } from './dialect';
+import { TracedStatement, tracing, type StatementOrigin } from './trace';
 
 /**
  * What decides whether a statement may be sent, and what its failure means: a
@@ -40,6 +41,8 @@ export class Executor {
     /** Milliseconds a statement may run before it is cancelled (QueryTimeoutError); 0: no limit. */
     private readonly timeoutMs: number,
     private readonly gate: StatementGate,
+    /** Whose statements these are, for the 'statement:*' events. */
+    readonly origin: StatementOrigin,
   ) {}
 
   table(name: string): Knex.QueryBuilder {
@@ -56,16 +59,41 @@ export class Executor {
     for (let wait = this.gate.enter(); wait; wait = this.gate.enter()) await wait;
     qb.on('query', this.onQuery);
     if (this.timeoutMs > 0) qb.timeout(this.timeoutMs, { cancel: this.dialect.canCancel });
-    let reply: { ok: true; value: T } | { ok: false; error: unknown };
+    const trace = tracing(this.origin) ? this.trace(qb) : undefined;
+    let reply: { ok: true; value: T } | { ok: false; error: DatabaseError };
     try {
       reply = { ok: true, value: (await qb) as T };
     } catch (error) {
-      reply = { ok: false, error };
+      reply = { ok: false, error: this.dialect.translateError(error, sqlOf(qb)) };
     }
+    trace?.end(reply.ok ? undefined : reply.error);
     if (statementHooks.afterReply) await statementHooks.afterReply(sqlOf(qb) ?? '');
     if (reply.ok) return reply.value;
-    throw this.gate.failed(this.dialect.translateError(reply.error, sqlOf(qb)));
+    throw this.gate.failed(reply.error);
   }
+
+  /**
+   * Follows the statement through knex's events: its start when knex sends it (after
+   * the connection was acquired), its row count from the driver's reply.
+   */
+  private trace(qb: Knex.QueryBuilder): { end(error?: DatabaseError): void } {
+    let statement: TracedStatement | undefined;
+    let rows: number | undefined;
+    qb.on('query', (q: KnexQuery) => {
+      statement = new TracedStatement(this.origin, q.sql, 'query', q.bindings);
+    });
+    qb.on('query-response', (_result: unknown, q: KnexQueryReply) => {
+      rows = this.dialect.rowCount(q);
+    });
+    // A statement that was never sent (no connection) has no start, and no end either.
+    return { end: (error) => statement?.end(rows, error) };
+  }
+}
+
+/** What knex's 'query' event tells of a statement it sends. */
+interface KnexQuery {
+  readonly sql: string;
+  readonly bindings?: readonly unknown[];
 }
 
 /** The statement's SQL with placeholders (never values), if knex can tell. */

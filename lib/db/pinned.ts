@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { traceBuilder, tracing, type StatementOrigin } from './trace';
 
 /**
  * Statements on one connection taken from the pool, for work that must stay on one
@@ -23,15 +24,19 @@ interface ConnectionPool {
   releaseConnection(connection: unknown): unknown;
 }
 
-/** Runs `body` on one connection of `knex`'s pool, and gives the connection back after. */
-export async function withPinnedConnection<T>(knex: Knex, body: (db: Pinned) => Promise<T>): Promise<T> {
+/**
+ * Runs `body` on one connection of `knex`'s pool, and gives the connection back after.
+ * With an `origin` that somebody listens to, its statements are traced ('schema').
+ */
+export async function withPinnedConnection<T>(knex: Knex, origin: StatementOrigin | undefined, body: (db: Pinned) => Promise<T>): Promise<T> {
   const pool = knex.client as ConnectionPool;
   const connection = await pool.acquireConnection();
+  const traced = origin && tracing(origin) ? <B extends object>(b: B) => traceBuilder(b, origin) : <B>(b: B) => b;
   try {
     return await body({
-      schema: () => knex.schema.connection(connection),
-      table: (name) => knex(name).connection(connection),
-      raw: (sql, bindings) => (bindings ? knex.raw(sql, bindings) : knex.raw(sql)).connection(connection),
+      schema: () => traced(knex.schema.connection(connection)),
+      table: (name) => traced(knex(name).connection(connection)),
+      raw: (sql, bindings) => traced((bindings ? knex.raw(sql, bindings) : knex.raw(sql)).connection(connection)),
     });
   } finally {
     await pool.releaseConnection(connection);

@@ -5,6 +5,7 @@ import { hasForeignKey, hasIndex, ruleConflict, type ForeignKeySpec, type IndexS
 import { primaryKeyName } from './names';
 import type { Pinned } from './pinned';
 import { planTables, type TableSpec } from './schema-plan';
+import type { StatementOrigin } from './trace';
 import type { FieldDef } from '../model/field-types';
 import type { PrimaryKeyDef } from '../model/keys';
 import type { ModelSchema } from '../model/schema';
@@ -43,9 +44,9 @@ export interface SyncReport {
  *   Rows that break a unique or foreign key sync must add make it fail with the typed
  *   error (UniqueViolationError, ForeignKeyViolationError); fix the rows and run again.
  */
-export async function syncSchemas(knex: Knex, dialect: Dialect, schemas: readonly ModelSchema[]): Promise<SyncReport> {
+export async function syncSchemas(knex: Knex, dialect: Dialect, schemas: readonly ModelSchema[], origin?: StatementOrigin): Promise<SyncReport> {
   const plan = planTables(schemas);
-  return dialect.withSchemaLock(knex, (db) => apply(db, dialect, plan));
+  return dialect.withSchemaLock(knex, (db) => apply(db, dialect, plan), origin);
 }
 
 interface LaterKeys {

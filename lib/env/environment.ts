@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import { databaseOptionKeys, openDatabase, type DatabaseConfig } from '../db/database';
+import { EVENT_NAMES, type EnvironmentEvents, type EventBus, type ListenOptions } from '../db/events';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
 import { ProxormError, ValidationError } from '../errors';
 import { validKey, type Key } from '../model/keys';
@@ -14,6 +15,7 @@ import { Session, type SharedPool } from '../session/session';
 import type { TransactionFrame } from '../session/scope';
 import type { Stats } from '../session/stats';
 import { emptyStats } from '../session/stats';
+import { attachLogging, checkLogOption, type LogOption } from './log';
 
 export type EnvironmentConfig = DatabaseConfig & {
   /** Automatic prefetch (default true). false: every miss loads one record: the N+1 baseline. */
@@ -32,10 +34,16 @@ export type EnvironmentConfig = DatabaseConfig & {
    * (SchemaError). Two Environments may map one table name with two classes.
    */
   models?: readonly ModelClass<unknown>[];
+  /**
+   * SQL logging for this pool (its forks included): `true` writes one line per statement
+   * to stderr (`proxorm:sql <sql> -- <rows>, <ms> ms`), a function receives each line and
+   * the statement's end event. Lines carry placeholders, never values. README "Seeing the SQL".
+   */
+  log?: LogOption<Environment>;
 };
 
 /** The options of open() that are the Environment's own (the rest are the database's). */
-const ENVIRONMENT_OPTIONS: readonly string[] = ['prefetch', 'queryTimeout', 'models'];
+const ENVIRONMENT_OPTIONS: readonly string[] = ['prefetch', 'queryTimeout', 'models', 'log'];
 
 export interface TransactionOptions {
   /**
@@ -58,8 +66,8 @@ export interface TransactionOptions {
 export class Environment {
   /** @internal */ readonly session: Session;
 
-  private constructor(shared: SharedPool, prefetch: boolean, private readonly isRoot: boolean) {
-    this.session = new Session(shared, prefetch, this);
+  private constructor(shared: SharedPool, prefetch: boolean, private readonly isRoot: boolean, parent?: Session) {
+    this.session = new Session(shared, prefetch, this, parent);
   }
 
   /**
@@ -75,12 +83,14 @@ export class Environment {
     if (unknown && unknown.length > 0) {
       throw new ValidationError(`Environment.open: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (allowed: ${[...ENVIRONMENT_OPTIONS, ...allowed].join(', ')})`);
     }
-    const { prefetch = true, queryTimeout = 0, models: classes, ...dbConfig } = config;
+    const { prefetch = true, queryTimeout = 0, models: classes, log, ...dbConfig } = config;
     if (typeof prefetch !== 'boolean') throw new ValidationError('Environment.open: "prefetch" must be a boolean');
     if (!Number.isSafeInteger(queryTimeout) || queryTimeout < 0) throw new ValidationError('Environment.open: "queryTimeout" must be a non-negative integer (ms)');
+    checkLogOption(log);
     const models = ModelSet.of(classes); // checked before a connection is made
     const db = await openDatabase(dbConfig);
     const env = new Environment({ db, queryTimeout, models, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>() }, prefetch, true);
+    attachLogging(env.events, log);
     setDefaultSession(env.session);
     return env;
   }
@@ -138,17 +148,40 @@ export class Environment {
     this.session.checkOpen();
     const db = this.session.shared.db;
     try {
-      return await syncSchemas(db.knex, db.dialect, this.session.models.schemas);
+      return await syncSchemas(db.knex, db.dialect, this.session.models.schemas, this.session.root.executor.origin);
     } catch (e) {
       if (e instanceof ProxormError) throw e;
       throw db.dialect.translateError(e, undefined);
     }
   }
 
-  /** A new Environment on the same pool with an empty cache and its own stats: one per request. */
+  /**
+   * A new Environment on the same pool with an empty cache and its own stats: one per
+   * request. Its events reach this Environment's listeners too (and the pool's `log`).
+   */
   fork(options: { prefetch?: boolean } = {}): Environment {
     this.session.checkOpen();
-    return new Environment(this.session.shared, options.prefetch ?? this.prefetch, false);
+    return new Environment(this.session.shared, options.prefetch ?? this.prefetch, false, this.session);
+  }
+
+  /**
+   * Listens to an event of this Environment and of its forks: 'statement:start' and
+   * 'statement:end' (see StatementStartEvent / StatementEndEvent). Returns the function
+   * that stops listening. Bound values reach the listener only with
+   * `{ includeValues: true }`. A listener that throws never affects the statement: the
+   * first error of each listener is reported as a process warning (PROXORM_LISTENER_ERROR).
+   */
+  on<K extends keyof EnvironmentEvents>(event: K, listener: (event: EnvironmentEvents<Environment>[K]) => void, options: ListenOptions = {}): () => void {
+    if (!EVENT_NAMES.includes(event)) throw new ValidationError(`env.on: unknown event ${JSON.stringify(String(event))} (events: ${EVENT_NAMES.join(', ')})`);
+    if (typeof listener !== 'function') throw new ValidationError('env.on: the listener must be a function');
+    if (options === null || typeof options !== 'object') throw new ValidationError('env.on: options must be an object');
+    if (options.includeValues !== undefined && typeof options.includeValues !== 'boolean') throw new ValidationError('env.on: "includeValues" must be a boolean');
+    return this.events.on(event, listener, options);
+  }
+
+  /** The bus of `on`, typed with this class as the events' `env`. */
+  private get events(): EventBus<EnvironmentEvents<Environment>> {
+    return this.session.events as EventBus<EnvironmentEvents<Environment>>;
   }
 
   /**

@@ -27,7 +27,7 @@ export interface PrimaryKeyDef {
   readonly size: number;
 }
 
-/** What @Model accepts as `primaryKey`: a column name (integer, generated) or the full form. */
+/** What `@Model` accepts as `primaryKey`: a column name (integer, generated) or the full form. */
 export type PrimaryKeyOption = string | { column?: string; type?: KeyType; generated?: boolean; size?: number };
 
 export const DEFAULT_KEY: PrimaryKeyDef = { column: 'id', type: 'integer', generated: true, size: 0 };

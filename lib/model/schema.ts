@@ -8,7 +8,7 @@ export interface OrderTerm {
   readonly direction: 'asc' | 'desc';
 }
 
-/** The registered description of a model: what @Model and @Field declared. */
+/** The registered description of a model: what `@Model` and `@Field` declared. */
 export interface ModelSchema {
   readonly name: string;
   readonly table: string;
@@ -38,7 +38,8 @@ export const MAX_NAME_LENGTH = 63;
 /**
  * Property names a field may not take, because recordsets answer them themselves
  * (the record proxy would shadow either the field or the method). A test checks that
- * this list covers every member of RecordSet.
+ * this list covers every member of RecordSet. Members of a model class may not take
+ * them either, except methods overriding the public recordset methods (members.ts).
  */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'id', 'ids', 'env', 'session', 'model', 'length', 'then', 'catch', 'finally', 'constructor', 'prototype', '__proto__',

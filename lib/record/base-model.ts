@@ -1,11 +1,16 @@
+import { LIBRARY_PROTOTYPE } from '../model/members';
 import { defaultSession } from '../session/default';
+import { RecordSetBase } from './recordset';
 import type { Domain } from '../query/domain';
 import { modelApi, type BrowseOptions, type ModelApi, type SearchOptions } from './model-api';
 import type { CreateValues, KeyOf, ModelBrand, ModelClass, RecordSet } from './types';
 
 /**
- * Base class of models. Instances are never made: a model class only declares fields
- * (read through recordsets). The static calls are shortcuts for
+ * Base class of models. Its instances are never constructed: a model's records are
+ * recordsets whose prototype chain runs through the model class, then BaseModel, then
+ * RecordSetBase (linked below), so a record is `instanceof` its class, the class's
+ * methods and getters run with the record as `this`, and `super.write(...)` in an
+ * override reaches the recordset's write. The static calls are shortcuts for
  * `Environment.default.model(ThisModel).<call>`.
  */
 export abstract class BaseModel implements ModelBrand {
@@ -30,6 +35,37 @@ export abstract class BaseModel implements ModelBrand {
     return defaultApi(this).create(values as CreateValues<M>);
   }
 }
+
+/**
+ * The recordset methods a model class may override (model/members.ts), as the type
+ * system sees them on BaseModel, so that `super.write(values)` type-checks in an
+ * override. Loosely typed here (`this` is the subclass's, unknown to BaseModel); the
+ * override's own parameter carries the model's types, and on a record the recordset's
+ * typing applies (RecordSet<M>).
+ */
+export interface BaseModel {
+  /** See RecordSetBase.write. */
+  write(values: object): Promise<void>;
+  /** See RecordSetBase.unlink. */
+  unlink(): Promise<void>;
+  /** See RecordSetBase.toJSON. */
+  toJSON(): Record<string, unknown> | Record<string, unknown>[];
+}
+
+/**
+ * `this` inside a getter of a model class, typed as the record it is (a getter cannot
+ * declare a `this` parameter the way a method can): `asRecord<Account>(this).name` is a
+ * Promise (name the class: inside a class `this` is a type of its own). Returns its
+ * argument unchanged.
+ */
+export function asRecord<M extends BaseModel>(model: M): RecordSet<M> {
+  return model as unknown as RecordSet<M>;
+}
+
+// Runtime only: typing BaseModel as a RecordSetBase would make `ids`, `length`, ... fields of every model.
+Object.setPrototypeOf(BaseModel.prototype, RecordSetBase.prototype);
+// Where @Model's check of class members (model/members.ts) stops walking up.
+Object.defineProperty(BaseModel.prototype, LIBRARY_PROTOTYPE, { value: true });
 
 function defaultApi<M>(cls: ModelClass<M>): ModelApi<M> {
   const session = defaultSession();

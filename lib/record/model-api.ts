@@ -23,8 +23,16 @@ export interface SearchOptions extends BrowseOptions {
 
 /** Model-level calls of one model in one Environment: `env.model(User)`. */
 export class ModelApi<M> {
+  /** @internal */
+  readonly session: Session;
+  /** @internal */
+  readonly schema: ModelSchema;
+
   /** @internal use env.model(M) */
-  constructor(/** @internal */ readonly session: Session, /** @internal */ readonly schema: ModelSchema) {}
+  constructor(session: Session, schema: ModelSchema) {
+    this.session = session;
+    this.schema = schema;
+  }
 
   /** Records by key, without a query; a record that does not exist fails when read. */
   browse(ids: KeyOf<M> | readonly KeyOf<M>[], options: BrowseOptions = {}): RecordSet<M> {

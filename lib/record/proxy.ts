@@ -3,36 +3,32 @@ import type { ModelSchema } from '../model/schema';
 import type { RecordSetBase } from './recordset';
 
 /**
- * The Proxy handler that makes `record.field` a Promise of the field's value. Field
- * names win over nothing: @Field rejects names that recordset members use
- * (RESERVED_NAMES), so a property is either a field or a member, never both.
+ * The Proxy handler that makes `record.field` a Promise of the field's value (one per
+ * model: makeRecordSet caches it). Field names win over nothing: @Field rejects names
+ * that recordset members use (RESERVED_NAMES), and @Model rejects class members that
+ * would shadow recordset state (model/members.ts), so every other property (a
+ * recordset member, a method or getter of the model class) is looked up on the target,
+ * whose prototype chain holds both, with the Proxy as `this`.
  * Records are read-only: assignment points to write().
  */
-const handlers = new WeakMap<ModelSchema, ProxyHandler<RecordSetBase<unknown>>>();
-
-export function handlerFor(schema: ModelSchema): ProxyHandler<RecordSetBase<unknown>> {
-  let handler = handlers.get(schema);
-  if (!handler) {
-    const fields = schema.fields;
-    const readOnly = (prop: string | symbol): never => {
-      throw new ValidationError(`${schema.name}.${String(prop)}: records are read-only; use write({ ... })`);
-    };
-    handler = {
-      get(target, prop, receiver) {
-        if (typeof prop === 'string') {
-          const field = fields.get(prop);
-          if (field) return target.readField(field);
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-      has(target, prop) {
-        return (typeof prop === 'string' && fields.has(prop)) || Reflect.has(target, prop);
-      },
-      set: (_t, prop) => readOnly(prop),
-      defineProperty: (_t, prop) => readOnly(prop),
-      deleteProperty: (_t, prop) => readOnly(prop),
-    };
-    handlers.set(schema, handler);
-  }
-  return handler;
+export function makeHandler(schema: ModelSchema): ProxyHandler<RecordSetBase<unknown>> {
+  const fields = schema.fields;
+  const readOnly = (prop: string | symbol): never => {
+    throw new ValidationError(`${schema.name}.${String(prop)}: records are read-only; use write({ ... })`);
+  };
+  return {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string') {
+        const field = fields.get(prop);
+        if (field) return target.readField(field);
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+    has(target, prop) {
+      return (typeof prop === 'string' && fields.has(prop)) || Reflect.has(target, prop);
+    },
+    set: (_t, prop) => readOnly(prop),
+    defineProperty: (_t, prop) => readOnly(prop),
+    deleteProperty: (_t, prop) => readOnly(prop),
+  };
 }

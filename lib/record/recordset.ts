@@ -1,5 +1,5 @@
-import { inspect } from 'node:util';
-import { MissingError, SingletonError, ValidationError } from '../errors';
+import { inspect, type InspectOptions } from 'node:util';
+import { MissingError, ProxormError, SingletonError, ValidationError } from '../errors';
 import { isX2many, type FieldDef } from '../model/field-types';
 import { targetOf } from '../model/relations';
 import type { LoadMode } from '../session/loader';
@@ -10,8 +10,8 @@ import type { Session } from '../session/session';
 import type { ModelSchema } from '../model/schema';
 import { existingIds } from '../query/statements';
 import { unlinkRecords, writeRecords } from './writes';
-import { handlerFor } from './proxy';
-import type { DictValues, FieldKeys, KeyOf, ReadRow, RecordSet, RelationKeys, TargetOf, Values } from './types';
+import { makeHandler } from './proxy';
+import type { CachedRow, DictValues, FieldKeys, KeyOf, ReadRow, RecordSet, RelationKeys, TargetOf, Values } from './types';
 import type { Key } from '../model/keys';
 
 /**
@@ -211,8 +211,21 @@ export class RecordSetBase<M> {
     return `${this.model}(${this.ids.map((id) => (typeof id === 'string' ? JSON.stringify(id) : id)).join(', ')})`;
   }
 
-  [inspect.custom](): string {
-    return this.toString();
+  /**
+   * What `JSON.stringify` writes, synchronously and without a query: `{ id, ...fields }`
+   * with the fields this Environment has cached for the record (toDict's forms: a
+   * many2one as its key, an x2many as its keys); a field not loaded is absent. A
+   * recordset of several records gives an array of those. Never the Environment.
+   */
+  toJSON(): CachedRow<M> | CachedRow<M>[] {
+    const rows = this.ids.map((id) => cachedRow(this, id));
+    return this.ids.length === 1 ? rows[0] : rows;
+  }
+
+  /** `console.log(record)`: `user(3) { id: 3, name: 'ann' }` (what is cached); a set: `user(1, 2, 3)`. */
+  [inspect.custom](_depth: number, options: InspectOptions, show: typeof inspect = inspect): string {
+    if (this.ids.length !== 1) return this.toString();
+    return `${this.toString()} ${show(cachedRow(this, this.ids[0]), options)}`;
   }
 
   /**
@@ -297,9 +310,73 @@ export class RecordSetBase<M> {
   }
 }
 
-/** A recordset Proxy: `await records.name` reads field "name". */
+/**
+ * A recordset Proxy: `await records.name` reads field "name". Its target is an instance
+ * of the model class as far as the prototype chain goes (`record instanceof Account`,
+ * the class's methods and getters, with `this` the Proxy), built by RecordSetBase's
+ * constructor: the class's own constructor (and its property initializers) never runs.
+ * A model class that does not extend BaseModel has no RecordSetBase in its chain: its
+ * records are plain RecordSetBase instances, as before.
+ */
 export function makeRecordSet<M>(session: Session, schema: ModelSchema, ids: readonly Key[], prefetchIds: PrefetchSource | null): RecordSet<M> {
-  return new Proxy(new RecordSetBase<M>(session, schema, ids as readonly KeyOf<M>[], prefetchIds), handlerFor(schema) as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
+  const shape = shapeOf(schema);
+  return new Proxy(new shape.Record<M>(session, schema, ids as readonly KeyOf<M>[], prefetchIds), shape.handler as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
+}
+
+/** RecordSetBase, or a subclass of it that adds nothing but a place in the chain. */
+type RecordClass = typeof RecordSetBase;
+
+interface Shape {
+  readonly handler: ProxyHandler<RecordSetBase<unknown>>;
+  readonly Record: RecordClass;
+}
+
+const shapes = new WeakMap<ModelSchema, Shape>();
+
+function shapeOf(schema: ModelSchema): Shape {
+  let shape = shapes.get(schema);
+  if (!shape) {
+    shape = { handler: makeHandler(schema), Record: recordClassOf(schema.cls) };
+    shapes.set(schema, shape);
+  }
+  return shape;
+}
+
+/**
+ * For a class that extends BaseModel: a RecordSetBase subclass whose prototype's parent
+ * is the model class's prototype, so records run RecordSetBase's constructor through a
+ * plain `new` (Reflect.construct with the model class as new.target costs a third more
+ * per record) and still have the class (then BaseModel, then RecordSetBase) in their
+ * chain; `record.constructor` is the model class.
+ */
+function recordClassOf(cls: Function): RecordClass {
+  const proto: unknown = cls.prototype;
+  if (typeof proto !== 'object' || proto === null || !RecordSetBase.prototype.isPrototypeOf(proto)) return RecordSetBase;
+  const Record = class<M> extends RecordSetBase<M> {};
+  Object.setPrototypeOf(Record.prototype, proto);
+  Object.defineProperty(Record.prototype, 'constructor', { value: cls, configurable: true, writable: true });
+  return Record;
+}
+
+/**
+ * `{ id, ...cached fields }` of one record of `set`; just the id where its cache cannot
+ * be read (closed Environment, ended transaction). A function, not a member: every member name is one a field cannot take.
+ */
+function cachedRow<M>(set: RecordSetBase<M>, id: KeyOf<M>): CachedRow<M> {
+  const row: Record<string, unknown> = { id };
+  let layer;
+  try {
+    layer = set.session.scope().layer;
+  } catch (e) {
+    // Closed, or logged from a transaction that ended: no cache to show from here.
+    if (e instanceof ProxormError) return row as CachedRow<M>;
+    throw e;
+  }
+  for (const f of set.schema.fields.values()) {
+    const v = layer.get(set.schema.name, f.name, id);
+    if (v !== MISS && v !== GONE) row[f.name] = dictValue(f, v);
+  }
+  return row as CachedRow<M>;
 }
 
 /** toDict/read form of a cached value: x2many id lists are copied (the cached ones are frozen). */

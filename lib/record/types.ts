@@ -13,10 +13,26 @@ export interface ModelBrand {
   readonly __proxormModel: true;
 }
 
-/** Property names of M that are fields (public, non-method, not the brand, not the key `id`). */
+/**
+ * Property names of M that are fields: public, not methods, not the brand, not the key
+ * `id`, and not readonly. A getter without a setter is a readonly property to the type
+ * system (and nothing else tells it from a field), so getters are members, not fields;
+ * the price is that a field must not be declared `readonly` (records are read-only anyway).
+ */
 export type FieldKeys<M> = {
-  [K in keyof M]-?: K extends keyof ModelBrand | 'id' ? never : M[K] extends (...args: never[]) => unknown ? never : K;
+  [K in keyof M]-?: K extends keyof ModelBrand | 'id' ? never : M[K] extends (...args: never[]) => unknown ? never : IsReadonly<M, K> extends true ? never : K;
 }[keyof M] & string;
+
+/** Whether property K of M is readonly (a getter-only accessor, or declared readonly). */
+type IsReadonly<M, K extends keyof M> = (<T>() => T extends { [P in K]: M[K] } ? 1 : 2) extends <T>() => T extends { -readonly [P in K]: M[K] } ? 1 : 2
+  ? false
+  : true;
+
+/**
+ * The model class's own members a record exposes as they are declared: its methods and
+ * getters (not fields, not the brand, not the recordset's members, which win).
+ */
+export type MemberKeys<M> = Exclude<keyof M, FieldKeys<M> | keyof ModelBrand | keyof RecordSetBase<M>>;
 
 /**
  * The key type of a model: what its class declares as `id` (`declare readonly id:
@@ -66,11 +82,18 @@ export type CreateValues<M> = Partial<Values<M>> & { id?: KeyOf<M> };
 /** Field values of a model as toDict/read return them. */
 export type DictValues<M> = { [K in FieldKeys<M>]: DictValue<M[K]> };
 
+/** What toJSON gives for one record: the id and the fields cached for it (toDict's forms). */
+export type CachedRow<M> = { id: KeyOf<M> } & Partial<DictValues<M>>;
+
 /** Read access to the fields of a record: `await record.name`. */
 export type RecordFields<M> = { readonly [K in FieldKeys<M>]: Promise<ReadValue<M[K]>> };
 
-/** A recordset of model M: its methods plus a Promise-valued property per field. */
-export type RecordSet<M> = RecordSetBase<M> & RecordFields<M>;
+/**
+ * A recordset of model M: the recordset's members, a Promise-valued property per field,
+ * and the model class's methods and getters. Inside a method, declare
+ * `this: RecordSet<M>` so that `this.name` is typed as the Promise it is.
+ */
+export type RecordSet<M> = RecordSetBase<M> & RecordFields<M> & Pick<M, MemberKeys<M>>;
 
 /** A value of `read()`: the id and the asked fields. */
 export type ReadRow<M, F extends FieldKeys<M> = FieldKeys<M>> = { id: KeyOf<M> } & Pick<DictValues<M>, F>;

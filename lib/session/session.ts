@@ -2,7 +2,9 @@ import type { Key } from '../model/keys';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import type { Database } from '../db/database';
+import { EventBus, type EnvironmentEvents } from '../db/events';
 import { Executor, statementHooks, type StatementGate } from '../db/executor';
+import { newTransactionId, traceControl, type StatementOrigin } from '../db/trace';
 import { ConnectionError, DeadlockError, EnvironmentError, ProxormError, ValidationError, type DatabaseError } from '../errors';
 import type { ModelSet } from '../model/model-set';
 import { Clock } from './clock';
@@ -40,6 +42,8 @@ export class Session {
   readonly clock = new Clock();
   readonly base = new Layer(undefined);
   readonly stats: Stats = emptyStats();
+  /** The listeners of `env.on`; a fork's forward to its parent's. */
+  readonly events: EventBus<EnvironmentEvents>;
   readonly loader: Loader;
   readonly root: Scope;
   private readonly frames = new WeakSet<TransactionFrame>();
@@ -52,9 +56,12 @@ export class Session {
     readonly prefetch: boolean,
     /** The public object this session is the state of (what `Environment.default` returns). */
     readonly front: object,
+    /** The session this one is a fork of, whose listeners hear this one's events too. */
+    parent?: Session,
   ) {
+    this.events = new EventBus(parent?.events);
     this.loader = new Loader(this.stats, this.clock, () => this.prune());
-    this.root = { layer: this.base, frame: undefined, executor: this.executor(shared.db.knex, this.rootGate()) };
+    this.root = { layer: this.base, frame: undefined, executor: this.executor(shared.db.knex, this.rootGate(), { bus: this.events, env: front, transaction: undefined, depth: 0 }) };
   }
 
   /** The models this session maps (and caches): those of its pool. */
@@ -160,15 +167,16 @@ export class Session {
     if (!parent) this.checkConnectionAvailable();
     const release = parent ? await parent.openChild() : undefined;
     try {
+      const origin = this.origin(parent);
       let trx: Knex.Transaction;
       try {
-        trx = await (parent ? parent.trx.transaction() : this.shared.db.knex.transaction());
+        trx = await traceControl(origin, parent ? 'SAVEPOINT' : 'BEGIN', () => (parent ? parent.trx.transaction() : this.shared.db.knex.transaction()));
       } catch (e) {
         const err = dialect.translateError(e, parent ? 'SAVEPOINT' : 'BEGIN');
         throw parent ? parent.failed(err) : err;
       }
       const frame = new TransactionFrame(trx, parent, this.base, this.clock.now());
-      frame.executor = this.executor(trx, frame);
+      frame.executor = this.executor(trx, frame, origin);
       this.frames.add(frame);
       this.clock.hold(frame.start);
       try {
@@ -197,14 +205,17 @@ export class Session {
     await frame.drain();
     frame.end(); // from here on, a statement from this level's context is refused
     const aborted = frame.root.aborted;
+    const origin = frame.executor.origin;
     if (failure || aborted) {
       // The database already rolled an aborted transaction back: only the outermost
       // level still has something (the connection's state) to end.
-      if (!aborted || !frame.parent) await frame.trx.rollback().catch(() => undefined);
+      if (!aborted || !frame.parent) {
+        await traceControl(origin, frame.parent ? 'ROLLBACK TO SAVEPOINT' : 'ROLLBACK', () => frame.trx.rollback()).catch(() => undefined);
+      }
       throw aborted ?? failure!.error;
     }
     try {
-      await frame.trx.commit();
+      await traceControl(origin, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT', () => frame.trx.commit());
     } catch (e) {
       const err = e instanceof ProxormError ? e : this.shared.db.dialect.translateError(e, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT');
       if (err instanceof ConnectionError) frame.layer.forgetIn(below, this.clock.tick());
@@ -242,8 +253,14 @@ export class Session {
     }
   }
 
-  private executor(knex: Knex | Knex.Transaction, gate: StatementGate): Executor {
-    return new Executor(knex, this.shared.db.dialect, () => this.stats.queries++, this.shared.queryTimeout, gate);
+  private executor(knex: Knex | Knex.Transaction, gate: StatementGate, origin: StatementOrigin): Executor {
+    return new Executor(knex, this.shared.db.dialect, () => this.stats.queries++, this.shared.queryTimeout, gate, origin);
+  }
+
+  /** Who sends the statements of a new transaction level below `parent` (or below the pool). */
+  private origin(parent: TransactionFrame | undefined): StatementOrigin {
+    const above = (parent ?? this.root).executor.origin;
+    return { ...above, transaction: above.transaction ?? newTransactionId(), depth: above.depth + 1 };
   }
 
   /** The pool's gate: refuses statements once closed, or when they could never get a connection. */

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { LockTimeoutError } from '../../errors';
 import type { ForeignKeySpec, TableConstraints } from '../constraints';
 import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../pinned';
+import type { StatementOrigin } from '../trace';
 
 /**
  * Schema sync on MySQL / MariaDB: the lock, introspection, and adding foreign keys.
@@ -15,8 +16,8 @@ import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../
  */
 const LOCK_NAME = "CONCAT('proxorm.sync.', MD5(COALESCE(DATABASE(), '')))";
 
-export async function withMysqlSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>): Promise<T> {
-  return withPinnedConnection(knex, async (db) => {
+export async function withMysqlSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>, origin?: StatementOrigin): Promise<T> {
+  return withPinnedConnection(knex, origin, async (db) => {
     const sql = `SELECT GET_LOCK(${LOCK_NAME}, ?) AS got`;
     const [got] = await rows<{ got: number | null }>(db, sql, [SCHEMA_LOCK_WAIT_SECONDS]);
     if (Number(got?.got) !== 1) {

@@ -7,6 +7,7 @@ import {
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
+import { DRIVERS } from '../drivers';
 import { mysqlDatetimeText } from './datetime-text';
 import { addMysqlForeignKeys, mysqlColumnType, mysqlRelationExists, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
 
@@ -122,6 +123,13 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
     translateError(err, sql) {
       return wrapDriverError(err, sql, kindOf, cleanMessage);
+    },
+    // mysql2 replies [rows, fields]: rows an array for a SELECT, else a ResultSetHeader.
+    rowCount: ({ response }) => {
+      const rows: unknown = Array.isArray(response) ? response[0] : undefined;
+      if (Array.isArray(rows)) return rows.length;
+      const affected = (rows as { affectedRows?: unknown } | undefined)?.affectedRows;
+      return typeof affected === 'number' ? affected : undefined;
     },
     // Schema sync (mysql-schema.ts): GET_LOCK, information_schema, ALTER TABLE.
     withSchemaLock: withMysqlSchemaLock,
@@ -244,7 +252,7 @@ function cleanMessage(code: string | undefined, text: string): string {
 export function mysqlKnexConfig(connection: string | Record<string, unknown>, poolMax: number): Knex.Config {
   const base = typeof connection === 'string' ? parseMysqlUrl(connection) : { ...connection };
   return {
-    client: 'mysql2',
+    client: DRIVERS.mysql,
     connection: { ...base, dateStrings: true, timezone: 'Z', charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { ForeignKeyViolationError, SchemaError } from '../../errors';
 import type { ExistingIndex, ForeignKeySpec, TableConstraints } from '../constraints';
 import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../pinned';
+import type { StatementOrigin } from '../trace';
 
 /**
  * Schema sync on SQLite: the lock, introspection, and adding foreign keys to a table.
@@ -13,8 +14,8 @@ import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../
  * (PRAGMA foreign_keys cannot change inside a transaction): the table rebuild below must
  * drop a table without its ON DELETE actions firing on the rows that reference it.
  */
-export async function withSqliteSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>): Promise<T> {
-  return withPinnedConnection(knex, async (db) => {
+export async function withSqliteSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>, origin?: StatementOrigin): Promise<T> {
+  return withPinnedConnection(knex, origin, async (db) => {
     const foreignKeys = (await rows<{ foreign_keys: number }>(db, 'PRAGMA foreign_keys'))[0].foreign_keys;
     await db.raw('PRAGMA foreign_keys = OFF');
     try {

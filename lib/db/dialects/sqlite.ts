@@ -6,6 +6,7 @@ import {
 } from '../../model/decode';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
+import { DRIVERS } from '../drivers';
 import { sqliteDatetimeText } from './datetime-text';
 import { registerLikeFunctions } from './sqlite-like';
 import { addSqliteForeignKeys, sqliteRelationExists, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
@@ -105,6 +106,12 @@ export const sqliteDialect: Dialect = {
   translateError(err, sql) {
     return wrapDriverError(err, sql, kindOf, (_code, text) => upToFirstQuote(text));
   },
+  // better-sqlite3: rows for a reader (or RETURNING), else what run() reported as changes.
+  rowCount: ({ response, context }) => {
+    if (Array.isArray(response)) return response.length;
+    const changes = (context as { changes?: unknown } | undefined)?.changes;
+    return typeof changes === 'number' ? changes : undefined;
+  },
   // Schema sync (sqlite-schema.ts): the write lock, PRAGMA introspection, table rebuilds.
   withSchemaLock: withSqliteSchemaLock,
   relationExists: sqliteRelationExists,
@@ -159,7 +166,7 @@ function kindOf(code: string, message: string): ErrorKind {
 /** knex configuration for a SQLite file (or ':memory:'). */
 export function sqliteKnexConfig(filename: string): Knex.Config {
   return {
-    client: 'better-sqlite3',
+    client: DRIVERS.sqlite,
     connection: { filename },
     useNullAsDefault: true,
     // Error messages carry the statement with placeholders, not with the values bound.
