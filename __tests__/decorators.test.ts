@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
 import * as lib from '../lib';
-import { BaseModel, Environment, Field, Model, SchemaError, defineModel, type RecordSet } from '../lib';
+import { BaseModel, Environment, Field, Model, SchemaError, defineModel } from '../lib';
 import { schemaOf } from '../lib/model/registry';
 import type * as Fixture from './fixtures/tc39-models';
 import { countQueries, describeEachDatabase } from './helpers/databases';
@@ -36,6 +36,7 @@ function run<T>(js: string): T {
     if (id === 'proxorm' || id === '../../lib') return lib;
     throw new Error(`unexpected import ${id}`);
   };
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- runs the JavaScript a consumer's compiler emitted
   new Function('require', 'module', 'exports', js)(requireLib, module, module.exports);
   return module.exports as T;
 }
@@ -133,7 +134,7 @@ describeEachDatabase('standard (TC39) decorators', (db) => {
     const albums = env.model(Tc39Album);
     const ids: number[] = [];
     expect(await countQueries(env, async () => {
-      for (const name of ['Ann', 'Bob']) ids.push((await artists.create({ name, rank: ids.length + 1 })).id as number);
+      for (const name of ['Ann', 'Bob']) ids.push((await artists.create({ name, rank: ids.length + 1 })).id);
     })).toBe(2);
     expect(await countQueries(env, () => albums.create(
       [0, 1, 2, 3].map((i) => ({ title: `t${i}`, artist: ids[i % 2], released: new Date(Date.UTC(2020, i)), tags: { i } })),
@@ -192,7 +193,7 @@ describe('a field without a type says what is missing', () => {
   it('legacy decorators with metadata, of a type no column fits: names that type', () => {
     const e = schemaError(() => {
       @Model('legacy_badtype')
-      class A extends BaseModel {
+      class _A extends BaseModel {
         @Field() tags!: string[];
       }
     });

@@ -14,13 +14,13 @@ export async function typeChecks(): Promise<void> {
   // @ts-expect-error log is a boolean or a function
   await Environment.open({ log: 'yes' });
 
-  const stop: () => void = env.on('statement:end', (e) => {
-    expectTrue<Equal<typeof e.durationMs, number>>();
-    expectTrue<Equal<typeof e.rows, number | undefined>>();
-    expectTrue<Equal<typeof e.error, string | undefined>>();
-    expectTrue<Equal<typeof e.env, Environment>>();
-    expectTrue<Equal<typeof e.kind, 'query' | 'transaction' | 'schema'>>();
-    expectTrue<Equal<typeof e, StatementEndEvent<Environment>>>();
+  const stop: () => void = env.on('statement:end', (_e) => {
+    expectTrue<Equal<typeof _e.durationMs, number>>();
+    expectTrue<Equal<typeof _e.rows, number | undefined>>();
+    expectTrue<Equal<typeof _e.error, string | undefined>>();
+    expectTrue<Equal<typeof _e.env, Environment>>();
+    expectTrue<Equal<typeof _e.kind, 'query' | 'transaction' | 'schema'>>();
+    expectTrue<Equal<typeof _e, StatementEndEvent<Environment>>>();
   }, { includeValues: true });
   stop();
   env.on('statement:start', (e) => {

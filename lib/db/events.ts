@@ -78,7 +78,7 @@ export class EventBus<M extends object> {
 
   /** Adds a listener; returns the function that removes it (calling it twice is harmless). */
   on<K extends keyof M>(name: K, fn: (event: M[K]) => unknown, options: ListenOptions = {}): () => void {
-    const sub: Subscription = { fn: fn as Listener, includeValues: options.includeValues === true };
+    const sub: Subscription = { fn: fn, includeValues: options.includeValues === true };
     // A new array each time: an emit in progress keeps iterating the one it took.
     this.listeners.set(name, [...(this.listeners.get(name) ?? []), sub]);
     return () => {
@@ -99,6 +99,7 @@ export class EventBus<M extends object> {
    */
   emit<K extends keyof M>(name: K, event: M[K], values?: () => readonly unknown[]): void {
     let withValues: M[K] | undefined;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walks the parent chain from here
     for (let bus: EventBus<M> | undefined = this; bus; bus = bus.parent) {
       for (const sub of bus.listeners.get(name) ?? []) {
         if (sub.includeValues && values && !withValues) withValues = { ...event, bindings: values() };

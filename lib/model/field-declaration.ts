@@ -117,7 +117,7 @@ export function fieldDecorator<T>(declaration: FieldDeclaration, label: string):
     throw new SchemaError(`${label}: not applied to a class property (decorate a property, or pass it to defineModel's fields)`);
   };
   declarations.set(decorator, declaration);
-  return decorator as FieldDecorator<T>;
+  return decorator;
 }
 
 function declareLegacy(d: FieldDeclaration, label: string, target: unknown, key: string | symbol): void {

@@ -1,7 +1,7 @@
 import { SchemaError } from '../errors';
 import {
   BASE_OPTION_KEYS, DATETIME_FORMATS, DESIGN_TYPES, TYPE_OPTION_KEYS, inferFieldType,
-  type FieldDef, type FieldType, type RelationType,
+  type FieldDef, type RelationType,
 } from './field-types';
 import type { PendingField } from './field-declaration';
 import { RESERVED_NAMES } from './schema';
@@ -74,7 +74,7 @@ function noTypeReason(p: PendingField): string {
     return `no type: Field() infers it from TypeScript metadata, which defineModel has none of; name it (${EXPLICIT.replace(/@/g, '')})`;
   }
   if (p.designType !== undefined) {
-    const declared = (p.designType as Function | null)?.name || String(p.designType);
+    const declared = typeof p.designType === 'function' ? p.designType.name : JSON.stringify(p.designType);
     return `cannot infer a column type from design:type ${declared} (the TypeScript type of the property); name it: @Field.json(), @Field.float(), @Field.text(), ...`;
   }
   if (p.declaredBy === 'standard') {

@@ -13,6 +13,7 @@ import type { CreateValues, KeyOf, ModelBrand, ModelClass, RecordSet } from './t
  * override reaches the recordset's write. The static calls are shortcuts for
  * `Environment.default.model(ThisModel).<call>`.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface below types the recordset members every record has at run time
 export abstract class BaseModel implements ModelBrand {
   /** Type-level marker (see ModelBrand): makes `Customer` a relation target in field types. */
   declare readonly __proxormModel: true;
@@ -43,6 +44,7 @@ export abstract class BaseModel implements ModelBrand {
  * override's own parameter carries the model's types, and on a record the recordset's
  * typing applies (RecordSet<M>).
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the class above
 export interface BaseModel {
   /** See RecordSetBase.write. */
   write(values: object): Promise<void>;

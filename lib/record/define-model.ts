@@ -36,7 +36,7 @@ export type DefinedModel<F, M> = Omit<typeof BaseModel, 'prototype'> & (abstract
  * const Artist = defineModel({ name: 'artist', fields: { name: Field.string({ required: true }) } });
  * ```
  */
-export function defineModel<F extends Record<string, FieldDecorator<unknown>>, M extends object = {}>(
+export function defineModel<F extends Record<string, FieldDecorator<unknown>>, M extends object = object>(
   options: DefineModelOptions<F, M>,
 ): DefinedModel<F, M> {
   if (!options || typeof options !== 'object') throw new SchemaError('defineModel: expected { name, fields, ... }');

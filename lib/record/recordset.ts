@@ -351,7 +351,7 @@ function shapeOf(schema: ModelSchema): Shape {
  */
 function recordClassOf(cls: Function): RecordClass {
   const proto: unknown = cls.prototype;
-  if (typeof proto !== 'object' || proto === null || !RecordSetBase.prototype.isPrototypeOf(proto)) return RecordSetBase;
+  if (typeof proto !== 'object' || proto === null || !(proto instanceof RecordSetBase)) return RecordSetBase;
   const Record = class<M> extends RecordSetBase<M> {};
   Object.setPrototypeOf(Record.prototype, proto);
   Object.defineProperty(Record.prototype, 'constructor', { value: cls, configurable: true, writable: true });
