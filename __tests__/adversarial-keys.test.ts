@@ -1,6 +1,13 @@
 import 'reflect-metadata';
 import {
-  BaseModel, Environment, Field, MissingError, Model, SingletonError, UniqueViolationError, ValidationError,
+  BaseModel,
+  Environment,
+  Field,
+  MissingError,
+  Model,
+  SingletonError,
+  UniqueViolationError,
+  ValidationError,
 } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
 
@@ -66,7 +73,20 @@ describeEachDatabase('adversarial keys', (db) => {
   });
 
   it('odd string keys (__proto__, constructor, "1" and "01", trailing and leading spaces, case, NUL, emoji, SQL) are distinct keys everywhere', async () => {
-    const keys = ['__proto__', 'constructor', 'hasOwnProperty', '1', '01', 'a', 'a ', ' a', 'A', 'a\u0000b', '😀', "x'; DROP TABLE adv_user; --"];
+    const keys = [
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      '1',
+      '01',
+      'a',
+      'a ',
+      ' a',
+      'A',
+      'a\u0000b',
+      '😀',
+      "x'; DROP TABLE adv_user; --",
+    ];
     await env.model(User).create(keys.map((id, i) => ({ id, name: `n${i}` })));
     const fresh = env.fork();
     for (const [i, k] of keys.entries()) expect(await fresh.model(User).browse(k).name).toBe(`n${i}`);
@@ -74,40 +94,92 @@ describeEachDatabase('adversarial keys', (db) => {
     expect([...all.ids].sort()).toEqual([...keys].sort());
     const f2 = env.fork();
     expect((await f2.model(User).browse(keys).read(['name'])).map((r) => r.id)).toEqual(keys);
-    for (const [i, k] of keys.entries()) expect(await f2.model(User).browse(k).toDict(['name'])).toEqual({ name: `n${i}` });
-    for (const k of keys) expect((await env.fork().model(User).search([['id', '=', k]])).ids).toEqual([k]);
-    expect((await env.fork().model(User).search([['id', 'in', keys]])).length).toBe(keys.length);
-    expect((await env.fork().model(User).search([['id', 'not in', keys]])).length).toBe(0);
-    expect((await env.fork().model(User).search([['id', '!=', 'a']])).length).toBe(keys.length - 1);
+    for (const [i, k] of keys.entries())
+      expect(await f2.model(User).browse(k).toDict(['name'])).toEqual({ name: `n${i}` });
+    for (const k of keys)
+      expect(
+        (
+          await env
+            .fork()
+            .model(User)
+            .search([['id', '=', k]])
+        ).ids,
+      ).toEqual([k]);
+    expect(
+      (
+        await env
+          .fork()
+          .model(User)
+          .search([['id', 'in', keys]])
+      ).length,
+    ).toBe(keys.length);
+    expect(
+      (
+        await env
+          .fork()
+          .model(User)
+          .search([['id', 'not in', keys]])
+      ).length,
+    ).toBe(0);
+    expect(
+      (
+        await env
+          .fork()
+          .model(User)
+          .search([['id', '!=', 'a']])
+      ).length,
+    ).toBe(keys.length - 1);
     await f2.model(User).browse(['a\u0000b', '__proto__']).write({ boss: 'constructor' });
     const f3 = env.fork();
-    expect((await f3.model(User).browse('constructor').reports).ids.slice().sort()).toEqual(['__proto__', 'a\u0000b'].sort());
+    expect((await f3.model(User).browse('constructor').reports).ids.slice().sort()).toEqual(
+      ['__proto__', 'a\u0000b'].sort(),
+    );
     await f3.model(User).browse('a').unlink();
     expect(await env.fork().model(User).searchCount()).toBe(keys.length - 1);
     expect(await env.fork().model(User).browse('a ').name).toBe('n6');
     expect(() => env.model(User).browse(1 as unknown as string)).toThrow(ValidationError);
   });
 
-  it('batches past 1,000 rows and SQLite\'s 500-row INSERT, with given and generated keys mixed, read back right', async () => {
-    const q = await countQueries(env, () => env.model(User).create(Array.from({ length: 1234 }, (_, i) => ({ id: `u${i}`, name: `n${i}` }))));
+  it("batches past 1,000 rows and SQLite's 500-row INSERT, with given and generated keys mixed, read back right", async () => {
+    const q = await countQueries(env, () =>
+      env.model(User).create(Array.from({ length: 1234 }, (_, i) => ({ id: `u${i}`, name: `n${i}` }))),
+    );
     expect(q).toBe(db.name === 'sqlite' ? 3 : 2); // 500 rows a statement on SQLite, 1,000 on MariaDB
-    const tags = Array.from({ length: 1100 }, (_, i) => (i % 3 === 0 ? { label: `t${i}`, id: crypto.randomUUID() } : { label: `t${i}` }));
+    const tags = Array.from({ length: 1100 }, (_, i) =>
+      i % 3 === 0 ? { label: `t${i}`, id: crypto.randomUUID() } : { label: `t${i}` },
+    );
     const created = await env.model(Tag).create(tags);
-    tags.forEach((t, i) => { if (t.id) expect(created.ids[i]).toBe(t.id); });
+    tags.forEach((t, i) => {
+      if (t.id) expect(created.ids[i]).toBe(t.id);
+    });
     const fresh = env.fork();
     const all = await fresh.model(User).search([]);
-    expect(await countQueries(fresh, async () => {
-      for (const u of all) await u.name;
-    })).toBe(2);
-    const tracks = await env.model(Track).create([{ id: 50, title: 'a' }, { title: 'b' }, { id: 70, title: 'c' }, { title: 'd' }, { title: 'e' }]);
+    expect(
+      await countQueries(fresh, async () => {
+        for (const u of all) await u.name;
+      }),
+    ).toBe(2);
+    const tracks = await env
+      .model(Track)
+      .create([{ id: 50, title: 'a' }, { title: 'b' }, { id: 70, title: 'c' }, { title: 'd' }, { title: 'e' }]);
     const rows = await env.knex('adv_track').select('TrackId', 'title').orderBy('TrackId');
     expect(rows).toEqual(tracks.ids.map((TrackId, i) => ({ TrackId, title: 'abcde'[i] })));
   });
 
   it('duplicate keys within one batch, or of a stored row, fail the whole create and leave nothing', async () => {
     await env.model(User).create({ id: 'keep', name: 'k' });
-    await expect(env.model(User).create([{ id: 'd', name: '1' }, { id: 'd', name: '2' }])).rejects.toThrow(UniqueViolationError);
-    await expect(env.model(User).create([{ id: 'e', name: '1' }, { id: 'keep', name: '2' }])).rejects.toThrow(UniqueViolationError);
+    await expect(
+      env.model(User).create([
+        { id: 'd', name: '1' },
+        { id: 'd', name: '2' },
+      ]),
+    ).rejects.toThrow(UniqueViolationError);
+    await expect(
+      env.model(User).create([
+        { id: 'e', name: '1' },
+        { id: 'keep', name: '2' },
+      ]),
+    ).rejects.toThrow(UniqueViolationError);
     expect(await env.model(User).searchCount()).toBe(1);
     await expect(env.model(User).browse('d').name).rejects.toThrow(MissingError);
     await expect(env.model(User).browse('e').name).rejects.toThrow(MissingError);
@@ -120,12 +192,22 @@ describeEachDatabase('adversarial keys', (db) => {
     await u.write({ tags: { remove: [t1], add: [t3], create: [{ label: '4' }] } });
     expect((await u.tags).length).toBe(3);
     expect((await env.fork().model(User).browse('u').tags).length).toBe(3);
-    await u.write({ reports: { create: [{ id: 'r1', name: 'r1' }, { id: 'r2', name: 'r2' }] } });
+    await u.write({
+      reports: {
+        create: [
+          { id: 'r1', name: 'r1' },
+          { id: 'r2', name: 'r2' },
+        ],
+      },
+    });
     await u.write({ reports: { remove: ['r1'] } });
     expect((await u.reports).ids).toEqual(['r2']);
     expect((await env.fork().model(User).browse('u').reports).ids).toEqual(['r2']);
     await expect(u.write({ reports: { add: ['nobody'] } })).rejects.toThrow(/^adv_user: 1 record\(s\) do not exist/);
-    await env.model(Tag).browse(t1).write({ notes: { create: [{ body: 'n1' }, { body: 'n2' }] }, pinned: { create: [{ body: 'p' }] } });
+    await env
+      .model(Tag)
+      .browse(t1)
+      .write({ notes: { create: [{ body: 'n1' }, { body: 'n2' }] }, pinned: { create: [{ body: 'p' }] } });
     const f = env.fork();
     const q = await countQueries(f, async () => {
       const tags = await f.model(Tag).search([]);
@@ -142,17 +224,21 @@ describeEachDatabase('adversarial keys', (db) => {
 
   it('savepoints with string keys: a rolled-back level leaves neither rows nor cache entries', async () => {
     await env.model(User).create({ id: 'base', name: 'b' });
-    await expect(env.transaction(async () => {
-      await env.model(User).create({ id: 't1', name: 't' });
-      await env.transaction(async () => {
-        await env.model(User).browse('base').write({ name: 'changed' });
-        await env.model(User).create({ id: 't2', name: 't' });
-        throw new Error('inner');
-      }).catch(() => undefined);
-      expect(await env.model(User).browse('base').name).toBe('b');
-      await expect(env.model(User).browse('t2').name).rejects.toThrow(MissingError);
-      throw new Error('outer');
-    })).rejects.toThrow('outer');
+    await expect(
+      env.transaction(async () => {
+        await env.model(User).create({ id: 't1', name: 't' });
+        await env
+          .transaction(async () => {
+            await env.model(User).browse('base').write({ name: 'changed' });
+            await env.model(User).create({ id: 't2', name: 't' });
+            throw new Error('inner');
+          })
+          .catch(() => undefined);
+        expect(await env.model(User).browse('base').name).toBe('b');
+        await expect(env.model(User).browse('t2').name).rejects.toThrow(MissingError);
+        throw new Error('outer');
+      }),
+    ).rejects.toThrow('outer');
     await expect(env.model(User).browse('t1').name).rejects.toThrow(MissingError);
     expect(await env.model(User).searchCount()).toBe(1);
   });
@@ -162,7 +248,9 @@ describeEachDatabase('adversarial keys', (db) => {
     expect(await env.model(Track).browse(id).title).toBe('old');
     await env.knex('adv_track').update({ title: 'new' });
     expect(() => env.invalidateRecord(Track, String(id) as unknown as number)).toThrow(ValidationError);
-    expect(() => env.invalidateRecord(Track, String(id) as unknown as number)).toThrow(/adv_track\.invalidateRecord: invalid key: expected an integer key/);
+    expect(() => env.invalidateRecord(Track, String(id) as unknown as number)).toThrow(
+      /adv_track\.invalidateRecord: invalid key: expected an integer key/,
+    );
     expect(() => env.invalidateRecord(User, 5)).toThrow(/expected a string key/);
     expect(() => env.invalidateRecord('adv_nope', 1)).toThrow(/there is no model named "adv_nope"/);
     expect(await env.model(Track).browse(id).title).toBe('old'); // nothing dropped by the refused calls
@@ -176,7 +264,9 @@ describeEachDatabase('adversarial keys', (db) => {
       await env.knex.raw('SET FOREIGN_KEY_CHECKS = 0');
       await env.knex.schema.dropTable('adv_user');
       await env.knex.raw('SET FOREIGN_KEY_CHECKS = 1');
-      await env.knex.raw('CREATE TABLE adv_user (login VARCHAR(64) PRIMARY KEY, name VARCHAR(255) NOT NULL, boss_login VARCHAR(64)) CHARSET latin1 COLLATE latin1_swedish_ci');
+      await env.knex.raw(
+        'CREATE TABLE adv_user (login VARCHAR(64) PRIMARY KEY, name VARCHAR(255) NOT NULL, boss_login VARCHAR(64)) CHARSET latin1 COLLATE latin1_swedish_ci',
+      );
       await env.knex('adv_user').insert({ login: 'café', name: 'stored' });
       const fresh = env.fork();
       expect(await fresh.model(User).browse('café').name).toBe('stored');
@@ -197,11 +287,22 @@ describeEachDatabase('adversarial keys', (db) => {
       const raw = await lib.Environment.open(db.config);
       const cleanup: Array<() => Promise<void>> = [];
       try {
-        for (const t of ['adv_review', 'adv_artist', 'adv_genre', 'adv_code']) await raw.knex.raw('DROP TABLE IF EXISTS ??', [t]);
-        await raw.knex.raw('CREATE TABLE adv_artist (ArtistId INT NOT NULL, Name VARCHAR(120), PRIMARY KEY (ArtistId)) CHARSET utf8mb3 COLLATE utf8mb3_general_ci');
-        await raw.knex.raw('CREATE TABLE adv_genre (GenreId INT NOT NULL AUTO_INCREMENT, Name VARCHAR(120), PRIMARY KEY (GenreId))');
-        await raw.knex.raw('CREATE TABLE adv_code (Code VARCHAR(10) NOT NULL, PRIMARY KEY (Code)) CHARSET utf8mb3 COLLATE utf8mb3_general_ci');
-        @lib.Model({ name: 'adv_artist', table: 'adv_artist', primaryKey: { column: 'ArtistId', type: 'integer', generated: false } })
+        for (const t of ['adv_review', 'adv_artist', 'adv_genre', 'adv_code'])
+          await raw.knex.raw('DROP TABLE IF EXISTS ??', [t]);
+        await raw.knex.raw(
+          'CREATE TABLE adv_artist (ArtistId INT NOT NULL, Name VARCHAR(120), PRIMARY KEY (ArtistId)) CHARSET utf8mb3 COLLATE utf8mb3_general_ci',
+        );
+        await raw.knex.raw(
+          'CREATE TABLE adv_genre (GenreId INT NOT NULL AUTO_INCREMENT, Name VARCHAR(120), PRIMARY KEY (GenreId))',
+        );
+        await raw.knex.raw(
+          'CREATE TABLE adv_code (Code VARCHAR(10) NOT NULL, PRIMARY KEY (Code)) CHARSET utf8mb3 COLLATE utf8mb3_general_ci',
+        );
+        @lib.Model({
+          name: 'adv_artist',
+          table: 'adv_artist',
+          primaryKey: { column: 'ArtistId', type: 'integer', generated: false },
+        })
         class Artist extends lib.BaseModel {
           @lib.Field.string({ column: 'Name', size: 120 }) name!: string | null;
         }
@@ -244,7 +345,8 @@ describeEachDatabase('adversarial keys', (db) => {
         expect(again).toEqual({ createdTables: [], addedColumns: [], addedIndexes: [], addedConstraints: [] });
       } finally {
         for (const close of cleanup) await close();
-        for (const t of ['adv_review', 'adv_artist', 'adv_genre', 'adv_code']) await raw.knex.raw('DROP TABLE IF EXISTS ??', [t]);
+        for (const t of ['adv_review', 'adv_artist', 'adv_genre', 'adv_code'])
+          await raw.knex.raw('DROP TABLE IF EXISTS ??', [t]);
         await raw.close();
       }
     });

@@ -1,7 +1,5 @@
 import 'reflect-metadata';
-import {
-  BaseModel, DeadlockError, Environment, Field, MissingError, Model, ValidationError,
-} from '../lib';
+import { BaseModel, DeadlockError, Environment, Field, MissingError, Model, ValidationError } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
 import { barrier, clearHooks, holdReply, isSelect, sent, turns } from './helpers/interleave';
 
@@ -45,12 +43,17 @@ describeEachDatabase('cache consistency', (db) => {
     await root.close();
   });
 
-  const dbValue = async (table: string, id: number, column: string) => (await root.knex(table).where('id', id).first())?.[column];
+  const dbValue = async (table: string, id: number, column: string) =>
+    (await root.knex(table).where('id', id).first())?.[column];
 
   describe('a load in flight never puts back what this Environment changed meanwhile', () => {
     const seed = async () => {
       const [c1, c2] = (await root.model(Customer).create([{ name: 'c1' }, { name: 'c2' }])).ids;
-      const orders = (await root.model(Order).create(Array.from({ length: 20 }, (_, i) => ({ ref: `o${i}`, customer: i < 10 ? c1 : c2 })))).ids;
+      const orders = (
+        await root
+          .model(Order)
+          .create(Array.from({ length: 20 }, (_, i) => ({ ref: `o${i}`, customer: i < 10 ? c1 : c2 })))
+      ).ids;
       return { c1, c2, orders };
     };
 
@@ -97,7 +100,9 @@ describeEachDatabase('cache consistency', (db) => {
 
     it('a set-null during the load: the reference reads null', async () => {
       const [c1] = (await root.model(Customer).create([{ name: 'c1' }])).ids;
-      const notes = await root.model(Note).create(Array.from({ length: 5 }, (_, i) => ({ text: `n${i}`, customer: c1 })));
+      const notes = await root
+        .model(Note)
+        .create(Array.from({ length: 5 }, (_, i) => ({ text: `n${i}`, customer: c1 })));
       const env = root.fork();
       const all = env.model(Note).browse(notes.ids);
       const hold = holdReply(isSelect('cc_note'));
@@ -166,7 +171,8 @@ describeEachDatabase('cache consistency', (db) => {
   });
 
   it('versions are kept while a load that could need them runs, and pruned once none does', async () => {
-    const ids = (await root.model(Account).create(Array.from({ length: 50 }, (_, i) => ({ name: `a${i}`, bal: i })))).ids;
+    const ids = (await root.model(Account).create(Array.from({ length: 50 }, (_, i) => ({ name: `a${i}`, bal: i }))))
+      .ids;
     const env = root.fork();
     const all = env.model(Account).browse(ids);
     const hold = holdReply(isSelect('cc_account'));
@@ -181,7 +187,8 @@ describeEachDatabase('cache consistency', (db) => {
   });
 
   it('a loop after clearCache() or invalidateRecord() over the same set costs one load again, not one per record', async () => {
-    const ids = (await root.model(Account).create(Array.from({ length: 30 }, (_, i) => ({ name: `a${i}`, bal: i })))).ids;
+    const ids = (await root.model(Account).create(Array.from({ length: 30 }, (_, i) => ({ name: `a${i}`, bal: i }))))
+      .ids;
     const env = root.fork();
     const all = await env.model(Account).search([]);
     const loop = async () => {
@@ -205,13 +212,15 @@ describeEachDatabase('cache consistency', (db) => {
       const requested = barrier();
       await env.transaction(async () => {
         await Promise.all([
-          env.transaction(async () => {
-            await env.model(Order).browse(o).write({ customer: c2 });
-            written.open();
-            await requested.promise;
-            await turns(3); // the outer read's batch has flushed: sent, or waiting for this savepoint
-            throw new Error('inner block fails');
-          }).catch(() => undefined),
+          env
+            .transaction(async () => {
+              await env.model(Order).browse(o).write({ customer: c2 });
+              written.open();
+              await requested.promise;
+              await turns(3); // the outer read's batch has flushed: sent, or waiting for this savepoint
+              throw new Error('inner block fails');
+            })
+            .catch(() => undefined),
           (async () => {
             await written.promise;
             const p = C.browse(c1).orders;
@@ -246,18 +255,25 @@ describeEachDatabase('cache consistency', (db) => {
     });
 
     it('code of the same Environment outside the transaction reads committed state, not its uncommitted writes', async () => {
-      const [a, b] = (await root.model(Account).create([{ name: 'a', bal: 100 }, { name: 'b', bal: 0 }])).ids;
+      const [a, b] = (
+        await root.model(Account).create([
+          { name: 'a', bal: 100 },
+          { name: 'b', bal: 0 },
+        ])
+      ).ids;
       const A = root.model(Account);
       const wrote = barrier();
       const readDone = barrier();
       let seen: number | null = null;
       await Promise.all([
-        root.transaction(async () => {
-          await A.browse(a).write({ bal: 0 });
-          wrote.open();
-          await readDone.promise;
-          throw new Error('rolled back');
-        }).catch(() => undefined),
+        root
+          .transaction(async () => {
+            await A.browse(a).write({ bal: 0 });
+            wrote.open();
+            await readDone.promise;
+            throw new Error('rolled back');
+          })
+          .catch(() => undefined),
         (async () => {
           await wrote.promise;
           seen = await A.browse(a).bal; // cached before the transaction: no statement needed
@@ -270,26 +286,35 @@ describeEachDatabase('cache consistency', (db) => {
       expect(await A.browse(a).bal).toBe(100);
     });
 
-    it('two transactions of one Environment do not see each other\'s uncommitted writes', async () => {
+    it("two transactions of one Environment do not see each other's uncommitted writes", async () => {
       if (db.name === 'sqlite') return expect(db.name).toBe('sqlite'); // one connection: they cannot overlap
-      const [a, b] = (await root.model(Account).create([{ name: 'a', bal: 100 }, { name: 'b', bal: 0 }])).ids;
+      const [a, b] = (
+        await root.model(Account).create([
+          { name: 'a', bal: 100 },
+          { name: 'b', bal: 0 },
+        ])
+      ).ids;
       const env = root.fork();
       const A = env.model(Account);
       const wrote = barrier();
       const t2Done = barrier();
       let seen: number | null = null;
       await Promise.all([
-        env.transaction(async () => {
-          await A.browse(a).write({ bal: 0 });
-          wrote.open();
-          await t2Done.promise;
-          throw new Error('T1 aborts');
-        }).catch(() => undefined),
-        env.transaction(async () => {
-          await wrote.promise;
-          seen = await A.browse(a).bal;
-          await A.browse(b).write({ bal: seen === 0 ? -1 : 1 });
-        }).then(() => t2Done.open()),
+        env
+          .transaction(async () => {
+            await A.browse(a).write({ bal: 0 });
+            wrote.open();
+            await t2Done.promise;
+            throw new Error('T1 aborts');
+          })
+          .catch(() => undefined),
+        env
+          .transaction(async () => {
+            await wrote.promise;
+            seen = await A.browse(a).bal;
+            await A.browse(b).write({ bal: seen === 0 ? -1 : 1 });
+          })
+          .then(() => t2Done.open()),
       ]);
       expect(seen).toBe(100);
       expect(await dbValue('cc_account', b, 'bal')).toBe(1);
@@ -315,11 +340,21 @@ describeEachDatabase('cache consistency', (db) => {
       for (let i = 0; i < 30; i++) {
         const env = root.fork();
         const r = await env.model(Account).create({ name: 'start', bal: 0 });
-        const ops: Promise<unknown>[] = [r.name, r.write({ name: `a${i}` }), r.name, r.write({ name: `b${i}` }), r.name];
+        const ops: Promise<unknown>[] = [
+          r.name,
+          r.write({ name: `a${i}` }),
+          r.name,
+          r.write({ name: `b${i}` }),
+          r.name,
+        ];
         if (i % 3 === 0) ops.push(r.unlink(), r.write({ name: `c${i}` }));
         await Promise.allSettled(ops);
         const mine = await r.name.then(String, (e: Error) => e.constructor.name);
-        const truth = await root.fork().model(Account).browse(r.id).name.then(String, (e: Error) => e.constructor.name);
+        const truth = await root
+          .fork()
+          .model(Account)
+          .browse(r.id)
+          .name.then(String, (e: Error) => e.constructor.name);
         expect(`${i}: ${mine}`).toBe(`${i}: ${truth}`);
       }
     });
@@ -365,7 +400,12 @@ describeEachDatabase('deadlocks', (db) => {
     it('SQLite has one writer: two transactions of forks never deadlock, they queue', async () => {
       const root = await db.open();
       try {
-        const [a, b] = (await root.model(Account).create([{ name: 'a', bal: 0 }, { name: 'b', bal: 0 }])).ids;
+        const [a, b] = (
+          await root.model(Account).create([
+            { name: 'a', bal: 0 },
+            { name: 'b', bal: 0 },
+          ])
+        ).ids;
         const f1 = root.fork();
         const f2 = root.fork();
         await Promise.all([
@@ -404,26 +444,37 @@ describeEachDatabase('deadlocks', (db) => {
    * callback catches the error and goes on writing c: that must fail too.
    */
   async function opposite(retries: number) {
-    const [a, b, c] = (await root.model(Account).create([{ name: 'a', bal: 0 }, { name: 'b', bal: 0 }, { name: 'c', bal: 0 }])).ids;
+    const [a, b, c] = (
+      await root.model(Account).create([
+        { name: 'a', bal: 0 },
+        { name: 'b', bal: 0 },
+        { name: 'c', bal: 0 },
+      ])
+    ).ids;
     const forks = [root.fork(), root.fork()];
     let firstWrites = 0;
     const bothWrote = barrier();
     const attempts = [0, 0];
     const afterCatch: unknown[] = [];
     const job = (k: number, first: number, second: number) =>
-      forks[k].transaction(async () => {
-        const M = forks[k].model(Account);
-        attempts[k]++;
-        await M.browse(first).write({ bal: k + 1 });
-        if (++firstWrites === 2) bothWrote.open();
-        await bothWrote.promise;
-        try {
-          await M.browse(second).write({ bal: k + 1 });
-        } catch (e) {
-          afterCatch.push(e);
-          await M.browse(c).write({ bal: 99 }).catch((e2: unknown) => afterCatch.push(e2));
-        }
-      }, { retries });
+      forks[k].transaction(
+        async () => {
+          const M = forks[k].model(Account);
+          attempts[k]++;
+          await M.browse(first).write({ bal: k + 1 });
+          if (++firstWrites === 2) bothWrote.open();
+          await bothWrote.promise;
+          try {
+            await M.browse(second).write({ bal: k + 1 });
+          } catch (e) {
+            afterCatch.push(e);
+            await M.browse(c)
+              .write({ bal: 99 })
+              .catch((e2: unknown) => afterCatch.push(e2));
+          }
+        },
+        { retries },
+      );
     const results = await Promise.allSettled([job(0, a, b), job(1, b, a)]);
     return { a, b, c, forks, results, attempts, afterCatch };
   }
@@ -447,14 +498,19 @@ describeEachDatabase('deadlocks', (db) => {
     expect(loserView.map((r) => r.bal)).not.toContain(99);
   });
 
-  it('{ retries: 1 } runs the loser\'s callback again, and both commit', async () => {
+  it("{ retries: 1 } runs the loser's callback again, and both commit", async () => {
     const { a, b, results, attempts } = await opposite(1);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
     expect(attempts[0] + attempts[1]).toBe(3);
-    expect([await dbValue(root, a), await dbValue(root, b)]).toEqual([attempts[0] === 2 ? 1 : 2, attempts[0] === 2 ? 1 : 2]);
+    expect([await dbValue(root, a), await dbValue(root, b)]).toEqual([
+      attempts[0] === 2 ? 1 : 2,
+      attempts[0] === 2 ? 1 : 2,
+    ]);
   });
 
   it('retries is refused on a nested transaction', async () => {
-    await expect(root.transaction(() => root.transaction(async () => 1, { retries: 2 }))).rejects.toThrow(ValidationError);
+    await expect(root.transaction(() => root.transaction(async () => 1, { retries: 2 }))).rejects.toThrow(
+      ValidationError,
+    );
   });
 });

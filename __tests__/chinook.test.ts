@@ -1,5 +1,15 @@
 import { ForeignKeyViolationError, ValidationError } from '../lib';
-import { Album, Artist, Customer, Employee, Genre, Invoice, InvoiceLine, Playlist, Track } from '../examples/chinook/models';
+import {
+  Album,
+  Artist,
+  Customer,
+  Employee,
+  Genre,
+  Invoice,
+  InvoiceLine,
+  Playlist,
+  Track,
+} from '../examples/chinook/models';
 import { describeEachChinook } from './helpers/chinook';
 import { countQueries } from './helpers/databases';
 
@@ -10,7 +20,10 @@ import { countQueries } from './helpers/databases';
  */
 
 /** How many load statements a hop costs when a loop meets its targets in this order. */
-function chunksWithNewTargets(targetsInLoopOrder: ReadonlyArray<number | null>, chunkOf: (i: number) => number): number {
+function chunksWithNewTargets(
+  targetsInLoopOrder: ReadonlyArray<number | null>,
+  chunkOf: (i: number) => number,
+): number {
   const seen = new Set<number>();
   const chunks = new Set<number>();
   targetsInLoopOrder.forEach((t, i) => {
@@ -40,7 +53,14 @@ describeEachChinook('Chinook', (db) => {
   });
 
   it("every invoice line's track name and the artist of its album equal the SQL join, one statement per hop per 1,000 records", async () => {
-    const expected = await db.rows<{ InvoiceLineId: number; TrackId: number; AlbumId: number | null; ArtistId: number | null; TrackName: string; ArtistName: string | null }>(
+    const expected = await db.rows<{
+      InvoiceLineId: number;
+      TrackId: number;
+      AlbumId: number | null;
+      ArtistId: number | null;
+      TrackName: string;
+      ArtistName: string | null;
+    }>(
       `SELECT l.InvoiceLineId, t.TrackId, t.AlbumId, al.ArtistId, t.Name AS TrackName, ar.Name AS ArtistName
          FROM InvoiceLine l JOIN Track t ON t.TrackId = l.TrackId
          LEFT JOIN Album al ON al.AlbumId = t.AlbumId LEFT JOIN Artist ar ON ar.ArtistId = al.ArtistId
@@ -63,19 +83,32 @@ describeEachChinook('Chinook', (db) => {
     const chunk = (i: number) => Math.floor(i / 1000);
     const hops = [
       Math.ceil(expected.length / 1000), // the lines
-      chunksWithNewTargets(expected.map((r) => r.TrackId), chunk),
-      chunksWithNewTargets(expected.map((r) => r.AlbumId), chunk),
-      chunksWithNewTargets(expected.map((r) => r.ArtistId), chunk),
+      chunksWithNewTargets(
+        expected.map((r) => r.TrackId),
+        chunk,
+      ),
+      chunksWithNewTargets(
+        expected.map((r) => r.AlbumId),
+        chunk,
+      ),
+      chunksWithNewTargets(
+        expected.map((r) => r.ArtistId),
+        chunk,
+      ),
     ];
     expect(hops).toEqual([3, 3, 2, 2]); // the last 240 lines reach no new album
     expect(n).toBe(1 + hops.reduce((a, b) => a + b, 0));
   });
 
   it("playlists' tracks through PlaylistTrack equal SQL, one statement for the links", async () => {
-    const links = await db.rows<{ PlaylistId: number; TrackId: number }>('SELECT PlaylistId, TrackId FROM PlaylistTrack ORDER BY PlaylistId, TrackId');
+    const links = await db.rows<{ PlaylistId: number; TrackId: number }>(
+      'SELECT PlaylistId, TrackId FROM PlaylistTrack ORDER BY PlaylistId, TrackId',
+    );
     const expected = new Map<number, number[]>();
     for (const l of links) expected.set(l.PlaylistId, [...(expected.get(l.PlaylistId) ?? []), l.TrackId]);
-    const playlistIds = (await db.rows<{ PlaylistId: number }>('SELECT PlaylistId FROM Playlist ORDER BY PlaylistId')).map((r) => r.PlaylistId);
+    const playlistIds = (
+      await db.rows<{ PlaylistId: number }>('SELECT PlaylistId FROM Playlist ORDER BY PlaylistId')
+    ).map((r) => r.PlaylistId);
 
     const env = await db.open();
     const got = new Map<number, number[]>();
@@ -116,14 +149,21 @@ describeEachChinook('Chinook', (db) => {
     const n = await countQueries(env, async () => {
       for (const e of await env.model(Employee).search([])) {
         const manager = await e.reportsTo;
-        managers.push([e.id, manager.length ? (manager.id) : null]);
+        managers.push([e.id, manager.length ? manager.id : null]);
         reports.set(e.id, [...(await e.reports).ids]);
       }
     });
     // the search, the employees' fields, their reports (one statement for all 8)
     expect(n).toBe(3);
     expect(managers).toEqual(employees.map((e) => [e.EmployeeId, e.ReportsTo]));
-    expect(reports).toEqual(new Map(employees.map((e) => [e.EmployeeId, employees.filter((r) => r.ReportsTo === e.EmployeeId).map((r) => r.EmployeeId)])));
+    expect(reports).toEqual(
+      new Map(
+        employees.map((e) => [
+          e.EmployeeId,
+          employees.filter((r) => r.ReportsTo === e.EmployeeId).map((r) => r.EmployeeId),
+        ]),
+      ),
+    );
 
     const reps = await db.rows<{ CustomerId: number; LastName: string | null }>(
       `SELECT c.CustomerId, e.LastName FROM Customer c LEFT JOIN Employee e ON e.EmployeeId = c.SupportRepId ORDER BY c.CustomerId`,
@@ -143,17 +183,28 @@ describeEachChinook('Chinook', (db) => {
   it('datetimes (text in SQLite) read as UTC and match SQL in domains under any TZ; money reads as its decimal string', async () => {
     // The stored text, whatever the column type ('2002-08-14 00:00:00'), means UTC.
     const hireText = db.name === 'sqlite' ? 'HireDate' : "DATE_FORMAT(HireDate, '%Y-%m-%d %H:%i:%s')";
-    const hired = await db.rows<{ EmployeeId: number; HireDate: string }>(`SELECT EmployeeId, ${hireText} AS HireDate FROM Employee ORDER BY EmployeeId`);
-    const since = await db.rows<{ EmployeeId: number }>("SELECT EmployeeId FROM Employee WHERE HireDate >= '2002-08-14 00:00:00' ORDER BY EmployeeId");
+    const hired = await db.rows<{ EmployeeId: number; HireDate: string }>(
+      `SELECT EmployeeId, ${hireText} AS HireDate FROM Employee ORDER BY EmployeeId`,
+    );
+    const since = await db.rows<{ EmployeeId: number }>(
+      "SELECT EmployeeId FROM Employee WHERE HireDate >= '2002-08-14 00:00:00' ORDER BY EmployeeId",
+    );
     expect(since).toHaveLength(6);
-    const totals = await db.rows<{ InvoiceId: number; Total: number | string }>('SELECT InvoiceId, Total FROM Invoice ORDER BY InvoiceId');
+    const totals = await db.rows<{ InvoiceId: number; Total: number | string }>(
+      'SELECT InvoiceId, Total FROM Invoice ORDER BY InvoiceId',
+    );
     const saved = process.env.TZ;
     try {
       for (const tz of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
         process.env.TZ = tz;
         const env = await db.open();
-        const got = await Promise.all([...(await env.model(Employee).search([]))].map(async (e) => [e.id, (await e.hireDate)?.toISOString()]));
-        expect({ tz, got }).toEqual({ tz, got: hired.map((r) => [r.EmployeeId, `${r.HireDate.replace(' ', 'T')}.000Z`]) });
+        const got = await Promise.all(
+          [...(await env.model(Employee).search([]))].map(async (e) => [e.id, (await e.hireDate)?.toISOString()]),
+        );
+        expect({ tz, got }).toEqual({
+          tz,
+          got: hired.map((r) => [r.EmployeeId, `${r.HireDate.replace(' ', 'T')}.000Z`]),
+        });
         const found = await env.model(Employee).search([['hireDate', '>=', new Date('2002-08-14T00:00:00Z')]]);
         expect({ tz, ids: [...found.ids] }).toEqual({ tz, ids: since.map((r) => r.EmployeeId) });
         const invoices = await env.model(Invoice).search([]);
@@ -171,22 +222,46 @@ describeEachChinook('Chinook', (db) => {
     const artist = await env.model(Artist).create({ id: 1000, name: 'Proxorm Quartet' });
     const album = await env.model(Album).create({ id: 1000, title: 'Mapped', artist });
     const track = await env.model(Track).create({
-      id: 5000, name: 'Existing Columns', album, mediaType: 1, genre: 1, composer: null, milliseconds: 180000, bytes: 1234, unitPrice: '1.29',
+      id: 5000,
+      name: 'Existing Columns',
+      album,
+      mediaType: 1,
+      genre: 1,
+      composer: null,
+      milliseconds: 180000,
+      bytes: 1234,
+      unitPrice: '1.29',
     });
-    expect(await db.rows('SELECT ArtistId, Name FROM Artist WHERE ArtistId = 1000')).toEqual([{ ArtistId: 1000, Name: 'Proxorm Quartet' }]);
-    expect(await db.rows('SELECT AlbumId, Title, ArtistId FROM Album WHERE AlbumId = 1000')).toEqual([{ AlbumId: 1000, Title: 'Mapped', ArtistId: 1000 }]);
+    expect(await db.rows('SELECT ArtistId, Name FROM Artist WHERE ArtistId = 1000')).toEqual([
+      { ArtistId: 1000, Name: 'Proxorm Quartet' },
+    ]);
+    expect(await db.rows('SELECT AlbumId, Title, ArtistId FROM Album WHERE AlbumId = 1000')).toEqual([
+      { AlbumId: 1000, Title: 'Mapped', ArtistId: 1000 },
+    ]);
     const [row] = await db.rows<Record<string, unknown>>('SELECT * FROM Track WHERE TrackId = 5000');
     expect({ ...row, UnitPrice: String(row.UnitPrice) }).toEqual({
-      TrackId: 5000, Name: 'Existing Columns', AlbumId: 1000, MediaTypeId: 1, GenreId: 1, Composer: null, Milliseconds: 180000, Bytes: 1234, UnitPrice: '1.29',
+      TrackId: 5000,
+      Name: 'Existing Columns',
+      AlbumId: 1000,
+      MediaTypeId: 1,
+      GenreId: 1,
+      Composer: null,
+      Milliseconds: 180000,
+      Bytes: 1234,
+      UnitPrice: '1.29',
     });
 
     await track.write({ name: 'Renamed', composer: 'Someone', genre: 2 });
-    expect(await db.rows('SELECT Name, Composer, GenreId FROM Track WHERE TrackId = 5000')).toEqual([{ Name: 'Renamed', Composer: 'Someone', GenreId: 2 }]);
+    expect(await db.rows('SELECT Name, Composer, GenreId FROM Track WHERE TrackId = 5000')).toEqual([
+      { Name: 'Renamed', Composer: 'Someone', GenreId: 2 },
+    ]);
 
     const playlist = env.model(Playlist).browse(1);
     const before = (await playlist.tracks).length;
     await playlist.write({ tracks: { add: [5000] } });
-    expect(await db.rows('SELECT PlaylistId, TrackId FROM PlaylistTrack WHERE TrackId = 5000')).toEqual([{ PlaylistId: 1, TrackId: 5000 }]);
+    expect(await db.rows('SELECT PlaylistId, TrackId FROM PlaylistTrack WHERE TrackId = 5000')).toEqual([
+      { PlaylistId: 1, TrackId: 5000 },
+    ]);
     expect((await playlist.tracks).length).toBe(before + 1);
     expect([...(await track.playlists).ids]).toEqual([1]);
 
@@ -196,12 +271,18 @@ describeEachChinook('Chinook', (db) => {
     expect(await album.title).toBe('Mapped');
 
     // A datetime and money in Chinook's own storage: text 'YYYY-MM-DD HH:MM:SS' / REAL on SQLite.
-    const invoice = await env.model(Invoice).create({ id: 1000, customer: 1, invoiceDate: new Date('2025-01-02T03:04:05Z'), total: '1.29' });
+    const invoice = await env
+      .model(Invoice)
+      .create({ id: 1000, customer: 1, invoiceDate: new Date('2025-01-02T03:04:05Z'), total: '1.29' });
     await env.model(InvoiceLine).create({ id: 5000, invoice, track, unitPrice: '1.29', quantity: 1 });
     const dateText = db.name === 'sqlite' ? 'InvoiceDate' : "DATE_FORMAT(InvoiceDate, '%Y-%m-%d %H:%i:%s')";
-    const [stored] = await db.rows<{ InvoiceDate: string; Total: number | string }>(`SELECT ${dateText} AS InvoiceDate, Total FROM Invoice WHERE InvoiceId = 1000`);
+    const [stored] = await db.rows<{ InvoiceDate: string; Total: number | string }>(
+      `SELECT ${dateText} AS InvoiceDate, Total FROM Invoice WHERE InvoiceId = 1000`,
+    );
     expect({ ...stored, Total: String(stored.Total) }).toEqual({ InvoiceDate: '2025-01-02 03:04:05', Total: '1.29' });
-    expect(await db.rows('SELECT InvoiceId, TrackId, Quantity FROM InvoiceLine WHERE InvoiceLineId = 5000')).toEqual([{ InvoiceId: 1000, TrackId: 5000, Quantity: 1 }]);
+    expect(await db.rows('SELECT InvoiceId, TrackId, Quantity FROM InvoiceLine WHERE InvoiceLineId = 5000')).toEqual([
+      { InvoiceId: 1000, TrackId: 5000, Quantity: 1 },
+    ]);
     expect([...(await track.invoiceLines).ids]).toEqual([5000]);
     await expect(track.unlink()).rejects.toBeInstanceOf(ForeignKeyViolationError);
     await env.model(InvoiceLine).browse(5000).unlink();

@@ -1,8 +1,16 @@
 import 'reflect-metadata';
 import { inspect } from 'node:util';
 import {
-  BaseModel, DatabaseError, DataError, Environment, Field, ForeignKeyViolationError, Model, NotNullViolationError,
-  UniqueViolationError, type RecordSet,
+  BaseModel,
+  DatabaseError,
+  DataError,
+  Environment,
+  Field,
+  ForeignKeyViolationError,
+  Model,
+  NotNullViolationError,
+  UniqueViolationError,
+  type RecordSet,
 } from '../lib';
 import { schemaOf } from '../lib/model/registry';
 import { loadRows } from '../lib/query/statements';
@@ -25,7 +33,8 @@ import { describeEachDatabase } from './helpers/databases';
 class Owner extends BaseModel {
   @Field.string() name!: string | null;
   @Field.one2many(() => Item, 'owner') items!: Item[];
-  @Field.many2many(() => Item, { relation: 'de_owner_item_rel', column1: 'owner_id', column2: 'item_id' }) tagged!: Item[];
+  @Field.many2many(() => Item, { relation: 'de_owner_item_rel', column1: 'owner_id', column2: 'item_id' })
+  tagged!: Item[];
 }
 
 @Model('de_item')
@@ -62,7 +71,15 @@ class Account extends BaseModel {
 type ItemField = 'name' | 'body' | 'qty' | 'ratio' | 'amount' | 'flag' | 'seen' | 'meta' | 'owner';
 const ITEM_FIELDS: readonly ItemField[] = ['name', 'body', 'qty', 'ratio', 'amount', 'flag', 'seen', 'meta', 'owner'];
 const COLUMN: Record<ItemField, string> = {
-  name: 'name', body: 'body', qty: 'qty', ratio: 'ratio', amount: 'amount', flag: 'flag', seen: 'seen', meta: 'meta', owner: 'owner_id',
+  name: 'name',
+  body: 'body',
+  qty: 'qty',
+  ratio: 'ratio',
+  amount: 'amount',
+  flag: 'flag',
+  seen: 'seen',
+  meta: 'meta',
+  owner: 'owner_id',
 };
 
 const N = 1000;
@@ -73,8 +90,15 @@ const T0 = Date.UTC(2024, 0, 1);
 /** What record i holds: the values it is created with, which are also the canonical values it reads back. */
 function itemValues(i: number, owners: readonly number[]) {
   return {
-    name: `n${i}`, body: `b${i}`, qty: i, ratio: i + 0.5, amount: `${i}.25`, flag: i % 2 === 0,
-    seen: new Date(T0 + i * 60_000), meta: { i }, owner: owners[i % 2],
+    name: `n${i}`,
+    body: `b${i}`,
+    qty: i,
+    ratio: i + 0.5,
+    amount: `${i}.25`,
+    flag: i % 2 === 0,
+    seen: new Date(T0 + i * 60_000),
+    meta: { i },
+    owner: owners[i % 2],
   };
 }
 const expected = (i: number, owners: readonly number[]): Record<ItemField, unknown> => itemValues(i, owners);
@@ -94,22 +118,90 @@ interface BadCell {
 }
 
 const CASES: readonly BadCell[] = [
-  { what: 'text that is not JSON in a json column', field: 'meta', detail: 'JSON document', sqlite: 'json-BAD {', mariadb: 'json-BAD {', mariadbNative: true },
+  {
+    what: 'text that is not JSON in a json column',
+    field: 'meta',
+    detail: 'JSON document',
+    sqlite: 'json-BAD {',
+    mariadb: 'json-BAD {',
+    mariadbNative: true,
+  },
   { what: 'text in an integer column', field: 'qty', detail: 'integer', sqlite: 'qty-BAD', mariadb: 'qty-BAD' },
   { what: 'a fraction in an integer column', field: 'qty', detail: 'integer', sqlite: 12.75, mariadb: '12.75' },
-  { what: 'an integer past the safe range', field: 'qty', detail: 'integer', sqlite: 2n ** 53n + 1n, mariadb: '9007199254740993', mariadbNative: true },
-  { what: "'yes' in a boolean column", field: 'flag', detail: 'boolean (0 or 1)', sqlite: 'yes-BAD', mariadb: 'yes-BAD' },
-  { what: '7 in a boolean column', field: 'flag', detail: 'boolean (0 or 1)', sqlite: 7, mariadb: 7, mariadbNative: true },
+  {
+    what: 'an integer past the safe range',
+    field: 'qty',
+    detail: 'integer',
+    sqlite: 2n ** 53n + 1n,
+    mariadb: '9007199254740993',
+    mariadbNative: true,
+  },
+  {
+    what: "'yes' in a boolean column",
+    field: 'flag',
+    detail: 'boolean (0 or 1)',
+    sqlite: 'yes-BAD',
+    mariadb: 'yes-BAD',
+  },
+  {
+    what: '7 in a boolean column',
+    field: 'flag',
+    detail: 'boolean (0 or 1)',
+    sqlite: 7,
+    mariadb: 7,
+    mariadbNative: true,
+  },
   { what: 'text in a datetime column', field: 'seen', detail: 'datetime', sqlite: 'date-BAD', mariadb: 'date-BAD' },
-  { what: 'a day that does not exist', field: 'seen', detail: 'datetime', sqlite: '2024-02-30T10:00:00.000Z', mariadb: '2024-02-30 10:00:00.000' },
-  { what: "MariaDB's zero date", field: 'seen', detail: 'datetime', mariadb: '0000-00-00 00:00:00', mariadbNative: true },
-  { what: 'text in a float column', field: 'ratio', detail: 'finite number', sqlite: 'ratio-BAD', mariadb: 'ratio-BAD' },
+  {
+    what: 'a day that does not exist',
+    field: 'seen',
+    detail: 'datetime',
+    sqlite: '2024-02-30T10:00:00.000Z',
+    mariadb: '2024-02-30 10:00:00.000',
+  },
+  {
+    what: "MariaDB's zero date",
+    field: 'seen',
+    detail: 'datetime',
+    mariadb: '0000-00-00 00:00:00',
+    mariadbNative: true,
+  },
+  {
+    what: 'text in a float column',
+    field: 'ratio',
+    detail: 'finite number',
+    sqlite: 'ratio-BAD',
+    mariadb: 'ratio-BAD',
+  },
   { what: 'an infinite float', field: 'ratio', detail: 'finite number', sqlite: Infinity, mariadb: 'Infinity' },
-  { what: 'text in a decimal column', field: 'amount', detail: 'decimal(10,2)', sqlite: 'amount-BAD', mariadb: 'amount-BAD' },
-  { what: 'a decimal with more digits than its precision', field: 'amount', detail: 'decimal(10,2)', sqlite: 123456789.5, mariadb: '123456789.50' },
-  { what: 'text in a many2one column', field: 'owner', detail: 'record key', sqlite: 'owner-BAD', mariadb: 'owner-BAD' },
+  {
+    what: 'text in a decimal column',
+    field: 'amount',
+    detail: 'decimal(10,2)',
+    sqlite: 'amount-BAD',
+    mariadb: 'amount-BAD',
+  },
+  {
+    what: 'a decimal with more digits than its precision',
+    field: 'amount',
+    detail: 'decimal(10,2)',
+    sqlite: 123456789.5,
+    mariadb: '123456789.50',
+  },
+  {
+    what: 'text in a many2one column',
+    field: 'owner',
+    detail: 'record key',
+    sqlite: 'owner-BAD',
+    mariadb: 'owner-BAD',
+  },
   { what: 'a negative id in a many2one column', field: 'owner', detail: 'record key', sqlite: -3, mariadb: '-3' },
-  { what: 'bytes that are not UTF-8 in a string column', field: 'name', detail: 'string', sqlite: Buffer.from([0x6e, 0xff, 0xfe]) },
+  {
+    what: 'bytes that are not UTF-8 in a string column',
+    field: 'name',
+    detail: 'string',
+    sqlite: Buffer.from([0x6e, 0xff, 0xfe]),
+  },
 ];
 
 describeEachDatabase('data errors', (db) => {
@@ -143,7 +235,10 @@ describeEachDatabase('data errors', (db) => {
   async function writeRaw(table: string, id: number, column: string, value: unknown): Promise<void> {
     if (db.name === 'sqlite') await env.knex.raw('PRAGMA foreign_keys = OFF');
     try {
-      await env.knex(table).where('id', id).update({ [column]: value as never });
+      await env
+        .knex(table)
+        .where('id', id)
+        .update({ [column]: value as never });
     } finally {
       if (db.name === 'sqlite') await env.knex.raw('PRAGMA foreign_keys = ON');
     }
@@ -189,7 +284,8 @@ describeEachDatabase('data errors', (db) => {
         fields.forEach((f, fi) => {
           for (let j = 0; j < N; j++) {
             if (j === BAD && f.name === c.field) expectDataError(columns[fi][j], c, items[BAD]);
-            else if (columns[fi][j] !== expected(j, owners)[f.name as ItemField]) expect(columns[fi][j]).toEqual(expected(j, owners)[f.name as ItemField]);
+            else if (columns[fi][j] !== expected(j, owners)[f.name as ItemField])
+              expect(columns[fi][j]).toEqual(expected(j, owners)[f.name as ItemField]);
           }
         });
       });
@@ -204,7 +300,8 @@ describeEachDatabase('data errors', (db) => {
         const reader = env.fork();
         const before = reader.stats.queries;
         const recs = await reader.model(Item).search([]);
-        const read = (r: RecordSet<Item>, f: ItemField): Promise<unknown> => (f === 'owner' ? r.owner.then((o) => o.id) : r[f]);
+        const read = (r: RecordSet<Item>, f: ItemField): Promise<unknown> =>
+          f === 'owner' ? r.owner.then((o) => o.id) : r[f];
         const results = await Promise.allSettled([...recs].map((r) => read(r, c.field)));
         const failed = results.flatMap((r, j) => (r.status === 'rejected' ? [j] : []));
         expect(failed).toEqual([BAD]);
@@ -214,10 +311,14 @@ describeEachDatabase('data errors', (db) => {
         });
         // Every other field of the bad record was loaded with it.
         const bad = recs.at(BAD);
-        for (const f of ITEM_FIELDS.filter((x) => x !== c.field)) expect(await read(bad, f)).toEqual(expected(BAD, owners)[f]);
+        for (const f of ITEM_FIELDS.filter((x) => x !== c.field))
+          expect(await read(bad, f)).toEqual(expected(BAD, owners)[f]);
         expect(reader.stats.queries - before).toBe(2); // search, one load of the 1,000
         // Not cached: a second read asks the database again, and fails the same way.
-        const again = await read(bad, c.field).then(() => undefined, (e: unknown) => e);
+        const again = await read(bad, c.field).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expectDataError(again, c, items[BAD]);
         expect(reader.stats.queries - before).toBe(3);
       });
@@ -244,7 +345,10 @@ describeEachDatabase('data errors', (db) => {
     it('loadRows: a number reads as its text (String(n)), UTF-8 bytes as text, other bytes as a DataError', async () => {
       const ids = await labels();
       const schema = schemaOf(Label);
-      const { columns } = await loadRows(env.session.scope().executor, schema, ids, [schema.fields.get('code')!, schema.fields.get('tag')!]);
+      const { columns } = await loadRows(env.session.scope().executor, schema, ids, [
+        schema.fields.get('code')!,
+        schema.fields.get('tag')!,
+      ]);
       expect(columns[0]).toEqual(['42', '1.5']);
       expect(columns[1][0]).toBe('hi');
       expect(columns[1][1]).toBeInstanceOf(DataError);
@@ -312,7 +416,10 @@ describeEachDatabase('data errors', (db) => {
     }
 
     async function refused(fn: () => Promise<unknown>): Promise<DatabaseError> {
-      const err = await fn().then(() => undefined, (e: unknown) => e);
+      const err = await fn().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(DatabaseError);
       return err as DatabaseError;
     }
@@ -326,7 +433,9 @@ describeEachDatabase('data errors', (db) => {
       if (typeof value === 'string') return [value];
       if (value === null || typeof value !== 'object' || depth > 10 || seen.has(value)) return [];
       seen.add(value);
-      return Object.getOwnPropertyNames(value).flatMap((k) => ownStrings((value as Record<string, unknown>)[k], depth + 1, seen));
+      return Object.getOwnPropertyNames(value).flatMap((k) =>
+        ownStrings((value as Record<string, unknown>)[k], depth + 1, seen),
+      );
     }
 
     function expectNoSecret(err: DatabaseError): void {
@@ -349,7 +458,9 @@ describeEachDatabase('data errors', (db) => {
     it('unique violation, on INSERT and UPDATE: the key stays named, the values do not appear', async () => {
       await accounts();
       await accountsApi().create({ email: `${SECRET}@x`, secret: `${SECRET}-1`, note: 'n' });
-      const insert = await refused(() => accountsApi().create({ email: `${SECRET}@x`, secret: `${SECRET}-2`, note: 'n' }));
+      const insert = await refused(() =>
+        accountsApi().create({ email: `${SECRET}@x`, secret: `${SECRET}-2`, note: 'n' }),
+      );
       expect(insert).toBeInstanceOf(UniqueViolationError);
       expect(insert.message).toMatch(/email/);
       expectNoSecret(insert);

@@ -17,8 +17,13 @@ const FIXTURE = path.join(__dirname, 'fixtures', 'tc39-models.ts');
 
 /** Compiler options of `tsc --init` with target es2022: standard decorators, no metadata. */
 const STANDARD: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, esModuleInterop: true, skipLibCheck: true,
-  experimentalDecorators: false, emitDecoratorMetadata: false,
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.CommonJS,
+  strict: true,
+  esModuleInterop: true,
+  skipLibCheck: true,
+  experimentalDecorators: false,
+  emitDecoratorMetadata: false,
 };
 
 function compileStandard(source: string): string {
@@ -115,7 +120,12 @@ describe('standard (TC39) decorators: the fixture', () => {
     expect([...schemaOf(Tc39Artist).fields.keys()]).toEqual(['name', 'rank', 'albums']);
     expect([...schemaOf(Tc39Album).fields.keys()]).toEqual(['title', 'released', 'tags', 'artist']);
     expect([...schemaOf(Tc39Single).fields.keys()]).toEqual(['remix', 'title', 'released', 'tags', 'artist']);
-    expect(schemaOf(Tc39Album).fields.get('artist')).toMatchObject({ type: 'many2one', required: true, onDelete: 'cascade', column: 'artist_id' });
+    expect(schemaOf(Tc39Album).fields.get('artist')).toMatchObject({
+      type: 'many2one',
+      required: true,
+      onDelete: 'cascade',
+      column: 'artist_id',
+    });
     expect(schemaOf(Tc39Album).order).toBe('title');
   });
 });
@@ -133,30 +143,49 @@ describeEachDatabase('standard (TC39) decorators', (db) => {
     const artists = env.model(Tc39Artist);
     const albums = env.model(Tc39Album);
     const ids: number[] = [];
-    expect(await countQueries(env, async () => {
-      for (const name of ['Ann', 'Bob']) ids.push((await artists.create({ name, rank: ids.length + 1 })).id);
-    })).toBe(2);
-    expect(await countQueries(env, () => albums.create(
-      [0, 1, 2, 3].map((i) => ({ title: `t${i}`, artist: ids[i % 2], released: new Date(Date.UTC(2020, i)), tags: { i } })),
-    ))).toBe(1);
+    expect(
+      await countQueries(env, async () => {
+        for (const name of ['Ann', 'Bob']) ids.push((await artists.create({ name, rank: ids.length + 1 })).id);
+      }),
+    ).toBe(2);
+    expect(
+      await countQueries(env, () =>
+        albums.create(
+          [0, 1, 2, 3].map((i) => ({
+            title: `t${i}`,
+            artist: ids[i % 2],
+            released: new Date(Date.UTC(2020, i)),
+            tags: { i },
+          })),
+        ),
+      ),
+    ).toBe(1);
 
     const cold = env.fork();
     const titles: string[] = [];
-    expect(await countQueries(cold, async () => {
-      for (const album of await cold.model(Tc39Album).search([])) {
-        titles.push(`${await album.title}/${await (await album.artist).name}/${JSON.stringify(await album.tags)}`);
-      }
-    })).toBe(3);
+    expect(
+      await countQueries(cold, async () => {
+        for (const album of await cold.model(Tc39Album).search([])) {
+          titles.push(`${await album.title}/${await (await album.artist).name}/${JSON.stringify(await album.tags)}`);
+        }
+      }),
+    ).toBe(3);
     expect(titles).toEqual(['t0/Ann/{"i":0}', 't1/Bob/{"i":1}', 't2/Ann/{"i":2}', 't3/Bob/{"i":3}']);
 
     const ann = cold.model(Tc39Artist).browse(ids[0]);
-    expect(await countQueries(cold, async () => {
-      expect(await Promise.all([...(await ann.albums)].map((a) => a.title))).toEqual(['t0', 't2']);
-    })).toBe(1);
+    expect(
+      await countQueries(cold, async () => {
+        expect(await Promise.all([...(await ann.albums)].map((a) => a.title))).toEqual(['t0', 't2']);
+      }),
+    ).toBe(1);
     expect(await countQueries(cold, () => ann.write({ name: 'Anna', rank: null }))).toBe(1);
-    expect(await countQueries(cold, async () => expect([await ann.name, await ann.rank]).toEqual(['Anna', null]))).toBe(0);
+    expect(await countQueries(cold, async () => expect([await ann.name, await ann.rank]).toEqual(['Anna', null]))).toBe(
+      0,
+    );
     const fresh = env.fork();
-    expect(await countQueries(fresh, async () => expect(await fresh.model(Tc39Artist).browse(ids[0]).name).toBe('Anna'))).toBe(1);
+    expect(
+      await countQueries(fresh, async () => expect(await fresh.model(Tc39Artist).browse(ids[0]).name).toBe('Anna')),
+    ).toBe(1);
   });
 
   it('a model extending a model: inherited fields are its columns', async () => {
@@ -164,25 +193,32 @@ describeEachDatabase('standard (TC39) decorators', (db) => {
     const single = await env.model(Tc39Single).create({ title: 's', artist: artist.id, remix: true });
     const cold = env.fork();
     const read = cold.model(Tc39Single).browse(single.id);
-    expect(await countQueries(cold, async () => expect([await read.title, await read.remix]).toEqual(['s', true]))).toBe(1);
+    expect(
+      await countQueries(cold, async () => expect([await read.title, await read.remix]).toEqual(['s', true])),
+    ).toBe(1);
   });
 });
 
 describe('a field without a type says what is missing', () => {
   it('standard decorators: name the type, or use legacy decorators with metadata', () => {
-    const e = schemaError(() => runStandard(`
+    const e = schemaError(() =>
+      runStandard(`
       @Model('std_notype')
-      class A extends BaseModel { @Field() name!: string; }`));
+      class A extends BaseModel { @Field() name!: string; }`),
+    );
     expect(e.message).toBe(
-      '@Field std_notype.name: no type: standard (TC39) decorators carry no TypeScript type; name it (@Field.string(), @Field.integer(), @Field.float(), '
-      + '@Field.boolean(), @Field.datetime(), @Field.json(), ...) or compile with "experimentalDecorators" and "emitDecoratorMetadata" in tsconfig.json',
+      '@Field std_notype.name: no type: standard (TC39) decorators carry no TypeScript type; name it (@Field.string(), @Field.integer(), @Field.float(), ' +
+        '@Field.boolean(), @Field.datetime(), @Field.json(), ...) or compile with "experimentalDecorators" and "emitDecoratorMetadata" in tsconfig.json',
     );
   });
 
   it('legacy decorators without emitDecoratorMetadata: enable it, or name the type', () => {
-    const js = ts.transpileModule(`import { BaseModel, Field, Model } from 'proxorm';
+    const js = ts.transpileModule(
+      `import { BaseModel, Field, Model } from 'proxorm';
       @Model('legacy_notype')
-      class A extends BaseModel { @Field() name!: string; }`, { compilerOptions: { ...STANDARD, experimentalDecorators: true } }).outputText;
+      class A extends BaseModel { @Field() name!: string; }`,
+      { compilerOptions: { ...STANDARD, experimentalDecorators: true } },
+    ).outputText;
     expect(js).toContain('__decorate(');
     expect(js).not.toContain('design:type');
     expect(schemaError(() => run(js)).message).toMatch(
@@ -197,7 +233,9 @@ describe('a field without a type says what is missing', () => {
         @Field() tags!: string[];
       }
     });
-    expect(e.message).toMatch(/^@Field legacy_badtype\.tags: cannot infer a column type from design:type Array \(the TypeScript type of the property\); name it: @Field\.json\(\)/);
+    expect(e.message).toMatch(
+      /^@Field legacy_badtype\.tags: cannot infer a column type from design:type Array \(the TypeScript type of the property\); name it: @Field\.json\(\)/,
+    );
   });
 
   it('defineModel: name the type', () => {
@@ -209,18 +247,39 @@ describe('a field without a type says what is missing', () => {
 
 describe('standard decorators on what cannot be a field', () => {
   it.each([
-    ['a static property', '@Field.string() static s: string;', /^@Field\.string on s: fields are instance properties, not static ones/],
-    ['a private property', '@Field.string() #p!: string;', /^@Field\.string on #p: private \(#\) properties cannot be fields/],
+    [
+      'a static property',
+      '@Field.string() static s: string;',
+      /^@Field\.string on s: fields are instance properties, not static ones/,
+    ],
+    [
+      'a private property',
+      '@Field.string() #p!: string;',
+      /^@Field\.string on #p: private \(#\) properties cannot be fields/,
+    ],
     ['a method', '@(Field.string() as any) m() {}', /^@Field\.string on m: fields are plain properties, not a method/],
-    ['a getter', '@(Field.string() as any) get g() { return 1; }', /^@Field\.string on g: fields are plain properties, not a getter/],
-    ['an accessor', '@(Field.string() as any) accessor a!: string;', /^@Field\.string on a: fields are plain properties, not an accessor/],
+    [
+      'a getter',
+      '@(Field.string() as any) get g() { return 1; }',
+      /^@Field\.string on g: fields are plain properties, not a getter/,
+    ],
+    [
+      'an accessor',
+      '@(Field.string() as any) accessor a!: string;',
+      /^@Field\.string on a: fields are plain properties, not an accessor/,
+    ],
   ])('%s', (_, member, message) => {
-    expect(schemaError(() => runStandard(`@Model('std_bad_member') class A extends BaseModel { ${member} }`)).message).toMatch(message);
+    expect(
+      schemaError(() => runStandard(`@Model('std_bad_member') class A extends BaseModel { ${member} }`)).message,
+    ).toMatch(message);
   });
 
   it('@Model on something other than a class', () => {
-    expect(schemaError(() => (Model('std_not_class') as (t: Function, c: object) => void)(() => undefined, { kind: 'method', name: 'm' })).message)
-      .toBe('@Model on m: @Model decorates a class');
+    expect(
+      schemaError(() =>
+        (Model('std_not_class') as (t: Function, c: object) => void)(() => undefined, { kind: 'method', name: 'm' }),
+      ).message,
+    ).toBe('@Model on m: @Model decorates a class');
   });
 });
 
@@ -309,19 +368,27 @@ describeEachDatabase('defineModel', (db) => {
   it('relations between defineModel models and to a decorated class, with exact query counts', async () => {
     const label = await env.model(DmLabel).create({ title: 'Blue' });
     const artists = await env.model(DmArtist).create([
-      { name: 'Bob', email: 'bob@example.com', label: label.id }, { name: 'Ann', email: 'ann@example.com', label: label.id },
+      { name: 'Bob', email: 'bob@example.com', label: label.id },
+      { name: 'Ann', email: 'ann@example.com', label: label.id },
     ]);
-    await env.model(DmAlbum).create(artists.ids.flatMap((artist, i) => [{ title: `a${i}`, artist, year: 2000 + i }, { title: `b${i}`, artist }]));
+    await env.model(DmAlbum).create(
+      artists.ids.flatMap((artist, i) => [
+        { title: `a${i}`, artist, year: 2000 + i },
+        { title: `b${i}`, artist },
+      ]),
+    );
 
     const cold = env.fork();
     const seen: string[] = [];
-    expect(await countQueries(cold, async () => {
-      for (const artist of await cold.model(DmArtist).search([])) {
-        const albums = await artist.albums;
-        const years = await Promise.all([...albums].map((a) => a.year));
-        seen.push(`${await artist.name}:${await (await artist.label).title}:${years.join(',')}`);
-      }
-    })).toBe(5); // the search, then for all artists at once: names (and label ids), albums, the albums' years, the labels
+    expect(
+      await countQueries(cold, async () => {
+        for (const artist of await cold.model(DmArtist).search([])) {
+          const albums = await artist.albums;
+          const years = await Promise.all([...albums].map((a) => a.year));
+          seen.push(`${await artist.name}:${await (await artist.label).title}:${years.join(',')}`);
+        }
+      }),
+    ).toBe(5); // the search, then for all artists at once: names (and label ids), albums, the albums' years, the labels
     expect(seen).toEqual(['Ann:Blue:2001,', 'Bob:Blue:2000,']);
 
     const fresh = env.fork();
@@ -339,7 +406,9 @@ describeEachDatabase('defineModel', (db) => {
     const display = Object.getOwnPropertyDescriptor(proto, 'display')?.value as (this: unknown) => Promise<string>;
     const cold = env.fork();
     const record = cold.model(DmArtist).browse(ann.id);
-    expect(await countQueries(cold, async () => expect(await display.call(record)).toBe('Ann <ann@example.com>'))).toBe(1);
+    expect(await countQueries(cold, async () => expect(await display.call(record)).toBe('Ann <ann@example.com>'))).toBe(
+      1,
+    );
     expect(Object.getPrototypeOf(DmArtist)).toBe(BaseModel);
     expect(DmArtist.name).toBe('DmArtist');
   });
@@ -347,18 +416,58 @@ describeEachDatabase('defineModel', (db) => {
 
 describe('defineModel refuses a bad definition with a SchemaError', () => {
   it.each<[string, () => unknown, RegExp]>([
-    ['a fields entry that is not a Field', () => defineModel({ name: 'dm_bad1', fields: { name: 'string' as never } }), /^defineModel "dm_bad1": field "name" is not a field: use Field\.string\(\)/],
-    ['a field factory not called', () => defineModel({ name: 'dm_bad2', fields: { name: Field.string as never } }), /^defineModel "dm_bad2": field "name" is not a field/],
-    ['no fields', () => defineModel({ name: 'dm_bad3' } as never), /^defineModel "dm_bad3": "fields" must be an object/],
-    ['fields as an array', () => defineModel({ name: 'dm_bad4', fields: [Field.string()] as never }), /^defineModel "dm_bad4": "fields" must be an object/],
-    ['methods not an object', () => defineModel({ name: 'dm_bad5', fields: {}, methods: 1 as never }), /^defineModel "dm_bad5": "methods" must be an object/],
-    ['a method named as a field', () => defineModel({ name: 'dm_bad6', fields: { name: Field.string() }, methods: { name() {} } }), /^defineModel "dm_bad6": "name" is both a field and a method/],
+    [
+      'a fields entry that is not a Field',
+      () => defineModel({ name: 'dm_bad1', fields: { name: 'string' as never } }),
+      /^defineModel "dm_bad1": field "name" is not a field: use Field\.string\(\)/,
+    ],
+    [
+      'a field factory not called',
+      () => defineModel({ name: 'dm_bad2', fields: { name: Field.string as never } }),
+      /^defineModel "dm_bad2": field "name" is not a field/,
+    ],
+    [
+      'no fields',
+      () => defineModel({ name: 'dm_bad3' } as never),
+      /^defineModel "dm_bad3": "fields" must be an object/,
+    ],
+    [
+      'fields as an array',
+      () => defineModel({ name: 'dm_bad4', fields: [Field.string()] as never }),
+      /^defineModel "dm_bad4": "fields" must be an object/,
+    ],
+    [
+      'methods not an object',
+      () => defineModel({ name: 'dm_bad5', fields: {}, methods: 1 as never }),
+      /^defineModel "dm_bad5": "methods" must be an object/,
+    ],
+    [
+      'a method named as a field',
+      () => defineModel({ name: 'dm_bad6', fields: { name: Field.string() }, methods: { name() {} } }),
+      /^defineModel "dm_bad6": "name" is both a field and a method/,
+    ],
     ['no options', () => defineModel(undefined as never), /^defineModel: expected \{ name, fields, \.\.\. \}/],
     // The same checks as @Model and @Field:
-    ['an unknown option', () => defineModel({ name: 'dm_bad7', fields: {}, tabel: 'x' } as never), /^@Model on DmBad7: unknown option "tabel"/],
-    ['an invalid model name', () => defineModel({ name: 'bad name', fields: {} }), /^@Model on BadName: invalid model name "bad name"/],
-    ['a bad field option', () => defineModel({ name: 'dm_bad8', fields: { n: Field.string({ size: 0 }) } }), /^@Field dm_bad8\.n: option "size" must be an integer/],
-    ['a reserved field name', () => defineModel({ name: 'dm_bad9', fields: { write: Field.string() } }), /^@Field dm_bad9\.write: "write" is reserved/],
+    [
+      'an unknown option',
+      () => defineModel({ name: 'dm_bad7', fields: {}, tabel: 'x' } as never),
+      /^@Model on DmBad7: unknown option "tabel"/,
+    ],
+    [
+      'an invalid model name',
+      () => defineModel({ name: 'bad name', fields: {} }),
+      /^@Model on BadName: invalid model name "bad name"/,
+    ],
+    [
+      'a bad field option',
+      () => defineModel({ name: 'dm_bad8', fields: { n: Field.string({ size: 0 }) } }),
+      /^@Field dm_bad8\.n: option "size" must be an integer/,
+    ],
+    [
+      'a reserved field name',
+      () => defineModel({ name: 'dm_bad9', fields: { write: Field.string() } }),
+      /^@Field dm_bad9\.write: "write" is reserved/,
+    ],
   ])('%s', (_, define, message) => {
     expect(schemaError(define).message).toMatch(message);
   });
@@ -382,7 +491,7 @@ describe('standard decorators with Symbol.metadata', () => {
     delete symbol.metadata;
   });
 
-  it('a class defined while another class\'s field decorators are applied keeps to its own fields', () => {
+  it("a class defined while another class's field decorators are applied keeps to its own fields", () => {
     const { A, B } = runStandard<Out>(`
       export let B!: Function;
       // A decorator of the user's that defines a model when applied.

@@ -46,23 +46,106 @@ interface ItemRow {
 /** A seeded row with its id. */
 type Rec = ItemRow & { id: number };
 
-const EMPTY: ItemRow = { name: '', code: null, qty: null, price: null, active: null, seen: null, amount: null, note: null, meta: null };
+const EMPTY: ItemRow = {
+  name: '',
+  code: null,
+  qty: null,
+  price: null,
+  active: null,
+  seen: null,
+  amount: null,
+  note: null,
+  meta: null,
+};
 const row = (values: Partial<ItemRow> & { name: string }): ItemRow => ({ ...EMPTY, ...values });
 const at = (iso: string) => new Date(iso);
 
 /** Names are unique, so expectations can be written as lists of names (in id order). */
 const FIXTURE: readonly ItemRow[] = [
-  row({ name: 'apple', code: 'A-1', qty: 5, price: 1.5, active: true, seen: at('2024-01-01T00:00:00.000Z'), amount: '10.50', note: 'Fresh Red fruit', meta: { color: 'red' } }),
-  row({ name: 'Apple', code: 'a-1', qty: 0, price: 0.1, active: false, seen: at('2024-01-01T00:00:00.001Z'), amount: '0.00', note: 'fresh green' }),
+  row({
+    name: 'apple',
+    code: 'A-1',
+    qty: 5,
+    price: 1.5,
+    active: true,
+    seen: at('2024-01-01T00:00:00.000Z'),
+    amount: '10.50',
+    note: 'Fresh Red fruit',
+    meta: { color: 'red' },
+  }),
+  row({
+    name: 'Apple',
+    code: 'a-1',
+    qty: 0,
+    price: 0.1,
+    active: false,
+    seen: at('2024-01-01T00:00:00.001Z'),
+    amount: '0.00',
+    note: 'fresh green',
+  }),
   row({ name: 'APPLE pie', code: null, qty: -3, price: -2.25, active: null, seen: null, amount: '-10.50', note: null }),
-  row({ name: 'banana', code: 'B_2', qty: null, price: null, active: true, seen: at('2023-12-31T23:59:59.999Z'), amount: null, note: '100% natural' }),
-  row({ name: 'cherry', code: 'C%3', qty: 12, price: 3, active: false, seen: at('1999-06-15T12:00:00.000Z'), amount: '99999999.99', note: 'under_score' }),
-  row({ name: 'date', code: 'D\\4', qty: 2 ** 40, price: 1e-9, active: null, seen: at('2100-02-28T08:30:00.250Z'), amount: '0.01', note: 'back\\slash' }),
-  row({ name: 'elder berry', code: 'e 5 ', qty: 7, price: 7, active: true, seen: at('2024-06-30T12:00:00.000Z'), amount: '10.50', note: 'Elder' }),
-  row({ name: 'fig ', code: 'fig', qty: 7, price: 0, active: false, seen: at('2024-01-01T00:00:00.000Z'), amount: '-0.01', note: '' }),
+  row({
+    name: 'banana',
+    code: 'B_2',
+    qty: null,
+    price: null,
+    active: true,
+    seen: at('2023-12-31T23:59:59.999Z'),
+    amount: null,
+    note: '100% natural',
+  }),
+  row({
+    name: 'cherry',
+    code: 'C%3',
+    qty: 12,
+    price: 3,
+    active: false,
+    seen: at('1999-06-15T12:00:00.000Z'),
+    amount: '99999999.99',
+    note: 'under_score',
+  }),
+  row({
+    name: 'date',
+    code: 'D\\4',
+    qty: 2 ** 40,
+    price: 1e-9,
+    active: null,
+    seen: at('2100-02-28T08:30:00.250Z'),
+    amount: '0.01',
+    note: 'back\\slash',
+  }),
+  row({
+    name: 'elder berry',
+    code: 'e 5 ',
+    qty: 7,
+    price: 7,
+    active: true,
+    seen: at('2024-06-30T12:00:00.000Z'),
+    amount: '10.50',
+    note: 'Elder',
+  }),
+  row({
+    name: 'fig ',
+    code: 'fig',
+    qty: 7,
+    price: 0,
+    active: false,
+    seen: at('2024-01-01T00:00:00.000Z'),
+    amount: '-0.01',
+    note: '',
+  }),
   row({ name: 'grape', code: '', qty: null, price: 0.1, active: null, seen: null, amount: null, note: 'GRAPE grape' }),
   row({ name: 'fig', code: null, qty: 1, price: null, active: true, seen: null, amount: '1.00', note: null }),
-  row({ name: 'lemon_lime', code: 'L', qty: -1, price: 2.5, active: false, seen: at('1000-01-01T00:00:00.000Z'), amount: '0.10', note: 'sour' }),
+  row({
+    name: 'lemon_lime',
+    code: 'L',
+    qty: -1,
+    price: 2.5,
+    active: false,
+    seen: at('1000-01-01T00:00:00.000Z'),
+    amount: '0.10',
+    note: 'sour',
+  }),
 ];
 const ALL_NAMES = FIXTURE.map((r) => r.name);
 const except = (...names: string[]) => ALL_NAMES.filter((n) => !names.includes(n));
@@ -90,7 +173,18 @@ const HOSTILE: readonly string[] = [
 ];
 /** Near misses: would match if the hostile strings were taken as patterns or were truncated. */
 const DECOYS: readonly string[] = [
-  'x', 'OR 1=1', 'abc', '50 off sale', '50X offXsale', 'nul', 'nulXbyte', 'nul\u0000other', 'line', '\u{1F984}', 'its quoted', 'Xslash',
+  'x',
+  'OR 1=1',
+  'abc',
+  '50 off sale',
+  '50X offXsale',
+  'nul',
+  'nulXbyte',
+  'nul\u0000other',
+  'line',
+  '\u{1F984}',
+  'its quoted',
+  'Xslash',
 ];
 /** Strings holding a NUL byte: like/ilike on them get a test of their own (see "NUL byte" below). */
 const hasNul = (s: string) => s.includes('\u0000');
@@ -137,20 +231,34 @@ function leafMatches(leaf: DomainLeaf, rec: Record<string, unknown>): boolean {
   const [field, op, value] = leaf;
   const v = rec[field];
   switch (op) {
-    case '!=': return !leafMatches([field, '=', value], rec);
-    case 'not in': return !leafMatches([field, 'in', value], rec);
-    case 'not like': return !leafMatches([field, 'like', value], rec);
-    case 'not ilike': return !leafMatches([field, 'ilike', value], rec);
-    case '=': return value === null ? v === null : v !== null && compare(field, v, value) === 0;
-    case '<': return v !== null && compare(field, v, value) < 0;
-    case '<=': return v !== null && compare(field, v, value) <= 0;
-    case '>': return v !== null && compare(field, v, value) > 0;
-    case '>=': return v !== null && compare(field, v, value) >= 0;
-    case 'in': return (value as unknown[]).some((x) => (x === null ? v === null : v !== null && compare(field, v, x) === 0));
-    case 'like': return v !== null && (v as string).includes(value as string);
-    case 'ilike': return v !== null && (v as string).toLowerCase().includes((value as string).toLowerCase());
-    case '=like': return v !== null && likeRegExp(value as string, false).test(v as string);
-    case '=ilike': return v !== null && likeRegExp(value as string, true).test(v as string);
+    case '!=':
+      return !leafMatches([field, '=', value], rec);
+    case 'not in':
+      return !leafMatches([field, 'in', value], rec);
+    case 'not like':
+      return !leafMatches([field, 'like', value], rec);
+    case 'not ilike':
+      return !leafMatches([field, 'ilike', value], rec);
+    case '=':
+      return value === null ? v === null : v !== null && compare(field, v, value) === 0;
+    case '<':
+      return v !== null && compare(field, v, value) < 0;
+    case '<=':
+      return v !== null && compare(field, v, value) <= 0;
+    case '>':
+      return v !== null && compare(field, v, value) > 0;
+    case '>=':
+      return v !== null && compare(field, v, value) >= 0;
+    case 'in':
+      return (value as unknown[]).some((x) => (x === null ? v === null : v !== null && compare(field, v, x) === 0));
+    case 'like':
+      return v !== null && (v as string).includes(value as string);
+    case 'ilike':
+      return v !== null && (v as string).toLowerCase().includes((value as string).toLowerCase());
+    case '=like':
+      return v !== null && likeRegExp(value as string, false).test(v as string);
+    case '=ilike':
+      return v !== null && likeRegExp(value as string, true).test(v as string);
   }
 }
 
@@ -191,13 +299,33 @@ interface Probe {
   equalityOnly?: boolean;
 }
 
-const PROBES: Record<'string' | 'text' | 'integer' | 'float' | 'boolean' | 'datetime' | 'decimal', Record<string, Probe>> = {
+const PROBES: Record<
+  'string' | 'text' | 'integer' | 'float' | 'boolean' | 'datetime' | 'decimal',
+  Record<string, Probe>
+> = {
   string: {
     name: {
       scalars: ['apple', 'Apple', 'APPLE PIE', 'fig', 'fig ', 'banana', 'b', '', 'zzz'],
       lists: [[], [null], ['apple', 'Apple'], ['fig', null], ['nope']],
       substrings: ['pp', 'PP', 'apple', 'APPLE', 'e ', 'E ', '', ' ', '%', '_', '\\', 'a_a', 'n_l', 'fig ', 'zzz'],
-      patterns: ['a%', 'A%', '%e', '_pple', '%pp%', '%', '_', '', 'fig', 'fig_', 'fig%', '%\\_%', '%a_a%', '_%_%_', 'APPLE%', 'apple pie'],
+      patterns: [
+        'a%',
+        'A%',
+        '%e',
+        '_pple',
+        '%pp%',
+        '%',
+        '_',
+        '',
+        'fig',
+        'fig_',
+        'fig%',
+        '%\\_%',
+        '%a_a%',
+        '_%_%_',
+        'APPLE%',
+        'apple pie',
+      ],
     },
     code: {
       scalars: ['A-1', 'a-1', '', 'fig', 'e 5', 'e 5 ', 'D\\4', 'C%3', 'B_2'],
@@ -232,10 +360,21 @@ const PROBES: Record<'string' | 'text' | 'integer' | 'float' | 'boolean' | 'date
   datetime: {
     seen: {
       scalars: [
-        at('2024-01-01T00:00:00.000Z'), '2024-01-01T00:00:00.001Z', '2024-01-01', '2024-01-01T01:00:00+01:00',
-        at('1999-06-15T12:00:00.000Z'), '2023-12-31 23:59:59.999Z', at('1000-01-01T00:00:00.000Z'), '9999-12-31T23:59:59.999Z',
+        at('2024-01-01T00:00:00.000Z'),
+        '2024-01-01T00:00:00.001Z',
+        '2024-01-01',
+        '2024-01-01T01:00:00+01:00',
+        at('1999-06-15T12:00:00.000Z'),
+        '2023-12-31 23:59:59.999Z',
+        at('1000-01-01T00:00:00.000Z'),
+        '9999-12-31T23:59:59.999Z',
       ],
-      lists: [[], [null], ['2024-01-01T00:00:00.001Z', null], [at('2024-01-01T00:00:00.000Z'), '2100-02-28T08:30:00.250Z']],
+      lists: [
+        [],
+        [null],
+        ['2024-01-01T00:00:00.001Z', null],
+        [at('2024-01-01T00:00:00.000Z'), '2100-02-28T08:30:00.250Z'],
+      ],
     },
   },
   decimal: {
@@ -302,7 +441,10 @@ describeEachDatabase('domains', (db) => {
 
   /** Seeds rows through a fork (the env under test starts cold) and returns them with ids. */
   async function seedItems(rows: readonly ItemRow[] = FIXTURE): Promise<Rec[]> {
-    const created = await env.fork().model(Item).create(rows.map((r) => ({ ...r })));
+    const created = await env
+      .fork()
+      .model(Item)
+      .create(rows.map((r) => ({ ...r })));
     expect(created.length).toBe(rows.length);
     return rows.map((r, i) => ({ ...r, id: created.ids[i] }));
   }
@@ -319,15 +461,21 @@ describeEachDatabase('domains', (db) => {
   }
 
   /** What the reference says `domain` finds, as names in id order. */
-  const expectedNames = (recs: readonly Rec[], domain: Domain) => recs.filter((r) => evalDomain(domain, r)).map((r) => r.name);
+  const expectedNames = (recs: readonly Rec[], domain: Domain) =>
+    recs.filter((r) => evalDomain(domain, r)).map((r) => r.name);
 
   /** Asserts a table of [domain, names] against the database; all mismatches are reported at once. */
-  async function expectNames(recs: readonly Rec[], cases: ReadonlyArray<readonly [Domain, readonly string[]]>): Promise<void> {
+  async function expectNames(
+    recs: readonly Rec[],
+    cases: ReadonlyArray<readonly [Domain, readonly string[]]>,
+  ): Promise<void> {
     const got: unknown[] = [];
     for (const [domain] of cases) got.push({ domain, names: await namesOf(recs, domain) });
     expect(got).toEqual(cases.map(([domain, names]) => ({ domain, names })));
     // The hand-written lists must also agree with the reference semantics.
-    expect(cases.map(([domain]) => ({ domain, names: expectedNames(recs, domain) }))).toEqual(cases.map(([domain, names]) => ({ domain, names })));
+    expect(cases.map(([domain]) => ({ domain, names: expectedNames(recs, domain) }))).toEqual(
+      cases.map(([domain, names]) => ({ domain, names })),
+    );
   }
 
   /**
@@ -344,7 +492,13 @@ describeEachDatabase('domains', (db) => {
       const count = await items().searchCount([leaf]);
       const expected = recs.filter((r) => evalDomain([leaf], r)).map((r) => r.id);
       got.push({ leaf, pos, neg, count, complete: [...pos, ...neg].sort((a, b) => a - b) });
-      want.push({ leaf, pos: expected, neg: all.filter((id) => !expected.includes(id)), count: expected.length, complete: all });
+      want.push({
+        leaf,
+        pos: expected,
+        neg: all.filter((id) => !expected.includes(id)),
+        count: expected.length,
+        complete: all,
+      });
     }
     expect(got).toEqual(want);
   }
@@ -447,7 +601,10 @@ describeEachDatabase('domains', (db) => {
         [[['active', '!=', true]], ['Apple', 'APPLE pie', 'cherry', 'date', 'fig ', 'grape', 'lemon_lime']],
         [[['active', '!=', false]], ['apple', 'APPLE pie', 'banana', 'date', 'elder berry', 'grape', 'fig']],
         [[['active', 'in', [true, null]]], ['apple', 'APPLE pie', 'banana', 'date', 'elder berry', 'grape', 'fig']],
-        [[['active', 'in', [true, false]]], ['apple', 'Apple', 'banana', 'cherry', 'elder berry', 'fig ', 'fig', 'lemon_lime']],
+        [
+          [['active', 'in', [true, false]]],
+          ['apple', 'Apple', 'banana', 'cherry', 'elder berry', 'fig ', 'fig', 'lemon_lime'],
+        ],
         [[['active', 'not in', [false]]], ['apple', 'APPLE pie', 'banana', 'date', 'elder berry', 'grape', 'fig']],
         [[['active', 'not in', [true, false]]], ['APPLE pie', 'date', 'grape']],
       ]);
@@ -527,7 +684,10 @@ describeEachDatabase('domains', (db) => {
       const ids = recs.map((r) => r.id);
       await expectLeavesMatchReference(
         recs,
-        leavesOf('id', { scalars: [ids[0], ids[4], ids[10], 0, 999_999_999], lists: [[], [null], [ids[1], ids[3]], [ids[2], null]] }),
+        leavesOf('id', {
+          scalars: [ids[0], ids[4], ids[10], 0, 999_999_999],
+          lists: [[], [null], [ids[1], ids[3]], [ids[2], null]],
+        }),
       );
     });
   });
@@ -537,22 +697,52 @@ describeEachDatabase('domains', (db) => {
       const recs = await seedItems();
       await expectNames(recs, [
         [[], ALL_NAMES],
-        [[['qty', '>', 0], ['active', '=', true]], ['apple', 'elder berry', 'fig']],
-        [['&', ['qty', '>', 0], ['active', '=', true]], ['apple', 'elder berry', 'fig']],
-        [['|', ['qty', '>', 10], ['price', '<', 0]], ['APPLE pie', 'cherry', 'date']],
-        [['!', ['active', '=', true]], ['Apple', 'APPLE pie', 'cherry', 'date', 'fig ', 'grape', 'lemon_lime']],
+        [
+          [
+            ['qty', '>', 0],
+            ['active', '=', true],
+          ],
+          ['apple', 'elder berry', 'fig'],
+        ],
+        [
+          ['&', ['qty', '>', 0], ['active', '=', true]],
+          ['apple', 'elder berry', 'fig'],
+        ],
+        [
+          ['|', ['qty', '>', 10], ['price', '<', 0]],
+          ['APPLE pie', 'cherry', 'date'],
+        ],
+        [
+          ['!', ['active', '=', true]],
+          ['Apple', 'APPLE pie', 'cherry', 'date', 'fig ', 'grape', 'lemon_lime'],
+        ],
         [['!', '|', ['qty', '>', 10], ['price', '<', 0]], except('APPLE pie', 'cherry', 'date')],
-        [['!', '!', ['qty', '=', 7]], ['elder berry', 'fig ']],
+        [
+          ['!', '!', ['qty', '=', 7]],
+          ['elder berry', 'fig '],
+        ],
         [['!', '&', ['qty', '>', 0], ['price', '>', 0]], except('apple', 'cherry', 'date', 'elder berry')],
         [
           ['|', '&', ['active', '=', true], ['qty', '>', 4], '&', ['active', '=', false], ['price', '<', 1]],
           ['apple', 'Apple', 'elder berry', 'fig '],
         ],
         // '|' takes the next two terms; the third is ANDed at the top level
-        [['|', ['name', '=like', 'a%'], ['name', '=like', 'b%'], ['active', '!=', null]], ['apple', 'banana']],
-        [[['active', '!=', null], '|', ['name', '=like', 'a%'], ['name', '=like', 'b%']], ['apple', 'banana']],
-        [['&', '&', ['qty', '!=', null], ['price', '!=', null], ['amount', '>', 0]], ['apple', 'cherry', 'date', 'elder berry', 'lemon_lime']],
-        [['|', '|', ['name', '=', 'fig'], ['name', '=', 'grape'], ['name', '=', 'date']], ['date', 'grape', 'fig']],
+        [
+          ['|', ['name', '=like', 'a%'], ['name', '=like', 'b%'], ['active', '!=', null]],
+          ['apple', 'banana'],
+        ],
+        [
+          [['active', '!=', null], '|', ['name', '=like', 'a%'], ['name', '=like', 'b%']],
+          ['apple', 'banana'],
+        ],
+        [
+          ['&', '&', ['qty', '!=', null], ['price', '!=', null], ['amount', '>', 0]],
+          ['apple', 'cherry', 'date', 'elder berry', 'lemon_lime'],
+        ],
+        [
+          ['|', '|', ['name', '=', 'fig'], ['name', '=', 'grape'], ['name', '=', 'date']],
+          ['date', 'grape', 'fig'],
+        ],
         [
           ['!', '&', '!', ['qty', '=', null], '|', ['active', '=', true], '!', ['price', '>=', 1]],
           // NOT(qty not null AND (active OR price < 1 or null)) -> qty null, or (not active and price >= 1)
@@ -565,10 +755,24 @@ describeEachDatabase('domains', (db) => {
     it('random nested domains agree with the reference semantics', async () => {
       const recs = await seedItems();
       const pool: DomainLeaf[] = [
-        ['qty', '>', 4], ['qty', '=', null], ['qty', 'not in', [7, null]], ['price', '<=', 0.1], ['price', '!=', 0.1],
-        ['active', '=', true], ['active', '!=', false], ['active', 'in', [null]], ['name', 'ilike', 'e'], ['name', 'not like', 'a'],
-        ['code', '=like', '%-%'], ['code', 'not ilike', 'a'], ['note', '!=', null], ['seen', '<', '2024-01-01'],
-        ['amount', '>=', 0], ['amount', 'not in', ['10.50']], ['id', 'in', []], ['id', 'not in', []],
+        ['qty', '>', 4],
+        ['qty', '=', null],
+        ['qty', 'not in', [7, null]],
+        ['price', '<=', 0.1],
+        ['price', '!=', 0.1],
+        ['active', '=', true],
+        ['active', '!=', false],
+        ['active', 'in', [null]],
+        ['name', 'ilike', 'e'],
+        ['name', 'not like', 'a'],
+        ['code', '=like', '%-%'],
+        ['code', 'not ilike', 'a'],
+        ['note', '!=', null],
+        ['seen', '<', '2024-01-01'],
+        ['amount', '>=', 0],
+        ['amount', 'not in', ['10.50']],
+        ['id', 'in', []],
+        ['id', 'not in', []],
       ];
       const rand = mulberry32(20240229);
       const got: unknown[] = [];
@@ -599,7 +803,10 @@ describeEachDatabase('domains', (db) => {
         [[['qty', 'not in', []]], ALL_NAMES],
         [['!', ['qty', 'in', []]], ALL_NAMES],
         [['!', ['code', '=', null]], except('APPLE pie', 'fig')],
-        [['!', ['code', '!=', null]], ['APPLE pie', 'fig']],
+        [
+          ['!', ['code', '!=', null]],
+          ['APPLE pie', 'fig'],
+        ],
       ]);
     });
 
@@ -612,7 +819,10 @@ describeEachDatabase('domains', (db) => {
         [[['code', 'not in', [null]]], except('APPLE pie', 'fig')],
         [[['qty', 'in', [7, null]]], ['banana', 'elder berry', 'fig ', 'grape']],
         [[['qty', 'not in', [7, null]]], except('banana', 'elder berry', 'fig ', 'grape')],
-        [['!', ['qty', 'not in', [7, null]]], ['banana', 'elder berry', 'fig ', 'grape']],
+        [
+          ['!', ['qty', 'not in', [7, null]]],
+          ['banana', 'elder berry', 'fig ', 'grape'],
+        ],
         [[['active', 'in', [null]]], ['APPLE pie', 'date', 'grape']],
       ]);
     });
@@ -634,7 +844,10 @@ describeEachDatabase('domains', (db) => {
         [[['qty', '<', 5]], ['Apple', 'APPLE pie', 'fig', 'lemon_lime']],
         [[['qty', '>=', 5]], ['apple', 'cherry', 'date', 'elder berry', 'fig ']],
         // ... but their negation does, so '!' is an exact complement
-        [['!', ['qty', '<', 5]], ['apple', 'banana', 'cherry', 'date', 'elder berry', 'fig ', 'grape']],
+        [
+          ['!', ['qty', '<', 5]],
+          ['apple', 'banana', 'cherry', 'date', 'elder berry', 'fig ', 'grape'],
+        ],
         [['!', ['code', 'like', '-']], except('apple', 'Apple')],
         [['!', ['code', '=like', '%-%']], except('apple', 'Apple')],
         [['!', ['code', '=ilike', 'a%']], except('apple', 'Apple')],
@@ -644,13 +857,26 @@ describeEachDatabase('domains', (db) => {
     it("'!' is the exact complement of every operator, on a table full of NULLs", async () => {
       const recs = await seedItems([...FIXTURE, row({ name: 'all null' }), row({ name: 'all null 2' })]);
       const leaves: DomainLeaf[] = [];
-      for (const [field, v] of [['code', 'A-1'], ['qty', 5], ['price', 0.1], ['seen', '2024-01-01'], ['amount', '10.5'], ['note', '']] as const) {
+      for (const [field, v] of [
+        ['code', 'A-1'],
+        ['qty', 5],
+        ['price', 0.1],
+        ['seen', '2024-01-01'],
+        ['amount', '10.5'],
+        ['note', ''],
+      ] as const) {
         for (const op of COMPARISONS) leaves.push([field, op, v]);
         leaves.push([field, 'in', [v]], [field, 'not in', [v]], [field, 'in', [v, null]], [field, 'not in', [v, null]]);
         leaves.push([field, '=', null], [field, '!=', null], [field, 'in', []], [field, 'not in', []]);
       }
-      for (const op of [...LIKES, '=like', '=ilike'] as const) leaves.push(['code', op, 'a'], ['note', op, ''], ['name', op, 'null']);
-      leaves.push(['active', '=', true], ['active', '!=', true], ['active', 'in', [false, null]], ['active', 'not in', [false, null]]);
+      for (const op of [...LIKES, '=like', '=ilike'] as const)
+        leaves.push(['code', op, 'a'], ['note', op, ''], ['name', op, 'null']);
+      leaves.push(
+        ['active', '=', true],
+        ['active', '!=', true],
+        ['active', 'in', [false, null]],
+        ['active', 'not in', [false, null]],
+      );
       expect(new Set(leaves.map((l) => l[1])).size).toBe(14);
       await expectLeavesMatchReference(recs, leaves);
       // and the counts add up to the table size
@@ -665,7 +891,18 @@ describeEachDatabase('domains', (db) => {
 
   describe('like and hostile strings', () => {
     it("like/ilike treat the value's own % and _ literally; =like/=ilike treat them as wildcards", async () => {
-      const recs = await seedNames(['100%', '100 percent', '1000', 'a_b', 'axb', 'a%b', 'ab', 'A_B', 'back\\slash', 'backslash']);
+      const recs = await seedNames([
+        '100%',
+        '100 percent',
+        '1000',
+        'a_b',
+        'axb',
+        'a%b',
+        'ab',
+        'A_B',
+        'back\\slash',
+        'backslash',
+      ]);
       await expectNames(recs, [
         [[['name', 'like', '%']], ['100%', 'a%b']],
         [[['name', 'like', '0%']], ['100%']],
@@ -725,7 +962,11 @@ describeEachDatabase('domains', (db) => {
       await env.fork().model(Bulk).create({ n: 1, label: 'still here' });
       const idOf = new Map(recs.map((r) => [r.name, r.id]));
       // every row round-trips unchanged
-      const stored = await env.fork().model(Item).browse(recs.map((r) => r.id)).read(['name']);
+      const stored = await env
+        .fork()
+        .model(Item)
+        .browse(recs.map((r) => r.id))
+        .read(['name']);
       expect(stored.map((r) => r.name)).toEqual(names);
 
       const got: unknown[] = [];
@@ -743,13 +984,22 @@ describeEachDatabase('domains', (db) => {
       for (const s of HOSTILE) {
         expect({ s, ids: (await items().search([['name', '=', s]])).ids }).toEqual({ s, ids: [idOf.get(s)] });
         if (hasNul(s)) continue;
-        expect({ s, found: (await items().search([['name', 'like', s]])).ids.includes(idOf.get(s)!) }).toEqual({ s, found: true });
+        expect({ s, found: (await items().search([['name', 'like', s]])).ids.includes(idOf.get(s)!) }).toEqual({
+          s,
+          found: true,
+        });
       }
       // a few spelled out
       await expectNames(recs, [
-        [[['name', 'like', "DROP TABLE dom_item;"]], ["x'; DROP TABLE dom_item; --", "Robert'); DROP TABLE dom_item;--"]],
+        [
+          [['name', 'like', 'DROP TABLE dom_item;']],
+          ["x'; DROP TABLE dom_item; --", "Robert'); DROP TABLE dom_item;--"],
+        ],
         [[['name', 'like', '%']], ['%', '%%', '\\%', '50% off_sale']],
-        [[['name', 'like', '_']], ["x'; DROP TABLE dom_item; --", "Robert'); DROP TABLE dom_item;--", '_', '\\\\_', '50% off_sale']],
+        [
+          [['name', 'like', '_']],
+          ["x'; DROP TABLE dom_item; --", "Robert'); DROP TABLE dom_item;--", '_', '\\\\_', '50% off_sale'],
+        ],
         [[['name', 'like', '\\']], ['\\', '\\%', '\\\\_', "back\\slash\\'s"]],
         [[['name', '=', 'nul\u0000byte']], ['nul\u0000byte']],
         [[['name', '=', 'nul']], ['nul']],
@@ -783,9 +1033,10 @@ describeEachDatabase('domains', (db) => {
 
   describe('large in lists', () => {
     it('in / not in with 2,500 values, in one statement', async () => {
-      const created = await env.fork().model(Bulk).create(
-        Array.from({ length: 2600 }, (_, i) => ({ n: i % 10 === 9 ? null : i, label: `L${i}` })),
-      );
+      const created = await env
+        .fork()
+        .model(Bulk)
+        .create(Array.from({ length: 2600 }, (_, i) => ({ n: i % 10 === 9 ? null : i, label: `L${i}` })));
       const ids = created.ids;
       const first = ids.slice(0, 2500);
       const bulk = () => env.model(Bulk);
@@ -819,15 +1070,24 @@ describeEachDatabase('domains', (db) => {
     });
 
     it('in / not in with 40,000 values (more than SQLite binds in one statement)', async () => {
-      const created = await env.fork().model(Bulk).create(Array.from({ length: 300 }, (_, i) => ({ n: i, label: `L${i}` })));
+      const created = await env
+        .fork()
+        .model(Bulk)
+        .create(Array.from({ length: 300 }, (_, i) => ({ n: i, label: `L${i}` })));
       const ids = created.ids;
       const missing = Array.from({ length: 40_000 }, (_, i) => 1_000_000 + i);
       // A failure is rethrown without its cause: the driver's error quotes all 40,000 values.
       const quiet = <T>(p: Promise<T>) => p.catch((e: Error) => Promise.reject(new Error(`${e.name}: ${e.message}`)));
       const bulk = () => env.model(Bulk);
-      expect((await quiet(bulk().search([['id', 'in', [...missing, ...ids.slice(0, 100)]]]))).ids).toEqual(ids.slice(0, 100));
-      expect((await quiet(bulk().search([['id', 'not in', [...ids.slice(100), ...missing]]]))).ids).toEqual(ids.slice(0, 100));
-      expect(await quiet(bulk().searchCount([['n', 'in', Array.from({ length: 40_000 }, (_, i) => i - 20_000)]]))).toBe(300);
+      expect((await quiet(bulk().search([['id', 'in', [...missing, ...ids.slice(0, 100)]]]))).ids).toEqual(
+        ids.slice(0, 100),
+      );
+      expect((await quiet(bulk().search([['id', 'not in', [...ids.slice(100), ...missing]]]))).ids).toEqual(
+        ids.slice(0, 100),
+      );
+      expect(await quiet(bulk().searchCount([['n', 'in', Array.from({ length: 40_000 }, (_, i) => i - 20_000)]]))).toBe(
+        300,
+      );
     });
   });
 
@@ -845,16 +1105,28 @@ describeEachDatabase('domains', (db) => {
       ['a dangling & (alone)', ['&'], /domain ends early.*lacks an operand/],
       ['a dangling ! (alone)', ['!'], /domain ends early.*lacks an operand/],
       ['a dangling & (one operand)', ['&', ['name', '=', 'a']], /domain ends early.*lacks an operand/],
-      ['a dangling | after a leaf', [['name', '=', 'a'], '|', ['name', '=', 'b']], /domain ends early.*lacks an operand/],
+      [
+        'a dangling | after a leaf',
+        [['name', '=', 'a'], '|', ['name', '=', 'b']],
+        /domain ends early.*lacks an operand/,
+      ],
       ['a dangling ! inside &', ['&', ['name', '=', 'a'], '!'], /domain ends early.*lacks an operand/],
       ['a non-string field name', [[42, '=', 1]], /domain term 0 \(\[42,"=",1\]\).*field name must be a string/],
       ['a null field name', [[null, '=', 1]], /field name must be a string/],
       ['an unknown field', [['nope', '=', 1]], /unknown field "nope" on model "dom_item"/],
-      ['an unknown field in a nested term', ['|', ['name', '=', 'a'], ['nope', '=', 1]], /domain term 2 .*unknown field "nope"/],
+      [
+        'an unknown field in a nested term',
+        ['|', ['name', '=', 'a'], ['nope', '=', 1]],
+        /domain term 2 .*unknown field "nope"/,
+      ],
       ['__proto__ as a field', [['__proto__', '=', 1]], /unknown field "__proto__"/],
       ['constructor as a field', [['constructor', '=', 1]], /unknown field "constructor"/],
       ['toString as a field', [['toString', '=', 1]], /unknown field "toString"/],
-      ['a dotted path on a scalar field', [['name.length', '=', 1]], /"name" on model "dom_item" is not a relation, cannot follow "name\.length"/],
+      [
+        'a dotted path on a scalar field',
+        [['name.length', '=', 1]],
+        /"name" on model "dom_item" is not a relation, cannot follow "name\.length"/,
+      ],
       ['an unknown operator', [['name', '~', 'a']], /unknown operator "~"/],
       ['an operator in the wrong case', [['name', 'LIKE', 'a']], /unknown operator "LIKE"/],
       ['an operator with spaces', [['name', ' = ', 'a']], /unknown operator " = "/],
@@ -882,7 +1154,11 @@ describeEachDatabase('domains', (db) => {
       ['a bad date', [['seen', '>', 'yesterday']], /\["seen",">","yesterday"\].*Date or an ISO 8601/],
       ['an impossible date', [['seen', '=', '2024-13-45']], /no such day/],
       ['a bad decimal', [['amount', '=', '1.2.3']], /\["amount","=","1.2.3"\].*decimal/],
-      ['a json value', [['meta', '=', { a: 1 }]], /\["meta","=",\{"a":1\}\].*json fields can only be compared with null/],
+      [
+        'a json value',
+        [['meta', '=', { a: 1 }]],
+        /\["meta","=",\{"a":1\}\].*json fields can only be compared with null/,
+      ],
     ];
 
     it('malformed domains, unknown fields/operators and wrong values are DomainErrors naming the term, with no SQL', async () => {
@@ -890,8 +1166,18 @@ describeEachDatabase('domains', (db) => {
       const got: unknown[] = [];
       const queries = await countQueries(env, async () => {
         for (const [label, domain] of BAD) {
-          const viaSearch = await items().search(domain as Domain).then(() => null, (e: unknown) => e);
-          const viaCount = await items().searchCount(domain as Domain).then(() => null, (e: unknown) => e);
+          const viaSearch = await items()
+            .search(domain as Domain)
+            .then(
+              () => null,
+              (e: unknown) => e,
+            );
+          const viaCount = await items()
+            .searchCount(domain as Domain)
+            .then(
+              () => null,
+              (e: unknown) => e,
+            );
           got.push({
             label,
             search: viaSearch instanceof DomainError ? viaSearch.message : `not a DomainError: ${String(viaSearch)}`,
@@ -899,7 +1185,13 @@ describeEachDatabase('domains', (db) => {
           });
         }
       });
-      expect(got).toEqual(BAD.map(([label, , message]) => ({ label, search: expect.stringMatching(message), searchCount: expect.stringMatching(message) })));
+      expect(got).toEqual(
+        BAD.map(([label, , message]) => ({
+          label,
+          search: expect.stringMatching(message),
+          searchCount: expect.stringMatching(message),
+        })),
+      );
       expect(queries).toBe(0);
       // the env is still usable
       expect(await items().searchCount()).toBe(FIXTURE.length);
@@ -916,10 +1208,17 @@ describeEachDatabase('domains', (db) => {
       ];
       const got: unknown[] = [];
       for (const [domain] of cases) {
-        const err = await items().search(domain as unknown as Domain).then(() => null, (e: unknown) => e);
+        const err = await items()
+          .search(domain as unknown as Domain)
+          .then(
+            () => null,
+            (e: unknown) => e,
+          );
         got.push({ domain, message: err instanceof DomainError ? err.message : String(err) });
       }
-      expect(got).toEqual(cases.map(([domain, position]) => ({ domain, message: expect.stringContaining(`position ${position} `) })));
+      expect(got).toEqual(
+        cases.map(([domain, position]) => ({ domain, message: expect.stringContaining(`position ${position} `) })),
+      );
     });
 
     it('the static API reports the same DomainError without SQL', async () => {
@@ -955,9 +1254,21 @@ describeEachDatabase('domains', (db) => {
         return (await items().search(domain, options)).ids.map((id) => byId.get(id));
       };
       expect(await names([['qty', '!=', null]], { order: 'qty desc' })).toEqual([
-        'date', 'cherry', 'elder berry', 'fig ', 'apple', 'fig', 'Apple', 'lemon_lime', 'APPLE pie',
+        'date',
+        'cherry',
+        'elder berry',
+        'fig ',
+        'apple',
+        'fig',
+        'Apple',
+        'lemon_lime',
+        'APPLE pie',
       ]);
-      expect(await names([['qty', '!=', null]], { order: 'qty desc', limit: 3, offset: 2 })).toEqual(['elder berry', 'fig ', 'apple']);
+      expect(await names([['qty', '!=', null]], { order: 'qty desc', limit: 3, offset: 2 })).toEqual([
+        'elder berry',
+        'fig ',
+        'apple',
+      ]);
       expect(await names([['qty', '=', 7]], { order: 'qty, name desc' })).toEqual(['fig ', 'elder berry']);
       expect(await names([['active', '=', true]], { order: 'name desc', limit: 2 })).toEqual(['fig', 'elder berry']);
       expect(await names([], { order: 'id desc', offset: 9 })).toEqual(['Apple', 'apple']);
@@ -965,17 +1276,43 @@ describeEachDatabase('domains', (db) => {
       expect(await names([], { offset: 11 })).toEqual([]);
       expect(await names([['qty', '>', 1000]], { limit: 5 })).toEqual(['date']);
 
-      const domains: Domain[] = [[], [['qty', '!=', null]], [['active', '!=', true]], ['|', ['price', '<', 1], ['amount', '>', 1]]];
-      const orders = ['id', 'qty desc', 'price, name desc', 'seen desc, amount', 'amount desc, qty', 'active, code desc', 'name'];
+      const domains: Domain[] = [
+        [],
+        [['qty', '!=', null]],
+        [['active', '!=', true]],
+        ['|', ['price', '<', 1], ['amount', '>', 1]],
+      ];
+      const orders = [
+        'id',
+        'qty desc',
+        'price, name desc',
+        'seen desc, amount',
+        'amount desc, qty',
+        'active, code desc',
+        'name',
+      ];
       const got: unknown[] = [];
       const want: unknown[] = [];
       for (const domain of domains) {
         for (const order of orders) {
-          for (const [limit, offset] of [[undefined, undefined], [3, undefined], [4, 2], [undefined, 5], [100, 1]] as const) {
+          for (const [limit, offset] of [
+            [undefined, undefined],
+            [3, undefined],
+            [4, 2],
+            [undefined, 5],
+            [100, 1],
+          ] as const) {
             const options = { order, limit, offset };
             got.push({ domain, options, ids: (await items().search(domain, options)).ids });
-            const all = sortRecs(recs.filter((r) => evalDomain(domain, r)), order).map((r) => r.id);
-            want.push({ domain, options, ids: all.slice(offset ?? 0, limit === undefined ? undefined : (offset ?? 0) + limit) });
+            const all = sortRecs(
+              recs.filter((r) => evalDomain(domain, r)),
+              order,
+            ).map((r) => r.id);
+            want.push({
+              domain,
+              options,
+              ids: all.slice(offset ?? 0, limit === undefined ? undefined : (offset ?? 0) + limit),
+            });
           }
         }
       }
@@ -985,8 +1322,18 @@ describeEachDatabase('domains', (db) => {
     it('searchCount(domain) agrees with search(domain).length', async () => {
       const recs = await seedItems();
       const domains: Domain[] = [
-        [], [['qty', '=', null]], [['qty', '!=', null]], [['code', 'in', []]], [['code', 'not in', []]], [['name', 'ilike', 'a']],
-        ['!', ['name', 'ilike', 'a']], ['|', ['active', '=', true], ['price', '>', 1]], [['amount', '>', 0], ['seen', '!=', null]],
+        [],
+        [['qty', '=', null]],
+        [['qty', '!=', null]],
+        [['code', 'in', []]],
+        [['code', 'not in', []]],
+        [['name', 'ilike', 'a']],
+        ['!', ['name', 'ilike', 'a']],
+        ['|', ['active', '=', true], ['price', '>', 1]],
+        [
+          ['amount', '>', 0],
+          ['seen', '!=', null],
+        ],
         [['id', 'in', recs.slice(2, 6).map((r) => r.id)]],
       ];
       const got: unknown[] = [];
@@ -994,10 +1341,12 @@ describeEachDatabase('domains', (db) => {
         const found = await items().search(domain);
         got.push({ domain, count: await items().searchCount(domain), length: found.length });
       }
-      expect(got).toEqual(domains.map((domain) => {
-        const n = recs.filter((r) => evalDomain(domain, r)).length;
-        return { domain, count: n, length: n };
-      }));
+      expect(got).toEqual(
+        domains.map((domain) => {
+          const n = recs.filter((r) => evalDomain(domain, r)).length;
+          return { domain, count: n, length: n };
+        }),
+      );
     });
   });
 });

@@ -9,7 +9,14 @@ async function output(name: string): Promise<string[]> {
 
 describe('examples (embedded SQLite)', () => {
   it('lists exactly the example programs', () => {
-    expect(Object.keys(EXAMPLES).sort()).toEqual(['basic-field-access', 'chinook', 'multiple-records', 'process-orders', 'to-dict', 'user-manager']);
+    expect(Object.keys(EXAMPLES).sort()).toEqual([
+      'basic-field-access',
+      'chinook',
+      'multiple-records',
+      'process-orders',
+      'to-dict',
+      'user-manager',
+    ]);
   });
 
   it('basic-field-access: one query for the first read, none after', async () => {
@@ -28,7 +35,9 @@ describe('examples (embedded SQLite)', () => {
     expect(lines[0]).toBe('46 users: User 4, User 5, User 6, ...');
     expect(lines).toContain('[search age > 18 and read every name (automatic prefetch)] 2 queries');
     expect(lines).toContain('[the same with prefetch off but an explicit prefetch(["name"])] 2 queries');
-    expect(lines).toContain('[the same with prefetch off and no prefetch() (the N+1 the seed plan started from)] 47 queries');
+    expect(lines).toContain(
+      '[the same with prefetch off and no prefetch() (the N+1 the seed plan started from)] 47 queries',
+    );
   });
 
   it('to-dict: loads only the asked fields, then the rest', async () => {

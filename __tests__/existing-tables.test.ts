@@ -1,6 +1,12 @@
 import 'reflect-metadata';
 import type { Environment, SyncReport } from '../lib';
-import { hasForeignKey, onDeleteRule, ruleConflict, type ForeignKeySpec, type TableConstraints } from '../lib/db/constraints';
+import {
+  hasForeignKey,
+  onDeleteRule,
+  ruleConflict,
+  type ForeignKeySpec,
+  type TableConstraints,
+} from '../lib/db/constraints';
 import { snakeCase } from '../lib/model/naming';
 import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
 
@@ -49,13 +55,26 @@ async function dump(env: Environment): Promise<string> {
   if (env.dialect === 'sqlite') {
     return JSON.stringify(await rows(env, 'SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name'));
   }
-  const tables = await rows<{ t: string }>(env, 'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME');
+  const tables = await rows<{ t: string }>(
+    env,
+    'SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME',
+  );
   const out: unknown[] = [];
   for (const { t } of tables) out.push(await rows(env, 'SHOW CREATE TABLE ??', [t]));
-  out.push(await rows(env, `SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE, SUB_PART FROM information_schema.STATISTICS
-    WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`));
-  out.push(await rows(env, `SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS
-    WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME`));
+  out.push(
+    await rows(
+      env,
+      `SELECT TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE, SUB_PART FROM information_schema.STATISTICS
+    WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
+    ),
+  );
+  out.push(
+    await rows(
+      env,
+      `SELECT CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS
+    WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME`,
+    ),
+  );
   return JSON.stringify(out);
 }
 
@@ -63,7 +82,8 @@ async function dump(env: Environment): Promise<string> {
 async function dropEverything(env: Environment): Promise<void> {
   if (env.dialect === 'sqlite') return;
   const found = await rows<{ t: string; type: string }>(
-    env, 'SELECT TABLE_NAME AS t, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+    env,
+    'SELECT TABLE_NAME AS t, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
   );
   await env.knex.transaction(async (trx) => {
     await trx.raw('SET FOREIGN_KEY_CHECKS = 0');
@@ -84,13 +104,15 @@ interface RawTable {
 }
 
 function ddl(dialect: 'sqlite' | 'mysql', tables: readonly RawTable[]): string[] {
-  const pk = dialect === 'sqlite' ? 'id INTEGER PRIMARY KEY AUTOINCREMENT' : 'id INT NOT NULL AUTO_INCREMENT PRIMARY KEY';
+  const pk =
+    dialect === 'sqlite' ? 'id INTEGER PRIMARY KEY AUTOINCREMENT' : 'id INT NOT NULL AUTO_INCREMENT PRIMARY KEY';
   const out: string[] = [];
   for (const t of tables) {
     const body = t.body.map((line) => line.replace('@PK', pk));
     if (dialect === 'mysql') body.push(...(t.indexes ?? []).map(([name, col]) => `INDEX ${name} (${col})`));
     out.push(`CREATE TABLE ${t.name} (${body.join(', ')})${dialect === 'mysql' ? ' ENGINE=InnoDB' : ''}`);
-    if (dialect === 'sqlite') out.push(...(t.indexes ?? []).map(([name, col]) => `CREATE INDEX ${name} ON ${t.name} (${col})`));
+    if (dialect === 'sqlite')
+      out.push(...(t.indexes ?? []).map(([name, col]) => `CREATE INDEX ${name} ON ${t.name} (${col})`));
   }
   return out;
 }
@@ -102,38 +124,63 @@ async function run(env: Environment, statements: readonly string[]): Promise<voi
 /** A Chinook-like schema, as another tool made it. `albumRule` is the ON DELETE of Album.ArtistId. */
 function musicTables(albumRule = 'NO ACTION'): RawTable[] {
   return [
-    { name: 'Artist', body: ['@PK', 'Name VARCHAR(120)', 'LegacyNo INTEGER', 'CONSTRAINT UQ_ArtistLegacyNo UNIQUE (LegacyNo)'] },
+    {
+      name: 'Artist',
+      body: ['@PK', 'Name VARCHAR(120)', 'LegacyNo INTEGER', 'CONSTRAINT UQ_ArtistLegacyNo UNIQUE (LegacyNo)'],
+    },
     {
       name: 'Album',
-      body: ['@PK', 'Title VARCHAR(160) NOT NULL', 'ArtistId INTEGER NOT NULL',
-        `CONSTRAINT FK_AlbumArtistId FOREIGN KEY (ArtistId) REFERENCES Artist (id) ON DELETE ${albumRule} ON UPDATE NO ACTION`],
+      body: [
+        '@PK',
+        'Title VARCHAR(160) NOT NULL',
+        'ArtistId INTEGER NOT NULL',
+        `CONSTRAINT FK_AlbumArtistId FOREIGN KEY (ArtistId) REFERENCES Artist (id) ON DELETE ${albumRule} ON UPDATE NO ACTION`,
+      ],
       indexes: [['IFK_AlbumArtistId', 'ArtistId']],
     },
     {
       name: 'Track',
-      body: ['@PK', 'Name VARCHAR(200) NOT NULL', 'AlbumId INTEGER', 'UnitPrice NUMERIC(10,2) NOT NULL',
-        'CONSTRAINT FK_TrackAlbumId FOREIGN KEY (AlbumId) REFERENCES Album (id) ON DELETE NO ACTION ON UPDATE NO ACTION'],
+      body: [
+        '@PK',
+        'Name VARCHAR(200) NOT NULL',
+        'AlbumId INTEGER',
+        'UnitPrice NUMERIC(10,2) NOT NULL',
+        'CONSTRAINT FK_TrackAlbumId FOREIGN KEY (AlbumId) REFERENCES Album (id) ON DELETE NO ACTION ON UPDATE NO ACTION',
+      ],
       indexes: [['IFK_TrackAlbumId', 'AlbumId']],
     },
     { name: 'Playlist', body: ['@PK', 'Name VARCHAR(120)'] },
     {
       name: 'PlaylistTrack',
-      body: ['PlaylistId INTEGER NOT NULL', 'TrackId INTEGER NOT NULL', 'CONSTRAINT PK_PlaylistTrack PRIMARY KEY (PlaylistId, TrackId)',
+      body: [
+        'PlaylistId INTEGER NOT NULL',
+        'TrackId INTEGER NOT NULL',
+        'CONSTRAINT PK_PlaylistTrack PRIMARY KEY (PlaylistId, TrackId)',
         'CONSTRAINT FK_PlaylistTrackPlaylistId FOREIGN KEY (PlaylistId) REFERENCES Playlist (id) ON DELETE NO ACTION ON UPDATE NO ACTION',
-        'CONSTRAINT FK_PlaylistTrackTrackId FOREIGN KEY (TrackId) REFERENCES Track (id) ON DELETE NO ACTION ON UPDATE NO ACTION'],
+        'CONSTRAINT FK_PlaylistTrackTrackId FOREIGN KEY (TrackId) REFERENCES Track (id) ON DELETE NO ACTION ON UPDATE NO ACTION',
+      ],
       indexes: [['IFK_PlaylistTrackTrackId', 'TrackId']],
     },
     {
       name: 'Employee',
-      body: ['@PK', 'LastName VARCHAR(20) NOT NULL', 'ReportsTo INTEGER',
-        'CONSTRAINT FK_EmployeeReportsTo FOREIGN KEY (ReportsTo) REFERENCES Employee (id) ON DELETE NO ACTION ON UPDATE NO ACTION'],
+      body: [
+        '@PK',
+        'LastName VARCHAR(20) NOT NULL',
+        'ReportsTo INTEGER',
+        'CONSTRAINT FK_EmployeeReportsTo FOREIGN KEY (ReportsTo) REFERENCES Employee (id) ON DELETE NO ACTION ON UPDATE NO ACTION',
+      ],
       indexes: [['IFK_EmployeeReportsTo', 'ReportsTo']],
     },
     {
       name: 'customer_account',
-      body: ['@PK', 'first_name VARCHAR(40) NOT NULL', 'customer_no VARCHAR(20)', 'support_rep_id INTEGER',
+      body: [
+        '@PK',
+        'first_name VARCHAR(40) NOT NULL',
+        'customer_no VARCHAR(20)',
+        'support_rep_id INTEGER',
         'CONSTRAINT UQ_CustomerNo UNIQUE (customer_no)',
-        'CONSTRAINT FK_CustomerSupportRep FOREIGN KEY (support_rep_id) REFERENCES Employee (id) ON DELETE SET NULL'],
+        'CONSTRAINT FK_CustomerSupportRep FOREIGN KEY (support_rep_id) REFERENCES Employee (id) ON DELETE SET NULL',
+      ],
       indexes: [['IFK_CustomerSupportRepId', 'support_rep_id']],
     },
   ];
@@ -156,7 +203,8 @@ function musicModels(lib: Lib, options: { albumOnDelete?: 'restrict' | 'cascade'
   @Model({ name: 'xt_album', table: 'Album' })
   class Album extends BaseModel {
     @Field.string({ column: 'Title', size: 160, required: true }) title!: string;
-    @Field.many2one(() => Artist, { column: 'ArtistId', required: true, onDelete: options.albumOnDelete ?? 'restrict' }) artist!: Artist;
+    @Field.many2one(() => Artist, { column: 'ArtistId', required: true, onDelete: options.albumOnDelete ?? 'restrict' })
+    artist!: Artist;
     @Field.one2many(() => Track, 'album') tracks!: Track[];
   }
 
@@ -170,7 +218,8 @@ function musicModels(lib: Lib, options: { albumOnDelete?: 'restrict' | 'cascade'
   @Model({ name: 'xt_playlist', table: 'Playlist' })
   class Playlist extends BaseModel {
     @Field.string({ column: 'Name', size: 120 }) name!: string | null;
-    @Field.many2many(() => Track, { relation: 'PlaylistTrack', column1: 'PlaylistId', column2: 'TrackId' }) tracks!: Track[];
+    @Field.many2many(() => Track, { relation: 'PlaylistTrack', column1: 'PlaylistId', column2: 'TrackId' })
+    tracks!: Track[];
   }
 
   @Model({ name: 'xt_employee', table: 'Employee' })
@@ -214,9 +263,17 @@ describe('snake_case naming rule', () => {
 });
 
 describe('foreign key recognition and ON DELETE rules', () => {
-  const spec: ForeignKeySpec = { name: 'k', column: 'ArtistId', target: 'Artist', targetColumn: 'ArtistKey', onDelete: 'restrict', accepts: ['restrict'] };
+  const spec: ForeignKeySpec = {
+    name: 'k',
+    column: 'ArtistId',
+    target: 'Artist',
+    targetColumn: 'ArtistKey',
+    onDelete: 'restrict',
+    accepts: ['restrict'],
+  };
   const found = (references: string[], onDelete: string): TableConstraints => ({
-    indexes: [], foreignKeys: [{ name: 'FK', columns: ['artistid'], target: 'artist', references, onDelete }],
+    indexes: [],
+    foreignKeys: [{ name: 'FK', columns: ['artistid'], target: 'artist', references, onDelete }],
   });
 
   it('compares the referenced column with the target key column, without case', () => {
@@ -225,9 +282,15 @@ describe('foreign key recognition and ON DELETE rules', () => {
     expect(hasForeignKey(found(['id'], 'NO ACTION'), spec)).toBe(false);
   });
 
-  it('NO ACTION and RESTRICT are restrict; SET DEFAULT is none of proxorm\'s rules', () => {
-    expect(['NO ACTION', 'RESTRICT', 'CASCADE', 'SET NULL', 'SET DEFAULT', 'no action'].map(onDeleteRule))
-      .toEqual(['restrict', 'restrict', 'cascade', 'set null', undefined, 'restrict']);
+  it("NO ACTION and RESTRICT are restrict; SET DEFAULT is none of proxorm's rules", () => {
+    expect(['NO ACTION', 'RESTRICT', 'CASCADE', 'SET NULL', 'SET DEFAULT', 'no action'].map(onDeleteRule)).toEqual([
+      'restrict',
+      'restrict',
+      'cascade',
+      'set null',
+      undefined,
+      'restrict',
+    ]);
     expect(ruleConflict(found(['ArtistKey'], 'NO ACTION'), spec)).toBeUndefined();
     expect(ruleConflict(found(['ArtistKey'], 'CASCADE'), spec)?.onDelete).toBe('CASCADE');
     expect(ruleConflict(found(['ArtistKey'], 'SET DEFAULT'), spec)?.onDelete).toBe('SET DEFAULT');
@@ -241,9 +304,13 @@ describe('@Model options naming and readonly', () => {
     const lib = freshLib();
     class A extends lib.BaseModel {}
     expect(() => lib.Model({ name: 'xt_bad1', naming: 'camel' as 'snake_case' })(A)).toThrow(lib.SchemaError);
-    expect(() => lib.Model({ name: 'xt_bad1', naming: 'camel' as 'snake_case' })(A)).toThrow(/naming must be one of 'snake_case'/);
+    expect(() => lib.Model({ name: 'xt_bad1', naming: 'camel' as 'snake_case' })(A)).toThrow(
+      /naming must be one of 'snake_case'/,
+    );
     class B extends lib.BaseModel {}
-    expect(() => lib.Model({ name: 'xt_bad2', readonly: 'yes' as unknown as boolean })(B)).toThrow(/"readonly" must be a boolean/);
+    expect(() => lib.Model({ name: 'xt_bad2', readonly: 'yes' as unknown as boolean })(B)).toThrow(
+      /"readonly" must be a boolean/,
+    );
   });
 });
 
@@ -283,16 +350,35 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       const env = await open(lib);
       expect((await env.sync()).createdTables).toEqual(['xt_rep', 'xt_client']);
       const columns = Object.keys(await env.knex('xt_client').columnInfo()).sort();
-      expect(columns).toEqual(['LegacyCODE', 'ReportsTo', 'customer_no', 'first_name', 'id', 'support_rep_id', 'user_id2'].sort());
+      expect(columns).toEqual(
+        ['LegacyCODE', 'ReportsTo', 'customer_no', 'first_name', 'id', 'support_rep_id', 'user_id2'].sort(),
+      );
       expect(Object.keys(await env.knex('xt_rep').columnInfo()).sort()).toEqual(['id', 'lastName']);
 
       const rep = await env.model(Rep).create({ lastName: 'Adams' });
-      const client = await env.model(Client).create({ firstName: 'Ann', customerNo: 'C-1', userID2: 7, legacyCode: 'L', supportRep: rep.id });
-      expect(await rows(env, 'SELECT first_name, customer_no, user_id2, LegacyCODE, support_rep_id, ReportsTo FROM xt_client')).toEqual([
-        { first_name: 'Ann', customer_no: 'C-1', user_id2: 7, LegacyCODE: 'L', support_rep_id: rep.id, ReportsTo: null },
+      const client = await env
+        .model(Client)
+        .create({ firstName: 'Ann', customerNo: 'C-1', userID2: 7, legacyCode: 'L', supportRep: rep.id });
+      expect(
+        await rows(
+          env,
+          'SELECT first_name, customer_no, user_id2, LegacyCODE, support_rep_id, ReportsTo FROM xt_client',
+        ),
+      ).toEqual([
+        {
+          first_name: 'Ann',
+          customer_no: 'C-1',
+          user_id2: 7,
+          LegacyCODE: 'L',
+          support_rep_id: rep.id,
+          ReportsTo: null,
+        },
       ]);
       env.clearCache();
-      const found = await env.model(Client).search([['supportRep.lastName', '=', 'Adams'], ['customerNo', '=', 'C-1']]);
+      const found = await env.model(Client).search([
+        ['supportRep.lastName', '=', 'Adams'],
+        ['customerNo', '=', 'C-1'],
+      ]);
       expect(found.ids).toEqual([client.id]);
       expect(await found.toDict(['firstName', 'userID2'])).toEqual({ firstName: 'Ann', userID2: 7 });
     });
@@ -332,7 +418,10 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       expect(await rows(env, 'SELECT first_name, customer_no, support_rep_id FROM customer_account')).toEqual([
         { first_name: 'Luís', customer_no: 'C-1', support_rep_id: rep.id },
       ]);
-      expect(await rows(env, 'SELECT ReportsTo FROM Employee ORDER BY id')).toEqual([{ ReportsTo: null }, { ReportsTo: boss.id }]);
+      expect(await rows(env, 'SELECT ReportsTo FROM Employee ORDER BY id')).toEqual([
+        { ReportsTo: null },
+        { ReportsTo: boss.id },
+      ]);
 
       // NO ACTION is restrict: the delete fails, and the cache and the rows stay
       const refused = await rejection(artist.unlink());
@@ -360,7 +449,10 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
     });
 
     it('a declared rule matching the existing one is accepted, whatever its spelling (CASCADE, RESTRICT)', async () => {
-      for (const [sqlRule, declared] of [['CASCADE', 'cascade'], ['RESTRICT', 'restrict']] as const) {
+      for (const [sqlRule, declared] of [
+        ['CASCADE', 'cascade'],
+        ['RESTRICT', 'restrict'],
+      ] as const) {
         const lib = freshLib();
         musicModels(lib, { albumOnDelete: declared });
         const env = await open(lib);
@@ -376,15 +468,23 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       const lib = freshLib();
       musicModels(lib);
       const env = await open(lib);
-      const tables = musicTables().map((t) => (t.name !== 'Album' ? t : {
-        ...t, body: t.body.map((line) => line.replace('REFERENCES Artist (id)', 'REFERENCES Artist (LegacyNo)')),
-      }));
+      const tables = musicTables().map((t) =>
+        t.name !== 'Album'
+          ? t
+          : {
+              ...t,
+              body: t.body.map((line) => line.replace('REFERENCES Artist (id)', 'REFERENCES Artist (LegacyNo)')),
+            },
+      );
       await run(env, ddl(env.dialect, tables));
       const report = await env.sync();
       expect(report).toEqual({ ...EMPTY, addedConstraints: ['Album.album_artistid_foreign'] });
-      const keys = await rows<{ n: number }>(env, env.dialect === 'sqlite'
-        ? "SELECT count(*) AS n FROM pragma_foreign_key_list('Album') WHERE \"to\" = 'id'"
-        : "SELECT count(*) AS n FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'Album' AND REFERENCED_COLUMN_NAME = 'id'");
+      const keys = await rows<{ n: number }>(
+        env,
+        env.dialect === 'sqlite'
+          ? "SELECT count(*) AS n FROM pragma_foreign_key_list('Album') WHERE \"to\" = 'id'"
+          : "SELECT count(*) AS n FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'Album' AND REFERENCED_COLUMN_NAME = 'id'",
+      );
       expect(Number(keys[0].n)).toBe(1);
     });
   });
@@ -413,7 +513,8 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       class Feature extends BaseModel {
         @Field() label!: string;
         @Field.many2one(() => ArtistStats) stats!: ArtistStats | null;
-        @Field.many2many(() => ArtistStats, { relation: 'FeatureStats', column1: 'FeatureId', column2: 'StatsId' }) highlights!: ArtistStats[];
+        @Field.many2many(() => ArtistStats, { relation: 'FeatureStats', column1: 'FeatureId', column2: 'StatsId' })
+        highlights!: ArtistStats[];
       }
       return { Artist, ArtistStats, AlbumSummary, Feature };
     }
@@ -422,7 +523,10 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       'CREATE VIEW ArtistStats AS SELECT a.id AS id, a.Name AS Name, (SELECT count(*) FROM Album b WHERE b.ArtistId = a.id) AS AlbumCount FROM Artist a',
       'CREATE VIEW AlbumSummary AS SELECT id, Title, ArtistId FROM Album',
     ];
-    const LINK: RawTable = { name: 'FeatureStats', body: ['FeatureId INTEGER NOT NULL', 'StatsId INTEGER NOT NULL', 'PRIMARY KEY (FeatureId, StatsId)'] };
+    const LINK: RawTable = {
+      name: 'FeatureStats',
+      body: ['FeatureId INTEGER NOT NULL', 'StatsId INTEGER NOT NULL', 'PRIMARY KEY (FeatureId, StatsId)'],
+    };
 
     async function withViews(lib: Lib): Promise<Environment> {
       const env = await open(lib);
@@ -443,34 +547,49 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       expect(await env.sync()).toEqual({ ...EMPTY, createdTables: ['xt_feature'] });
       const after = await dump(env);
       expect(after).not.toBe(before);
-      expect(await rows(env, env.dialect === 'sqlite'
-        ? "SELECT count(*) AS n FROM pragma_foreign_key_list('xt_feature')"
-        : "SELECT count(*) AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'xt_feature'"))
-        .toEqual([{ n: 0 }]); // a count: a number on both drivers
+      expect(
+        await rows(
+          env,
+          env.dialect === 'sqlite'
+            ? "SELECT count(*) AS n FROM pragma_foreign_key_list('xt_feature')"
+            : "SELECT count(*) AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'xt_feature'",
+        ),
+      ).toEqual([{ n: 0 }]); // a count: a number on both drivers
       // the views and tables that existed are as they were: only xt_feature was added
       await env.knex.schema.dropTable('xt_feature');
       expect(await dump(env)).toBe(before);
       await env.sync();
 
       let stats = env.model(ArtistStats).browse([]);
-      expect(await countQueries(env, async () => {
-        stats = await env.model(ArtistStats).search([['albumCount', '>', 1]]);
-      })).toBe(1);
+      expect(
+        await countQueries(env, async () => {
+          stats = await env.model(ArtistStats).search([['albumCount', '>', 1]]);
+        }),
+      ).toBe(1);
       const read: Array<[string | null, number]> = [];
-      expect(await countQueries(env, async () => {
-        for (const s of stats) read.push([await s.name, await s.albumCount]);
-      })).toBe(1);
-      const sql = await rows<{ Name: string; AlbumCount: number }>(env, 'SELECT Name, AlbumCount FROM ArtistStats WHERE AlbumCount > 1 ORDER BY id');
+      expect(
+        await countQueries(env, async () => {
+          for (const s of stats) read.push([await s.name, await s.albumCount]);
+        }),
+      ).toBe(1);
+      const sql = await rows<{ Name: string; AlbumCount: number }>(
+        env,
+        'SELECT Name, AlbumCount FROM ArtistStats WHERE AlbumCount > 1 ORDER BY id',
+      );
       expect(read).toEqual(sql.map((r) => [r.Name, Number(r.AlbumCount)]));
       expect(read.length).toBe(15);
 
       // one2many onto a view, over every artist: one statement for the lists, one for the titles
       const artists = await env.model(Artist).search([]);
       const titles: string[] = [];
-      expect(await countQueries(env, async () => {
-        for (const artist of artists) for (const s of await artist.summaries) titles.push(await s.title);
-      })).toBe(2);
-      expect(titles.sort()).toEqual((await rows<{ Title: string }>(env, 'SELECT Title FROM Album')).map((r) => r.Title).sort());
+      expect(
+        await countQueries(env, async () => {
+          for (const artist of artists) for (const s of await artist.summaries) titles.push(await s.title);
+        }),
+      ).toBe(2);
+      expect(titles.sort()).toEqual(
+        (await rows<{ Title: string }>(env, 'SELECT Title FROM Album')).map((r) => r.Title).sort(),
+      );
 
       // a writable model's many2one onto a view: written, read back through the view
       const feature = await env.model(Feature).create({ label: 'top', stats: stats.ids[0] });
@@ -495,11 +614,15 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       ];
       for (const [kind, attempt] of attempts) {
         let e!: Error;
-        expect(await countQueries(env, async () => {
-          e = await rejection(attempt);
-        })).toBe(0);
+        expect(
+          await countQueries(env, async () => {
+            e = await rejection(attempt);
+          }),
+        ).toBe(0);
         expect(e).toBeInstanceOf(lib.ValidationError);
-        expect(e.message).toMatch(new RegExp(`^model "xt_(artist_stats|album_summary)" is readonly: ${kind} is not allowed$`));
+        expect(e.message).toMatch(
+          new RegExp(`^model "xt_(artist_stats|album_summary)" is readonly: ${kind} is not allowed$`),
+        );
       }
       expect(await stats.at(0).name).toBe('artist 1');
       expect(await dump(env)).toBe(before);
@@ -513,17 +636,34 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       const artist = env.model(Artist).browse(1);
       const feature = await env.model(Feature).create({ label: 'f' });
       const attempts: Array<[RegExp, () => Promise<unknown>]> = [
-        [/^xt_artist\.summaries: model "xt_album_summary" is readonly/, () => artist.write({ summaries: { add: [1] } })],
-        [/^xt_artist\.summaries: model "xt_album_summary" is readonly/, () => artist.write({ summaries: { create: [{ title: 't' }] } })],
-        [/^xt_artist\.summaries: .*writes model "xt_album_summary"/, () => env.model(Artist).create({ name: 'n', summaries: { set: [] } })],
-        [/^xt_feature\.highlights: .*writes the relation table "FeatureStats" of model "xt_artist_stats"/, () => feature.write({ highlights: { add: [1] } })],
-        [/^xt_feature\.highlights: model "xt_artist_stats" is readonly/, () => env.model(Feature).create({ label: 'g', highlights: { set: [1] } })],
+        [
+          /^xt_artist\.summaries: model "xt_album_summary" is readonly/,
+          () => artist.write({ summaries: { add: [1] } }),
+        ],
+        [
+          /^xt_artist\.summaries: model "xt_album_summary" is readonly/,
+          () => artist.write({ summaries: { create: [{ title: 't' }] } }),
+        ],
+        [
+          /^xt_artist\.summaries: .*writes model "xt_album_summary"/,
+          () => env.model(Artist).create({ name: 'n', summaries: { set: [] } }),
+        ],
+        [
+          /^xt_feature\.highlights: .*writes the relation table "FeatureStats" of model "xt_artist_stats"/,
+          () => feature.write({ highlights: { add: [1] } }),
+        ],
+        [
+          /^xt_feature\.highlights: model "xt_artist_stats" is readonly/,
+          () => env.model(Feature).create({ label: 'g', highlights: { set: [1] } }),
+        ],
       ];
       for (const [message, attempt] of attempts) {
         let e!: Error;
-        expect(await countQueries(env, async () => {
-          e = await rejection(attempt);
-        })).toBe(0);
+        expect(
+          await countQueries(env, async () => {
+            e = await rejection(attempt);
+          }),
+        ).toBe(0);
         expect(e).toBeInstanceOf(lib.ValidationError);
         expect(e.message).toMatch(message);
       }
@@ -543,19 +683,25 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       let before = await dump(env);
       let e = await rejection(env.sync());
       expect(e).toBeInstanceOf(lib.SchemaError);
-      expect(e.message).toBe('table "ArtistStats" of readonly model "xt_artist_stats" does not exist: sync() creates nothing for a readonly model; create the table or view first');
+      expect(e.message).toBe(
+        'table "ArtistStats" of readonly model "xt_artist_stats" does not exist: sync() creates nothing for a readonly model; create the table or view first',
+      );
       expect(await dump(env)).toBe(before);
 
       await run(env, ['CREATE VIEW ArtistStats AS SELECT id, Name FROM Artist', VIEWS[1]]);
       before = await dump(env);
       e = await rejection(env.sync());
-      expect(e.message).toBe('table "ArtistStats" of readonly model "xt_artist_stats" lacks column(s) "AlbumCount": sync() adds nothing to a readonly model');
+      expect(e.message).toBe(
+        'table "ArtistStats" of readonly model "xt_artist_stats" lacks column(s) "AlbumCount": sync() adds nothing to a readonly model',
+      );
       expect(await dump(env)).toBe(before);
 
       await run(env, ['DROP VIEW ArtistStats', VIEWS[0]]);
       before = await dump(env);
       e = await rejection(env.sync());
-      expect(e.message).toBe('table "FeatureStats" of readonly model "xt_artist_stats" does not exist: sync() creates nothing for a readonly model; create the table or view first');
+      expect(e.message).toBe(
+        'table "FeatureStats" of readonly model "xt_artist_stats" does not exist: sync() creates nothing for a readonly model; create the table or view first',
+      );
       expect(await dump(env)).toBe(before);
 
       await run(env, ddl(env.dialect, [LINK]));

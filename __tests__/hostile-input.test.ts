@@ -1,7 +1,15 @@
 import 'reflect-metadata';
 import fc from 'fast-check';
 import {
-  BaseModel, DomainError, Environment, Field, Model, OPERATORS, ProxormError, UniqueViolationError, ValidationError,
+  BaseModel,
+  DomainError,
+  Environment,
+  Field,
+  Model,
+  OPERATORS,
+  ProxormError,
+  UniqueViolationError,
+  ValidationError,
   type Domain,
 } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
@@ -174,7 +182,16 @@ function decimalOracle(v: unknown, precision: number, scale: number): Verdict {
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
-function utcParse(y: string, mo: string, d: string, h: string, mi: string, sec: string, frac: string, zone: string): number {
+function utcParse(
+  y: string,
+  mo: string,
+  d: string,
+  h: string,
+  mi: string,
+  sec: string,
+  frac: string,
+  zone: string,
+): number {
   const p2 = (x: string) => x.padStart(2, '0');
   return Date.parse(`${y}-${mo}-${d}T${p2(h)}:${p2(mi)}:${p2(sec)}${frac ? `.${frac.slice(0, 3)}` : ''}${zone || 'Z'}`);
 }
@@ -201,7 +218,10 @@ function isoOracle(s: string): Verdict {
  * reference stands for it by its shape, checked without recursion.
  */
 class Nest {
-  constructor(readonly depth: number, readonly asObject: boolean) {}
+  constructor(
+    readonly depth: number,
+    readonly asObject: boolean,
+  ) {}
   matches(v: unknown): boolean {
     for (let i = 0; i < this.depth; i++) {
       if (this.asObject) {
@@ -244,7 +264,8 @@ function jsonOracle(root: unknown): Verdict {
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) throw new NotJson('not a plain object');
       const o: Record<string, unknown> = {};
-      for (const k of Object.keys(v)) Object.defineProperty(o, k, { value: walk((v as Record<string, unknown>)[k]), enumerable: true });
+      for (const k of Object.keys(v))
+        Object.defineProperty(o, k, { value: walk((v as Record<string, unknown>)[k]), enumerable: true });
       out = o;
     }
     stack.delete(v);
@@ -264,7 +285,8 @@ function same(a: unknown, b: unknown, loose: boolean): boolean {
   if (b instanceof Nest) return b.matches(a);
   if (a !== null && typeof a === 'object' && NESTS.has(a)) return NESTS.get(a)!.matches(b);
   if (typeof a === 'number' && typeof b === 'number') return loose ? a === b : Object.is(a, b);
-  if (a instanceof Date || b instanceof Date) return a instanceof Date && b instanceof Date && Object.is(a.getTime(), b.getTime());
+  if (a instanceof Date || b instanceof Date)
+    return a instanceof Date && b instanceof Date && Object.is(a.getTime(), b.getTime());
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) {
@@ -276,7 +298,11 @@ function same(a: unknown, b: unknown, loose: boolean): boolean {
     const ka = Object.keys(a);
     const kb = Object.keys(b);
     if (ka.length !== kb.length) return false;
-    return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], loose));
+    return ka.every(
+      (k) =>
+        Object.prototype.hasOwnProperty.call(b, k) &&
+        same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], loose),
+    );
   }
   return Object.is(a, b);
 }
@@ -288,8 +314,35 @@ const show = (v: unknown) => fc.stringify(v);
 // ---------------------------------------------------------------------------------------------
 
 const CHARS = [
-  '\u0000', '\uFFFD', '\uFEFF', '\u200B', 'e\u0301', '🦄', '👨‍👩‍👧', 'é', 'É', 'ß', "'", '"', '\\', '%', '_', '\n', '\r\n', '\t', ' ',
-  '\u2028', 'İ', '\uFFFF', '\u{10FFFF}', '\u{10000}', '`', ';', 'a', 'Z', '0',
+  '\u0000',
+  '\uFFFD',
+  '\uFEFF',
+  '\u200B',
+  'e\u0301',
+  '🦄',
+  '👨‍👩‍👧',
+  'é',
+  'É',
+  'ß',
+  "'",
+  '"',
+  '\\',
+  '%',
+  '_',
+  '\n',
+  '\r\n',
+  '\t',
+  ' ',
+  '\u2028',
+  'İ',
+  '\uFFFF',
+  '\u{10FFFF}',
+  '\u{10000}',
+  '`',
+  ';',
+  'a',
+  'Z',
+  '0',
 ];
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
 const charArb = fc.oneof(
@@ -302,14 +355,41 @@ const textArb = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.constantFrom('x', '🦄', 'é', '\u0000', ' '), fc.constantFrom(19, 20, 21, 40, 41, 255, 256, 4097, 70_000))
+      .tuple(
+        fc.constantFrom('x', '🦄', 'é', '\u0000', ' '),
+        fc.constantFrom(19, 20, 21, 40, 41, 255, 256, 4097, 70_000),
+      )
       .map(([c, n]) => c.repeat(n)),
   },
 );
 
 const EDGE_NUMBERS = [
-  0, -0, 1, -1, 0.1, 0.5, 1.005, 12.345, 0.1 + 0.2, 2 ** 31, 2 ** 53 - 1, 2 ** 53, -(2 ** 53 - 1), -(2 ** 53), 1e21, 1e-7, 5e-324,
-  Number.MAX_VALUE, -Number.MAX_VALUE, Number.EPSILON, 99999999.99, 100000000, 123456789.5, NaN, Infinity, -Infinity,
+  0,
+  -0,
+  1,
+  -1,
+  0.1,
+  0.5,
+  1.005,
+  12.345,
+  0.1 + 0.2,
+  2 ** 31,
+  2 ** 53 - 1,
+  2 ** 53,
+  -(2 ** 53 - 1),
+  -(2 ** 53),
+  1e21,
+  1e-7,
+  5e-324,
+  Number.MAX_VALUE,
+  -Number.MAX_VALUE,
+  Number.EPSILON,
+  99999999.99,
+  100000000,
+  123456789.5,
+  NaN,
+  Infinity,
+  -Infinity,
 ];
 const numberArb = fc.oneof(
   fc.constantFrom(...EDGE_NUMBERS),
@@ -320,9 +400,37 @@ const numberArb = fc.oneof(
 );
 
 const NUMERIC_STRINGS = [
-  '0', '-0', '12', '0.00', '-0.00', ' 12.5 ', '\u00a012.5\n', '1e3', '0x10', '12.345', '12.340', '+1.5', '00012.30', '99999999.99',
-  '-99999999.99', '100000000', '.5', '5.', '', ' ', '١٢', 'NaN', 'Infinity', '-', '1_000', '12,5', '1.2.3', '0.1', '9'.repeat(40),
-  `1${'0'.repeat(29)}`, '0.0000000000000000000000000000001',
+  '0',
+  '-0',
+  '12',
+  '0.00',
+  '-0.00',
+  ' 12.5 ',
+  '\u00a012.5\n',
+  '1e3',
+  '0x10',
+  '12.345',
+  '12.340',
+  '+1.5',
+  '00012.30',
+  '99999999.99',
+  '-99999999.99',
+  '100000000',
+  '.5',
+  '5.',
+  '',
+  ' ',
+  '١٢',
+  'NaN',
+  'Infinity',
+  '-',
+  '1_000',
+  '12,5',
+  '1.2.3',
+  '0.1',
+  '9'.repeat(40),
+  `1${'0'.repeat(29)}`,
+  '0.0000000000000000000000000000001',
 ];
 const numericStringArb = fc.oneof(
   fc.constantFrom(...NUMERIC_STRINGS),
@@ -334,10 +442,26 @@ const numericStringArb = fc.oneof(
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 const ISO_STRINGS = [
-  '2024-01-01', '2024-02-29', '2024-02-30', '2023-02-29', '2024-04-31', '2024-01-01T24:00:00Z', '2024-01-01T24:00:01Z',
-  '0999-12-31T23:59:59.999Z', '1000-01-01T00:00:00Z', '1000-01-01T00:00:00+01:00', '9999-12-31T23:59:59.999Z',
-  '9999-12-31T23:59:59.999-01:00', '10000-01-01', '+010000-01-01T00:00:00Z', 'Jan 1 2024', '2024-01-01T00:00:00.123456Z', 'now', '',
-  '2024-01-01 10:00+0530', '2024-01-01T10:00:00+25:00',
+  '2024-01-01',
+  '2024-02-29',
+  '2024-02-30',
+  '2023-02-29',
+  '2024-04-31',
+  '2024-01-01T24:00:00Z',
+  '2024-01-01T24:00:01Z',
+  '0999-12-31T23:59:59.999Z',
+  '1000-01-01T00:00:00Z',
+  '1000-01-01T00:00:00+01:00',
+  '9999-12-31T23:59:59.999Z',
+  '9999-12-31T23:59:59.999-01:00',
+  '10000-01-01',
+  '+010000-01-01T00:00:00Z',
+  'Jan 1 2024',
+  '2024-01-01T00:00:00.123456Z',
+  'now',
+  '',
+  '2024-01-01 10:00+0530',
+  '2024-01-01T10:00:00+25:00',
 ];
 const isoArb = fc.oneof(
   fc.constantFrom(...ISO_STRINGS),
@@ -346,7 +470,14 @@ const isoArb = fc.oneof(
       y: fc.constantFrom(999, 1000, 1970, 2023, 2024, 9999),
       mo: fc.integer({ min: 0, max: 13 }),
       d: fc.integer({ min: 0, max: 32 }),
-      time: fc.option(fc.tuple(fc.integer({ min: 0, max: 25 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.stringMatching(/^\d{0,4}$/))),
+      time: fc.option(
+        fc.tuple(
+          fc.integer({ min: 0, max: 25 }),
+          fc.integer({ min: 0, max: 60 }),
+          fc.integer({ min: 0, max: 60 }),
+          fc.stringMatching(/^\d{0,4}$/),
+        ),
+      ),
       sep: fc.constantFrom('T', ' '),
       zone: fc.constantFrom('', 'Z', '+05:30', '-0800', '+14:00', '+24:00'),
     })
@@ -360,7 +491,20 @@ const isoArb = fc.oneof(
 const dateArb = fc.oneof(
   fc.date({ noInvalidDate: false }),
   fc.date({ min: new Date(MIN_DATE), max: new Date(MAX_DATE) }),
-  fc.constantFrom(MIN_DATE, MIN_DATE - 1, MAX_DATE, MAX_DATE + 1, 0, -1, 8.64e15, -8.64e15, NaN, Date.UTC(2024, 1, 29, 12)).map((t) => new Date(t)),
+  fc
+    .constantFrom(
+      MIN_DATE,
+      MIN_DATE - 1,
+      MAX_DATE,
+      MAX_DATE + 1,
+      0,
+      -1,
+      8.64e15,
+      -8.64e15,
+      NaN,
+      Date.UTC(2024, 1, 29, 12),
+    )
+    .map((t) => new Date(t)),
 );
 
 /** `[[[...'leaf'...]]]` or `{ k: { k: ... } }`, `depth` levels deep (printed short in reports). */
@@ -396,23 +540,74 @@ const PROTO_JSON = [
 const jsonArb = fc.oneof(
   { weight: 6, arbitrary: fc.jsonValue() },
   { weight: 3, arbitrary: fc.constantFrom(...PROTO_JSON).map((s) => JSON.parse(s) as unknown) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(10, 1000, 4000, 20_000, 100_000), fc.boolean()).map(([d, o]) => nest(d, o)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom(10, 1000, 4000, 20_000, 100_000), fc.boolean()).map(([d, o]) => nest(d, o)),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 2 }).map(cyclic) },
   // eslint-disable-next-line no-sparse-arrays -- the hole is the input under test
   { weight: 1, arbitrary: fc.constant(null).map(() => [1, , 3] as unknown) },
-  { weight: 1, arbitrary: fc.constant(null).map(() => ({ shared: [1], again: null })).map((o) => ({ ...o, again: o.shared })) },
-  { weight: 1, arbitrary: fc.constant(null).map(() => Object.assign(Object.create(null) as object, { nullProto: [-0, 'x'] })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constant(null)
+      .map(() => ({ shared: [1], again: null }))
+      .map((o) => ({ ...o, again: o.shared })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constant(null).map(() => Object.assign(Object.create(null) as object, { nullProto: [-0, 'x'] })),
+  },
   {
     weight: 2,
-    arbitrary: fc.anything({ withNullPrototype: true, withSparseArray: true, withBoxedValues: true, withDate: true, withMap: true, withUnicodeString: true, maxDepth: 3 }),
+    arbitrary: fc.anything({
+      withNullPrototype: true,
+      withSparseArray: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withUnicodeString: true,
+      maxDepth: 3,
+    }),
   },
 );
 
 const ODD_VALUES: unknown[] = [
-  undefined, null, () => 1, class X {}, Symbol('s'), Symbol.iterator, 10n, -(2n ** 64n), new Map([[1, 2]]), new Set([1]), /re/g,
-  new Error('boom'), Object.create(null), Buffer.from('ab'), new Uint8Array([1, 2]), Promise.resolve(1), Object(1), Object('x'),
-  Object(false), { ids: [1], model: 'hi_thing' }, { valueOf: () => 1 }, { toString: () => '1' }, { toJSON: () => 1 }, new Date(NaN), [],
-  {}, [1, 'a'], [null], true, false, '', 'true', '1', 1, 0,
+  undefined,
+  null,
+  () => 1,
+  class X {},
+  Symbol('s'),
+  Symbol.iterator,
+  10n,
+  -(2n ** 64n),
+  new Map([[1, 2]]),
+  new Set([1]),
+  /re/g,
+  new Error('boom'),
+  Object.create(null),
+  Buffer.from('ab'),
+  new Uint8Array([1, 2]),
+  Promise.resolve(1),
+  Object(1),
+  Object('x'),
+  Object(false),
+  { ids: [1], model: 'hi_thing' },
+  { valueOf: () => 1 },
+  { toString: () => '1' },
+  { toJSON: () => 1 },
+  new Date(NaN),
+  [],
+  {},
+  [1, 'a'],
+  [null],
+  true,
+  false,
+  '',
+  'true',
+  '1',
+  1,
+  0,
 ];
 const hostileArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: textArb },
@@ -422,7 +617,21 @@ const hostileArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: isoArb },
   { weight: 2, arbitrary: jsonArb },
   { weight: 3, arbitrary: fc.constantFrom(...ODD_VALUES) },
-  { weight: 1, arbitrary: fc.anything({ withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withTypedArray: true, withSparseArray: true, withObjectString: true, maxDepth: 2 }) },
+  {
+    weight: 1,
+    arbitrary: fc.anything({
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withNullPrototype: true,
+      withTypedArray: true,
+      withSparseArray: true,
+      withObjectString: true,
+      maxDepth: 2,
+    }),
+  },
 );
 
 const CODES = ['', 'a', 'A', 'a ', 'x'.repeat(40), 'x'.repeat(41), '🦄', '\u0000', 'é', 'e\u0301', 'A\u0000'];
@@ -432,9 +641,14 @@ const GOOD: Record<FieldName, fc.Arbitrary<unknown>> = {
   name: shortText,
   body: textArb,
   qty: fc.oneof(fc.maxSafeInteger(), fc.constantFrom(0, -0, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 31, -1)),
-  ratio: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(-0, 5e-324, Number.MAX_VALUE, 0.1 + 0.2, 1e-300, Number.EPSILON)),
+  ratio: fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.constantFrom(-0, 5e-324, Number.MAX_VALUE, 0.1 + 0.2, 1e-300, Number.EPSILON),
+  ),
   amount: fc.oneof(
-    fc.tuple(fc.constantFrom('', '-', '+'), fc.stringMatching(/^\d{1,8}$/), fc.stringMatching(/^\d{0,2}$/)).map(([s, i, f]) => (f ? `${s}${i}.${f}` : `${s}${i}`)),
+    fc
+      .tuple(fc.constantFrom('', '-', '+'), fc.stringMatching(/^\d{1,8}$/), fc.stringMatching(/^\d{0,2}$/))
+      .map(([s, i, f]) => (f ? `${s}${i}.${f}` : `${s}${i}`)),
     fc.integer({ min: -9999999999, max: 9999999999 }).map((n) => n / 100),
     fc.constantFrom('-0', '-0.00', '99999999.99', '-99999999.99', '00000001.10', 0, -0, 99999999.99),
   ),
@@ -443,7 +657,10 @@ const GOOD: Record<FieldName, fc.Arbitrary<unknown>> = {
     fc.date({ min: new Date(MIN_DATE), max: new Date(MAX_DATE), noInvalidDate: true }),
     fc.constantFrom(MIN_DATE, MAX_DATE, 0, -1, Date.UTC(2024, 1, 29, 12)).map((t) => new Date(t)),
   ),
-  meta: fc.oneof({ weight: 4, arbitrary: fc.jsonValue() }, { weight: 1, arbitrary: fc.constantFrom(...PROTO_JSON).map((s) => JSON.parse(s) as unknown) }),
+  meta: fc.oneof(
+    { weight: 4, arbitrary: fc.jsonValue() },
+    { weight: 1, arbitrary: fc.constantFrom(...PROTO_JSON).map((s) => JSON.parse(s) as unknown) },
+  ),
   title: textArb,
   code: fc.oneof(fc.constantFrom(...CODES), shortText),
 };
@@ -473,10 +690,22 @@ const valueFor = (f: FieldName) =>
 const valuesArb = (withTitle: boolean) =>
   fc
     .tuple(
-      fc.subarray(FIELDS.filter((f) => f !== 'title'), { maxLength: 3 }).chain((fs) => fc.tuple(...fs.map((f) => valueFor(f).map((v) => [f, v] as const)))),
+      fc
+        .subarray(
+          FIELDS.filter((f) => f !== 'title'),
+          { maxLength: 3 },
+        )
+        .chain((fs) => fc.tuple(...fs.map((f) => valueFor(f).map((v) => [f, v] as const)))),
       withTitle
-        ? fc.oneof({ weight: 8, arbitrary: GOOD.title.map((t) => [['title', t] as const]) }, { weight: 2, arbitrary: valueFor('title').map((t) => [['title', t] as const]) }, { weight: 1, arbitrary: fc.constant([]) })
-        : fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: valueFor('title').map((t) => [['title', t] as const]) }),
+        ? fc.oneof(
+            { weight: 8, arbitrary: GOOD.title.map((t) => [['title', t] as const]) },
+            { weight: 2, arbitrary: valueFor('title').map((t) => [['title', t] as const]) },
+            { weight: 1, arbitrary: fc.constant([]) },
+          )
+        : fc.oneof(
+            { weight: 3, arbitrary: fc.constant([]) },
+            { weight: 1, arbitrary: valueFor('title').map((t) => [['title', t] as const]) },
+          ),
     )
     .map(([rest, title]) => Object.fromEntries([...rest, ...title]) as Record<string, unknown>);
 
@@ -528,7 +757,11 @@ function likeRegExp(pattern: string): RegExp {
   return new RegExp(`^${src}$`, 'su');
 }
 
-const DOMAIN_KINDS: Record<string, Kind | 'id' | 'parts'> = { ...Object.fromEntries(FIELDS.map((f) => [f, SPECS[f].kind])), id: 'id', parts: 'parts' };
+const DOMAIN_KINDS: Record<string, Kind | 'id' | 'parts'> = {
+  ...Object.fromEntries(FIELDS.map((f) => [f, SPECS[f].kind])),
+  id: 'id',
+  parts: 'parts',
+};
 
 class Invalid extends Error {}
 
@@ -536,7 +769,8 @@ class Invalid extends Error {}
 function domainValue(kind: Kind | 'id', v: unknown): unknown {
   if (v === null) return null;
   if (kind === 'json') throw new Invalid('json compares with null only');
-  if ((kind === 'integer' || kind === 'float' || kind === 'id') && typeof v === 'number' && Number.isFinite(v)) return v;
+  if ((kind === 'integer' || kind === 'float' || kind === 'id') && typeof v === 'number' && Number.isFinite(v))
+    return v;
   switch (kind) {
     case 'string':
     case 'text':
@@ -559,7 +793,8 @@ function domainValue(kind: Kind | 'id', v: unknown): unknown {
       } else if (typeof v === 'string') text = v.trim();
       else throw new Invalid('not a number or numeric string');
       const m = /^([+-]?)(\d+)(?:\.(\d+))?$/.exec(text);
-      if (!m || (m[3] ?? '').length > 30 || m[2].replace(/^0+(?=\d)/, '').length > 35) throw new Invalid('not a decimal');
+      if (!m || (m[3] ?? '').length > 30 || m[2].replace(/^0+(?=\d)/, '').length > 35)
+        throw new Invalid('not a decimal');
       return Number(text);
     }
     case 'datetime': {
@@ -568,7 +803,8 @@ function domainValue(kind: Kind | 'id', v: unknown): unknown {
         if (!Number.isFinite(t) || t < MIN_DATE || t > MAX_DATE) throw new Invalid('bad date');
         return t;
       }
-      if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) throw new Invalid('not a date');
+      if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v))
+        throw new Invalid('not a date');
       const verdict = isoOracle(v);
       if (verdict.kind === 'invalid') throw new Invalid('no such date'); // e.g. "2023-02-29"
       const t = 'value' in verdict && verdict.value instanceof Date ? verdict.value.getTime() : Date.parse(v);
@@ -610,7 +846,14 @@ function refLeaf(t: unknown): (r: RefRow) => boolean {
     if (base === '=' && value === null) {
       test = (r) => r.parts.length === 0;
     } else {
-      const ids = base === '=' ? [domainValue('id', value)] : Array.isArray(value) ? value.map((x) => domainValue('id', x)) : (() => { throw new Invalid('in needs an array'); })();
+      const ids =
+        base === '='
+          ? [domainValue('id', value)]
+          : Array.isArray(value)
+            ? value.map((x) => domainValue('id', x))
+            : (() => {
+                throw new Invalid('in needs an array');
+              })();
       test = (r) => r.parts.some((p) => ids.includes(p));
     }
     return negated ? (r) => !test(r) : test;
@@ -628,7 +871,10 @@ function refLeaf(t: unknown): (r: RefRow) => boolean {
       test = (r) => xs.some((x) => (x === null ? get(r) === null : get(r) !== null && cmp(kind, get(r), x) === 0));
       break;
     }
-    case 'like': case 'ilike': case '=like': case '=ilike': {
+    case 'like':
+    case 'ilike':
+    case '=like':
+    case '=ilike': {
       if (kind !== 'string' && kind !== 'text') throw new Invalid('like on a non-string field');
       if (typeof value !== 'string') throw new Invalid('like needs a string');
       if (!wellFormed(value)) throw new Invalid('lone surrogate');
@@ -646,7 +892,12 @@ function refLeaf(t: unknown): (r: RefRow) => boolean {
       if (kind === 'boolean') throw new Invalid('order on a boolean');
       const x = domainValue(kind, value);
       const c = (r: RefRow) => cmp(kind, get(r), x);
-      const ops: Record<string, (n: number) => boolean> = { '<': (n) => n < 0, '<=': (n) => n <= 0, '>': (n) => n > 0, '>=': (n) => n >= 0 };
+      const ops: Record<string, (n: number) => boolean> = {
+        '<': (n) => n < 0,
+        '<=': (n) => n <= 0,
+        '>': (n) => n > 0,
+        '>=': (n) => n >= 0,
+      };
       test = (r) => get(r) !== null && ops[base](c(r));
     }
   }
@@ -682,57 +933,208 @@ function refSearch(domain: unknown, rows: readonly RefRow[]): number[] {
 // ---------------------------------------------------------------------------------------------
 
 const POOL_STRINGS = [
-  '', 'a', 'A', 'ab', 'aB', 'a b', 'a%b', 'a_b', 'a\\b', '%', '_', '\\', 'é', 'É', 'éa', 'ÉA', '🦄', '🦄x', 'z\u0000z', '\u0000', ' a',
-  'a ', "O'Brien", 'x"y', 'Zebra', 'zebra', '\uFFFF', '\u{10000}', 'ñ', 'Ñandú', 'ω', 'Ω', '\uE000', '\uFB00',
-  'Straße', 'STRAẞE', '𐐀𐐨', 'Ꭰꭰ',
+  '',
+  'a',
+  'A',
+  'ab',
+  'aB',
+  'a b',
+  'a%b',
+  'a_b',
+  'a\\b',
+  '%',
+  '_',
+  '\\',
+  'é',
+  'É',
+  'éa',
+  'ÉA',
+  '🦄',
+  '🦄x',
+  'z\u0000z',
+  '\u0000',
+  ' a',
+  'a ',
+  "O'Brien",
+  'x"y',
+  'Zebra',
+  'zebra',
+  '\uFFFF',
+  '\u{10000}',
+  'ñ',
+  'Ñandú',
+  'ω',
+  'Ω',
+  '\uE000',
+  '\uFB00',
+  'Straße',
+  'STRAẞE',
+  '𐐀𐐨',
+  'Ꭰꭰ',
 ];
 /** (Not ſ, ς, İ: lower-casing and case folding disagree on them, and the README does not say which ilike does.) */
-const LIKE_CHARS = ['a', 'A', 'b', '%', '_', '\\', 'é', 'É', ' ', '🦄', '\u0000', "'", 'z', 'ñ', 'Ω', 'ß', 'ẞ', '𐐀', '𐐨', 'Ꭰ'];
+const LIKE_CHARS = [
+  'a',
+  'A',
+  'b',
+  '%',
+  '_',
+  '\\',
+  'é',
+  'É',
+  ' ',
+  '🦄',
+  '\u0000',
+  "'",
+  'z',
+  'ñ',
+  'Ω',
+  'ß',
+  'ẞ',
+  '𐐀',
+  '𐐨',
+  'Ꭰ',
+];
 const POOL_INTS = [0, 1, -1, 7, 42, 1000, 2 ** 53 - 1, -(2 ** 53 - 1)];
 const POOL_FLOATS = [0, 0.1, -0.1, 1.5, -2.25, 1e300, -1e-300, 3, 7, 0.1 + 0.2];
 const POOL_DECIMALS = ['0.00', '0.10', '-0.01', '1.50', '12345678.99', '-99999999.99', '7.00', '42.42'];
 const POOL_DATES = [
-  '1000-01-01T00:00:00.000Z', '1999-12-31T23:59:59.999Z', '2000-01-01T00:00:00.000Z', '2024-02-29T12:00:00.000Z',
-  '2024-02-29T12:00:00.001Z', '9999-12-31T23:59:59.999Z',
+  '1000-01-01T00:00:00.000Z',
+  '1999-12-31T23:59:59.999Z',
+  '2000-01-01T00:00:00.000Z',
+  '2024-02-29T12:00:00.000Z',
+  '2024-02-29T12:00:00.001Z',
+  '9999-12-31T23:59:59.999Z',
 ].map((s) => new Date(s));
 const POOL_JSON: unknown[] = [{ a: 1 }, [1, 2], 'x', 0, true, { __proto__key: null }];
 
 const likeStringArb = fc.string({ unit: fc.constantFrom(...LIKE_CHARS), maxLength: 5 });
 const WRONG: unknown[] = [
-  'abc', '1', 1, 1.5, true, null, NaN, Infinity, -Infinity, {}, [], [1, 'a'], new Date(NaN), Symbol('x'), () => 1, 10n, undefined,
-  { toString: () => 'a' }, Object('a'), '2024-02-29', new Date('2024-02-29T12:00:00Z'), ' 1.50 ', '.5', '1e3', 'true',
+  'abc',
+  '1',
+  1,
+  1.5,
+  true,
+  null,
+  NaN,
+  Infinity,
+  -Infinity,
+  {},
+  [],
+  [1, 'a'],
+  new Date(NaN),
+  Symbol('x'),
+  () => 1,
+  10n,
+  undefined,
+  { toString: () => 'a' },
+  Object('a'),
+  '2024-02-29',
+  new Date('2024-02-29T12:00:00Z'),
+  ' 1.50 ',
+  '.5',
+  '1e3',
+  'true',
 ];
 const wrongArb = fc.constantFrom(...WRONG);
 
 const scalarFor = (kind: Kind | 'id' | 'parts'): fc.Arbitrary<unknown> => {
   switch (kind) {
-    case 'string': case 'text':
+    case 'string':
+    case 'text':
       return fc.oneof(fc.constantFrom(...POOL_STRINGS), likeStringArb, fc.string({ unit: charArb, maxLength: 6 }));
-    case 'integer': case 'id': case 'parts':
-      return fc.oneof(fc.constantFrom(...POOL_INTS), fc.integer({ min: -5, max: 45 }), fc.constantFrom(1.5, -0, 1e300, 2 ** 53, Number.MAX_VALUE), fc.integer());
+    case 'integer':
+    case 'id':
+    case 'parts':
+      return fc.oneof(
+        fc.constantFrom(...POOL_INTS),
+        fc.integer({ min: -5, max: 45 }),
+        fc.constantFrom(1.5, -0, 1e300, 2 ** 53, Number.MAX_VALUE),
+        fc.integer(),
+      );
     case 'float':
-      return fc.oneof(fc.constantFrom(...POOL_FLOATS), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer({ min: -5, max: 10 }));
+      return fc.oneof(
+        fc.constantFrom(...POOL_FLOATS),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.integer({ min: -5, max: 10 }),
+      );
     case 'decimal':
       return fc.oneof(
         { weight: 4, arbitrary: fc.constantFrom(...POOL_DECIMALS) },
         // (no value with more than 15 significant digits: SQLite compares decimals as doubles, as documented)
-        { weight: 2, arbitrary: fc.constantFrom(1.5, 0.1, -0, 12345678.99, '0.1', ' 1.5 ', '1.500', '-0', '0.10000000000000', '1e3', '.5') },
+        {
+          weight: 2,
+          arbitrary: fc.constantFrom(
+            1.5,
+            0.1,
+            -0,
+            12345678.99,
+            '0.1',
+            ' 1.5 ',
+            '1.500',
+            '-0',
+            '0.10000000000000',
+            '1e3',
+            '.5',
+          ),
+        },
         { weight: 1, arbitrary: numericStringArb.filter((t) => t.replace(/^[^1-9]*|\D/g, '').length <= 15) },
       );
     case 'boolean':
       return fc.boolean();
     case 'datetime':
-      return fc.oneof(fc.constantFrom(...POOL_DATES), fc.constantFrom(...POOL_DATES).map((d) => d.toISOString()), fc.date({ min: new Date(MIN_DATE), max: new Date(MAX_DATE) }), isoArb);
+      return fc.oneof(
+        fc.constantFrom(...POOL_DATES),
+        fc.constantFrom(...POOL_DATES).map((d) => d.toISOString()),
+        fc.date({ min: new Date(MIN_DATE), max: new Date(MAX_DATE) }),
+        isoArb,
+      );
     case 'json':
       return fc.oneof({ weight: 6, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constant({ a: 1 }) });
   }
 };
 
 const FIELD_NAMES = [...FIELDS, 'id', 'parts'];
-const JUNK_FIELDS = ['nope', '', 'Name', 'name ', 'name.x', 'parts.nope', 'id.id', '__proto__', 'constructor', 'toString', 'hi_thing.name', 'name;--', '*', 'title OR 1=1'];
-const JUNK_OPS: unknown[] = ['==', 'LIKE', '<>', 'in ', 'IN', '', null, 1, '=?', 'not', '! =', 'ilike ', '=~', 'between'];
-const fieldArb = fc.oneof({ weight: 30, arbitrary: fc.constantFrom(...FIELD_NAMES) }, { weight: 1, arbitrary: fc.constantFrom(...JUNK_FIELDS) });
-const opNameArb: fc.Arbitrary<unknown> = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...OPERATORS) }, { weight: 1, arbitrary: fc.constantFrom(...JUNK_OPS) });
+const JUNK_FIELDS = [
+  'nope',
+  '',
+  'Name',
+  'name ',
+  'name.x',
+  'parts.nope',
+  'id.id',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hi_thing.name',
+  'name;--',
+  '*',
+  'title OR 1=1',
+];
+const JUNK_OPS: unknown[] = [
+  '==',
+  'LIKE',
+  '<>',
+  'in ',
+  'IN',
+  '',
+  null,
+  1,
+  '=?',
+  'not',
+  '! =',
+  'ilike ',
+  '=~',
+  'between',
+];
+const fieldArb = fc.oneof(
+  { weight: 30, arbitrary: fc.constantFrom(...FIELD_NAMES) },
+  { weight: 1, arbitrary: fc.constantFrom(...JUNK_FIELDS) },
+);
+const opNameArb: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom(...OPERATORS) },
+  { weight: 1, arbitrary: fc.constantFrom(...JUNK_OPS) },
+);
 
 const COMPARE_OPS = ['=', '!=', '<', '<=', '>', '>=', 'in', 'not in'] as const;
 const EQUALITY_OPS = ['=', '!=', 'in', 'not in'] as const;
@@ -742,7 +1144,11 @@ const opFor = (kind: Kind | 'id' | 'parts'): fc.Arbitrary<unknown> =>
     {
       weight: 10,
       arbitrary: fc.constantFrom<string>(
-        ...(kind === 'string' || kind === 'text' ? OPERATORS : kind === 'boolean' || kind === 'json' || kind === 'parts' ? EQUALITY_OPS : COMPARE_OPS),
+        ...(kind === 'string' || kind === 'text'
+          ? OPERATORS
+          : kind === 'boolean' || kind === 'json' || kind === 'parts'
+            ? EQUALITY_OPS
+            : COMPARE_OPS),
       ),
     },
     { weight: 1, arbitrary: opNameArb },
@@ -753,16 +1159,38 @@ const leafArb: fc.Arbitrary<unknown> = fieldArb.chain((field) => {
   const scalar = scalarFor(kind);
   return opFor(kind).chain((op) => {
     const isLike = typeof op === 'string' && op.endsWith('like');
-    const right = op === 'in' || op === 'not in'
-      ? fc.array(fc.oneof({ weight: 6, arbitrary: scalar }, { weight: 1, arbitrary: fc.constant(null) }), { maxLength: 4 })
-      : isLike
-        ? fc.oneof(likeStringArb, fc.constantFrom(...POOL_STRINGS))
-        : fc.oneof({ weight: op === '=' || op === '!=' ? 8 : 30, arbitrary: scalar }, { weight: 1, arbitrary: fc.constant(null) });
-    return fc.oneof({ weight: 25, arbitrary: right }, { weight: 1, arbitrary: wrongArb }).map((value) => [field, op, value]);
+    const right =
+      op === 'in' || op === 'not in'
+        ? fc.array(fc.oneof({ weight: 6, arbitrary: scalar }, { weight: 1, arbitrary: fc.constant(null) }), {
+            maxLength: 4,
+          })
+        : isLike
+          ? fc.oneof(likeStringArb, fc.constantFrom(...POOL_STRINGS))
+          : fc.oneof(
+              { weight: op === '=' || op === '!=' ? 8 : 30, arbitrary: scalar },
+              { weight: 1, arbitrary: fc.constant(null) },
+            );
+    return fc
+      .oneof({ weight: 25, arbitrary: right }, { weight: 1, arbitrary: wrongArb })
+      .map((value) => [field, op, value]);
   });
 });
 
-const JUNK_TERMS: unknown[] = ['&&', 'AND', 'OR', '!!', null, 1, {}, ['a'], ['name', '='], ['name', '=', 1, 2], [], 'name', [['name', '=', 'a']]];
+const JUNK_TERMS: unknown[] = [
+  '&&',
+  'AND',
+  'OR',
+  '!!',
+  null,
+  1,
+  {},
+  ['a'],
+  ['name', '='],
+  ['name', '=', 1, 2],
+  [],
+  'name',
+  [['name', '=', 'a']],
+];
 
 type Tree = { leaf: unknown } | { op: '&' | '|'; a: Tree; b: Tree } | { op: '!'; a: Tree };
 const { tree } = fc.letrec<{ tree: Tree }>((tie) => ({
@@ -788,12 +1216,22 @@ function flatten(t: Tree, out: unknown[]): unknown[] {
 
 /** Well-formed prefix domains, sometimes damaged (a token dropped, a junk or extra term inserted), sometimes not arrays. */
 const domainArb: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 20, arbitrary: fc.array(tree, { minLength: 1, maxLength: 3 }).map((ts) => ts.flatMap((t) => flatten(t, []))) },
+  {
+    weight: 20,
+    arbitrary: fc.array(tree, { minLength: 1, maxLength: 3 }).map((ts) => ts.flatMap((t) => flatten(t, []))),
+  },
   { weight: 1, arbitrary: fc.constant([]) },
   {
     weight: 5,
     arbitrary: fc
-      .tuple(fc.array(tree, { minLength: 1, maxLength: 2 }), fc.nat(), fc.constantFrom('drop', 'insert-op', 'insert-junk', 'insert-leaf'), fc.constantFrom(...JUNK_TERMS), leafArb, fc.constantFrom('&', '|', '!'))
+      .tuple(
+        fc.array(tree, { minLength: 1, maxLength: 2 }),
+        fc.nat(),
+        fc.constantFrom('drop', 'insert-op', 'insert-junk', 'insert-leaf'),
+        fc.constantFrom(...JUNK_TERMS),
+        leafArb,
+        fc.constantFrom('&', '|', '!'),
+      )
       .map(([ts, n, how, junk, leaf, op]) => {
         const d = ts.flatMap((t) => flatten(t, []));
         const i = n % (d.length + 1);
@@ -802,7 +1240,19 @@ const domainArb: fc.Arbitrary<unknown> = fc.oneof(
         return d;
       }),
   },
-  { weight: 1, arbitrary: fc.constantFrom(undefined, null, 'name', {}, 42, new Set([['name', '=', 'a']]), { 0: ['name', '=', 'a'], length: 1 }, ['name', '=', 'a']) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      undefined,
+      null,
+      'name',
+      {},
+      42,
+      new Set([['name', '=', 'a']]),
+      { 0: ['name', '=', 'a'], length: 1 },
+      ['name', '=', 'a'],
+    ),
+  },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -810,9 +1260,51 @@ const domainArb: fc.Arbitrary<unknown> = fc.oneof(
 // ---------------------------------------------------------------------------------------------
 
 const SQL_FRAGMENTS = [
-  "'", '"', ';', '--', '/*', '*/', 'DROP TABLE hi_thing', "' OR '1'='1", '\\', '%', '_', '?', '??', ':name', ':id', '`', '``', '\u0000',
-  ' ', 'x', 'hi_thing', 'SELECT', ')', '(', '$1', '@', '#', '\n', "\\'", "''", '\\\\', ':', '::', '?::?', "');DELETE FROM hi_thing;--",
-  '`hi_thing`', '\\0', '\\x00', ' UNION SELECT 1', '%_\\', '\\%', '\\_', '\u001a', '\r', '\b',
+  "'",
+  '"',
+  ';',
+  '--',
+  '/*',
+  '*/',
+  'DROP TABLE hi_thing',
+  "' OR '1'='1",
+  '\\',
+  '%',
+  '_',
+  '?',
+  '??',
+  ':name',
+  ':id',
+  '`',
+  '``',
+  '\u0000',
+  ' ',
+  'x',
+  'hi_thing',
+  'SELECT',
+  ')',
+  '(',
+  '$1',
+  '@',
+  '#',
+  '\n',
+  "\\'",
+  "''",
+  '\\\\',
+  ':',
+  '::',
+  '?::?',
+  "');DELETE FROM hi_thing;--",
+  '`hi_thing`',
+  '\\0',
+  '\\x00',
+  ' UNION SELECT 1',
+  '%_\\',
+  '\\%',
+  '\\_',
+  '\u001a',
+  '\r',
+  '\b',
 ];
 const sqlishArb = fc.array(fc.constantFrom(...SQL_FRAGMENTS), { minLength: 1, maxLength: 8 }).map((a) => a.join(''));
 
@@ -831,13 +1323,18 @@ describeEachDatabase('hostile input', (db) => {
 
   const things = (e: Environment = env) => e.model(Thing);
   /** The column fields of a record, from `e`'s cache or the database. */
-  const dictOf = (e: Environment, id: number) => things(e).browse(id).toDict(FIELDS) as Promise<Record<string, unknown>>;
+  const dictOf = (e: Environment, id: number) =>
+    things(e).browse(id).toDict(FIELDS) as Promise<Record<string, unknown>>;
   const tableRows = () => env.knex(TABLE).select().orderBy('id') as Promise<Array<Record<string, unknown>>>;
 
   /** Object.prototype & co., to see that nothing was added or replaced. */
   function protoSnapshot(): Array<[string, unknown]> {
     const out: Array<[string, unknown]> = [];
-    for (const [label, proto] of [['Object', Object.prototype], ['Array', Array.prototype], ['Function', Function.prototype]] as const) {
+    for (const [label, proto] of [
+      ['Object', Object.prototype],
+      ['Array', Array.prototype],
+      ['Function', Function.prototype],
+    ] as const) {
       for (const key of Reflect.ownKeys(proto)) {
         const d = Object.getOwnPropertyDescriptor(proto, key)!;
         // eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
@@ -852,7 +1349,9 @@ describeEachDatabase('hostile input', (db) => {
   // -------------------------------------------------------------------------------------------
 
   it('property 1: create / write of any value round-trips exactly or fails typed, changing nothing', async () => {
-    const targets = [...(await things().create([{ title: 't0', code: 'target-0' }, { title: 't1' }, { title: 't2', name: 'n' }])).ids];
+    const targets = [
+      ...(await things().create([{ title: 't0', code: 'target-0' }, { title: 't1' }, { title: 't2', name: 'n' }])).ids,
+    ];
 
     await fc.assert(
       fc.asyncProperty(opArb, async (op) => {
@@ -927,7 +1426,8 @@ describeEachDatabase('hostile input', (db) => {
           });
           expect(queries).toBe(0);
           cachedAfter.forEach((c, i) => {
-            if (!same(c, cachedBefore[i], false)) throw new Error(`cache changed by a failed call: ${show(cachedBefore[i])} -> ${show(c)}`);
+            if (!same(c, cachedBefore[i], false))
+              throw new Error(`cache changed by a failed call: ${show(cachedBefore[i])} -> ${show(c)}`);
           });
           return;
         }
@@ -946,7 +1446,9 @@ describeEachDatabase('hostile input', (db) => {
           expect(queries).toBe(0);
           for (const f of FIELDS) {
             if (!same(fresh[f], expected[f], true)) {
-              throw new Error(`${f}: the database gives ${show(fresh[f])}, the canonical value is ${show(expected[f])}`);
+              throw new Error(
+                `${f}: the database gives ${show(fresh[f])}, the canonical value is ${show(expected[f])}`,
+              );
             }
             if (!same(cached[f], fresh[f], false)) {
               throw new Error(`${f}: the cache holds ${show(cached[f])}, a fresh read gives ${show(fresh[f])}`);
@@ -962,14 +1464,46 @@ describeEachDatabase('hostile input', (db) => {
   // 2. prototype-pollution keys
   // -------------------------------------------------------------------------------------------
 
-  const POLLUTING = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'then', 'id', 'valueOf', '__defineGetter__', 'isPrototypeOf', 'toJSON', 'ids', 'env', 'model'];
-  const PAYLOADS: unknown[] = [{ polluted: 'yes' }, 'yes', 1, null, () => 'hacked', [{ polluted: 'yes' }], JSON.parse('{"__proto__":{"polluted":"yes"}}')];
+  const POLLUTING = [
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'then',
+    'id',
+    'valueOf',
+    '__defineGetter__',
+    'isPrototypeOf',
+    'toJSON',
+    'ids',
+    'env',
+    'model',
+  ];
+  const PAYLOADS: unknown[] = [
+    { polluted: 'yes' },
+    'yes',
+    1,
+    null,
+    () => 'hacked',
+    [{ polluted: 'yes' }],
+    JSON.parse('{"__proto__":{"polluted":"yes"}}'),
+  ];
 
   /** An object holding `key` as an own property, built the ways an attacker's input could be. */
-  function withKey(base: Record<string, unknown>, key: string, value: unknown, how: 'json' | 'define' | 'computed' | 'setproto'): Record<string, unknown> {
+  function withKey(
+    base: Record<string, unknown>,
+    key: string,
+    value: unknown,
+    how: 'json' | 'define' | 'computed' | 'setproto',
+  ): Record<string, unknown> {
     switch (how) {
       case 'json':
-        return JSON.parse(`{${Object.keys(base).map((k) => `${JSON.stringify(k)}:${JSON.stringify(base[k])},`).join('')}${JSON.stringify(key)}:{"polluted":"yes"}}`) as Record<string, unknown>;
+        return JSON.parse(
+          `{${Object.keys(base)
+            .map((k) => `${JSON.stringify(k)}:${JSON.stringify(base[k])},`)
+            .join('')}${JSON.stringify(key)}:{"polluted":"yes"}}`,
+        ) as Record<string, unknown>;
       case 'define': {
         const o = { ...base };
         Object.defineProperty(o, key, { value, enumerable: true, configurable: true, writable: true });
@@ -983,7 +1517,13 @@ describeEachDatabase('hostile input', (db) => {
   }
 
   type PollutionCall =
-    | { kind: 'create' | 'create-batch' | 'write' | 'write-two' | 'nested-create'; key: string; how: 'json' | 'define' | 'computed' | 'setproto'; payload: unknown; extra: boolean }
+    | {
+        kind: 'create' | 'create-batch' | 'write' | 'write-two' | 'nested-create';
+        key: string;
+        how: 'json' | 'define' | 'computed' | 'setproto';
+        payload: unknown;
+        extra: boolean;
+      }
     | { kind: 'x2many-commands'; key: string }
     | { kind: 'domain'; domain: unknown; on: 'thing' | 'part'; count: boolean }
     | { kind: 'options'; options: unknown; key: string };
@@ -991,7 +1531,13 @@ describeEachDatabase('hostile input', (db) => {
   const domainKey = fc.constantFrom(...POLLUTING.filter((k) => k !== 'id'));
   const pollutionArb: fc.Arbitrary<PollutionCall> = fc.oneof(
     fc.record({
-      kind: fc.constantFrom('create' as const, 'create-batch' as const, 'write' as const, 'write-two' as const, 'nested-create' as const),
+      kind: fc.constantFrom(
+        'create' as const,
+        'create-batch' as const,
+        'write' as const,
+        'write-two' as const,
+        'nested-create' as const,
+      ),
       key: fc.constantFrom(...POLLUTING),
       how: fc.constantFrom('json' as const, 'define' as const, 'computed' as const, 'setproto' as const),
       payload: fc.constantFrom(...PAYLOADS),
@@ -999,22 +1545,36 @@ describeEachDatabase('hostile input', (db) => {
     }),
     fc.record({ kind: fc.constant('x2many-commands' as const), key: fc.constantFrom(...POLLUTING) }),
     fc
-      .tuple(domainKey, fc.constantFrom(...OPERATORS), fc.constantFrom(...PAYLOADS), fc.constantFrom('plain', 'not', 'or', 'path-down', 'path-up', 'suffix'), fc.boolean())
+      .tuple(
+        domainKey,
+        fc.constantFrom(...OPERATORS),
+        fc.constantFrom(...PAYLOADS),
+        fc.constantFrom('plain', 'not', 'or', 'path-down', 'path-up', 'suffix'),
+        fc.boolean(),
+      )
       .map(([key, op, payload, shape, count]): PollutionCall => {
         const leaf = (name: string) => [name, op, payload];
         switch (shape) {
-          case 'plain': return { kind: 'domain', domain: [leaf(key)], on: 'thing', count };
-          case 'not': return { kind: 'domain', domain: ['!', leaf(key)], on: 'thing', count };
-          case 'or': return { kind: 'domain', domain: ['|', ['title', '=', 'x'], leaf(key)], on: 'thing', count };
-          case 'path-down': return { kind: 'domain', domain: [leaf(`parts.${key}`)], on: 'thing', count };
-          case 'path-up': return { kind: 'domain', domain: [leaf(`thing.${key}`)], on: 'part', count };
-          default: return { kind: 'domain', domain: [leaf(`${key}.polluted`)], on: 'thing', count };
+          case 'plain':
+            return { kind: 'domain', domain: [leaf(key)], on: 'thing', count };
+          case 'not':
+            return { kind: 'domain', domain: ['!', leaf(key)], on: 'thing', count };
+          case 'or':
+            return { kind: 'domain', domain: ['|', ['title', '=', 'x'], leaf(key)], on: 'thing', count };
+          case 'path-down':
+            return { kind: 'domain', domain: [leaf(`parts.${key}`)], on: 'thing', count };
+          case 'path-up':
+            return { kind: 'domain', domain: [leaf(`thing.${key}`)], on: 'part', count };
+          default:
+            return { kind: 'domain', domain: [leaf(`${key}.polluted`)], on: 'thing', count };
         }
       }),
     fc.tuple(domainKey, fc.constantFrom('json', 'define', 'order', 'order-desc')).map(([key, how]): PollutionCall => {
       const options =
-        how === 'json' ? JSON.parse(`{${JSON.stringify(key)}:{"limit":1}}`)
-          : how === 'define' ? Object.defineProperty({}, key, { value: 1, enumerable: true })
+        how === 'json'
+          ? JSON.parse(`{${JSON.stringify(key)}:{"limit":1}}`)
+          : how === 'define'
+            ? Object.defineProperty({}, key, { value: 1, enumerable: true })
             : { order: how === 'order' ? key : `${key} desc` };
       return { kind: 'options', options, key };
     }),
@@ -1035,7 +1595,11 @@ describeEachDatabase('hostile input', (db) => {
         const queries = await countQueries(env, async () => {
           try {
             switch (call.kind) {
-              case 'create': case 'create-batch': case 'write': case 'write-two': case 'nested-create': {
+              case 'create':
+              case 'create-batch':
+              case 'write':
+              case 'write-two':
+              case 'nested-create': {
                 const values = withKey(call.extra ? { title: 'ok', qty: 1 } : {}, call.key, call.payload, call.how);
                 if (call.kind === 'create') await things().create(values as never);
                 else if (call.kind === 'create-batch') await things().create([{ title: 'fine' }, values] as never);
@@ -1045,12 +1609,19 @@ describeEachDatabase('hostile input', (db) => {
                   // Nested create values are validated when their command runs (values.ts): SQL may
                   // have been sent, but the call is still atomic.
                   sqlAllowed = true;
-                  await things().browse(t1).write({ title: 'changed', parts: { create: [withKey(call.extra ? { label: 'ok' } : {}, call.key, call.payload, call.how)] } });
+                  await things()
+                    .browse(t1)
+                    .write({
+                      title: 'changed',
+                      parts: { create: [withKey(call.extra ? { label: 'ok' } : {}, call.key, call.payload, call.how)] },
+                    });
                 }
                 break;
               }
               case 'x2many-commands':
-                await things().browse(t0).write({ parts: JSON.parse(`{${JSON.stringify(call.key)}:{"set":[1]}}`) });
+                await things()
+                  .browse(t0)
+                  .write({ parts: JSON.parse(`{${JSON.stringify(call.key)}:{"set":[1]}}`) });
                 break;
               case 'domain':
                 expectedClass = DomainError;
@@ -1068,7 +1639,9 @@ describeEachDatabase('hostile input', (db) => {
         });
         if (error === undefined) throw new Error('accepted');
         if (!(error instanceof expectedClass)) {
-          throw new Error(`expected ${expectedClass.name}, got ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`);
+          throw new Error(
+            `expected ${expectedClass.name}, got ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`,
+          );
         }
         if (!sqlAllowed) expect(queries).toBe(0);
         expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -1087,7 +1660,8 @@ describeEachDatabase('hostile input', (db) => {
 
   /** ~40 rows with NULLs in every nullable field, and parts pointing at some of them. */
   async function seedDomainRows(): Promise<RefRow[]> {
-    const pick = <T,>(rand: () => number, list: readonly T[], nulls = 0.3): T | null => (rand() < nulls ? null : list[Math.floor(rand() * list.length)]);
+    const pick = <T>(rand: () => number, list: readonly T[], nulls = 0.3): T | null =>
+      rand() < nulls ? null : list[Math.floor(rand() * list.length)];
     let state = 0x9e3779b9;
     const rand = () => {
       state = (state + 0x6d2b79f5) | 0;
@@ -1108,9 +1682,19 @@ describeEachDatabase('hostile input', (db) => {
       code: rand() < 0.4 ? null : `${pick(rand, POOL_STRINGS, 0)}#${i}`,
     }));
     const ids = (await things().create(rows as never)).ids;
-    await env.model(Part).create(Array.from({ length: 30 }, (_, i) => ({ label: `p${i}`, thing: rand() < 0.2 ? null : ids[Math.floor(rand() * ids.length)] })));
+    await env
+      .model(Part)
+      .create(
+        Array.from({ length: 30 }, (_, i) => ({
+          label: `p${i}`,
+          thing: rand() < 0.2 ? null : ids[Math.floor(rand() * ids.length)],
+        })),
+      );
     const fork = env.fork();
-    const read = await fork.model(Thing).search([], { order: 'id' }).then((r) => r.read([...FIELDS, 'parts']));
+    const read = await fork
+      .model(Thing)
+      .search([], { order: 'id' })
+      .then((r) => r.read([...FIELDS, 'parts']));
     return read;
   }
 
@@ -1138,12 +1722,19 @@ describeEachDatabase('hostile input', (db) => {
           }
         });
         if (expected instanceof Invalid) {
-          if (error === undefined) throw new Error(`accepted a domain the reference refuses (${expected.message}); got ids ${show(got)}`);
-          if (!(error instanceof DomainError)) throw new Error(`expected DomainError, got ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`);
+          if (error === undefined)
+            throw new Error(`accepted a domain the reference refuses (${expected.message}); got ids ${show(got)}`);
+          if (!(error instanceof DomainError))
+            throw new Error(
+              `expected DomainError, got ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`,
+            );
           expect(queries).toBe(0);
           return;
         }
-        if (error !== undefined) throw new Error(`refused a valid domain: ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`);
+        if (error !== undefined)
+          throw new Error(
+            `refused a valid domain: ${(error as Error)?.constructor?.name}: ${(error as Error)?.message}`,
+          );
         expect(queries).toBe(1);
         expect(got).toEqual(expected);
       }),
@@ -1172,7 +1763,9 @@ describeEachDatabase('hostile input', (db) => {
         expect(await idsWhere([['body', '=', s]])).toEqual(where((r) => r.body === s));
         expect(await idsWhere([['title', '=', title]])).toEqual(where((r) => r.title === title));
         expect(await idsWhere([['name', '=', name]])).toEqual(where((r) => r.name === name));
-        expect(await idsWhere([['body', 'in', [s, "' OR '1'='1"]]])).toEqual(where((r) => r.body === s || r.body === "' OR '1'='1"));
+        expect(await idsWhere([['body', 'in', [s, "' OR '1'='1"]]])).toEqual(
+          where((r) => r.body === s || r.body === "' OR '1'='1"),
+        );
         expect(await idsWhere([['body', 'like', s]])).toEqual(where((r) => r.body.includes(s)));
         const re = likeRegExp(s);
         expect(await idsWhere([['body', '=like', s]])).toEqual(where((r) => re.test(r.body)));
@@ -1202,17 +1795,26 @@ describeEachDatabase('hostile input', (db) => {
 
   it('a string with a lone surrogate is refused (the databases would store U+FFFD instead)', async () => {
     const wrong: string[] = [];
-    for (const [field, value] of [['name', 'a\uD800'], ['body', '\uDC00z'], ['title', '\uD83D'], ['code', 'x\uDFFF']] as const) {
+    for (const [field, value] of [
+      ['name', 'a\uD800'],
+      ['body', '\uDC00z'],
+      ['title', '\uD83D'],
+      ['code', 'x\uDFFF'],
+    ] as const) {
       try {
         const [cached, fresh] = await roundTrip({ [field]: value }, field);
-        if (cached !== value || fresh !== value) wrong.push(`${field}: gave ${show(value)}, cached ${show(cached)}, read back ${show(fresh)}`);
+        if (cached !== value || fresh !== value)
+          wrong.push(`${field}: gave ${show(value)}, cached ${show(cached)}, read back ${show(fresh)}`);
       } catch (e) {
         if (!(e instanceof ValidationError)) wrong.push(`${field}: ${String(e)}`); // refusing ill-formed UTF-16 is fine
       }
     }
     // Two different codes must not clash on the unique index.
     try {
-      await things().create([{ title: 'u1', code: '\uD800' }, { title: 'u2', code: '\uDC00' }]);
+      await things().create([
+        { title: 'u1', code: '\uD800' },
+        { title: 'u2', code: '\uDC00' },
+      ]);
     } catch (e) {
       if (!(e instanceof ValidationError)) wrong.push(`codes "\\uD800" and "\\uDC00": ${String(e)}`);
     }
@@ -1221,7 +1823,12 @@ describeEachDatabase('hostile input', (db) => {
 
   it('-0 is cached as 0, as the database gives it (integer, float, inside json)', async () => {
     const wrong: string[] = [];
-    for (const [field, value] of [['qty', -0], ['ratio', -0], ['meta', { n: -0 }], ['meta', [-0]]] as const) {
+    for (const [field, value] of [
+      ['qty', -0],
+      ['ratio', -0],
+      ['meta', { n: -0 }],
+      ['meta', [-0]],
+    ] as const) {
       const [cached, fresh] = await roundTrip({ [field]: value }, field);
       if (!same(cached, fresh, false)) wrong.push(`${field}: cached ${show(cached)}, read back ${show(fresh)}`);
     }
@@ -1283,7 +1890,12 @@ describeEachDatabase('hostile input', (db) => {
   });
 
   it('a domain value with a lone surrogate is a DomainError (MariaDB would compare U+FFFD)', async () => {
-    const ids = (await things().create([{ title: 'pua', name: '\uE000' }, { title: 'cjk', name: '\u4E00' }])).ids;
+    const ids = (
+      await things().create([
+        { title: 'pua', name: '\uE000' },
+        { title: 'cjk', name: '\u4E00' },
+      ])
+    ).ids;
     // In code point order U+4E00 < U+D800 < U+E000; MariaDB receives U+FFFD instead of the lone surrogate.
     let got: readonly number[] | undefined;
     try {
@@ -1306,8 +1918,11 @@ describeEachDatabase('hostile input', (db) => {
       ['ilike', 'СКВ', ['МОСКВА', 'москва']],
       ['=ilike', 'ÆRØ', ['Ærø', 'æRØ']],
     ] as const) {
-      const got = (await things().search([['name', op, value]], { order: 'id' })).ids.map((id) => names[ids.indexOf(id)]);
-      if (got.join('|') !== expected.join('|')) wrong.push(`${op} ${value}: got [${got.join(', ')}], expected [${expected.join(', ')}]`);
+      const got = (await things().search([['name', op, value]], { order: 'id' })).ids.map(
+        (id) => names[ids.indexOf(id)],
+      );
+      if (got.join('|') !== expected.join('|'))
+        wrong.push(`${op} ${value}: got [${got.join(', ')}], expected [${expected.join(', ')}]`);
     }
     expect(wrong).toEqual([]);
   });

@@ -50,7 +50,16 @@ describe('lib layout', () => {
   });
 
   it('lower folders never import upper ones', () => {
-    const rank: Record<string, number> = { 'index.ts': 6, env: 5, record: 4, session: 3, query: 2, db: 1, model: 0, 'errors.ts': -1 };
+    const rank: Record<string, number> = {
+      'index.ts': 6,
+      env: 5,
+      record: 4,
+      session: 3,
+      query: 2,
+      db: 1,
+      model: 0,
+      'errors.ts': -1,
+    };
     const wrong: string[] = [];
     for (const [f, deps] of graph) {
       for (const d of deps) {

@@ -47,7 +47,8 @@ const negations = (n: number) => dom([...Array<string>(n).fill('!'), LEAF]);
  */
 const rightNestedOr = (n: number) => dom([...Array.from({ length: n }, () => ['|', LEAF]).flat(), LEAF]);
 /** `'|', leaf, '&', leaf, '|', ...`: OR and AND alternate, n deep; nothing flattens or merges. */
-const alternating = (n: number) => dom([...Array.from({ length: n }, (_, i) => [i % 2 ? '&' : '|', LEAF]).flat(), ['name', '=', 'one']]);
+const alternating = (n: number) =>
+  dom([...Array.from({ length: n }, (_, i) => [i % 2 ? '&' : '|', LEAF]).flat(), ['name', '=', 'one']]);
 /** `parent.parent....qty = 1`: n subqueries nested. */
 const parentPath = (n: number) => dom([[`${'parent.'.repeat(n)}qty`, '=', 1]]);
 
@@ -59,14 +60,24 @@ describeEachDatabase('limits', (db) => {
   /** A new database holding two items, qty 1 and qty 2. */
   async function open(): Promise<void> {
     env = await db.open();
-    const items = await env.model(Item).create([{ name: 'one', qty: 1 }, { name: 'two', qty: 2 }]);
+    const items = await env.model(Item).create([
+      { name: 'one', qty: 1 },
+      { name: 'two', qty: 2 },
+    ]);
     [one, two] = items.ids;
   }
 
   /** Runs a search expected to be refused: a DomainError matching `message`, and no statement sent. */
-  async function refused(domain: Domain, message: RegExp, search = (d: Domain): Promise<unknown> => env.model(Item).search(d)): Promise<DomainError> {
+  async function refused(
+    domain: Domain,
+    message: RegExp,
+    search = (d: Domain): Promise<unknown> => env.model(Item).search(d),
+  ): Promise<DomainError> {
     const before = env.stats.queries;
-    const err = await search(domain).then(() => undefined, (e: unknown) => e);
+    const err = await search(domain).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DomainError);
     expect((err as Error).message).toMatch(message);
     expect(env.stats.queries).toBe(before);
@@ -122,9 +133,15 @@ describeEachDatabase('limits', (db) => {
       });
 
       it(`a many2one path ${deepest.path} hops deep runs, ${deepest.path + 1} is refused`, async () => {
-        const queries = await countQueries(env, async () => expect((await env.model(Node).search(parentPath(deepest.path))).ids).toEqual([]));
+        const queries = await countQueries(env, async () =>
+          expect((await env.model(Node).search(parentPath(deepest.path))).ids).toEqual([]),
+        );
         expect(queries).toBe(1);
-        await refused(parentPath(deepest.path + 1), db.name === 'sqlite' ? /SQLITE_MAX_EXPR_DEPTH/ : /MAX_SELECT_NESTING/, (d) => env.model(Node).search(d));
+        await refused(
+          parentPath(deepest.path + 1),
+          db.name === 'sqlite' ? /SQLITE_MAX_EXPR_DEPTH/ : /MAX_SELECT_NESTING/,
+          (d) => env.model(Node).search(d),
+        );
       });
     });
 
@@ -133,14 +150,19 @@ describeEachDatabase('limits', (db) => {
         const and = dom(Array.from({ length: 1000 }, (_, i) => (i % 2 ? LEAF : NOT_TWO)));
         expect(await searchIds(and)).toEqual({ ids: [one], queries: 1 });
         // Range tests: nothing merges them into an IN list.
-        const or = dom([...Array<string>(999).fill('|'), ...Array.from({ length: 999 }, (_, i) => ['qty', '<', -i]), ['qty', '>=', 2]]);
+        const or = dom([
+          ...Array<string>(999).fill('|'),
+          ...Array.from({ length: 999 }, (_, i) => ['qty', '<', -i]),
+          ['qty', '>=', 2],
+        ]);
         expect(await searchIds(or)).toEqual({ ids: [two], queries: 1 });
         expect(await countQueries(env, async () => expect(await env.model(Item).searchCount(or)).toBe(1))).toBe(1);
       });
 
       it('a flat AND of 40,000 leaves: runs on MariaDB; on SQLite past its bound values, refused', async () => {
         const many = dom(Array.from({ length: 40_000 }, (_, i) => ['qty', '<', 10 + i]));
-        if (db.name === 'sqlite') await refused(many, /bound values of 40,000, over the limit of 32,766 \(SQLITE_MAX_VARIABLE_NUMBER\)/);
+        if (db.name === 'sqlite')
+          await refused(many, /bound values of 40,000, over the limit of 32,766 \(SQLITE_MAX_VARIABLE_NUMBER\)/);
         else expect(await searchIds(many)).toEqual({ ids: [one, two], queries: 1 });
       });
 
@@ -161,7 +183,10 @@ describeEachDatabase('limits', (db) => {
           return;
         }
         // 200,000 x 104 bytes = 20.8 MB, over MariaDB's default max_allowed_packet of 16 MiB.
-        const err = await refused(domain, /^statement too large: this search would send [\d,]+ bytes to mysql, over the limit of [\d,]+ \(max_allowed_packet\)/);
+        const err = await refused(
+          domain,
+          /^statement too large: this search would send [\d,]+ bytes to mysql, over the limit of [\d,]+ \(max_allowed_packet\)/,
+        );
         expect(err.message).not.toMatch(/zzz/);
       });
     });
@@ -188,7 +213,8 @@ describeEachDatabase('limits', (db) => {
           if (packet === 16 * 1024 * 1024) expect(queries).toBe(4);
         }
         const [stored] = await rawRows<{ n: number | string; total: number | string }>(
-          env, 'SELECT COUNT(*) AS n, SUM(LENGTH(body)) AS total FROM lim_item WHERE body IS NOT NULL',
+          env,
+          'SELECT COUNT(*) AS n, SUM(LENGTH(body)) AS total FROM lim_item WHERE body IS NOT NULL',
         );
         expect([Number(stored.n), Number(stored.total)]).toEqual([1000, 1000 * body.length]);
       });
@@ -197,14 +223,22 @@ describeEachDatabase('limits', (db) => {
         const size = db.name === 'sqlite' ? 17 * 1024 * 1024 : await maxAllowedPacket(env);
         const body = 'y'.repeat(size);
         const before = env.stats.queries;
-        const created = env.model(Item).create([{ name: 'small', body: 'ok' }, { name: 'big', body }]);
+        const created = env.model(Item).create([
+          { name: 'small', body: 'ok' },
+          { name: 'big', body },
+        ]);
         if (db.name === 'sqlite') {
           expect((await created).length).toBe(2);
           return;
         }
-        const err = await created.then(() => undefined, (e: unknown) => e);
+        const err = await created.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(ValidationError);
-        expect((err as Error).message).toMatch(/^lim_item\.create: an INSERT of [\d,]+ bytes would be needed for one record, more than mysql accepts in one statement .*max_allowed_packet/);
+        expect((err as Error).message).toMatch(
+          /^lim_item\.create: an INSERT of [\d,]+ bytes would be needed for one record, more than mysql accepts in one statement .*max_allowed_packet/,
+        );
         expect((err as Error).message).not.toMatch(/yyy/);
         expect((err as Error).message.length).toBeLessThan(300);
         expect(env.stats.queries).toBe(before);
@@ -222,7 +256,9 @@ describeEachDatabase('limits', (db) => {
           return;
         }
         await expect(written).rejects.toThrow(ValidationError);
-        await expect(written).rejects.toThrow(/^lim_item\.write: an UPDATE of [\d,]+ bytes would be needed for these values, more than mysql accepts .*max_allowed_packet/);
+        await expect(written).rejects.toThrow(
+          /^lim_item\.write: an UPDATE of [\d,]+ bytes would be needed for these values, more than mysql accepts .*max_allowed_packet/,
+        );
         expect(env.stats.queries).toBe(before);
       });
     });
@@ -239,7 +275,9 @@ describeEachDatabase('limits', (db) => {
           expect(queries).toBe(Math.ceil(n / perInsert));
           expect((await env.fork().model(Post).browse(post.id).tags).ids).toEqual(tags.ids);
           // Creating the links with the record: the same statements after its INSERT.
-          const created = await countQueries(env, () => env.model(Post).create({ title: 'q', tags: { set: [...tags.ids] } }));
+          const created = await countQueries(env, () =>
+            env.model(Post).create({ title: 'q', tags: { set: [...tags.ids] } }),
+          );
           expect(created).toBe(1 + 1 + Math.ceil(n / perInsert)); // INSERT post, DELETE old links, INSERT links
         });
       }

@@ -9,7 +9,9 @@ describeEachDatabase('load', (db) => {
     const env = await db.open();
     try {
       const result = await runLoad(env, { workers: 100, durationMs: 50_000, operationsPerWorker: 6 });
-      console.log(`${db.name}: ${result.operations} operations, ${result.increments} increments, ${result.queries} queries`);
+      console.log(
+        `${db.name}: ${result.operations} operations, ${result.increments} increments, ${result.queries} queries`,
+      );
       expect(result.errors).toEqual([]);
       expect(result.lostUpdates).toBe(0);
       expect(result.staleOwnReads).toBe(0);

@@ -3,8 +3,16 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import {
-  BaseModel, Environment, Field, ForeignKeyViolationError, Model, ValidationError,
-  type LogOption, type RecordSet, type StatementEndEvent, type StatementStartEvent,
+  BaseModel,
+  Environment,
+  Field,
+  ForeignKeyViolationError,
+  Model,
+  ValidationError,
+  type LogOption,
+  type RecordSet,
+  type StatementEndEvent,
+  type StatementStartEvent,
 } from '../lib';
 import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
 
@@ -34,7 +42,9 @@ async function openLogged(db: TestDatabase, log: LogOption<Environment>): Promis
 
 /** Creates three artists (one statement: an INSERT), then drops the cache so reads load. */
 async function seed(env: Environment): Promise<RecordSet<LogArtist>> {
-  const artists = await env.model(LogArtist).create([{ name: SECRET }, { name: `${SECRET}-b` }, { name: `${SECRET}-c` }]);
+  const artists = await env
+    .model(LogArtist)
+    .create([{ name: SECRET }, { name: `${SECRET}-b` }, { name: `${SECRET}-c` }]);
   env.clearCache();
   return artists;
 }
@@ -51,7 +61,10 @@ async function stderrOf(fn: () => Promise<void>): Promise<string[]> {
   } finally {
     spy.mockRestore();
   }
-  return chunks.join('').split('\n').filter((l) => l !== '');
+  return chunks
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 describeEachDatabase('SQL logging', (db) => {
@@ -88,7 +101,9 @@ describeEachDatabase('SQL logging', (db) => {
       expect(line).toMatch(/ -- (?:(?:\d+ rows?|failed: \w+), )?\d+\.\d ms(?: \[trx \d+(?:, savepoint \d+)?\])?$/);
     }
     const inserts = queries.slice(0, sent - 3);
-    expect(inserts.map((l) => Number(/^insert into .* -- (\d) rows?, /i.exec(l)?.[1])).reduce((a, b) => a + b, 0)).toBe(3);
+    expect(inserts.map((l) => Number(/^insert into .* -- (\d) rows?, /i.exec(l)?.[1])).reduce((a, b) => a + b, 0)).toBe(
+      3,
+    );
     expect(queries.slice(sent - 3)).toEqual([
       expect.stringMatching(/^select .* -- 3 rows, /i), // the search
       expect.stringMatching(/^select .* -- 3 rows, /i), // the load of the names
@@ -142,7 +157,14 @@ describeEachDatabase('SQL logging', (db) => {
     expect(ends[0].transaction).toBeUndefined();
     expect(ends[1].transaction).toEqual(expect.any(Number));
     expect(ends[2].transaction).toBe(ends[1].transaction);
-    expect(starts[2]).toEqual({ id: ends[2].id, sql: ends[2].sql, kind: 'query', env, transaction: ends[1].transaction, depth: 1 });
+    expect(starts[2]).toEqual({
+      id: ends[2].id,
+      sql: ends[2].sql,
+      kind: 'query',
+      env,
+      transaction: ends[1].transaction,
+      depth: 1,
+    });
   });
 
   it('a failed statement ends with the class name of its error, and a rolled-back transaction with ROLLBACK', async () => {
@@ -150,7 +172,9 @@ describeEachDatabase('SQL logging', (db) => {
     const ends: StatementEndEvent<Environment>[] = [];
     env.on('statement:end', (e) => ends.push(e));
     const before = env.stats.queries;
-    await expect(env.transaction(() => env!.model(LogAlbum).create({ title: SECRET, artist: 424242 }))).rejects.toThrow(ForeignKeyViolationError);
+    await expect(env.transaction(() => env!.model(LogAlbum).create({ title: SECRET, artist: 424242 }))).rejects.toThrow(
+      ForeignKeyViolationError,
+    );
     expect(env.stats.queries - before).toBe(1);
     const failed = ends.find((e) => e.kind === 'query');
     expect(failed).toMatchObject({ error: 'ForeignKeyViolationError', rows: undefined });
@@ -226,8 +250,14 @@ describeEachDatabase('SQL logging', (db) => {
       expect(heard).toBe(3);
       await new Promise((resolve) => setImmediate(resolve)); // the async listener's rejections are handled
       expect(warn.mock.calls).toEqual([
-        [expect.stringContaining('"statement:start" listener threw Error'), { type: 'ProxormWarning', code: 'PROXORM_LISTENER_ERROR' }],
-        [expect.stringContaining('"statement:end" listener threw TypeError'), { type: 'ProxormWarning', code: 'PROXORM_LISTENER_ERROR' }],
+        [
+          expect.stringContaining('"statement:start" listener threw Error'),
+          { type: 'ProxormWarning', code: 'PROXORM_LISTENER_ERROR' },
+        ],
+        [
+          expect.stringContaining('"statement:end" listener threw TypeError'),
+          { type: 'ProxormWarning', code: 'PROXORM_LISTENER_ERROR' },
+        ],
       ]);
       expect(JSON.stringify(warn.mock.calls)).not.toContain('Zq-secret');
     } finally {
@@ -241,17 +271,23 @@ describeEachDatabase('SQL logging', (db) => {
     env = await db.open({ models: MODELS });
     expect(() => env!.on('query' as 'statement:end', () => undefined)).toThrow(/unknown event "query"/);
     expect(() => env!.on('statement:end', 'no' as unknown as () => void)).toThrow(ValidationError);
-    expect(() => env!.on('statement:end', () => undefined, { includeValues: 'yes' as unknown as boolean })).toThrow(/"includeValues" must be a boolean/);
+    expect(() => env!.on('statement:end', () => undefined, { includeValues: 'yes' as unknown as boolean })).toThrow(
+      /"includeValues" must be a boolean/,
+    );
   });
 });
 
 describe('DEBUG=proxorm:sql', () => {
   it('prints one line per statement through the debug package, without values', async () => {
     const child = path.join(__dirname, 'fixtures', 'debug-sql-child.ts');
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['-r', 'ts-node/register/transpile-only', child, SECRET], {
-      cwd: path.resolve(__dirname, '..'),
-      env: { ...process.env, DEBUG: 'proxorm:sql', DEBUG_COLORS: 'no' },
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', child, SECRET],
+      {
+        cwd: path.resolve(__dirname, '..'),
+        env: { ...process.env, DEBUG: 'proxorm:sql', DEBUG_COLORS: 'no' },
+      },
+    );
     const { queries } = JSON.parse(stdout.trim()) as { queries: number };
     expect(queries).toBe(3); // the INSERT, the search, one load of the names
     const afterSync = stderr.slice(stderr.indexOf('\nsynced\n'));

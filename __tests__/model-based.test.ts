@@ -1,10 +1,31 @@
 import 'reflect-metadata';
 import {
-  BaseModel, Environment, Field, ForeignKeyViolationError, MissingError, Model, RecordSetBase, UniqueViolationError, ValidationError,
-  type Domain, type DomainTerm, type Key, type RecordSet,
+  BaseModel,
+  Environment,
+  Field,
+  ForeignKeyViolationError,
+  MissingError,
+  Model,
+  RecordSetBase,
+  UniqueViolationError,
+  ValidationError,
+  type Domain,
+  type DomainTerm,
+  type Key,
+  type RecordSet,
 } from '../lib';
 import { describeEachDatabase } from './helpers/databases';
-import { KEY_COLUMN, KEY_KINDS, absentKey, compareKeys, givenKey, modelOptions, named, withNextKey, type KeyKind } from './helpers/keys';
+import {
+  KEY_COLUMN,
+  KEY_KINDS,
+  absentKey,
+  compareKeys,
+  givenKey,
+  modelOptions,
+  named,
+  withNextKey,
+  type KeyKind,
+} from './helpers/keys';
 import { mulberry32 } from './helpers/prng';
 
 /*
@@ -94,18 +115,31 @@ const FIELDS: Record<ModelName, readonly string[]> = {
 };
 const MISSING = '<missing>';
 
-interface AccountRow { name: string; balance: number | null; tag: string | null }
-interface EntryRow { account: Key; amount: number | null }
+interface AccountRow {
+  name: string;
+  balance: number | null;
+  tag: string | null;
+}
+interface EntryRow {
+  account: Key;
+  amount: number | null;
+}
 
 /**
  * Seeds per key kind. The string and uuid kinds run two seeds each (not five) to keep
  * the suite's time reasonable on 2 cores: they share every code path of the integer
  * runs but the key handling, which a couple of hundred steps each exercise well.
  */
-const SEEDS: Readonly<Record<KeyKind, readonly number[]>> = { integer: [101, 202, 303, 404, 505], string: [101, 404], uuid: [202, 505] };
+const SEEDS: Readonly<Record<KeyKind, readonly number[]>> = {
+  integer: [101, 202, 303, 404, 505],
+  string: [101, 404],
+  uuid: [202, 505],
+};
 const extraSeed = process.env.MB_SEED ? Number(process.env.MB_SEED) : undefined;
 const runSeeds = (kind: KeyKind): readonly number[] =>
-  extraSeed !== undefined && Number.isFinite(extraSeed) && !SEEDS[kind].includes(extraSeed) ? [...SEEDS[kind], extraSeed] : SEEDS[kind];
+  extraSeed !== undefined && Number.isFinite(extraSeed) && !SEEDS[kind].includes(extraSeed)
+    ? [...SEEDS[kind], extraSeed]
+    : SEEDS[kind];
 const TRACE = process.env.MB_TRACE === '1';
 
 /** The committed rows (or, inside a transaction, the rows as that transaction sees them). */
@@ -175,7 +209,11 @@ function diff(before: Map<string, string>, after: Map<string, string>): Set<stri
 function parseKey(k: string): { model: ModelName; id: Key; field: string } {
   const first = k.indexOf(':');
   const last = k.lastIndexOf(':');
-  return { model: k.slice(0, first) as ModelName, id: JSON.parse(k.slice(first + 1, last)) as Key, field: k.slice(last + 1) };
+  return {
+    model: k.slice(0, first) as ModelName,
+    id: JSON.parse(k.slice(first + 1, last)) as Key,
+    field: k.slice(last + 1),
+  };
 }
 
 /** A fork used as a client, with what the test knows about its cache. */
@@ -194,7 +232,13 @@ interface Client {
 }
 
 function newClient(name: string, env: Environment): Client {
-  return { name, env, cached: { mb_account: new Set(), mb_entry: new Set() }, stale: new Set(), maybeMissingMark: new Set() };
+  return {
+    name,
+    env,
+    cached: { mb_account: new Set(), mb_entry: new Set() },
+    stale: new Set(),
+    maybeMissingMark: new Set(),
+  };
 }
 
 /** Whether c may hold a stale value (or a stale "missing" mark) for a column field of the record. */
@@ -237,7 +281,7 @@ type Observed = Map<Key, Map<string, string>>;
 function jsonOf(field: string, value: unknown): string {
   if (value instanceof RecordSetBase) {
     const ids = [...(value.ids as readonly Key[])].sort(compareKeys);
-    return JSON.stringify(field === 'account' ? ids[0] ?? null : ids);
+    return JSON.stringify(field === 'account' ? (ids[0] ?? null) : ids);
   }
   if (Array.isArray(value)) return JSON.stringify([...(value as Key[])].sort(compareKeys));
   return JSON.stringify(value);
@@ -272,15 +316,33 @@ for (const kind of KEY_KINDS) {
     it('fixed bug: an x2many of a record that does not exist is a MissingError, not []', async () => {
       const env = await db.open();
       try {
-        const acc = await env.fork().model(Account).create(withNextKey(kind, { name: 'gone' }));
-        await env.fork().model(Entry).create(withNextKey(kind, { account: acc.id, amount: 1 }));
+        const acc = await env
+          .fork()
+          .model(Account)
+          .create(withNextKey(kind, { name: 'gone' }));
+        await env
+          .fork()
+          .model(Entry)
+          .create(withNextKey(kind, { account: acc.id, amount: 1 }));
         await env.fork().model(Account).browse(acc.id).unlink();
         // A column of the deleted record is a MissingError, as documented...
         await expect(env.fork().model(Account).browse(acc.id).name).rejects.toThrow(MissingError);
         // ... but its one2many, read by a fork that has not marked it missing yet, is an empty
         // recordset (also in the same tick as the column read, and the [] stays cached).
-        await expect(env.fork().model(Account).browse(acc.id).entries.then((r) => r.ids)).rejects.toThrow(MissingError);
-        await expect(env.fork().model(Account).browse(absentKey(kind, 87_654)).entries.then((r) => r.ids)).rejects.toThrow(MissingError);
+        await expect(
+          env
+            .fork()
+            .model(Account)
+            .browse(acc.id)
+            .entries.then((r) => r.ids),
+        ).rejects.toThrow(MissingError);
+        await expect(
+          env
+            .fork()
+            .model(Account)
+            .browse(absentKey(kind, 87_654))
+            .entries.then((r) => r.ids),
+        ).rejects.toThrow(MissingError);
       } finally {
         await env.close();
       }
@@ -294,7 +356,10 @@ for (const kind of KEY_KINDS) {
         const id: Key = kind === 'integer' ? 1 : givenKey(kind, 1);
         // Fork a reads it before it exists: marked missing.
         await expect(a.model(Account).browse(id).name).rejects.toThrow(MissingError);
-        const created = await env.fork().model(Account).create({ ...(kind === 'integer' ? {} : { id }), name: 'late', balance: 1 });
+        const created = await env
+          .fork()
+          .model(Account)
+          .create({ ...(kind === 'integer' ? {} : { id }), name: 'late', balance: 1 });
         expect(created.id).toBe(id);
         // The write finds the row (its UPDATE matched) and succeeds...
         await a.model(Account).browse(id).write({ balance: 5 });
@@ -329,7 +394,12 @@ for (const kind of KEY_KINDS) {
   });
 }
 
-async function run(root: Environment, seed: number, dbName: string, ctx: KindContext): Promise<{ steps: number; tally: Record<string, number> }> {
+async function run(
+  root: Environment,
+  seed: number,
+  dbName: string,
+  ctx: KindContext,
+): Promise<{ steps: number; tally: Record<string, number> }> {
   const { kind, classes } = ctx;
   const { mb_account: Account, mb_entry: Entry } = classes;
   /** The registered name of a model of the oracle (suffixed per kind). */
@@ -390,7 +460,8 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
 
   // ---------------------------------------------------------------- value generators
   const NAMES = ['ann', 'Ann', 'bob', 'BOBBY', 'carol', 'x_y', 'p%q', 'dave'];
-  const genName = (doomed: boolean) => (doomed ? `zz-doomed-${++counter}` : pick(NAMES) + (chance(0.5) ? String(int(0, 9)) : ''));
+  const genName = (doomed: boolean) =>
+    doomed ? `zz-doomed-${++counter}` : pick(NAMES) + (chance(0.5) ? String(int(0, 9)) : '');
   const genBalance = (doomed: boolean) => (doomed ? 1_000_000 + ++counter : chance(0.2) ? null : int(-20, 20));
   const genTag = (doomed: boolean) => (chance(0.45) ? null : doomed ? `d${++counter}` : `t${int(0, 14)}`);
   const genAmount = (doomed: boolean) => (doomed ? 2_000_000 + ++counter : chance(0.2) ? null : int(-50, 50));
@@ -407,22 +478,29 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
     return ids;
   };
 
-  const api = (c: Client, model: ModelName) => c.env.model(classes[model] as typeof Account) as unknown as {
-    browse(ids: Key | readonly Key[], o?: { prefetch?: boolean }): RecordSet<unknown>;
-    search(d?: Domain, o?: { limit?: number; offset?: number; order?: string }): Promise<RecordSet<unknown>>;
-    searchCount(d?: Domain): Promise<number>;
-  };
+  const api = (c: Client, model: ModelName) =>
+    c.env.model(classes[model] as typeof Account) as unknown as {
+      browse(ids: Key | readonly Key[], o?: { prefetch?: boolean }): RecordSet<unknown>;
+      search(d?: Domain, o?: { limit?: number; offset?: number; order?: string }): Promise<RecordSet<unknown>>;
+      searchCount(d?: Domain): Promise<number>;
+    };
   const accounts = (c: Client) => c.env.model(Account);
   const entries = (c: Client) => c.env.model(Entry);
 
   /** Runs `fn`, expecting it to fail with `cls` (or succeed when cls is undefined). */
-  async function outcome(fn: () => Promise<unknown>, cls: (new (...a: never[]) => Error) | undefined, what: string): Promise<boolean> {
+  async function outcome(
+    fn: () => Promise<unknown>,
+    cls: (new (...a: never[]) => Error) | undefined,
+    what: string,
+  ): Promise<boolean> {
     count(`${what} -> ${cls?.name ?? 'ok'}`);
     try {
       await fn();
     } catch (e) {
       if (cls && e instanceof cls) return false;
-      throw new Error(`${what}: expected ${cls ? cls.name : 'success'}, got ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+      throw new Error(
+        `${what}: expected ${cls ? cls.name : 'success'}, got ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`,
+      );
     }
     if (cls) throw new Error(`${what}: expected ${cls.name}, but it succeeded`);
     return true;
@@ -452,7 +530,9 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
     const withChildren = !forceClash && !noName && !dupKey && n <= 2 && chance(0.2);
     const rows = Array.from({ length: n }, () => {
       const row: { name?: string; balance: number | null; tag: string | null } = {
-        name: genName(doomed || forceClash || noName || dupKey), balance: genBalance(doomed || forceClash || noName || dupKey), tag: genTag(doomed),
+        name: genName(doomed || forceClash || noName || dupKey),
+        balance: genBalance(doomed || forceClash || noName || dupKey),
+        tag: genTag(doomed),
       };
       return row;
     });
@@ -462,7 +542,9 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       else if (n > 1) rows[0].tag = rows[1].tag = `t${int(0, 14)}`;
     }
     if (noName) delete rows[int(0, n - 1)].name;
-    const childAmounts = rows.map(() => (withChildren ? Array.from({ length: int(1, 2) }, () => (doomed ? 3_000_000 : 700_000) + ++counter) : []));
+    const childAmounts = rows.map(() =>
+      withChildren ? Array.from({ length: int(1, 2) }, () => (doomed ? 3_000_000 : 700_000) + ++counter) : [],
+    );
     const keys = newKeys(st, 'mb_account', n, new Set(), dupKey);
     const takenEntryKeys = new Set<Key>();
     const childKeys = childAmounts.map((amounts) => newKeys(st, 'mb_entry', amounts.length, takenEntryKeys));
@@ -473,15 +555,24 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
         `${withChildren ? ` children ${JSON.stringify(childAmounts)}${keys ? ` keys ${JSON.stringify(childKeys)}` : ''}` : ''} -> ${expected?.name ?? 'ok'}`,
     );
     let ids: Key[] = [];
-    const ok = await outcome(async () => {
-      const values = rows.map((r, i) => {
-        const row = keys ? { id: keys[i], ...r } : r;
-        if (!withChildren) return row;
-        return { ...row, entries: { create: childAmounts[i].map((amount, j) => (childKeys[i] ? { id: childKeys[i][j], amount } : { amount })) } };
-      });
-      const rs = await accounts(c).create(values as never[]);
-      ids = [...rs.ids];
-    }, expected, 'create account');
+    const ok = await outcome(
+      async () => {
+        const values = rows.map((r, i) => {
+          const row = keys ? { id: keys[i], ...r } : r;
+          if (!withChildren) return row;
+          return {
+            ...row,
+            entries: {
+              create: childAmounts[i].map((amount, j) => (childKeys[i] ? { id: childKeys[i][j], amount } : { amount })),
+            },
+          };
+        });
+        const rs = await accounts(c).create(values as never[]);
+        ids = [...rs.ids];
+      },
+      expected,
+      'create account',
+    );
     if (!ok) return;
     expect(ids).toHaveLength(n);
     if (keys) expect(ids).toEqual(keys);
@@ -514,7 +605,10 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
     const badAccount = chance(0.08);
     // Given keys only: one row takes the key of a live entry (not with a bad account: which error comes first is the database's).
     const dupKey = kind !== 'integer' && !badAccount && chance(0.06) && st.entries.size > 0;
-    const rows: Array<{ account: Key; amount: number | null }> = Array.from({ length: n }, () => ({ account: pick(accs), amount: genAmount(doomed || badAccount || dupKey) }));
+    const rows: Array<{ account: Key; amount: number | null }> = Array.from({ length: n }, () => ({
+      account: pick(accs),
+      amount: genAmount(doomed || badAccount || dupKey),
+    }));
     if (badAccount) {
       const gone = dead(st, 'mb_account');
       rows[int(0, n - 1)].account = gone.length && chance(0.7) ? pick(gone) : absent(int(0, 99));
@@ -522,12 +616,22 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
     const keys = newKeys(st, 'mb_entry', n, new Set(), dupKey);
     const expected = badAccount ? ForeignKeyViolationError : dupKey ? UniqueViolationError : undefined;
     const asRecordset = chance(0.2);
-    log(`${c.name} create entry ${JSON.stringify(rows)}${keys ? ` keys ${JSON.stringify(keys)}` : ''} -> ${expected?.name ?? 'ok'}`);
+    log(
+      `${c.name} create entry ${JSON.stringify(rows)}${keys ? ` keys ${JSON.stringify(keys)}` : ''} -> ${expected?.name ?? 'ok'}`,
+    );
     let ids: Key[] = [];
-    const ok = await outcome(async () => {
-      const values = rows.map((r, i) => ({ ...(keys ? { id: keys[i] } : {}), ...r, ...(asRecordset ? { account: accounts(c).browse(r.account) } : {}) }));
-      ids = [...(await entries(c).create(values)).ids];
-    }, expected, 'create entry');
+    const ok = await outcome(
+      async () => {
+        const values = rows.map((r, i) => ({
+          ...(keys ? { id: keys[i] } : {}),
+          ...r,
+          ...(asRecordset ? { account: accounts(c).browse(r.account) } : {}),
+        }));
+        ids = [...(await entries(c).create(values)).ids];
+      },
+      expected,
+      'create entry',
+    );
     if (!ok) return;
     expect(ids).toHaveLength(n);
     if (keys) expect(ids).toEqual(keys);
@@ -564,7 +668,13 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
     }
     const after = new Map(st.accounts);
     for (const id of existing) after.set(id, { ...st.accounts.get(id)!, ...(values as Partial<AccountRow>) });
-    const expected = nullName ? ValidationError : tagClash(after.values()) ? UniqueViolationError : missing ? MissingError : undefined;
+    const expected = nullName
+      ? ValidationError
+      : tagClash(after.values())
+        ? UniqueViolationError
+        : missing
+          ? MissingError
+          : undefined;
     log(`${c.name} write account ${JSON.stringify(ids)} ${JSON.stringify(values)} -> ${expected?.name ?? 'ok'}`);
     ids.forEach((id) => c.cached.mb_account.add(id));
     // Sometimes the records come from a search (a search drops deleted ids, so only without them).
@@ -630,7 +740,13 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
   }
 
   // ---------------------------------------------------------------- observation
-  async function observe(c: Client, model: ModelName, ids: readonly Key[], mode: Mode, set?: RecordSet<unknown>): Promise<Observed> {
+  async function observe(
+    c: Client,
+    model: ModelName,
+    ids: readonly Key[],
+    mode: Mode,
+    set?: RecordSet<unknown>,
+  ): Promise<Observed> {
     const out: Observed = new Map();
     const fields = FIELDS[model];
     const record = (id: Key) => {
@@ -654,7 +770,11 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       const results = await Promise.all(
         recs.map((r) => Promise.all(fields.map((f) => settle((r as unknown as Record<string, Promise<unknown>>)[f])))),
       );
-      recs.forEach((r, i) => results[i].forEach((res, j) => record(r.ids[0]).set(fields[j], res.ok ? jsonOf(fields[j], res.value) : MISSING)));
+      recs.forEach((r, i) =>
+        results[i].forEach((res, j) =>
+          record(r.ids[0]).set(fields[j], res.ok ? jsonOf(fields[j], res.value) : MISSING),
+        ),
+      );
     } else if (mode === 'toDict') {
       const recs = [...rs];
       const results = await Promise.all(recs.map((r) => settle(r.toDict() as Promise<unknown>)));
@@ -669,7 +789,9 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       let todo = [...rs.ids];
       for (let attempt = 0; todo.length && attempt < 4; attempt++) {
         try {
-          const rows = (await (attempt === 0 ? rs : api(c, model).browse(todo)).read()) as unknown as Array<Record<string, unknown>>;
+          const rows = (await (attempt === 0 ? rs : api(c, model).browse(todo)).read()) as unknown as Array<
+            Record<string, unknown>
+          >;
           expect(rows.map((r) => r.id)).toEqual(todo);
           for (const row of rows) for (const f of fields) record(row.id as Key).set(f, jsonOf(f, row[f]));
           todo = [];
@@ -692,7 +814,14 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
    * Compares what c observed with `truth`. A key c may hold stale may show an earlier
    * committed value (or missing); `strict` keys must equal truth whatever.
    */
-  function verify(c: Client, model: ModelName, obs: Observed, truth: Map<string, string>, what: string, strict?: Set<string>): void {
+  function verify(
+    c: Client,
+    model: ModelName,
+    obs: Observed,
+    truth: Map<string, string>,
+    what: string,
+    strict?: Set<string>,
+  ): void {
     for (const [id, byField] of obs) {
       for (const [field, got] of byField) {
         const k = key(model, id, field);
@@ -702,15 +831,24 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
         if (mayBeStale && (got === MISSING || (history.get(k)?.has(got) ?? false))) continue;
         throw new Error(
           `${what}: ${c.name} reads ${k} = ${got}, expected ${want}` +
-            (strict?.has(k) ? ' (this fork just changed or dropped it: it must read fresh)'
-            : c.stale.has(k) ? ` (may be stale, but ${got} was never committed for it: committed values ${JSON.stringify([...(history.get(k) ?? [])])})`
-            : ' (not stale for this fork)'),
+            (strict?.has(k)
+              ? ' (this fork just changed or dropped it: it must read fresh)'
+              : c.stale.has(k)
+                ? ` (may be stale, but ${got} was never committed for it: committed values ${JSON.stringify([...(history.get(k) ?? [])])})`
+                : ' (not stale for this fork)'),
         );
       }
     }
   }
 
-  async function checkClient(c: Client, model: ModelName, ids: readonly Key[], truth: Map<string, string>, what: string, strict?: Set<string>): Promise<void> {
+  async function checkClient(
+    c: Client,
+    model: ModelName,
+    ids: readonly Key[],
+    truth: Map<string, string>,
+    what: string,
+    strict?: Set<string>,
+  ): Promise<void> {
     if (!ids.length) return;
     const mode = pick(MODES);
     verify(c, model, await observe(c, model, [...new Set(ids)], mode), truth, `${what} (${mode})`, strict);
@@ -719,15 +857,26 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
   async function checkDatabase(): Promise<void> {
     // Ordered by the database: the oracle's order (compareKeys) must be ORDER BY's.
     const pk = KEY_COLUMN[kind];
-    const accRows = (await root.knex(real('mb_account')).select({ id: pk }, 'name', 'balance', 'tag').orderBy(pk)) as Array<Record<string, unknown>>;
-    const entRows = (await root.knex(real('mb_entry')).select({ id: pk }, 'account_id', 'amount').orderBy(pk)) as Array<Record<string, unknown>>;
+    const accRows = (await root
+      .knex(real('mb_account'))
+      .select({ id: pk }, 'name', 'balance', 'tag')
+      .orderBy(pk)) as Array<Record<string, unknown>>;
+    const entRows = (await root.knex(real('mb_entry')).select({ id: pk }, 'account_id', 'amount').orderBy(pk)) as Array<
+      Record<string, unknown>
+    >;
     const num = (v: unknown) => (v === null ? null : Number(v));
     const keyOfRow = (v: unknown): Key => (kind === 'integer' ? Number(v) : String(v));
     expect(accRows.map((r) => [keyOfRow(r.id), r.name, num(r.balance), r.tag])).toEqual(
-      oracle.ids('mb_account').map((id) => { const a = oracle.accounts.get(id)!; return [id, a.name, a.balance, a.tag]; }),
+      oracle.ids('mb_account').map((id) => {
+        const a = oracle.accounts.get(id)!;
+        return [id, a.name, a.balance, a.tag];
+      }),
     );
     expect(entRows.map((r) => [keyOfRow(r.id), keyOfRow(r.account_id), num(r.amount)])).toEqual(
-      oracle.ids('mb_entry').map((id) => { const e = oracle.entries.get(id)!; return [id, e.account, e.amount]; }),
+      oracle.ids('mb_entry').map((id) => {
+        const e = oracle.entries.get(id)!;
+        return [id, e.account, e.amount];
+      }),
     );
   }
 
@@ -778,7 +927,10 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
     }
     const r = rng();
     if (r < 0.4) return num('amount', -50, 50);
-    if (r < 0.6) return chance(0.5) ? ['account', '=', accIds.length ? pick(accIds) : kind === 'integer' ? 1 : absent(0)] : ['account', pick(['in', 'not in'] as const), someIds('mb_account')];
+    if (r < 0.6)
+      return chance(0.5)
+        ? ['account', '=', accIds.length ? pick(accIds) : kind === 'integer' ? 1 : absent(0)]
+        : ['account', pick(['in', 'not in'] as const), someIds('mb_account')];
     if (r < 0.7) return ['id', pick(['in', 'not in'] as const), someIds('mb_entry')];
     const sub = genLeaf('mb_account', st, 1) as readonly [string, string, unknown];
     return [`account.${sub[0]}`, sub[1], sub[2]] as unknown as DomainTerm;
@@ -806,19 +958,32 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
     const v = row[path] as string | number | null;
     const lower = (s: unknown) => String(s).toLowerCase();
     switch (op) {
-      case '=': return value === null ? v === null : v === value;
-      case '!=': return value === null ? v !== null : v === null || v !== value;
-      case '<': return v !== null && (v as number) < (value as number);
-      case '<=': return v !== null && (v as number) <= (value as number);
-      case '>': return v !== null && (v as number) > (value as number);
-      case '>=': return v !== null && (v as number) >= (value as number);
-      case 'in': return v !== null && (value as unknown[]).includes(v);
-      case 'not in': return v === null || !(value as unknown[]).includes(v);
-      case 'like': return v !== null && String(v).includes(value as string);
-      case 'not like': return v === null || !String(v).includes(value as string);
-      case 'ilike': return v !== null && lower(v).includes(lower(value));
-      case 'not ilike': return v === null || !lower(v).includes(lower(value));
-      default: throw new Error(`oracle: operator ${op}`);
+      case '=':
+        return value === null ? v === null : v === value;
+      case '!=':
+        return value === null ? v !== null : v === null || v !== value;
+      case '<':
+        return v !== null && (v as number) < (value as number);
+      case '<=':
+        return v !== null && (v as number) <= (value as number);
+      case '>':
+        return v !== null && (v as number) > (value as number);
+      case '>=':
+        return v !== null && (v as number) >= (value as number);
+      case 'in':
+        return v !== null && (value as unknown[]).includes(v);
+      case 'not in':
+        return v === null || !(value as unknown[]).includes(v);
+      case 'like':
+        return v !== null && String(v).includes(value as string);
+      case 'not like':
+        return v === null || !String(v).includes(value as string);
+      case 'ilike':
+        return v !== null && lower(v).includes(lower(value));
+      case 'not ilike':
+        return v === null || !lower(v).includes(lower(value));
+      default:
+        throw new Error(`oracle: operator ${op}`);
     }
   }
 
@@ -862,7 +1027,14 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       const opts = limited ? { order, limit: int(0, 5), offset: int(0, 3) } : { order };
       let want = filterOracle(model, domain);
       if (order === 'id desc') want.reverse();
-      if (order === 'name, id') want.sort((a, b) => (oracle.accounts.get(a)!.name < oracle.accounts.get(b)!.name ? -1 : oracle.accounts.get(a)!.name > oracle.accounts.get(b)!.name ? 1 : compareKeys(a, b)));
+      if (order === 'name, id')
+        want.sort((a, b) =>
+          oracle.accounts.get(a)!.name < oracle.accounts.get(b)!.name
+            ? -1
+            : oracle.accounts.get(a)!.name > oracle.accounts.get(b)!.name
+              ? 1
+              : compareKeys(a, b),
+        );
       if (limited) want = want.slice(opts.offset, opts.offset! + opts.limit!);
       count('search');
       log(`${actor.name} search ${model} ${JSON.stringify(domain)} ${JSON.stringify(opts)} -> ${JSON.stringify(want)}`);
@@ -870,7 +1042,13 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       expect({ domain, ids: [...found.ids] }).toEqual({ domain, ids: want });
       if (found.length && chance(0.6)) {
         const mode = pick(['fields', 'toDict', 'read'] as const);
-        verify(actor, model, await observe(actor, model, found.ids, mode, found), oracle.snapshot(), `read of search results (${mode})`);
+        verify(
+          actor,
+          model,
+          await observe(actor, model, found.ids, mode, found),
+          oracle.snapshot(),
+          `read of search results (${mode})`,
+        );
       }
     } else if (r < 0.65) {
       const model = pick(MODELS);
@@ -899,7 +1077,13 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
         for (const k of [...actor.stale]) if (k.startsWith(`${model}:`)) actor.stale.delete(k);
         for (const r of [...actor.maybeMissingMark]) if (r.startsWith(`${model}:`)) actor.maybeMissingMark.delete(r);
         // Everything this fork reads of that model is now the database's.
-        await checkClient(actor, model, checkIds(actor, model, live(oracle, model), 0), oracle.snapshot(), `after clearCache(${which})`);
+        await checkClient(
+          actor,
+          model,
+          checkIds(actor, model, live(oracle, model), 0),
+          oracle.snapshot(),
+          `after clearCache(${which})`,
+        );
       }
     } else {
       const model = pick(MODELS);
@@ -907,7 +1091,8 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       if (some.length) {
         count('invalidateRecord');
         log(`${actor.name} invalidateRecord(${model}, ${JSON.stringify(some)})`);
-        if (some.length === 1 && chance(0.5)) actor.env.invalidateRecord(model === 'mb_account' ? Account : real('mb_entry'), some[0]);
+        if (some.length === 1 && chance(0.5))
+          actor.env.invalidateRecord(model === 'mb_account' ? Account : real('mb_entry'), some[0]);
         else actor.env.invalidateRecord(real(model), some);
         const strict = new Set<string>();
         for (const id of some) {
@@ -943,7 +1128,10 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
         const after = st.snapshot();
         const changed = diff(before, after);
         for (const model of MODELS) {
-          const touched = [...changed].map(parseKey).filter((k) => k.model === model).map((k) => k.id);
+          const touched = [...changed]
+            .map(parseKey)
+            .filter((k) => k.model === model)
+            .map((k) => k.id);
           await checkClient(c, model, touched, after, 'inside the transaction, own writes', ownFreshKeys(c, changed));
         }
       }
@@ -980,7 +1168,10 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
           // state, which may still hold what it held stale before the transaction.
           const strict = new Set([...ownFreshKeys(c, undone)].filter((k) => !c.stale.has(k)));
           for (const model of MODELS) {
-            const touched = [...undone].map(parseKey).filter((k) => k.model === model).map((k) => k.id);
+            const touched = [...undone]
+              .map(parseKey)
+              .filter((k) => k.model === model)
+              .map((k) => k.id);
             await checkClient(c, model, touched, innerStart, 'after a rolled-back savepoint', strict);
           }
           await calls(staged, int(0, 2), outerFails);
@@ -1026,15 +1217,26 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
 
       // Checks
       await checkDatabase();
-      const touched = (model: ModelName) => [...changed, ...fresh].map(parseKey).filter((k) => k.model === model).map((k) => k.id);
+      const touched = (model: ModelName) =>
+        [...changed, ...fresh]
+          .map(parseKey)
+          .filter((k) => k.model === model)
+          .map((k) => k.id);
       for (const model of MODELS) {
         await checkClient(actor, model, checkIds(actor, model, touched(model), 3), after, 'the acting fork');
       }
       const other = pick(clients.filter((c) => c !== actor));
-      for (const model of MODELS) await checkClient(other, model, checkIds(other, model, [], 4), after, `another fork (${other.name})`);
+      for (const model of MODELS)
+        await checkClient(other, model, checkIds(other, model, [], 4), after, `another fork (${other.name})`);
       const newcomer = newClient('new fork', root.fork());
       for (const model of MODELS) {
-        await checkClient(newcomer, model, checkIds(newcomer, model, live(oracle, model), 0), after, 'a brand-new fork');
+        await checkClient(
+          newcomer,
+          model,
+          checkIds(newcomer, model, live(oracle, model), 0),
+          after,
+          'a brand-new fork',
+        );
       }
     }
     // At the end, every fork, its cache cleared, reads exactly the oracle (every id ever handed out).
@@ -1044,7 +1246,8 @@ async function run(root: Environment, seed: number, dbName: string, ctx: KindCon
       c.env.clearCache();
       c.stale.clear();
       c.maybeMissingMark.clear();
-      for (const model of MODELS) await checkClient(c, model, [...known[model]], final, 'at the end, after clearCache()');
+      for (const model of MODELS)
+        await checkClient(c, model, [...known[model]], final, 'at the end, after clearCache()');
     }
   } catch (e) {
     const err = e as Error;

@@ -1,8 +1,17 @@
 import 'reflect-metadata';
 import { inspect } from 'node:util';
 import {
-  BaseModel, Environment, Field, Model, RecordSetBase, SchemaError, ValidationError, asRecord, defineModel,
-  type RecordSet, type Values,
+  BaseModel,
+  Environment,
+  Field,
+  Model,
+  RecordSetBase,
+  SchemaError,
+  ValidationError,
+  asRecord,
+  defineModel,
+  type RecordSet,
+  type Values,
 } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
 
@@ -71,10 +80,18 @@ describeEachDatabase('methods on models', (db) => {
   /** n accounts (and n / 10 partners), created through a fork: `env` starts with a cold cache. */
   async function seed(n: number): Promise<void> {
     const work = env.fork();
-    const partners = await work.model(Partner).create(Array.from({ length: Math.max(1, n / 10) }, (_, i) => ({ name: `p${i}` })));
-    await work.model(Account).create(
-      Array.from({ length: n }, (_, i) => ({ name: `a${i}`, email: `a${i}@x.io`, partner: partners.ids[i % partners.length] })),
-    );
+    const partners = await work
+      .model(Partner)
+      .create(Array.from({ length: Math.max(1, n / 10) }, (_, i) => ({ name: `p${i}` })));
+    await work
+      .model(Account)
+      .create(
+        Array.from({ length: n }, (_, i) => ({
+          name: `a${i}`,
+          email: `a${i}@x.io`,
+          partner: partners.ids[i % partners.length],
+        })),
+      );
   }
 
   it('a record is an instance of its class, of its model base classes and of BaseModel', async () => {
@@ -107,7 +124,8 @@ describeEachDatabase('methods on models', (db) => {
     const out: Array<[string, string, string | null]> = [];
     const queries = await countQueries(env, async () => {
       const accounts = await env.model(Account).search([], { order: 'id' });
-      for (const account of accounts) out.push([await account.upper, await account.shout(), await account.partnerName()]);
+      for (const account of accounts)
+        out.push([await account.upper, await account.shout(), await account.partnerName()]);
     });
     // search, accounts' columns, partners' names
     expect(queries).toBe(3);
@@ -130,11 +148,18 @@ describeEachDatabase('methods on models', (db) => {
     const accounts = await env.model(Account).search([], { order: 'id' });
     const [first, second] = accounts;
     // Nothing loaded yet: the id alone, and no query to find that out.
-    const cold = await countQueries(env, async () => expect(JSON.parse(JSON.stringify(first))).toEqual({ id: first.id }));
+    const cold = await countQueries(env, async () =>
+      expect(JSON.parse(JSON.stringify(first))).toEqual({ id: first.id }),
+    );
     expect(cold).toBe(0);
     await first.name; // loads the prefetchable columns of both
     const partnerId = (await first.partner).id;
-    expect(JSON.parse(JSON.stringify(first))).toEqual({ id: first.id, name: 'a0', email: 'a0@x.io', partner: partnerId });
+    expect(JSON.parse(JSON.stringify(first))).toEqual({
+      id: first.id,
+      name: 'a0',
+      email: 'a0@x.io',
+      partner: partnerId,
+    });
     expect(first.toJSON()).toEqual({ id: first.id, name: 'a0', email: 'a0@x.io', partner: partnerId });
     // A set gives an array; an empty one, [].
     expect(JSON.parse(JSON.stringify(accounts))).toEqual([
@@ -152,7 +177,13 @@ describeEachDatabase('methods on models', (db) => {
     await account.name; // loads the prefetchable columns, not `notes`
     expect(Object.keys(account.toJSON())).toEqual(['id', 'name', 'email', 'partner']);
     expect(await account.notes).toBeNull();
-    expect(account.toJSON()).toEqual({ id: account.id, name: 'a0', email: 'a0@x.io', partner: expect.anything(), notes: null });
+    expect(account.toJSON()).toEqual({
+      id: account.id,
+      name: 'a0',
+      email: 'a0@x.io',
+      partner: expect.anything(),
+      notes: null,
+    });
   });
 
   it('console.log shows the model, the ids and what is cached, never internals', async () => {
@@ -202,19 +233,36 @@ describe('class members named like recordset members', () => {
     }
     throw new Error('expected a SchemaError');
   }
-  const method = (name: string) => (cls: Function) => Object.defineProperty(cls.prototype, name, { value() {}, configurable: true });
-  const getter = (name: string) => (cls: Function) => Object.defineProperty(cls.prototype, name, { get() { return 1; }, configurable: true });
+  const method = (name: string) => (cls: Function) =>
+    Object.defineProperty(cls.prototype, name, { value() {}, configurable: true });
+  const getter = (name: string) => (cls: Function) =>
+    Object.defineProperty(cls.prototype, name, {
+      get() {
+        return 1;
+      },
+      configurable: true,
+    });
 
-  it.each(['ids', 'id', 'length', 'model', 'session', 'schema', 'prefetchIds', 'readField', 'derive', 'then', 'valueOf', 'hasOwnProperty'])(
-    'a member named %s is a SchemaError naming it',
-    (name) => {
-      for (const define of [method(name), getter(name)]) {
-        const error = decorationError(define);
-        expect(error).toBeInstanceOf(SchemaError);
-        expect(error.message).toContain(`Bad.${name} would shadow the recordset's own "${name}"`);
-      }
-    },
-  );
+  it.each([
+    'ids',
+    'id',
+    'length',
+    'model',
+    'session',
+    'schema',
+    'prefetchIds',
+    'readField',
+    'derive',
+    'then',
+    'valueOf',
+    'hasOwnProperty',
+  ])('a member named %s is a SchemaError naming it', (name) => {
+    for (const define of [method(name), getter(name)]) {
+      const error = decorationError(define);
+      expect(error).toBeInstanceOf(SchemaError);
+      expect(error.message).toContain(`Bad.${name} would shadow the recordset's own "${name}"`);
+    }
+  });
 
   it('a public recordset method may be overridden by a method, not by a getter', () => {
     for (const name of ['write', 'unlink', 'read', 'toDict', 'toJSON', 'toString', 'mapped']) {
@@ -223,21 +271,35 @@ describe('class members named like recordset members', () => {
       expect(() => Model('mm_ok')(Ok)).not.toThrow();
       const error = decorationError(getter(name));
       expect(error).toBeInstanceOf(SchemaError);
-      expect(error.message).toContain(`Bad.${name} overrides the recordset method "${name}"; it can only be overridden by a method`);
+      expect(error.message).toContain(
+        `Bad.${name} overrides the recordset method "${name}"; it can only be overridden by a method`,
+      );
     }
   });
 
   it('a class iterator would break the recordset calls that iterate: a SchemaError', () => {
-    const error = decorationError((cls) => Object.defineProperty(cls.prototype, Symbol.iterator, { value: function* () {}, configurable: true }));
+    const error = decorationError((cls) =>
+      Object.defineProperty(cls.prototype, Symbol.iterator, { value: function* () {}, configurable: true }),
+    );
     expect(error).toBeInstanceOf(SchemaError);
     expect(error.message).toContain('Bad[Symbol.iterator] would shadow');
   });
 
   it('defineModel methods are checked the same way', () => {
-    expect(() => defineModel({ name: 'mm_defined', fields: { title: Field.string() }, methods: { get length() { return 0; } } })).toThrow(
-      /MmDefined\.length would shadow the recordset's own "length"/,
-    );
-    expect(() => defineModel({ name: 'mm_defined', fields: { title: Field.string() }, methods: { async unlink() {} } })).not.toThrow();
+    expect(() =>
+      defineModel({
+        name: 'mm_defined',
+        fields: { title: Field.string() },
+        methods: {
+          get length() {
+            return 0;
+          },
+        },
+      }),
+    ).toThrow(/MmDefined\.length would shadow the recordset's own "length"/);
+    expect(() =>
+      defineModel({ name: 'mm_defined', fields: { title: Field.string() }, methods: { async unlink() {} } }),
+    ).not.toThrow();
   });
 
   it('members of a model base class are checked too', () => {

@@ -1,7 +1,5 @@
 import 'reflect-metadata';
-import {
-  BaseModel, Environment, Field, Model, SchemaError, ValidationError, type EnvironmentConfig,
-} from '../lib';
+import { BaseModel, Environment, Field, Model, SchemaError, ValidationError, type EnvironmentConfig } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
 
 /**
@@ -79,9 +77,10 @@ function thrown(fn: () => unknown): Error {
 
 /** The tables of `env`'s database, sorted, lower-cased. */
 async function tablesOf(env: Environment): Promise<string[]> {
-  const sql = env.dialect === 'sqlite'
-    ? "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    : 'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()';
+  const sql =
+    env.dialect === 'sqlite'
+      ? "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+      : 'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()';
   const result = (await env.knex.raw(sql)) as Array<{ t: string }> | [Array<{ t: string }>];
   const rows = (env.dialect === 'sqlite' ? result : result[0]) as Array<{ t: string }>;
   return rows.map((r) => r.t.toLowerCase()).sort();
@@ -111,7 +110,12 @@ describeEachDatabase('model sets', (db) => {
     expect(await tablesOf(crm)).toEqual(['mset_customer', 'mset_customer_mset_tag_rel', 'mset_tag']);
 
     const customers = await shop.model(ShopCustomer).create([{ name: 'Ada' }, { name: 'Bob' }, { name: 'Cy' }]);
-    await shop.model(ShopOrder).create(customers.ids.flatMap((customer, i) => [{ amount: 10 * i, customer }, { amount: 10 * i + 1, customer }]));
+    await shop.model(ShopOrder).create(
+      customers.ids.flatMap((customer, i) => [
+        { amount: 10 * i, customer },
+        { amount: 10 * i + 1, customer },
+      ]),
+    );
     const tags = await crm.model(CrmTag).create([{ label: 'vip' }, { label: 'new' }]);
     await crm.model(CrmCustomer).create([
       { email: 'ada@crm', tags: { add: [tags.ids[0]] } },
@@ -163,7 +167,9 @@ describeEachDatabase('model sets', (db) => {
     expect(await crm.knex('mset_customer').where('id', 1).first()).toEqual({ id: 1, email: 'ada@l.crm' });
 
     // A record of the other class of that name is not a shop customer (customer 2 exists in both).
-    const wrong = await rejection(s.model(ShopOrder).create({ amount: 1, customer: c.model(CrmCustomer).browse(2) as never }));
+    const wrong = await rejection(
+      s.model(ShopOrder).create({ amount: 1, customer: c.model(CrmCustomer).browse(2) as never }),
+    );
     expect(wrong).toBeInstanceOf(ValidationError);
     expect(wrong.message).toMatch(/expected records of "mset_customer" of class ShopCustomer, got class CrmCustomer/);
 
@@ -171,8 +177,20 @@ describeEachDatabase('model sets', (db) => {
     const orders = await s.model(ShopOrder).search([['customer', '=', 1]]);
     expect(await orders.at(0).amount).toBe(0);
     await s.model(ShopCustomer).browse(1).unlink();
-    expect(await s.model(ShopOrder).browse(orders.ids).exists().then((r) => r.ids)).toEqual([]);
-    expect(await c.model(CrmCustomer).browse(1).exists().then((r) => r.ids)).toEqual([1]);
+    expect(
+      await s
+        .model(ShopOrder)
+        .browse(orders.ids)
+        .exists()
+        .then((r) => r.ids),
+    ).toEqual([]);
+    expect(
+      await c
+        .model(CrmCustomer)
+        .browse(1)
+        .exists()
+        .then((r) => r.ids),
+    ).toEqual([1]);
   });
 
   it('env.model, statics, clearCache and invalidateRecord refuse a model outside the set (SchemaError naming it)', async () => {
@@ -180,13 +198,19 @@ describeEachDatabase('model sets', (db) => {
     const fork = shop.fork();
     for (const env of [shop, fork]) {
       expect(thrown(() => env.model(CrmTag))).toBeInstanceOf(SchemaError);
-      expect(thrown(() => env.model(CrmTag)).message).toMatch(/model "mset_tag" \(class CrmTag\) is not one of this Environment's models/);
+      expect(thrown(() => env.model(CrmTag)).message).toMatch(
+        /model "mset_tag" \(class CrmTag\) is not one of this Environment's models/,
+      );
       // Same model name as ShopCustomer, but another class: not this Environment's.
-      expect(thrown(() => env.model(CrmCustomer)).message).toMatch(/model "mset_customer" \(class CrmCustomer\) is not one of this Environment's models/);
+      expect(thrown(() => env.model(CrmCustomer)).message).toMatch(
+        /model "mset_customer" \(class CrmCustomer\) is not one of this Environment's models/,
+      );
       expect(thrown(() => env.clearCache(CrmTag))).toBeInstanceOf(SchemaError);
       expect(thrown(() => env.clearCache('mset_tag')).message).toMatch(/no model named "mset_tag"/);
       expect(thrown(() => env.invalidateRecord('mset_tag', 1))).toBeInstanceOf(SchemaError);
-      expect(thrown(() => env.invalidateRecord(Note, 1)).message).toMatch(/model "mset_note" \(class Note\) is not one/);
+      expect(thrown(() => env.invalidateRecord(Note, 1)).message).toMatch(
+        /model "mset_note" \(class Note\) is not one/,
+      );
       expect(thrown(() => env.model(NotAModel)).message).toMatch(/NotAModel is not a model/);
     }
     Environment.setDefault(shop);
@@ -194,7 +218,7 @@ describeEachDatabase('model sets', (db) => {
     expect(await countQueries(shop, () => ShopCustomer.search())).toBe(1);
   });
 
-  it('sync creates only the set\'s tables; a registered model outside the set that points into it is ignored', async () => {
+  it("sync creates only the set's tables; a registered model outside the set that points into it is ignored", async () => {
     const env = await open([CrmTag]);
     expect(await tablesOf(env)).toEqual(['mset_tag']);
     expect(await env.sync()).toEqual({ createdTables: [], addedColumns: [], addedIndexes: [], addedConstraints: [] });
@@ -210,10 +234,19 @@ describeEachDatabase('model sets', (db) => {
 describe('model sets checked at open, before any connection', () => {
   it('a relation whose target is outside the set is a SchemaError naming the field and the model', async () => {
     for (const [models, message] of [
-      [[ShopOrder], /mset_order\.customer: its target model "mset_customer" \(class ShopCustomer\) is not one of this Environment's models/],
-      [[ShopCustomer], /mset_customer\.orders: its target model "mset_order" \(class ShopOrder\) is not one of this Environment's models/],
+      [
+        [ShopOrder],
+        /mset_order\.customer: its target model "mset_customer" \(class ShopCustomer\) is not one of this Environment's models/,
+      ],
+      [
+        [ShopCustomer],
+        /mset_customer\.orders: its target model "mset_order" \(class ShopOrder\) is not one of this Environment's models/,
+      ],
       [[CrmCustomer], /mset_customer\.tags: its target model "mset_tag" \(class CrmTag\) is not one/],
-      [[CrmTag, CrmCustomer, ShopOrder], /mset_order\.customer: its target model "mset_customer" \(class ShopCustomer\)/],
+      [
+        [CrmTag, CrmCustomer, ShopOrder],
+        /mset_order\.customer: its target model "mset_customer" \(class ShopCustomer\)/,
+      ],
     ] as const) {
       const e = await rejection(Environment.open({ ...UNREACHABLE, models }));
       expect(e).toBeInstanceOf(SchemaError);
@@ -223,8 +256,14 @@ describe('model sets checked at open, before any connection', () => {
 
   it('two models with one name, or one table (without case), in a set is a SchemaError naming both', async () => {
     for (const [models, message] of [
-      [[ShopCustomer, ShopOrder, CrmCustomer], /model name "mset_customer" is used by class ShopCustomer and class CrmCustomer/],
-      [[ShopCustomer, ShopOrder, Client], /table "MSET_Customer" of model "mset_client" is already used by model "mset_customer"/],
+      [
+        [ShopCustomer, ShopOrder, CrmCustomer],
+        /model name "mset_customer" is used by class ShopCustomer and class CrmCustomer/,
+      ],
+      [
+        [ShopCustomer, ShopOrder, Client],
+        /table "MSET_Customer" of model "mset_client" is already used by model "mset_customer"/,
+      ],
       // The default set is every registered model: this file's hold both.
       [undefined, /model name "mset_customer" is used by class ShopCustomer and class CrmCustomer/],
     ] as const) {

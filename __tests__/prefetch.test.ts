@@ -39,7 +39,15 @@ for (const kind of KEY_KINDS) {
 
     /** Creates n users through a fork, so `env` starts with nothing cached. */
     async function seedUsers(n: number): Promise<readonly Key[]> {
-      const rows = Array.from({ length: n }, (_, i) => keyed(kind, i, { name: `u${i}`, email: `u${i}@x.io`, age: 18 + (i % 60), status: i % 3 ? 'active' : 'idle', notes: `notes ${i}` }));
+      const rows = Array.from({ length: n }, (_, i) =>
+        keyed(kind, i, {
+          name: `u${i}`,
+          email: `u${i}@x.io`,
+          age: 18 + (i % 60),
+          status: i % 3 ? 'active' : 'idle',
+          notes: `notes ${i}`,
+        }),
+      );
       return (await env.fork().model(User).create(rows)).ids;
     }
 
@@ -272,9 +280,13 @@ for (const kind of KEY_KINDS) {
       }
 
       it('scenario 2: processOrders over 1,000 orders reads everything with 1 query', async () => {
-        const rows = Array.from({ length: 1000 }, (_, i) => keyed(kind, i, {
-          status: i % 2 ? 'pending' : 'done', amount: (i % 20) * 100, customerId: (i % 7) + 1,
-        }));
+        const rows = Array.from({ length: 1000 }, (_, i) =>
+          keyed(kind, i, {
+            status: i % 2 ? 'pending' : 'done',
+            amount: (i % 20) * 100,
+            customerId: (i % 7) + 1,
+          }),
+        );
         const ids = (await env.fork().model(Order).create(rows)).ids;
         env.resetStats();
         const customers = await processOrders(env, ids);

@@ -1,10 +1,27 @@
 import 'reflect-metadata';
 import {
-  BaseModel, Environment, Field, MissingError, Model, SingletonError, UniqueViolationError, ValidationError,
-  type Key, type RecordSet,
+  BaseModel,
+  Environment,
+  Field,
+  MissingError,
+  Model,
+  SingletonError,
+  UniqueViolationError,
+  ValidationError,
+  type Key,
+  type RecordSet,
 } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
-import { KEY_COLUMN, KEY_KINDS, absentKey, keyed, modelOptions, named, withNextKey, type KeyKind } from './helpers/keys';
+import {
+  KEY_COLUMN,
+  KEY_KINDS,
+  absentKey,
+  keyed,
+  modelOptions,
+  named,
+  withNextKey,
+  type KeyKind,
+} from './helpers/keys';
 
 /** The suite's models for one key kind (see helpers/keys.ts); names suffixed per kind. */
 function models(kind: KeyKind) {
@@ -49,8 +66,18 @@ for (const kind of KEY_KINDS) {
     const users = () => env.model(User);
 
     /** Rows created through a fork, so the env under test starts with a cold cache. */
-    async function seed(n: number, values: (i: number) => Partial<Pick<User, 'name' | 'email' | 'age'>> = (i) => ({ name: `u${i}`, email: `u${i}@x.io`, age: i % 50 })) {
-      const created = await env.fork().model(User).create(Array.from({ length: n }, (_, i) => keyed(kind, i, values(i))));
+    async function seed(
+      n: number,
+      values: (i: number) => Partial<Pick<User, 'name' | 'email' | 'age'>> = (i) => ({
+        name: `u${i}`,
+        email: `u${i}@x.io`,
+        age: i % 50,
+      }),
+    ) {
+      const created = await env
+        .fork()
+        .model(User)
+        .create(Array.from({ length: n }, (_, i) => keyed(kind, i, values(i))));
       return created.ids;
     }
 
@@ -78,7 +105,15 @@ for (const kind of KEY_KINDS) {
       const user = await users().create(withNextKey(kind, { name: 'ann', email: 'ann@x.io' }));
       const queries = await countQueries(env, async () => {
         expect(await user.toDict()).toEqual({
-          name: 'ann', email: 'ann@x.io', age: null, active: true, score: null, balance: null, seen: null, meta: null, bio: null,
+          name: 'ann',
+          email: 'ann@x.io',
+          age: null,
+          active: true,
+          score: null,
+          balance: null,
+          seen: null,
+          meta: null,
+          bio: null,
         });
       });
       expect(queries).toBe(0);
@@ -96,8 +131,10 @@ for (const kind of KEY_KINDS) {
       expect(created.length).toBe(1200);
       expect(new Set(created.ids).size).toBe(1200);
       if (kind === 'string') expect(created.ids).toEqual(rows.map((r) => r.id)); // the given keys, in the given order
-      if (kind === 'uuid') expect(created.ids.every((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id))).toBe(true);
-      if (kind === 'integer') expect(created.ids.every((id, i) => i === 0 || (id as number) > (created.ids[i - 1] as number))).toBe(true);
+      if (kind === 'uuid')
+        expect(created.ids.every((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/.test(id))).toBe(true);
+      if (kind === 'integer')
+        expect(created.ids.every((id, i) => i === 0 || (id as number) > (created.ids[i - 1] as number))).toBe(true);
       const fork = env.fork();
       const check = await fork.model(User).browse(created.ids).read(['name', 'age']);
       expect(check.map((r) => r.name)).toEqual(rows.map((r) => r.name));
@@ -131,9 +168,21 @@ for (const kind of KEY_KINDS) {
       const user = await users().create(withNextKey(kind, { name: 'd', balance: 7.5 as unknown as string }));
       expect(await user.balance).toBe('7.50');
       const bad: Array<[string, unknown]> = [
-        ['age', 'twelve'], ['age', 1.5], ['age', NaN], ['score', Infinity], ['active', 1], ['name', 42],
-        ['seen', new Date('nope')], ['seen', new Date(Date.UTC(99999, 0, 1))], ['balance', '1.234'], ['balance', 'abc'],
-        ['email', 'y'.repeat(41)], ['meta', { f: () => 1 }], ['meta', NaN], ['name', null], ['name', undefined],
+        ['age', 'twelve'],
+        ['age', 1.5],
+        ['age', NaN],
+        ['score', Infinity],
+        ['active', 1],
+        ['name', 42],
+        ['seen', new Date('nope')],
+        ['seen', new Date(Date.UTC(99999, 0, 1))],
+        ['balance', '1.234'],
+        ['balance', 'abc'],
+        ['email', 'y'.repeat(41)],
+        ['meta', { f: () => 1 }],
+        ['meta', NaN],
+        ['name', null],
+        ['name', undefined],
       ];
       for (const [field, value] of bad) {
         const queries = await countQueries(env, async () => {
@@ -151,11 +200,19 @@ for (const kind of KEY_KINDS) {
         await expect(user.write(values)).rejects.toThrow(ValidationError);
       }
       // The key: given on create (here invalid), never written.
-      await expect(user.write({ id: 5 } as Partial<User>)).rejects.toThrow(new RegExp(`the key "id" \\(column ${KEY}\\) cannot be changed`));
-      const badKey = { integer: ['five', /invalid key: expected an integer key, got string/], string: [5, /invalid key: expected a string key, got number/], uuid: ['five', /invalid key: expected a UUID/] } as const;
+      await expect(user.write({ id: 5 } as Partial<User>)).rejects.toThrow(
+        new RegExp(`the key "id" \\(column ${KEY}\\) cannot be changed`),
+      );
+      const badKey = {
+        integer: ['five', /invalid key: expected an integer key, got string/],
+        string: [5, /invalid key: expected a string key, got number/],
+        uuid: ['five', /invalid key: expected a UUID/],
+      } as const;
       await expect(users().create({ name: 'x', id: badKey[kind][0] })).rejects.toThrow(badKey[kind][1]);
       if (kind === 'string') {
-        await expect(users().create({ name: 'x' })).rejects.toThrow(/the key "id" \(column skey\) is not generated by the database/);
+        await expect(users().create({ name: 'x' })).rejects.toThrow(
+          /the key "id" \(column skey\) is not generated by the database/,
+        );
       }
       await expect(users().create(withNextKey(kind, {}) as Partial<User>)).rejects.toThrow(/name: is required/);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -284,7 +341,11 @@ for (const kind of KEY_KINDS) {
 
     it('validates browse ids and search options', async () => {
       // Not a key of the kind: integer keys start at 1; string keys are non-empty strings; uuids are UUIDs.
-      const notKeys: Record<KeyKind, readonly unknown[]> = { integer: [0, '1', 1.5], string: ['', 1], uuid: ['1', 1, 'g'.repeat(36)] };
+      const notKeys: Record<KeyKind, readonly unknown[]> = {
+        integer: [0, '1', 1.5],
+        string: ['', 1],
+        uuid: ['1', 1, 'g'.repeat(36)],
+      };
       for (const bad of notKeys[kind]) expect(() => users().browse([bad as Key])).toThrow(ValidationError);
       await expect(users().search([], { limit: -1 })).rejects.toThrow(ValidationError);
       await expect(users().search([], { order: `name; DROP TABLE ${TABLE}` })).rejects.toThrow(ValidationError);

@@ -64,10 +64,25 @@ class Line extends BaseModel {
 
 const TAGS = ['vip', 'eu', 'new', 'urgent', 'gift', 'nameless', 'unused'] as const;
 type TagKey = (typeof TAGS)[number];
-const TAG_NAMES: Record<TagKey, string | null> = { vip: 'vip', eu: 'eu', new: 'new', urgent: 'urgent', gift: 'gift', nameless: null, unused: 'unused' };
+const TAG_NAMES: Record<TagKey, string | null> = {
+  vip: 'vip',
+  eu: 'eu',
+  new: 'new',
+  urgent: 'urgent',
+  gift: 'gift',
+  nameless: null,
+  unused: 'unused',
+};
 
 type CustKey = 'c1' | 'c2' | 'c3' | 'c4' | 'c5' | 'c6';
-const CUSTOMERS: ReadonlyArray<{ key: CustKey; name: string | null; country: string | null; referrer: CustKey | null; tags: TagKey[]; friends: CustKey[] }> = [
+const CUSTOMERS: ReadonlyArray<{
+  key: CustKey;
+  name: string | null;
+  country: string | null;
+  referrer: CustKey | null;
+  tags: TagKey[];
+  friends: CustKey[];
+}> = [
   { key: 'c1', name: 'Alice', country: 'FR', referrer: null, tags: ['vip', 'eu'], friends: ['c2', 'c3'] },
   { key: 'c2', name: 'Bob', country: 'US', referrer: 'c1', tags: ['new'], friends: ['c1'] },
   { key: 'c3', name: 'alice', country: null, referrer: 'c2', tags: [], friends: [] },
@@ -77,7 +92,13 @@ const CUSTOMERS: ReadonlyArray<{ key: CustKey; name: string | null; country: str
 ];
 
 type OrderKey = 'o1' | 'o2' | 'o3' | 'o4' | 'o5' | 'o6' | 'o7' | 'o8' | 'o9';
-const ORDERS: ReadonlyArray<{ key: OrderKey; ref: string | null; amount: number | null; customer: CustKey | null; tags: TagKey[] }> = [
+const ORDERS: ReadonlyArray<{
+  key: OrderKey;
+  ref: string | null;
+  amount: number | null;
+  customer: CustKey | null;
+  tags: TagKey[];
+}> = [
   { key: 'o1', ref: 'SO1', amount: 150, customer: 'c1', tags: ['urgent', 'gift'] },
   { key: 'o2', ref: 'SO2', amount: 50, customer: 'c1', tags: [] },
   { key: 'o3', ref: 'SO3', amount: null, customer: 'c2', tags: ['gift'] }, // no lines
@@ -102,7 +123,12 @@ const LINES: ReadonlyArray<{ key: LineKey; product: string | null; qty: number |
 ];
 
 type Kind = 'customer' | 'order' | 'tag' | 'line';
-const TABLE: Record<Kind, string> = { customer: 'rdom_customer', order: 'rdom_orders', tag: 'rdom_tag', line: 'rdom_line' };
+const TABLE: Record<Kind, string> = {
+  customer: 'rdom_customer',
+  order: 'rdom_orders',
+  tag: 'rdom_tag',
+  line: 'rdom_line',
+};
 const ALL: Record<Kind, readonly string[]> = {
   customer: CUSTOMERS.map((c) => c.key),
   order: ORDERS.map((o) => o.key),
@@ -159,9 +185,21 @@ function orderLeaves(fx: Fixture): SqlLeaf[] {
     { leaf: ['ref', '=', null], sql: 'o.ref IS NULL', args: [] },
     { leaf: ['ref', '!=', 'SO1'], sql: '(o.ref IS NULL OR o.ref <> ?)', args: ['SO1'] },
     { leaf: ['customer', '=', null], sql: 'o.customer_id IS NULL', args: [] },
-    { leaf: ['customer', 'in', [id('c1'), id('c6')]], sql: '(o.customer_id IS NOT NULL AND o.customer_id IN (?, ?))', args: [id('c1'), id('c6')] },
-    { leaf: ['customer', 'not in', [id('c1')]], sql: '(o.customer_id IS NULL OR o.customer_id <> ?)', args: [id('c1')] },
-    { leaf: ['customer.name', '=', 'Alice'], sql: 'EXISTS (SELECT 1 FROM rdom_customer c WHERE c.id = o.customer_id AND c.name = ?)', args: ['Alice'] },
+    {
+      leaf: ['customer', 'in', [id('c1'), id('c6')]],
+      sql: '(o.customer_id IS NOT NULL AND o.customer_id IN (?, ?))',
+      args: [id('c1'), id('c6')],
+    },
+    {
+      leaf: ['customer', 'not in', [id('c1')]],
+      sql: '(o.customer_id IS NULL OR o.customer_id <> ?)',
+      args: [id('c1')],
+    },
+    {
+      leaf: ['customer.name', '=', 'Alice'],
+      sql: 'EXISTS (SELECT 1 FROM rdom_customer c WHERE c.id = o.customer_id AND c.name = ?)',
+      args: ['Alice'],
+    },
     {
       leaf: ['customer.name', '!=', 'Alice'],
       sql: 'EXISTS (SELECT 1 FROM rdom_customer c WHERE c.id = o.customer_id AND (c.name IS NULL OR c.name <> ?))',
@@ -177,8 +215,16 @@ function orderLeaves(fx: Fixture): SqlLeaf[] {
       sql: 'EXISTS (SELECT 1 FROM rdom_customer c JOIN rdom_customer r ON r.id = c.referrer_id WHERE c.id = o.customer_id AND LOWER(r.name) LIKE ?)',
       args: ['%ali%'],
     },
-    { leaf: ['customer.referrer', '=', null], sql: 'EXISTS (SELECT 1 FROM rdom_customer c WHERE c.id = o.customer_id AND c.referrer_id IS NULL)', args: [] },
-    { leaf: ['lines.qty', '>', 4], sql: 'EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.qty > ?)', args: [4] },
+    {
+      leaf: ['customer.referrer', '=', null],
+      sql: 'EXISTS (SELECT 1 FROM rdom_customer c WHERE c.id = o.customer_id AND c.referrer_id IS NULL)',
+      args: [],
+    },
+    {
+      leaf: ['lines.qty', '>', 4],
+      sql: 'EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.qty > ?)',
+      args: [4],
+    },
     {
       leaf: ['lines.product', '!=', 'pen'],
       sql: 'EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND (l.product IS NULL OR l.product <> ?))',
@@ -189,8 +235,16 @@ function orderLeaves(fx: Fixture): SqlLeaf[] {
       sql: 'EXISTS (SELECT 1 FROM rdom_order_tag r JOIN rdom_tag g ON g.id = r.tag WHERE r.ord = o.id AND g.name IN (?, ?))',
       args: ['gift', 'urgent'],
     },
-    { leaf: ['tags', 'not in', [id('urgent')]], sql: 'NOT EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?)', args: [id('urgent')] },
-    { leaf: ['tags', '=', id('gift')], sql: 'EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?)', args: [id('gift')] },
+    {
+      leaf: ['tags', 'not in', [id('urgent')]],
+      sql: 'NOT EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?)',
+      args: [id('urgent')],
+    },
+    {
+      leaf: ['tags', '=', id('gift')],
+      sql: 'EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?)',
+      args: [id('gift')],
+    },
     {
       leaf: ['customer.tags.name', '=', 'vip'],
       sql:
@@ -219,7 +273,11 @@ function lineLeaves(fx: Fixture): SqlLeaf[] {
     { leaf: ['qty', '<', 5], sql: '(l.qty IS NOT NULL AND l.qty < ?)', args: [5] },
     { leaf: ['product', '!=', 'pen'], sql: '(l.product IS NULL OR l.product <> ?)', args: ['pen'] },
     { leaf: ['order', '=', null], sql: 'l.order_ref IS NULL', args: [] },
-    { leaf: ['order', 'not in', [id('o1'), id('o8')]], sql: '(l.order_ref IS NULL OR l.order_ref NOT IN (?, ?))', args: [id('o1'), id('o8')] },
+    {
+      leaf: ['order', 'not in', [id('o1'), id('o8')]],
+      sql: '(l.order_ref IS NULL OR l.order_ref NOT IN (?, ?))',
+      args: [id('o1'), id('o8')],
+    },
     {
       leaf: ['order.customer.name', '=', 'Alice'],
       sql: 'EXISTS (SELECT 1 FROM rdom_orders p JOIN rdom_customer c ON c.id = p.customer_id WHERE p.id = l.order_ref AND c.name = ?)',
@@ -230,8 +288,16 @@ function lineLeaves(fx: Fixture): SqlLeaf[] {
       sql: 'EXISTS (SELECT 1 FROM rdom_orders p JOIN rdom_customer c ON c.id = p.customer_id WHERE p.id = l.order_ref AND (c.country IS NULL OR c.country <> ?))',
       args: ['FR'],
     },
-    { leaf: ['order.customer', '=', null], sql: 'EXISTS (SELECT 1 FROM rdom_orders p WHERE p.id = l.order_ref AND p.customer_id IS NULL)', args: [] },
-    { leaf: ['order.amount', '>=', 100], sql: 'EXISTS (SELECT 1 FROM rdom_orders p WHERE p.id = l.order_ref AND p.amount >= ?)', args: [100] },
+    {
+      leaf: ['order.customer', '=', null],
+      sql: 'EXISTS (SELECT 1 FROM rdom_orders p WHERE p.id = l.order_ref AND p.customer_id IS NULL)',
+      args: [],
+    },
+    {
+      leaf: ['order.amount', '>=', 100],
+      sql: 'EXISTS (SELECT 1 FROM rdom_orders p WHERE p.id = l.order_ref AND p.amount >= ?)',
+      args: [100],
+    },
     {
       leaf: ['order.tags.name', '=', 'gift'],
       sql: 'EXISTS (SELECT 1 FROM rdom_order_tag r JOIN rdom_tag g ON g.id = r.tag WHERE r.ord = l.order_ref AND g.name = ?)',
@@ -270,7 +336,11 @@ function mulberry32(seed: number): () => number {
 }
 
 /** A random domain and the SQL predicate composed from its leaves' hand-written predicates. */
-function randomDomain(rand: () => number, leaves: readonly SqlLeaf[], depth: number): { domain: Domain; sql: string; args: unknown[] } {
+function randomDomain(
+  rand: () => number,
+  leaves: readonly SqlLeaf[],
+  depth: number,
+): { domain: Domain; sql: string; args: unknown[] } {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const node = (d: number): { domain: DomainTerm[]; sql: string; args: unknown[] } => {
     const r = rand();
@@ -285,7 +355,11 @@ function randomDomain(rand: () => number, leaves: readonly SqlLeaf[], depth: num
     const op = pick(['&', '|'] as const);
     const a = node(d - 1);
     const b = node(d - 1);
-    return { domain: [op, ...a.domain, ...b.domain], sql: `(${a.sql} ${op === '&' ? 'AND' : 'OR'} ${b.sql})`, args: [...a.args, ...b.args] };
+    return {
+      domain: [op, ...a.domain, ...b.domain],
+      sql: `(${a.sql} ${op === '&' ? 'AND' : 'OR'} ${b.sql})`,
+      args: [...a.args, ...b.args],
+    };
   };
   const domain: DomainTerm[] = [];
   const sql: string[] = [];
@@ -331,21 +405,33 @@ describeEachDatabase('relation domains', (db) => {
     for (const key of TAGS) put('tag', key, (await seeder.model(Tag).create({ name: TAG_NAMES[key] })).ids[0]);
     for (const c of CUSTOMERS) {
       const rec = await seeder.model(Customer).create({
-        name: c.name, country: c.country, referrer: c.referrer === null ? null : id(c.referrer), tags: { set: c.tags.map(id) },
+        name: c.name,
+        country: c.country,
+        referrer: c.referrer === null ? null : id(c.referrer),
+        tags: { set: c.tags.map(id) },
       });
       put('customer', c.key, rec.ids[0]);
     }
     for (const c of CUSTOMERS) {
-      if (c.friends.length) await seeder.model(Customer).browse(id(c.key)).write({ friends: { set: c.friends.map(id) } });
+      if (c.friends.length)
+        await seeder
+          .model(Customer)
+          .browse(id(c.key))
+          .write({ friends: { set: c.friends.map(id) } });
     }
     for (const o of ORDERS) {
       const rec = await seeder.model(Order).create({
-        ref: o.ref, amount: o.amount, customer: o.customer === null ? null : id(o.customer), tags: { set: o.tags.map(id) },
+        ref: o.ref,
+        amount: o.amount,
+        customer: o.customer === null ? null : id(o.customer),
+        tags: { set: o.tags.map(id) },
       });
       put('order', o.key, rec.ids[0]);
     }
     for (const l of LINES) {
-      const rec = await seeder.model(Line).create({ product: l.product, qty: l.qty, order: l.order === null ? null : id(l.order) });
+      const rec = await seeder
+        .model(Line)
+        .create({ product: l.product, qty: l.qty, order: l.order === null ? null : id(l.order) });
       put('line', l.key, rec.ids[0]);
     }
     return {
@@ -357,15 +443,23 @@ describeEachDatabase('relation domains', (db) => {
   /** The search/searchCount API of a model kind, on the env under test. */
   function api(kind: Kind) {
     switch (kind) {
-      case 'customer': return env.model(Customer);
-      case 'order': return env.model(Order);
-      case 'tag': return env.model(Tag);
-      case 'line': return env.model(Line);
+      case 'customer':
+        return env.model(Customer);
+      case 'order':
+        return env.model(Order);
+      case 'tag':
+        return env.model(Tag);
+      case 'line':
+        return env.model(Line);
     }
   }
 
   /** Ids (ascending) returned by a hand-written SQL statement with an `id` column. */
-  async function sqlIds(sql: string, args: readonly unknown[] = [], options: { sorted?: boolean } = {}): Promise<number[]> {
+  async function sqlIds(
+    sql: string,
+    args: readonly unknown[] = [],
+    options: { sorted?: boolean } = {},
+  ): Promise<number[]> {
     const res: unknown = await env.knex.raw(sql, args as readonly Knex.RawBinding[]);
     const rows = (db.name === 'mariadb' ? (res as unknown[])[0] : res) as Array<{ id: unknown }>;
     const ids = rows.map((r) => Number(r.id));
@@ -395,11 +489,21 @@ describeEachDatabase('relation domains', (db) => {
       const labels = pos.map((i) => fx.label(c.kind, i));
       got.push({ kind: c.kind, domain: c.domain, queries, pos, neg, count, negCount, ...(c.labels ? { labels } : {}) });
       want.push({
-        kind: c.kind, domain: c.domain, queries: 1, pos: sqlPos, neg: sqlNeg, count: sqlPos.length, negCount: sqlNeg.length,
+        kind: c.kind,
+        domain: c.domain,
+        queries: 1,
+        pos: sqlPos,
+        neg: sqlNeg,
+        count: sqlPos.length,
+        negCount: sqlNeg.length,
         ...(c.labels ? { labels: c.labels } : {}),
       });
       // The SQL itself must agree with the labels written from the documented semantics.
-      if (c.labels) expect({ domain: c.domain, sqlLabels: sqlPos.map((i) => fx.label(c.kind, i)) }).toEqual({ domain: c.domain, sqlLabels: c.labels });
+      if (c.labels)
+        expect({ domain: c.domain, sqlLabels: sqlPos.map((i) => fx.label(c.kind, i)) }).toEqual({
+          domain: c.domain,
+          sqlLabels: c.labels,
+        });
     }
     expect(got).toEqual(want);
   }
@@ -408,64 +512,82 @@ describeEachDatabase('relation domains', (db) => {
     it("['customer.name', op, v]: the operator applies to the customer; a NULL customer never matches, '!' is the exact complement", async () => {
       await expectCases([
         {
-          kind: 'order', domain: [['customer.name', '=', 'Alice']],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name = ?', args: ['Alice'],
+          kind: 'order',
+          domain: [['customer.name', '=', 'Alice']],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name = ?',
+          args: ['Alice'],
           labels: ['o1', 'o2'],
         },
         {
-          kind: 'order', domain: ['!', ['customer.name', '=', 'Alice']],
+          kind: 'order',
+          domain: ['!', ['customer.name', '=', 'Alice']],
           sql: 'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id WHERE c.id IS NULL OR c.name IS NULL OR c.name <> ?',
           args: ['Alice'],
           labels: allBut('order', 'o1', 'o2'),
         },
         {
-          kind: 'order', domain: [['customer.name', '!=', 'Alice']],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name IS NULL OR c.name <> ?', args: ['Alice'],
+          kind: 'order',
+          domain: [['customer.name', '!=', 'Alice']],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name IS NULL OR c.name <> ?',
+          args: ['Alice'],
           labels: ['o3', 'o5', 'o6', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: ['!', ['customer.name', '!=', 'Alice']],
-          sql: 'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id WHERE c.id IS NULL OR c.name = ?', args: ['Alice'],
+          kind: 'order',
+          domain: ['!', ['customer.name', '!=', 'Alice']],
+          sql: 'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id WHERE c.id IS NULL OR c.name = ?',
+          args: ['Alice'],
           labels: ['o1', 'o2', 'o4', 'o7'],
         },
         {
-          kind: 'order', domain: [['customer.name', 'ilike', 'ALI']],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE LOWER(c.name) LIKE ?', args: ['%ali%'],
+          kind: 'order',
+          domain: [['customer.name', 'ilike', 'ALI']],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE LOWER(c.name) LIKE ?',
+          args: ['%ali%'],
           labels: ['o1', 'o2', 'o5'],
         },
         {
-          kind: 'order', domain: [['customer.name', 'like', 'ali']],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE INSTR(c.name, ?) > 0', args: ['ali'],
+          kind: 'order',
+          domain: [['customer.name', 'like', 'ali']],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE INSTR(c.name, ?) > 0',
+          args: ['ali'],
           labels: ['o5'],
         },
         {
-          kind: 'order', domain: [['customer.name', 'not ilike', 'ali']],
+          kind: 'order',
+          domain: [['customer.name', 'not ilike', 'ali']],
           sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name IS NULL OR LOWER(c.name) NOT LIKE ?',
           args: ['%ali%'],
           labels: ['o3', 'o6', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer.name', '=like', '_a%']],
+          kind: 'order',
+          domain: [['customer.name', '=like', '_a%']],
           sql: "SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE SUBSTR(c.name, 2, 1) = 'a'",
           labels: ['o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer.name', '>=', 'a']],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name >= ?', args: ['a'],
+          kind: 'order',
+          domain: [['customer.name', '>=', 'a']],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name >= ?',
+          args: ['a'],
           labels: ['o5'],
         },
         {
-          kind: 'order', domain: [['customer.name', '=', null]],
+          kind: 'order',
+          domain: [['customer.name', '=', null]],
           sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name IS NULL',
           labels: ['o6'],
         },
         {
-          kind: 'order', domain: [['customer.name', '!=', null]],
+          kind: 'order',
+          domain: [['customer.name', '!=', null]],
           sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name IS NOT NULL',
           labels: ['o1', 'o2', 'o3', 'o5', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: ['!', ['customer.name', '=', null]],
+          kind: 'order',
+          domain: ['!', ['customer.name', '=', null]],
           sql: 'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id WHERE c.id IS NULL OR c.name IS NOT NULL',
           labels: allBut('order', 'o6'),
         },
@@ -475,22 +597,29 @@ describeEachDatabase('relation domains', (db) => {
     it('in / not in (with and without null) and empty lists inside a many2one path', async () => {
       await expectCases([
         {
-          kind: 'order', domain: [['customer.country', 'in', ['FR', 'DE']]],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.country IN (?, ?)', args: ['FR', 'DE'],
+          kind: 'order',
+          domain: [['customer.country', 'in', ['FR', 'DE']]],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.country IN (?, ?)',
+          args: ['FR', 'DE'],
           labels: ['o1', 'o2', 'o6'],
         },
         {
-          kind: 'order', domain: [['customer.country', 'not in', ['FR']]],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.country IS NULL OR c.country <> ?', args: ['FR'],
+          kind: 'order',
+          domain: [['customer.country', 'not in', ['FR']]],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.country IS NULL OR c.country <> ?',
+          args: ['FR'],
           labels: ['o3', 'o5', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer.country', 'in', ['US', null]]],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.country IS NULL OR c.country = ?', args: ['US'],
+          kind: 'order',
+          domain: [['customer.country', 'in', ['US', null]]],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.country IS NULL OR c.country = ?',
+          args: ['US'],
           labels: ['o3', 'o5', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: ['!', ['customer.country', 'in', ['US', null]]],
+          kind: 'order',
+          domain: ['!', ['customer.country', 'in', ['US', null]]],
           sql:
             'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id ' +
             'WHERE c.id IS NULL OR (c.country IS NOT NULL AND c.country <> ?)',
@@ -498,30 +627,43 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o1', 'o2', 'o4', 'o6', 'o7'],
         },
         {
-          kind: 'order', domain: [['customer.country', 'not in', ['US', null]]],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.country IS NOT NULL AND c.country <> ?', args: ['US'],
+          kind: 'order',
+          domain: [['customer.country', 'not in', ['US', null]]],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.country IS NOT NULL AND c.country <> ?',
+          args: ['US'],
           labels: ['o1', 'o2', 'o6'],
         },
         {
-          kind: 'order', domain: ['!', ['customer.name', 'not in', ['Alice', null]]],
+          kind: 'order',
+          domain: ['!', ['customer.name', 'not in', ['Alice', null]]],
           sql: 'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id WHERE c.id IS NULL OR c.name IS NULL OR c.name = ?',
           args: ['Alice'],
           labels: ['o1', 'o2', 'o4', 'o6', 'o7'],
         },
-        { kind: 'order', domain: [['customer.name', 'in', []]], sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0', labels: [] },
         {
-          kind: 'order', domain: [['customer.name', 'not in', []]],
+          kind: 'order',
+          domain: [['customer.name', 'in', []]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0',
+          labels: [],
+        },
+        {
+          kind: 'order',
+          domain: [['customer.name', 'not in', []]],
           sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id',
           labels: ['o1', 'o2', 'o3', 'o5', 'o6', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer.id', 'in', [fx.id('c1'), fx.id('c2')]]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IN (?, ?)', args: [fx.id('c1'), fx.id('c2')],
+          kind: 'order',
+          domain: [['customer.id', 'in', [fx.id('c1'), fx.id('c2')]]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IN (?, ?)',
+          args: [fx.id('c1'), fx.id('c2')],
           labels: ['o1', 'o2', 'o3'],
         },
         {
-          kind: 'order', domain: [['customer.id', 'not in', [fx.id('c1')]]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id <> ?', args: [fx.id('c1')],
+          kind: 'order',
+          domain: [['customer.id', 'not in', [fx.id('c1')]]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id <> ?',
+          args: [fx.id('c1')],
           labels: ['o3', 'o5', 'o6', 'o8', 'o9'],
         },
       ]);
@@ -530,14 +672,15 @@ describeEachDatabase('relation domains', (db) => {
     it('chains of many2ones, self-referential ones included, and a many2one path ending on a bare many2one', async () => {
       await expectCases([
         {
-          kind: 'order', domain: [['customer.referrer.name', '=', 'Alice']],
-          sql:
-            'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id JOIN rdom_customer r ON r.id = c.referrer_id WHERE r.name = ?',
+          kind: 'order',
+          domain: [['customer.referrer.name', '=', 'Alice']],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id JOIN rdom_customer r ON r.id = c.referrer_id WHERE r.name = ?',
           args: ['Alice'],
           labels: ['o3'],
         },
         {
-          kind: 'order', domain: ['!', ['customer.referrer.name', '=', 'Alice']],
+          kind: 'order',
+          domain: ['!', ['customer.referrer.name', '=', 'Alice']],
           sql:
             'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_customer c JOIN rdom_customer r ON r.id = c.referrer_id ' +
             'WHERE c.id = o.customer_id AND r.name = ?)',
@@ -545,7 +688,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: allBut('order', 'o3'),
         },
         {
-          kind: 'order', domain: [['customer.referrer.referrer.name', '=', 'Alice']],
+          kind: 'order',
+          domain: [['customer.referrer.referrer.name', '=', 'Alice']],
           sql:
             'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id JOIN rdom_customer r ON r.id = c.referrer_id ' +
             'JOIN rdom_customer rr ON rr.id = r.referrer_id WHERE rr.name = ?',
@@ -553,7 +697,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o5'],
         },
         {
-          kind: 'order', domain: [['customer.referrer.name', '!=', 'Bob']],
+          kind: 'order',
+          domain: [['customer.referrer.name', '!=', 'Bob']],
           sql:
             'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id JOIN rdom_customer r ON r.id = c.referrer_id ' +
             'WHERE r.name IS NULL OR r.name <> ?',
@@ -561,45 +706,56 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o3', 'o6', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer.referrer', '=', null]],
+          kind: 'order',
+          domain: [['customer.referrer', '=', null]],
           sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.referrer_id IS NULL',
           labels: ['o1', 'o2'],
         },
         {
-          kind: 'order', domain: ['!', ['customer.referrer', '=', null]],
+          kind: 'order',
+          domain: ['!', ['customer.referrer', '=', null]],
           sql: 'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id WHERE c.id IS NULL OR c.referrer_id IS NOT NULL',
           labels: allBut('order', 'o1', 'o2'),
         },
         {
-          kind: 'order', domain: [['customer.referrer', '!=', null]],
+          kind: 'order',
+          domain: [['customer.referrer', '!=', null]],
           sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.referrer_id IS NOT NULL',
           labels: ['o3', 'o5', 'o6', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer.referrer', 'in', [fx.id('c1'), fx.id('c5')]]],
+          kind: 'order',
+          domain: [['customer.referrer', 'in', [fx.id('c1'), fx.id('c5')]]],
           sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.referrer_id IN (?, ?)',
           args: [fx.id('c1'), fx.id('c5')],
           labels: ['o3', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer.referrer', 'not in', [fx.id('c1')]]],
+          kind: 'order',
+          domain: [['customer.referrer', 'not in', [fx.id('c1')]]],
           sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.referrer_id IS NULL OR c.referrer_id <> ?',
           args: [fx.id('c1')],
           labels: ['o1', 'o2', 'o5', 'o6', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer.referrer', '=', fx.id('c2')]],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.referrer_id = ?', args: [fx.id('c2')],
+          kind: 'order',
+          domain: [['customer.referrer', '=', fx.id('c2')]],
+          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.referrer_id = ?',
+          args: [fx.id('c2')],
           labels: ['o5'],
         },
         {
-          kind: 'customer', domain: [['referrer.referrer', '=', fx.id('c1')]],
-          sql: 'SELECT c.id FROM rdom_customer c JOIN rdom_customer r ON r.id = c.referrer_id WHERE r.referrer_id = ?', args: [fx.id('c1')],
+          kind: 'customer',
+          domain: [['referrer.referrer', '=', fx.id('c1')]],
+          sql: 'SELECT c.id FROM rdom_customer c JOIN rdom_customer r ON r.id = c.referrer_id WHERE r.referrer_id = ?',
+          args: [fx.id('c1')],
           labels: ['c3'],
         },
         {
-          kind: 'customer', domain: [['referrer.name', 'ilike', 'a']],
-          sql: 'SELECT c.id FROM rdom_customer c JOIN rdom_customer r ON r.id = c.referrer_id WHERE LOWER(r.name) LIKE ?', args: ['%a%'],
+          kind: 'customer',
+          domain: [['referrer.name', 'ilike', 'a']],
+          sql: 'SELECT c.id FROM rdom_customer c JOIN rdom_customer r ON r.id = c.referrer_id WHERE LOWER(r.name) LIKE ?',
+          args: ['%a%'],
           labels: ['c2', 'c4', 'c6'],
         },
       ]);
@@ -610,64 +766,80 @@ describeEachDatabase('relation domains', (db) => {
     it("['lines.qty', op, v]: some line matches; '!' means no line matches, parents without lines included", async () => {
       await expectCases([
         {
-          kind: 'order', domain: [['lines.qty', '>', 4]],
-          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.qty > ?', args: [4],
+          kind: 'order',
+          domain: [['lines.qty', '>', 4]],
+          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.qty > ?',
+          args: [4],
           labels: ['o1', 'o2', 'o8'],
         },
         {
-          kind: 'order', domain: ['!', ['lines.qty', '>', 4]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.qty > ?)', args: [4],
+          kind: 'order',
+          domain: ['!', ['lines.qty', '>', 4]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.qty > ?)',
+          args: [4],
           labels: ['o3', 'o4', 'o5', 'o6', 'o7', 'o9'],
         },
         {
-          kind: 'order', domain: [['lines.qty', '<=', 4]],
-          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.qty <= ?', args: [4],
+          kind: 'order',
+          domain: [['lines.qty', '<=', 4]],
+          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.qty <= ?',
+          args: [4],
           labels: ['o1', 'o5', 'o6'],
         },
         {
-          kind: 'order', domain: [['lines.qty', '=', null]],
+          kind: 'order',
+          domain: [['lines.qty', '=', null]],
           sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.qty IS NULL',
           labels: ['o4'],
         },
         {
-          kind: 'order', domain: [['lines.qty', '!=', null]],
+          kind: 'order',
+          domain: [['lines.qty', '!=', null]],
           sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.qty IS NOT NULL',
           labels: ['o1', 'o2', 'o5', 'o6', 'o8'],
         },
         {
-          kind: 'order', domain: ['!', ['lines.qty', '=', null]],
+          kind: 'order',
+          domain: ['!', ['lines.qty', '=', null]],
           sql: 'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.qty IS NULL)',
           labels: allBut('order', 'o4'),
         },
         {
-          kind: 'order', domain: [['lines.product', '!=', 'pen']],
-          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.product IS NULL OR l.product <> ?', args: ['pen'],
+          kind: 'order',
+          domain: [['lines.product', '!=', 'pen']],
+          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.product IS NULL OR l.product <> ?',
+          args: ['pen'],
           labels: ['o1', 'o4', 'o5', 'o6', 'o8'],
         },
         {
-          kind: 'order', domain: ['!', ['lines.product', '!=', 'pen']],
-          sql:
-            'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND (l.product IS NULL OR l.product <> ?))',
+          kind: 'order',
+          domain: ['!', ['lines.product', '!=', 'pen']],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND (l.product IS NULL OR l.product <> ?))',
           args: ['pen'],
           labels: ['o2', 'o3', 'o7', 'o9'],
         },
         {
-          kind: 'order', domain: [['lines.product', 'not in', ['pen', 'ink']]],
-          sql:
-            'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.product IS NULL OR l.product NOT IN (?, ?)',
+          kind: 'order',
+          domain: [['lines.product', 'not in', ['pen', 'ink']]],
+          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE l.product IS NULL OR l.product NOT IN (?, ?)',
           args: ['pen', 'ink'],
           labels: ['o4', 'o5', 'o6'],
         },
         {
-          kind: 'order', domain: [['lines.product', '=like', 'p%']],
+          kind: 'order',
+          domain: [['lines.product', '=like', 'p%']],
           sql: "SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id WHERE SUBSTR(l.product, 1, 1) = 'p'",
           labels: ['o1', 'o2', 'o4', 'o5'],
         },
         {
-          kind: 'order', domain: [['lines.product', 'in', []]], sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0', labels: [],
+          kind: 'order',
+          domain: [['lines.product', 'in', []]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0',
+          labels: [],
         },
         {
-          kind: 'order', domain: [['lines.product', 'not in', []]],
+          kind: 'order',
+          domain: [['lines.product', 'not in', []]],
           sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id',
           labels: ['o1', 'o2', 'o4', 'o5', 'o6', 'o8'],
         },
@@ -677,48 +849,60 @@ describeEachDatabase('relation domains', (db) => {
     it("['orders.amount', '>', 100] on customers, and a self-referential one2many", async () => {
       await expectCases([
         {
-          kind: 'customer', domain: [['orders.amount', '>', 100]],
-          sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id WHERE o.amount > ?', args: [100],
+          kind: 'customer',
+          domain: [['orders.amount', '>', 100]],
+          sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id WHERE o.amount > ?',
+          args: [100],
           labels: ['c1', 'c6'],
         },
         {
-          kind: 'customer', domain: ['!', ['orders.amount', '>', 100]],
+          kind: 'customer',
+          domain: ['!', ['orders.amount', '>', 100]],
           sql: 'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_orders o WHERE o.customer_id = c.id AND o.amount > ?)',
           args: [100],
           labels: ['c2', 'c3', 'c4', 'c5'],
         },
         {
-          kind: 'customer', domain: [['orders.amount', '=', null]],
+          kind: 'customer',
+          domain: [['orders.amount', '=', null]],
           sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id WHERE o.amount IS NULL',
           labels: ['c2'],
         },
         {
-          kind: 'customer', domain: [['orders.amount', '!=', null]],
+          kind: 'customer',
+          domain: [['orders.amount', '!=', null]],
           sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id WHERE o.amount IS NOT NULL',
           labels: ['c1', 'c3', 'c4', 'c6'],
         },
         {
-          kind: 'customer', domain: [['orders.amount', '<=', 50]],
-          sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id WHERE o.amount <= ?', args: [50],
+          kind: 'customer',
+          domain: [['orders.amount', '<=', 50]],
+          sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id WHERE o.amount <= ?',
+          args: [50],
           labels: ['c1', 'c4'],
         },
         {
-          kind: 'customer', domain: [['orders.ref', '=', null]],
+          kind: 'customer',
+          domain: [['orders.ref', '=', null]],
           sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id WHERE o.ref IS NULL',
           labels: ['c3'],
         },
         {
-          kind: 'customer', domain: [['referred.name', '=', 'Bob']],
-          sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_customer k ON k.referrer_id = c.id WHERE k.name = ?', args: ['Bob'],
+          kind: 'customer',
+          domain: [['referred.name', '=', 'Bob']],
+          sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_customer k ON k.referrer_id = c.id WHERE k.name = ?',
+          args: ['Bob'],
           labels: ['c1'],
         },
         {
-          kind: 'customer', domain: ['!', ['referred.name', '!=', null]],
+          kind: 'customer',
+          domain: ['!', ['referred.name', '!=', null]],
           sql: 'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_customer k WHERE k.referrer_id = c.id AND k.name IS NOT NULL)',
           labels: ['c3', 'c4', 'c6'],
         },
         {
-          kind: 'customer', domain: [['referred.referred.name', '=', 'alice']],
+          kind: 'customer',
+          domain: [['referred.referred.name', '=', 'alice']],
           sql:
             'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_customer k ON k.referrer_id = c.id JOIN rdom_customer kk ON kk.referrer_id = k.id ' +
             'WHERE kk.name = ?',
@@ -733,14 +917,15 @@ describeEachDatabase('relation domains', (db) => {
     it("['tags.name', op, v]: some linked tag matches; '!' means none does (records without tags included)", async () => {
       await expectCases([
         {
-          kind: 'order', domain: [['tags.name', 'in', ['urgent', 'gift']]],
-          sql:
-            'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id JOIN rdom_tag g ON g.id = r.tag WHERE g.name IN (?, ?)',
+          kind: 'order',
+          domain: [['tags.name', 'in', ['urgent', 'gift']]],
+          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id JOIN rdom_tag g ON g.id = r.tag WHERE g.name IN (?, ?)',
           args: ['urgent', 'gift'],
           labels: ['o1', 'o3', 'o4', 'o8'],
         },
         {
-          kind: 'order', domain: ['!', ['tags.name', 'in', ['urgent', 'gift']]],
+          kind: 'order',
+          domain: ['!', ['tags.name', 'in', ['urgent', 'gift']]],
           sql:
             'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r JOIN rdom_tag g ON g.id = r.tag ' +
             'WHERE r.ord = o.id AND g.name IN (?, ?))',
@@ -748,7 +933,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o2', 'o5', 'o6', 'o7', 'o9'],
         },
         {
-          kind: 'order', domain: [['tags.name', 'not in', ['gift']]],
+          kind: 'order',
+          domain: [['tags.name', 'not in', ['gift']]],
           sql:
             'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id JOIN rdom_tag g ON g.id = r.tag ' +
             'WHERE g.name IS NULL OR g.name <> ?',
@@ -756,7 +942,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o1', 'o4', 'o6', 'o8'],
         },
         {
-          kind: 'order', domain: ['!', ['tags.name', 'not in', ['gift']]],
+          kind: 'order',
+          domain: ['!', ['tags.name', 'not in', ['gift']]],
           sql:
             'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r JOIN rdom_tag g ON g.id = r.tag ' +
             'WHERE r.ord = o.id AND (g.name IS NULL OR g.name <> ?))',
@@ -764,24 +951,27 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o2', 'o3', 'o5', 'o7', 'o9'],
         },
         {
-          kind: 'order', domain: [['tags.name', '=', null]],
+          kind: 'order',
+          domain: [['tags.name', '=', null]],
           sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id JOIN rdom_tag g ON g.id = r.tag WHERE g.name IS NULL',
           labels: ['o6'],
         },
         {
-          kind: 'order', domain: [['tags.name', '=like', 'u%']],
+          kind: 'order',
+          domain: [['tags.name', '=like', 'u%']],
           sql: "SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id JOIN rdom_tag g ON g.id = r.tag WHERE SUBSTR(g.name, 1, 1) = 'u'",
           labels: ['o1', 'o4'],
         },
         {
-          kind: 'order', domain: [['tags.name', 'ilike', 'G']],
-          sql:
-            'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id JOIN rdom_tag g ON g.id = r.tag WHERE LOWER(g.name) LIKE ?',
+          kind: 'order',
+          domain: [['tags.name', 'ilike', 'G']],
+          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id JOIN rdom_tag g ON g.id = r.tag WHERE LOWER(g.name) LIKE ?',
           args: ['%g%'],
           labels: ['o1', 'o3', 'o4', 'o8'],
         },
         {
-          kind: 'customer', domain: [['tags.name', '=', 'vip']],
+          kind: 'customer',
+          domain: [['tags.name', '=', 'vip']],
           sql:
             'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_customer_rdom_tag_rel r ON r.rdom_customer_id = c.id ' +
             'JOIN rdom_tag g ON g.id = r.rdom_tag_id WHERE g.name = ?',
@@ -789,7 +979,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c1', 'c4'],
         },
         {
-          kind: 'customer', domain: ['!', ['tags.name', '=', 'vip']],
+          kind: 'customer',
+          domain: ['!', ['tags.name', '=', 'vip']],
           sql:
             'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_customer_rdom_tag_rel r JOIN rdom_tag g ON g.id = r.rdom_tag_id ' +
             'WHERE r.rdom_customer_id = c.id AND g.name = ?)',
@@ -797,7 +988,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c2', 'c3', 'c5', 'c6'],
         },
         {
-          kind: 'customer', domain: [['friends.name', '=', 'Bob']],
+          kind: 'customer',
+          domain: [['friends.name', '=', 'Bob']],
           sql:
             'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_customer_rdom_customer_rel r ON r.rdom_customer_id = c.id ' +
             'JOIN rdom_customer f ON f.id = r.friends_id WHERE f.name = ?',
@@ -805,7 +997,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c1'],
         },
         {
-          kind: 'customer', domain: [['friends.name', 'ilike', 'alice']],
+          kind: 'customer',
+          domain: [['friends.name', 'ilike', 'alice']],
           sql:
             'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_customer_rdom_customer_rel r ON r.rdom_customer_id = c.id ' +
             'JOIN rdom_customer f ON f.id = r.friends_id WHERE LOWER(f.name) LIKE ?',
@@ -813,15 +1006,16 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c1', 'c2', 'c4'],
         },
         {
-          kind: 'tag', domain: [['orders.amount', '>', 100]],
+          kind: 'tag',
+          domain: [['orders.amount', '>', 100]],
           sql: 'SELECT DISTINCT g.id FROM rdom_tag g JOIN rdom_order_tag r ON r.tag = g.id JOIN rdom_orders o ON o.id = r.ord WHERE o.amount > ?',
           args: [100],
           labels: ['urgent', 'gift'],
         },
         {
-          kind: 'tag', domain: ['!', ['orders.amount', '>', 100]],
-          sql:
-            'SELECT g.id FROM rdom_tag g WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r JOIN rdom_orders o ON o.id = r.ord WHERE r.tag = g.id AND o.amount > ?)',
+          kind: 'tag',
+          domain: ['!', ['orders.amount', '>', 100]],
+          sql: 'SELECT g.id FROM rdom_tag g WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r JOIN rdom_orders o ON o.id = r.ord WHERE r.tag = g.id AND o.amount > ?)',
           args: [100],
           labels: ['vip', 'eu', 'new', 'nameless', 'unused'],
         },
@@ -833,64 +1027,118 @@ describeEachDatabase('relation domains', (db) => {
     it('a bare many2one compares ids: =, !=, in, not in, null, a recordset value', async () => {
       const { id } = fx;
       await expectCases([
-        { kind: 'order', domain: [['customer', '=', id('c1')]], sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id = ?', args: [id('c1')], labels: ['o1', 'o2'] },
         {
-          kind: 'order', domain: [['customer', '!=', id('c1')]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id <> ?', args: [id('c1')],
+          kind: 'order',
+          domain: [['customer', '=', id('c1')]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id = ?',
+          args: [id('c1')],
+          labels: ['o1', 'o2'],
+        },
+        {
+          kind: 'order',
+          domain: [['customer', '!=', id('c1')]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id <> ?',
+          args: [id('c1')],
           labels: allBut('order', 'o1', 'o2'),
         },
         {
-          kind: 'order', domain: ['!', ['customer', '=', id('c1')]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id <> ?', args: [id('c1')],
+          kind: 'order',
+          domain: ['!', ['customer', '=', id('c1')]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id <> ?',
+          args: [id('c1')],
           labels: allBut('order', 'o1', 'o2'),
         },
         {
-          kind: 'order', domain: [['customer', 'in', [id('c1'), id('c6')]]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IN (?, ?)', args: [id('c1'), id('c6')],
+          kind: 'order',
+          domain: [['customer', 'in', [id('c1'), id('c6')]]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IN (?, ?)',
+          args: [id('c1'), id('c6')],
           labels: ['o1', 'o2', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer', 'not in', [id('c1'), id('c6')]]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id NOT IN (?, ?)', args: [id('c1'), id('c6')],
+          kind: 'order',
+          domain: [['customer', 'not in', [id('c1'), id('c6')]]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id NOT IN (?, ?)',
+          args: [id('c1'), id('c6')],
           labels: ['o3', 'o4', 'o5', 'o6', 'o7'],
         },
-        { kind: 'order', domain: [['customer', '=', null]], sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL', labels: ['o4', 'o7'] },
         {
-          kind: 'order', domain: [['customer', '!=', null]], sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NOT NULL',
+          kind: 'order',
+          domain: [['customer', '=', null]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL',
+          labels: ['o4', 'o7'],
+        },
+        {
+          kind: 'order',
+          domain: [['customer', '!=', null]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NOT NULL',
           labels: allBut('order', 'o4', 'o7'),
         },
         {
-          kind: 'order', domain: [['customer', 'in', [id('c2'), null]]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id = ?', args: [id('c2')],
+          kind: 'order',
+          domain: [['customer', 'in', [id('c2'), null]]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id = ?',
+          args: [id('c2')],
           labels: ['o3', 'o4', 'o7'],
         },
         {
-          kind: 'order', domain: [['customer', 'not in', [id('c2'), null]]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NOT NULL AND o.customer_id <> ?', args: [id('c2')],
+          kind: 'order',
+          domain: [['customer', 'not in', [id('c2'), null]]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NOT NULL AND o.customer_id <> ?',
+          args: [id('c2')],
           labels: ['o1', 'o2', 'o5', 'o6', 'o8', 'o9'],
         },
-        { kind: 'order', domain: [['customer', 'in', []]], sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0', labels: [] },
-        { kind: 'order', domain: [['customer', 'not in', []]], sql: 'SELECT o.id FROM rdom_orders o', labels: ALL.order },
-        { kind: 'order', domain: [['customer', '=', id('c5')]], sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id = ?', args: [id('c5')], labels: [] },
         {
-          kind: 'order', domain: [['customer', '=', env.model(Customer).browse(id('c6'))]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id = ?', args: [id('c6')],
+          kind: 'order',
+          domain: [['customer', 'in', []]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0',
+          labels: [],
+        },
+        {
+          kind: 'order',
+          domain: [['customer', 'not in', []]],
+          sql: 'SELECT o.id FROM rdom_orders o',
+          labels: ALL.order,
+        },
+        {
+          kind: 'order',
+          domain: [['customer', '=', id('c5')]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id = ?',
+          args: [id('c5')],
+          labels: [],
+        },
+        {
+          kind: 'order',
+          domain: [['customer', '=', env.model(Customer).browse(id('c6'))]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id = ?',
+          args: [id('c6')],
           labels: ['o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer', '!=', env.model(Customer).browse(id('c6'))]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id <> ?', args: [id('c6')],
+          kind: 'order',
+          domain: [['customer', '!=', env.model(Customer).browse(id('c6'))]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NULL OR o.customer_id <> ?',
+          args: [id('c6')],
           labels: allBut('order', 'o8', 'o9'),
         },
-        { kind: 'line', domain: [['order', '=', null]], sql: 'SELECT l.id FROM rdom_line l WHERE l.order_ref IS NULL', labels: ['l5'] },
         {
-          kind: 'line', domain: [['order', '!=', id('o1')]],
-          sql: 'SELECT l.id FROM rdom_line l WHERE l.order_ref IS NULL OR l.order_ref <> ?', args: [id('o1')],
+          kind: 'line',
+          domain: [['order', '=', null]],
+          sql: 'SELECT l.id FROM rdom_line l WHERE l.order_ref IS NULL',
+          labels: ['l5'],
+        },
+        {
+          kind: 'line',
+          domain: [['order', '!=', id('o1')]],
+          sql: 'SELECT l.id FROM rdom_line l WHERE l.order_ref IS NULL OR l.order_ref <> ?',
+          args: [id('o1')],
           labels: allBut('line', 'l1', 'l2'),
         },
         {
-          kind: 'customer', domain: [['referrer', 'in', [id('c1'), id('c2'), id('c3')]]],
-          sql: 'SELECT c.id FROM rdom_customer c WHERE c.referrer_id IN (?, ?, ?)', args: [id('c1'), id('c2'), id('c3')],
+          kind: 'customer',
+          domain: [['referrer', 'in', [id('c1'), id('c2'), id('c3')]]],
+          sql: 'SELECT c.id FROM rdom_customer c WHERE c.referrer_id IN (?, ?, ?)',
+          args: [id('c1'), id('c2'), id('c3')],
           labels: ['c2', 'c3', 'c4'],
         },
       ]);
@@ -900,66 +1148,105 @@ describeEachDatabase('relation domains', (db) => {
       const { id } = fx;
       await expectCases([
         {
-          kind: 'order', domain: [['tags', 'in', [id('urgent'), id('eu')]]],
-          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id WHERE r.tag IN (?, ?)', args: [id('urgent'), id('eu')],
+          kind: 'order',
+          domain: [['tags', 'in', [id('urgent'), id('eu')]]],
+          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id WHERE r.tag IN (?, ?)',
+          args: [id('urgent'), id('eu')],
           labels: ['o1', 'o4', 'o8'],
         },
         {
-          kind: 'order', domain: [['tags', 'not in', [id('urgent'), id('eu')]]],
+          kind: 'order',
+          domain: [['tags', 'not in', [id('urgent'), id('eu')]]],
           sql: 'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag IN (?, ?))',
           args: [id('urgent'), id('eu')],
           labels: ['o2', 'o3', 'o5', 'o6', 'o7', 'o9'],
         },
         {
-          kind: 'order', domain: [['tags', '=', id('gift')]],
-          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id WHERE r.tag = ?', args: [id('gift')],
+          kind: 'order',
+          domain: [['tags', '=', id('gift')]],
+          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id WHERE r.tag = ?',
+          args: [id('gift')],
           labels: ['o1', 'o3', 'o8'],
         },
         {
-          kind: 'order', domain: [['tags', '!=', id('gift')]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?)', args: [id('gift')],
+          kind: 'order',
+          domain: [['tags', '!=', id('gift')]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?)',
+          args: [id('gift')],
           labels: ['o2', 'o4', 'o5', 'o6', 'o7', 'o9'],
         },
         {
-          kind: 'order', domain: ['!', ['tags', '!=', id('gift')]],
-          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id WHERE r.tag = ?', args: [id('gift')],
+          kind: 'order',
+          domain: ['!', ['tags', '!=', id('gift')]],
+          sql: 'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id WHERE r.tag = ?',
+          args: [id('gift')],
           labels: ['o1', 'o3', 'o8'],
         },
         { kind: 'order', domain: [['tags', 'in', []]], sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0', labels: [] },
         { kind: 'order', domain: [['tags', 'not in', []]], sql: 'SELECT o.id FROM rdom_orders o', labels: ALL.order },
-        { kind: 'order', domain: [['tags', 'in', [id('unused')]]], sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0', labels: [] },
         {
-          kind: 'order', domain: [['lines', 'in', [id('l1'), id('l3')]]],
+          kind: 'order',
+          domain: [['tags', 'in', [id('unused')]]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0',
+          labels: [],
+        },
+        {
+          kind: 'order',
+          domain: [['lines', 'in', [id('l1'), id('l3')]]],
           sql: 'SELECT o.id FROM rdom_orders o WHERE EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.id IN (?, ?))',
           args: [id('l1'), id('l3')],
           labels: ['o1', 'o2'],
         },
         {
-          kind: 'order', domain: [['lines', 'not in', [id('l1')]]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.id = ?)', args: [id('l1')],
+          kind: 'order',
+          domain: [['lines', 'not in', [id('l1')]]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.id = ?)',
+          args: [id('l1')],
           labels: allBut('order', 'o1'),
         },
-        { kind: 'order', domain: [['lines', '=', id('l7')]], sql: 'SELECT l.order_ref AS id FROM rdom_line l WHERE l.id = ?', args: [id('l7')], labels: ['o8'] },
         {
-          kind: 'order', domain: [['lines', '!=', id('l7')]],
-          sql: 'SELECT o.id FROM rdom_orders o WHERE o.id NOT IN (SELECT l.order_ref FROM rdom_line l WHERE l.id = ?)', args: [id('l7')],
+          kind: 'order',
+          domain: [['lines', '=', id('l7')]],
+          sql: 'SELECT l.order_ref AS id FROM rdom_line l WHERE l.id = ?',
+          args: [id('l7')],
+          labels: ['o8'],
+        },
+        {
+          kind: 'order',
+          domain: [['lines', '!=', id('l7')]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE o.id NOT IN (SELECT l.order_ref FROM rdom_line l WHERE l.id = ?)',
+          args: [id('l7')],
           labels: allBut('order', 'o8'),
         },
-        { kind: 'order', domain: [['lines', 'in', [id('l5')]]], sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0', labels: [] },
         {
-          kind: 'customer', domain: [['orders', 'not in', [id('o1')]]],
-          sql: 'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_orders o WHERE o.customer_id = c.id AND o.id = ?)', args: [id('o1')],
+          kind: 'order',
+          domain: [['lines', 'in', [id('l5')]]],
+          sql: 'SELECT o.id FROM rdom_orders o WHERE 1 = 0',
+          labels: [],
+        },
+        {
+          kind: 'customer',
+          domain: [['orders', 'not in', [id('o1')]]],
+          sql: 'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_orders o WHERE o.customer_id = c.id AND o.id = ?)',
+          args: [id('o1')],
           labels: allBut('customer', 'c1'),
         },
-        { kind: 'customer', domain: [['orders', 'in', [id('o4'), id('o7')]]], sql: 'SELECT c.id FROM rdom_customer c WHERE 1 = 0', labels: [] },
         {
-          kind: 'customer', domain: [['tags', 'in', [id('vip')]]],
+          kind: 'customer',
+          domain: [['orders', 'in', [id('o4'), id('o7')]]],
+          sql: 'SELECT c.id FROM rdom_customer c WHERE 1 = 0',
+          labels: [],
+        },
+        {
+          kind: 'customer',
+          domain: [['tags', 'in', [id('vip')]]],
           sql: 'SELECT c.id FROM rdom_customer c WHERE c.id IN (SELECT r.rdom_customer_id FROM rdom_customer_rdom_tag_rel r WHERE r.rdom_tag_id = ?)',
           args: [id('vip')],
           labels: ['c1', 'c4'],
         },
         {
-          kind: 'customer', domain: [['tags', 'not in', [id('vip'), id('new')]]],
+          kind: 'customer',
+          domain: [['tags', 'not in', [id('vip'), id('new')]]],
           sql:
             'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_customer_rdom_tag_rel r WHERE r.rdom_customer_id = c.id ' +
             'AND r.rdom_tag_id IN (?, ?))',
@@ -967,20 +1254,24 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c3', 'c5'],
         },
         {
-          kind: 'customer', domain: [['friends', '=', id('c1')]],
-          sql: 'SELECT r.rdom_customer_id AS id FROM rdom_customer_rdom_customer_rel r WHERE r.friends_id = ?', args: [id('c1')],
+          kind: 'customer',
+          domain: [['friends', '=', id('c1')]],
+          sql: 'SELECT r.rdom_customer_id AS id FROM rdom_customer_rdom_customer_rel r WHERE r.friends_id = ?',
+          args: [id('c1')],
           labels: ['c2', 'c4'],
         },
         {
-          kind: 'customer', domain: [['friends', '!=', id('c1')]],
-          sql:
-            'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_customer_rdom_customer_rel r WHERE r.rdom_customer_id = c.id AND r.friends_id = ?)',
+          kind: 'customer',
+          domain: [['friends', '!=', id('c1')]],
+          sql: 'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_customer_rdom_customer_rel r WHERE r.rdom_customer_id = c.id AND r.friends_id = ?)',
           args: [id('c1')],
           labels: ['c1', 'c3', 'c5', 'c6'],
         },
         {
-          kind: 'tag', domain: [['orders', 'in', [id('o1'), id('o6')]]],
-          sql: 'SELECT DISTINCT r.tag AS id FROM rdom_order_tag r WHERE r.ord IN (?, ?)', args: [id('o1'), id('o6')],
+          kind: 'tag',
+          domain: [['orders', 'in', [id('o1'), id('o6')]]],
+          sql: 'SELECT DISTINCT r.tag AS id FROM rdom_order_tag r WHERE r.ord IN (?, ?)',
+          args: [id('o1'), id('o6')],
           labels: ['urgent', 'gift', 'nameless'],
         },
       ]);
@@ -988,17 +1279,39 @@ describeEachDatabase('relation domains', (db) => {
 
     it('the bare forms find what their .id forms find', async () => {
       const { id } = fx;
-      const lists = [[], [id('urgent')], [id('urgent'), id('eu')], [id('unused')], [id('gift'), id('nameless'), id('vip')]];
+      const lists = [
+        [],
+        [id('urgent')],
+        [id('urgent'), id('eu')],
+        [id('unused')],
+        [id('gift'), id('nameless'), id('vip')],
+      ];
       const got: unknown[] = [];
       const want: unknown[] = [];
       const orders = env.model(Order);
       for (const ids of lists) {
-        got.push({ ids, in: (await orders.search([['tags', 'in', ids]])).ids, notIn: (await orders.search([['tags', 'not in', ids]])).ids });
-        want.push({ ids, in: (await orders.search([['tags.id', 'in', ids]])).ids, notIn: (await orders.search(['!', ['tags.id', 'in', ids]])).ids });
+        got.push({
+          ids,
+          in: (await orders.search([['tags', 'in', ids]])).ids,
+          notIn: (await orders.search([['tags', 'not in', ids]])).ids,
+        });
+        want.push({
+          ids,
+          in: (await orders.search([['tags.id', 'in', ids]])).ids,
+          notIn: (await orders.search(['!', ['tags.id', 'in', ids]])).ids,
+        });
       }
       for (const c of ['c1', 'c2', 'c5']) {
-        got.push({ c, eq: (await orders.search([['customer', '=', id(c)]])).ids, ne: (await orders.search([['customer', '!=', id(c)]])).ids });
-        want.push({ c, eq: (await orders.search([['customer.id', '=', id(c)]])).ids, ne: (await orders.search(['!', ['customer.id', '=', id(c)]])).ids });
+        got.push({
+          c,
+          eq: (await orders.search([['customer', '=', id(c)]])).ids,
+          ne: (await orders.search([['customer', '!=', id(c)]])).ids,
+        });
+        want.push({
+          c,
+          eq: (await orders.search([['customer.id', '=', id(c)]])).ids,
+          ne: (await orders.search(['!', ['customer.id', '=', id(c)]])).ids,
+        });
       }
       expect(got).toEqual(want);
     });
@@ -1014,25 +1327,33 @@ describeEachDatabase('relation domains', (db) => {
       const cases: ReadonlyArray<readonly [Domain, string, unknown[]]> = [
         [
           [['customer.id', 'in', [...missing, id('c1'), id('c6')]]],
-          'SELECT o.id FROM rdom_orders o WHERE o.customer_id IN (?, ?)', [id('c1'), id('c6')],
+          'SELECT o.id FROM rdom_orders o WHERE o.customer_id IN (?, ?)',
+          [id('c1'), id('c6')],
         ],
         [
           ['!', ['customer.referrer', 'in', [...missing, id('c1')]]],
-          'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_customer c WHERE c.id = o.customer_id AND c.referrer_id = ?)', [id('c1')],
+          'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_customer c WHERE c.id = o.customer_id AND c.referrer_id = ?)',
+          [id('c1')],
         ],
         [
           [['tags', 'not in', [...missing, id('urgent')]]],
-          'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?)', [id('urgent')],
+          'SELECT o.id FROM rdom_orders o WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?)',
+          [id('urgent')],
         ],
         [
           [['lines.id', 'in', [id('l7'), ...missing]]],
-          'SELECT l.order_ref AS id FROM rdom_line l WHERE l.id = ?', [id('l7')],
+          'SELECT l.order_ref AS id FROM rdom_line l WHERE l.id = ?',
+          [id('l7')],
         ],
       ];
       const got: unknown[] = [];
       const want: unknown[] = [];
       for (const [domain, sql, args] of cases) {
-        got.push({ n: got.length, ids: (await quiet(orders.search(domain))).ids, count: await quiet(orders.searchCount(domain)) });
+        got.push({
+          n: got.length,
+          ids: (await quiet(orders.search(domain))).ids,
+          count: await quiet(orders.searchCount(domain)),
+        });
         const ids = await sqlIds(sql, args);
         want.push({ n: want.length, ids, count: ids.length });
       }
@@ -1045,12 +1366,15 @@ describeEachDatabase('relation domains', (db) => {
       const { id } = fx;
       await expectCases([
         {
-          kind: 'order', domain: ['|', ['customer.name', '=', 'Alice'], ['amount', '>', 200]],
-          sql: 'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name = ? OR o.amount > ?', args: ['Alice', 200],
+          kind: 'order',
+          domain: ['|', ['customer.name', '=', 'Alice'], ['amount', '>', 200]],
+          sql: 'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name = ? OR o.amount > ?',
+          args: ['Alice', 200],
           labels: ['o1', 'o2', 'o4', 'o7'],
         },
         {
-          kind: 'order', domain: ['&', ['tags.name', '=', 'gift'], '!', ['customer.country', '=', 'US']],
+          kind: 'order',
+          domain: ['&', ['tags.name', '=', 'gift'], '!', ['customer.country', '=', 'US']],
           sql:
             'SELECT o.id FROM rdom_orders o WHERE EXISTS (SELECT 1 FROM rdom_order_tag r JOIN rdom_tag g ON g.id = r.tag WHERE r.ord = o.id AND g.name = ?) ' +
             'AND NOT EXISTS (SELECT 1 FROM rdom_customer c WHERE c.id = o.customer_id AND c.country = ?)',
@@ -1058,7 +1382,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o1', 'o8'],
         },
         {
-          kind: 'order', domain: ['!', '|', ['lines.product', '=', 'pen'], ['customer', '=', null]],
+          kind: 'order',
+          domain: ['!', '|', ['lines.product', '=', 'pen'], ['customer', '=', null]],
           sql:
             'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NOT NULL ' +
             'AND NOT EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.product = ?)',
@@ -1066,7 +1391,12 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o3', 'o5', 'o6', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: [['customer.country', '=', 'FR'], ['amount', '!=', null], ['lines.qty', '>', 0]],
+          kind: 'order',
+          domain: [
+            ['customer.country', '=', 'FR'],
+            ['amount', '!=', null],
+            ['lines.qty', '>', 0],
+          ],
           sql:
             'SELECT DISTINCT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id JOIN rdom_line l ON l.order_ref = o.id ' +
             'WHERE c.country = ? AND o.amount IS NOT NULL AND l.qty > ?',
@@ -1074,7 +1404,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o1', 'o2', 'o6'],
         },
         {
-          kind: 'order', domain: ['|', ['ref', '=', null], '&', ['tags', '!=', id('urgent')], ['lines.qty', '>', 1]],
+          kind: 'order',
+          domain: ['|', ['ref', '=', null], '&', ['tags', '!=', id('urgent')], ['lines.qty', '>', 1]],
           sql:
             'SELECT o.id FROM rdom_orders o WHERE o.ref IS NULL OR (' +
             'NOT EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?) ' +
@@ -1083,7 +1414,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['o2', 'o5', 'o6', 'o8'],
         },
         {
-          kind: 'order', domain: ['!', '&', ['customer.name', 'ilike', 'a'], ['tags.name', '!=', 'gift']],
+          kind: 'order',
+          domain: ['!', '&', ['customer.name', 'ilike', 'a'], ['tags.name', '!=', 'gift']],
           sql:
             'SELECT o.id FROM rdom_orders o WHERE NOT (' +
             'EXISTS (SELECT 1 FROM rdom_customer c WHERE c.id = o.customer_id AND LOWER(c.name) LIKE ?) ' +
@@ -1092,18 +1424,22 @@ describeEachDatabase('relation domains', (db) => {
           labels: allBut('order', 'o1', 'o8'),
         },
         {
-          kind: 'order', domain: ['|', '!', ['customer.referrer.name', '=', 'Alice'], ['customer.name', '=', 'Bob']],
-          sql: 'SELECT o.id FROM rdom_orders o', labels: ALL.order,
+          kind: 'order',
+          domain: ['|', '!', ['customer.referrer.name', '=', 'Alice'], ['customer.name', '=', 'Bob']],
+          sql: 'SELECT o.id FROM rdom_orders o',
+          labels: ALL.order,
         },
         {
-          kind: 'order', domain: ['&', ['customer', '!=', null], '!', ['customer.orders.amount', '=', null]],
+          kind: 'order',
+          domain: ['&', ['customer', '!=', null], '!', ['customer.orders.amount', '=', null]],
           sql:
             'SELECT o.id FROM rdom_orders o WHERE o.customer_id IS NOT NULL ' +
             'AND NOT EXISTS (SELECT 1 FROM rdom_orders s WHERE s.customer_id = o.customer_id AND s.amount IS NULL)',
           labels: ['o1', 'o2', 'o5', 'o6', 'o8', 'o9'],
         },
         {
-          kind: 'order', domain: ['|', '!', ['customer.name', '=', 'Alice'], '!', ['lines.qty', '>', 4]],
+          kind: 'order',
+          domain: ['|', '!', ['customer.name', '=', 'Alice'], '!', ['lines.qty', '>', 4]],
           sql:
             'SELECT o.id FROM rdom_orders o LEFT JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name IS NULL OR c.name <> ? ' +
             'OR NOT EXISTS (SELECT 1 FROM rdom_line l WHERE l.order_ref = o.id AND l.qty > ?)',
@@ -1111,7 +1447,15 @@ describeEachDatabase('relation domains', (db) => {
           labels: allBut('order', 'o1', 'o2'),
         },
         {
-          kind: 'customer', domain: ['|', ['orders.amount', '=', null], '&', ['country', '!=', 'FR'], '!', ['tags.name', 'in', ['eu', 'new']]],
+          kind: 'customer',
+          domain: [
+            '|',
+            ['orders.amount', '=', null],
+            '&',
+            ['country', '!=', 'FR'],
+            '!',
+            ['tags.name', 'in', ['eu', 'new']],
+          ],
           sql:
             'SELECT c.id FROM rdom_customer c WHERE EXISTS (SELECT 1 FROM rdom_orders o WHERE o.customer_id = c.id AND o.amount IS NULL) ' +
             'OR ((c.country IS NULL OR c.country <> ?) AND NOT EXISTS (SELECT 1 FROM rdom_customer_rdom_tag_rel r ' +
@@ -1123,7 +1467,11 @@ describeEachDatabase('relation domains', (db) => {
     });
 
     it('order, limit and offset apply to path domains', async () => {
-      const got = (await env.model(Order).search([['customer.country', 'in', ['FR', 'DE', 'US']]], { order: 'amount desc', limit: 2, offset: 1 })).ids;
+      const got = (
+        await env
+          .model(Order)
+          .search([['customer.country', 'in', ['FR', 'DE', 'US']]], { order: 'amount desc', limit: 2, offset: 1 })
+      ).ids;
       // NULLs sort last in descending order on both databases.
       const want = await sqlIds(
         'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE c.country IN (?, ?, ?) ' +
@@ -1140,13 +1488,15 @@ describeEachDatabase('relation domains', (db) => {
     it('line -> order -> customer (and further), through every kind of relation', async () => {
       await expectCases([
         {
-          kind: 'line', domain: [['order.customer.name', '=', 'Alice']],
+          kind: 'line',
+          domain: [['order.customer.name', '=', 'Alice']],
           sql: 'SELECT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref JOIN rdom_customer c ON c.id = o.customer_id WHERE c.name = ?',
           args: ['Alice'],
           labels: ['l1', 'l2', 'l3'],
         },
         {
-          kind: 'line', domain: ['!', ['order.customer.name', '=', 'Alice']],
+          kind: 'line',
+          domain: ['!', ['order.customer.name', '=', 'Alice']],
           sql:
             'SELECT l.id FROM rdom_line l LEFT JOIN rdom_orders o ON o.id = l.order_ref LEFT JOIN rdom_customer c ON c.id = o.customer_id ' +
             'WHERE c.id IS NULL OR c.name IS NULL OR c.name <> ?',
@@ -1154,7 +1504,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l4', 'l5', 'l6', 'l7', 'l8'],
         },
         {
-          kind: 'line', domain: [['order.customer.name', '!=', 'Alice']],
+          kind: 'line',
+          domain: [['order.customer.name', '!=', 'Alice']],
           sql:
             'SELECT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref JOIN rdom_customer c ON c.id = o.customer_id ' +
             'WHERE c.name IS NULL OR c.name <> ?',
@@ -1162,7 +1513,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l6', 'l7', 'l8'],
         },
         {
-          kind: 'line', domain: [['order.customer.country', '!=', 'FR']],
+          kind: 'line',
+          domain: [['order.customer.country', '!=', 'FR']],
           sql:
             'SELECT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref JOIN rdom_customer c ON c.id = o.customer_id ' +
             'WHERE c.country IS NULL OR c.country <> ?',
@@ -1170,29 +1522,34 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l7', 'l8'],
         },
         {
-          kind: 'line', domain: [['order.customer', '=', null]],
+          kind: 'line',
+          domain: [['order.customer', '=', null]],
           sql: 'SELECT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref WHERE o.customer_id IS NULL',
           labels: ['l4'],
         },
         {
-          kind: 'line', domain: ['!', ['order.customer', '=', null]],
+          kind: 'line',
+          domain: ['!', ['order.customer', '=', null]],
           sql: 'SELECT l.id FROM rdom_line l LEFT JOIN rdom_orders o ON o.id = l.order_ref WHERE o.id IS NULL OR o.customer_id IS NOT NULL',
           labels: allBut('line', 'l4'),
         },
         {
-          kind: 'line', domain: [['order.customer', '=', fx.id('c1')]],
-          sql: 'SELECT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref WHERE o.customer_id = ?', args: [fx.id('c1')],
+          kind: 'line',
+          domain: [['order.customer', '=', fx.id('c1')]],
+          sql: 'SELECT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref WHERE o.customer_id = ?',
+          args: [fx.id('c1')],
           labels: ['l1', 'l2', 'l3'],
         },
         {
-          kind: 'line', domain: [['order.tags.name', '=', 'gift']],
-          sql:
-            'SELECT DISTINCT l.id FROM rdom_line l JOIN rdom_order_tag r ON r.ord = l.order_ref JOIN rdom_tag g ON g.id = r.tag WHERE g.name = ?',
+          kind: 'line',
+          domain: [['order.tags.name', '=', 'gift']],
+          sql: 'SELECT DISTINCT l.id FROM rdom_line l JOIN rdom_order_tag r ON r.ord = l.order_ref JOIN rdom_tag g ON g.id = r.tag WHERE g.name = ?',
           args: ['gift'],
           labels: ['l1', 'l2', 'l7'],
         },
         {
-          kind: 'line', domain: [['order.customer.tags.name', '=', 'vip']],
+          kind: 'line',
+          domain: [['order.customer.tags.name', '=', 'vip']],
           sql:
             'SELECT DISTINCT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref ' +
             'JOIN rdom_customer_rdom_tag_rel r ON r.rdom_customer_id = o.customer_id JOIN rdom_tag g ON g.id = r.rdom_tag_id WHERE g.name = ?',
@@ -1200,7 +1557,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l1', 'l2', 'l3', 'l6'],
         },
         {
-          kind: 'line', domain: ['!', ['order.customer.tags.name', '=', 'vip']],
+          kind: 'line',
+          domain: ['!', ['order.customer.tags.name', '=', 'vip']],
           sql:
             'SELECT l.id FROM rdom_line l WHERE NOT EXISTS (SELECT 1 FROM rdom_orders o JOIN rdom_customer_rdom_tag_rel r ON r.rdom_customer_id = o.customer_id ' +
             'JOIN rdom_tag g ON g.id = r.rdom_tag_id WHERE o.id = l.order_ref AND g.name = ?)',
@@ -1208,7 +1566,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l4', 'l5', 'l7', 'l8'],
         },
         {
-          kind: 'line', domain: [['order.tags', 'not in', [fx.id('urgent')]]],
+          kind: 'line',
+          domain: [['order.tags', 'not in', [fx.id('urgent')]]],
           sql:
             'SELECT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref ' +
             'WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = o.id AND r.tag = ?)',
@@ -1216,7 +1575,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l3', 'l6', 'l7', 'l8'],
         },
         {
-          kind: 'line', domain: ['!', ['order.tags', 'not in', [fx.id('urgent')]]],
+          kind: 'line',
+          domain: ['!', ['order.tags', 'not in', [fx.id('urgent')]]],
           sql:
             'SELECT l.id FROM rdom_line l WHERE l.order_ref IS NULL ' +
             'OR EXISTS (SELECT 1 FROM rdom_order_tag r WHERE r.ord = l.order_ref AND r.tag = ?)',
@@ -1224,12 +1584,15 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l1', 'l2', 'l4', 'l5'],
         },
         {
-          kind: 'line', domain: [['order.lines.product', '=', 'ink']],
-          sql: 'SELECT DISTINCT l.id FROM rdom_line l JOIN rdom_line s ON s.order_ref = l.order_ref WHERE s.product = ?', args: ['ink'],
+          kind: 'line',
+          domain: [['order.lines.product', '=', 'ink']],
+          sql: 'SELECT DISTINCT l.id FROM rdom_line l JOIN rdom_line s ON s.order_ref = l.order_ref WHERE s.product = ?',
+          args: ['ink'],
           labels: ['l1', 'l2', 'l7'],
         },
         {
-          kind: 'line', domain: [['order.customer.referrer.name', '=', 'Bob']],
+          kind: 'line',
+          domain: [['order.customer.referrer.name', '=', 'Bob']],
           sql:
             'SELECT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref JOIN rdom_customer c ON c.id = o.customer_id ' +
             'JOIN rdom_customer r ON r.id = c.referrer_id WHERE r.name = ?',
@@ -1237,7 +1600,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l8'],
         },
         {
-          kind: 'line', domain: [['order.customer.referrer.referrer.referrer.name', '=', 'Alice']],
+          kind: 'line',
+          domain: [['order.customer.referrer.referrer.referrer.name', '=', 'Alice']],
           sql:
             'SELECT l.id FROM rdom_line l JOIN rdom_orders o ON o.id = l.order_ref JOIN rdom_customer c ON c.id = o.customer_id ' +
             'JOIN rdom_customer r1 ON r1.id = c.referrer_id JOIN rdom_customer r2 ON r2.id = r1.referrer_id ' +
@@ -1246,7 +1610,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l6'],
         },
         {
-          kind: 'line', domain: ['|', ['order.customer.name', '=', 'Alice'], ['order', '=', null]],
+          kind: 'line',
+          domain: ['|', ['order.customer.name', '=', 'Alice'], ['order', '=', null]],
           sql:
             'SELECT l.id FROM rdom_line l LEFT JOIN rdom_orders o ON o.id = l.order_ref LEFT JOIN rdom_customer c ON c.id = o.customer_id ' +
             'WHERE l.order_ref IS NULL OR c.name = ?',
@@ -1254,13 +1619,15 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['l1', 'l2', 'l3', 'l5'],
         },
         {
-          kind: 'customer', domain: [['orders.lines.product', '=', 'pen']],
+          kind: 'customer',
+          domain: [['orders.lines.product', '=', 'pen']],
           sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id JOIN rdom_line l ON l.order_ref = o.id WHERE l.product = ?',
           args: ['pen'],
           labels: ['c1'],
         },
         {
-          kind: 'customer', domain: ['!', ['orders.lines.product', '=', 'pen']],
+          kind: 'customer',
+          domain: ['!', ['orders.lines.product', '=', 'pen']],
           sql:
             'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_orders o JOIN rdom_line l ON l.order_ref = o.id ' +
             'WHERE o.customer_id = c.id AND l.product = ?)',
@@ -1268,7 +1635,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: allBut('customer', 'c1'),
         },
         {
-          kind: 'customer', domain: [['orders.lines.qty', 'not in', [1]]],
+          kind: 'customer',
+          domain: [['orders.lines.qty', 'not in', [1]]],
           sql:
             'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id JOIN rdom_line l ON l.order_ref = o.id ' +
             'WHERE l.qty IS NULL OR l.qty <> ?',
@@ -1276,7 +1644,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c1', 'c4', 'c6'],
         },
         {
-          kind: 'customer', domain: [['orders.tags.name', '=', 'gift']],
+          kind: 'customer',
+          domain: [['orders.tags.name', '=', 'gift']],
           sql:
             'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id JOIN rdom_order_tag r ON r.ord = o.id ' +
             'JOIN rdom_tag g ON g.id = r.tag WHERE g.name = ?',
@@ -1284,7 +1653,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c1', 'c2', 'c6'],
         },
         {
-          kind: 'customer', domain: ['!', ['orders.tags.name', '=', 'gift']],
+          kind: 'customer',
+          domain: ['!', ['orders.tags.name', '=', 'gift']],
           sql:
             'SELECT c.id FROM rdom_customer c WHERE NOT EXISTS (SELECT 1 FROM rdom_orders o JOIN rdom_order_tag r ON r.ord = o.id ' +
             'JOIN rdom_tag g ON g.id = r.tag WHERE o.customer_id = c.id AND g.name = ?)',
@@ -1292,18 +1662,22 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c3', 'c4', 'c5'],
         },
         {
-          kind: 'customer', domain: [['orders.customer.name', '=', 'Bob']],
-          sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id WHERE c.name = ?', args: ['Bob'],
+          kind: 'customer',
+          domain: [['orders.customer.name', '=', 'Bob']],
+          sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_orders o ON o.customer_id = c.id WHERE c.name = ?',
+          args: ['Bob'],
           labels: ['c2'],
         },
         {
-          kind: 'customer', domain: [['referred.orders.amount', '>', 100]],
+          kind: 'customer',
+          domain: [['referred.orders.amount', '>', 100]],
           sql: 'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_customer k ON k.referrer_id = c.id JOIN rdom_orders o ON o.customer_id = k.id WHERE o.amount > ?',
           args: [100],
           labels: ['c5'],
         },
         {
-          kind: 'customer', domain: [['referrer.tags.name', '=', 'vip']],
+          kind: 'customer',
+          domain: [['referrer.tags.name', '=', 'vip']],
           sql:
             'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_customer_rdom_tag_rel r ON r.rdom_customer_id = c.referrer_id ' +
             'JOIN rdom_tag g ON g.id = r.rdom_tag_id WHERE g.name = ?',
@@ -1311,7 +1685,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c2'],
         },
         {
-          kind: 'customer', domain: [['friends.orders.amount', '>=', 150]],
+          kind: 'customer',
+          domain: [['friends.orders.amount', '>=', 150]],
           sql:
             'SELECT DISTINCT c.id FROM rdom_customer c JOIN rdom_customer_rdom_customer_rel r ON r.rdom_customer_id = c.id ' +
             'JOIN rdom_orders o ON o.customer_id = r.friends_id WHERE o.amount >= ?',
@@ -1319,14 +1694,15 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['c2', 'c4'],
         },
         {
-          kind: 'tag', domain: [['orders.lines.product', '=', 'pen']],
-          sql:
-            'SELECT DISTINCT g.id FROM rdom_tag g JOIN rdom_order_tag r ON r.tag = g.id JOIN rdom_line l ON l.order_ref = r.ord WHERE l.product = ?',
+          kind: 'tag',
+          domain: [['orders.lines.product', '=', 'pen']],
+          sql: 'SELECT DISTINCT g.id FROM rdom_tag g JOIN rdom_order_tag r ON r.tag = g.id JOIN rdom_line l ON l.order_ref = r.ord WHERE l.product = ?',
           args: ['pen'],
           labels: ['urgent', 'gift'],
         },
         {
-          kind: 'tag', domain: [['orders.customer.tags.name', '=', 'eu']],
+          kind: 'tag',
+          domain: [['orders.customer.tags.name', '=', 'eu']],
           sql:
             'SELECT DISTINCT g.id FROM rdom_tag g JOIN rdom_order_tag r ON r.tag = g.id JOIN rdom_orders o ON o.id = r.ord ' +
             'JOIN rdom_customer_rdom_tag_rel cr ON cr.rdom_customer_id = o.customer_id JOIN rdom_tag ct ON ct.id = cr.rdom_tag_id WHERE ct.name = ?',
@@ -1334,7 +1710,8 @@ describeEachDatabase('relation domains', (db) => {
           labels: ['eu', 'urgent', 'gift'],
         },
         {
-          kind: 'tag', domain: ['!', ['orders.customer.name', '!=', null]],
+          kind: 'tag',
+          domain: ['!', ['orders.customer.name', '!=', null]],
           sql:
             'SELECT g.id FROM rdom_tag g WHERE NOT EXISTS (SELECT 1 FROM rdom_order_tag r JOIN rdom_orders o ON o.id = r.ord ' +
             'JOIN rdom_customer c ON c.id = o.customer_id WHERE r.tag = g.id AND c.name IS NOT NULL)',
@@ -1345,27 +1722,27 @@ describeEachDatabase('relation domains', (db) => {
   });
 
   describe('random domains composed from hand-written leaf predicates', () => {
-    it.each([
-      ['order', 'o', 'rdom_orders', 1] as const,
-      ['line', 'l', 'rdom_line', 2] as const,
-    ])('%s: search, its complement and searchCount agree with the composed SQL', async (kind, alias, table, seedNo) => {
-      const leaves = kind === 'order' ? orderLeaves(fx) : lineLeaves(fx);
-      const rand = mulberry32(0x5eed + seedNo);
-      const got: unknown[] = [];
-      const want: unknown[] = [];
-      for (let i = 0; i < 120; i++) {
-        const { domain, sql, args } = randomDomain(rand, leaves, 3);
-        const model = api(kind);
-        const pos = (await model.search(domain)).ids;
-        const neg = (await model.search(negate(domain))).ids;
-        const count = await model.searchCount(domain);
-        const sqlPos = await sqlIds(`SELECT ${alias}.id FROM ${table} ${alias} WHERE ${sql}`, args);
-        const sqlNeg = await sqlIds(`SELECT ${alias}.id FROM ${table} ${alias} WHERE NOT (${sql})`, args);
-        got.push({ domain, pos, neg, count });
-        want.push({ domain, pos: sqlPos, neg: sqlNeg, count: sqlPos.length });
-      }
-      expect(got).toEqual(want);
-    });
+    it.each([['order', 'o', 'rdom_orders', 1] as const, ['line', 'l', 'rdom_line', 2] as const])(
+      '%s: search, its complement and searchCount agree with the composed SQL',
+      async (kind, alias, table, seedNo) => {
+        const leaves = kind === 'order' ? orderLeaves(fx) : lineLeaves(fx);
+        const rand = mulberry32(0x5eed + seedNo);
+        const got: unknown[] = [];
+        const want: unknown[] = [];
+        for (let i = 0; i < 120; i++) {
+          const { domain, sql, args } = randomDomain(rand, leaves, 3);
+          const model = api(kind);
+          const pos = (await model.search(domain)).ids;
+          const neg = (await model.search(negate(domain))).ids;
+          const count = await model.searchCount(domain);
+          const sqlPos = await sqlIds(`SELECT ${alias}.id FROM ${table} ${alias} WHERE ${sql}`, args);
+          const sqlNeg = await sqlIds(`SELECT ${alias}.id FROM ${table} ${alias} WHERE NOT (${sql})`, args);
+          got.push({ domain, pos, neg, count });
+          want.push({ domain, pos: sqlPos, neg: sqlNeg, count: sqlPos.length });
+        }
+        expect(got).toEqual(want);
+      },
+    );
 
     it('each leaf of the pools alone, and negated', async () => {
       const got: unknown[] = [];
@@ -1376,7 +1753,12 @@ describeEachDatabase('relation domains', (db) => {
       ] as const) {
         for (const { leaf, sql, args } of leaves) {
           const model = api(kind);
-          got.push({ leaf, pos: (await model.search([leaf])).ids, neg: (await model.search(['!', leaf])).ids, count: await model.searchCount([leaf]) });
+          got.push({
+            leaf,
+            pos: (await model.search([leaf])).ids,
+            neg: (await model.search(['!', leaf])).ids,
+            count: await model.searchCount([leaf]),
+          });
           const pos = await sqlIds(`SELECT ${alias}.id FROM ${table} ${alias} WHERE ${sql}`, args);
           const neg = await sqlIds(`SELECT ${alias}.id FROM ${table} ${alias} WHERE NOT (${sql})`, args);
           want.push({ leaf, pos, neg, count: pos.length });
@@ -1393,7 +1775,11 @@ describeEachDatabase('relation domains', (db) => {
         ['order', [['customer.nope', '=', 1]], /domain term 0 .*unknown field "nope" on model "rdom_customer"/],
         ['order', [['nope.name', '=', 'x']], /unknown field "nope" on model "rdom_order"/],
         ['line', [['order.customer.nope', '=', 1]], /unknown field "nope" on model "rdom_customer"/],
-        ['order', [['amount.x', '=', 1]], /"amount" on model "rdom_order" is not a relation, cannot follow "amount\.x"/],
+        [
+          'order',
+          [['amount.x', '=', 1]],
+          /"amount" on model "rdom_order" is not a relation, cannot follow "amount\.x"/,
+        ],
         ['order', [['customer.name.first', '=', 'x']], /"name" on model "rdom_customer" is not a relation/],
         ['order', [['id.x', '=', 1]], /"id" on model "rdom_order" is not a relation/],
         ['order', [['.name', '=', 'x']], /unknown field "" on model "rdom_order"/],
@@ -1418,7 +1804,11 @@ describeEachDatabase('relation domains', (db) => {
         ['line', [['order.tags', '=ilike', 'x']], /an x2many compares with/],
         ['order', [['customer', '=', 'Alice']], /invalid key of "rdom_customer": expected an integer key, got string/],
         ['order', [['customer', '=', 0]], /invalid key of "rdom_customer": generated keys start at 1/],
-        ['order', [['customer', '=', env.model(Tag).browse(id('vip'))]], /expected records of "rdom_customer", got "rdom_tag"/],
+        [
+          'order',
+          [['customer', '=', env.model(Tag).browse(id('vip'))]],
+          /expected records of "rdom_customer", got "rdom_tag"/,
+        ],
         ['order', [['customer', '=', env.model(Customer).browse([id('c1'), id('c2')])]], /a many2one takes one record/],
         ['order', [['customer', 'in', 5]], /needs an array/],
         ['order', [['customer', 'in', [id('c1'), 'x']]], /expected an integer key, got string/],
@@ -1432,8 +1822,18 @@ describeEachDatabase('relation domains', (db) => {
       const got: unknown[] = [];
       const queries = await countQueries(env, async () => {
         for (const [kind, domain] of BAD) {
-          const viaSearch = await api(kind).search(domain as Domain).then(() => null, (e: unknown) => e);
-          const viaCount = await api(kind).searchCount(domain as Domain).then(() => null, (e: unknown) => e);
+          const viaSearch = await api(kind)
+            .search(domain as Domain)
+            .then(
+              () => null,
+              (e: unknown) => e,
+            );
+          const viaCount = await api(kind)
+            .searchCount(domain as Domain)
+            .then(
+              () => null,
+              (e: unknown) => e,
+            );
           got.push({
             domain,
             search: viaSearch instanceof DomainError ? viaSearch.message : `not a DomainError: ${String(viaSearch)}`,
@@ -1441,7 +1841,13 @@ describeEachDatabase('relation domains', (db) => {
           });
         }
       });
-      expect(got).toEqual(BAD.map(([, domain, message]) => ({ domain, search: expect.stringMatching(message), searchCount: expect.stringMatching(message) })));
+      expect(got).toEqual(
+        BAD.map(([, domain, message]) => ({
+          domain,
+          search: expect.stringMatching(message),
+          searchCount: expect.stringMatching(message),
+        })),
+      );
       expect(queries).toBe(0);
       // the env is still usable
       expect(await env.model(Order).searchCount([['customer.name', '=', 'Alice']])).toBe(2);

@@ -54,13 +54,17 @@ describe('relation declarations', () => {
 
   it('a one2many whose inverse is missing, not a many2one, or a target that is not a model: SchemaError at open, before any connection', async () => {
     // Every registered model (the default set) includes the broken Parent.
-    await expect(Environment.open()).rejects.toThrow(/rsch_parent\.kids: inverse field "nope" does not exist on model "rsch_child"/);
+    await expect(Environment.open()).rejects.toThrow(
+      /rsch_parent\.kids: inverse field "nope" does not exist on model "rsch_child"/,
+    );
     await expect(Environment.open({ models: [Parent, Child] })).rejects.toThrow(SchemaError);
     @Model('rsch_labels')
     class Labels extends BaseModel {
       @Field.one2many(() => Child, 'label') labels!: Child[];
     }
-    await expect(Environment.open({ models: [Labels, Child, Parent] })).rejects.toThrow(/rsch_labels\.labels: inverse field "rsch_child\.label" is not a many2one/);
+    await expect(Environment.open({ models: [Labels, Child, Parent] })).rejects.toThrow(
+      /rsch_labels\.labels: inverse field "rsch_child\.label" is not a many2one/,
+    );
     @Model('rsch_to_nothing')
     class ToNothing extends BaseModel {
       @Field.many2one(() => NotAModel) x!: NotAModel;
@@ -75,6 +79,8 @@ describe('relation declarations', () => {
     }
     const open = Environment.open({ models: [NoArrow, Parent, Child] });
     await expect(open).rejects.toThrow(SchemaError);
-    await expect(Environment.open({ models: [NoArrow, Parent, Child] })).rejects.toThrow(/rsch_no_arrow\.p: the target must be a function returning the model class/);
+    await expect(Environment.open({ models: [NoArrow, Parent, Child] })).rejects.toThrow(
+      /rsch_no_arrow\.p: the target must be a function returning the model class/,
+    );
   });
 });

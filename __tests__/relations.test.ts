@@ -1,9 +1,27 @@
 import 'reflect-metadata';
 import {
-  BaseModel, Environment, Field, ForeignKeyViolationError, MissingError, Model, ValidationError, type Key,
+  BaseModel,
+  Environment,
+  Field,
+  ForeignKeyViolationError,
+  MissingError,
+  Model,
+  ValidationError,
+  type Key,
 } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
-import { KEY_COLUMN, KEY_KINDS, absentKey, givenKey, compareKeys, keyed, modelOptions, named, withNextKey, type KeyKind } from './helpers/keys';
+import {
+  KEY_COLUMN,
+  KEY_KINDS,
+  absentKey,
+  givenKey,
+  compareKeys,
+  keyed,
+  modelOptions,
+  named,
+  withNextKey,
+  type KeyKind,
+} from './helpers/keys';
 
 /** The suite's models for one key kind (see helpers/keys.ts); names suffixed per kind. */
 function models(kind: KeyKind) {
@@ -70,10 +88,16 @@ for (const kind of KEY_KINDS) {
     /** 100 customers with 10 orders each, created through a fork: `env` starts cold. */
     async function seedOrders() {
       const w = env.fork();
-      const customers = await w.model(Customer).create(Array.from({ length: 100 }, (_, i) => keyed(kind, i, { name: customerName(i) })));
-      const orders = await w.model(Order).create(
-        Array.from({ length: 1000 }, (_, i) => keyed(kind, i, { amount: i, customer: customers.ids[i % 100], status: i % 2 ? 'pending' : 'done' })),
-      );
+      const customers = await w
+        .model(Customer)
+        .create(Array.from({ length: 100 }, (_, i) => keyed(kind, i, { name: customerName(i) })));
+      const orders = await w
+        .model(Order)
+        .create(
+          Array.from({ length: 1000 }, (_, i) =>
+            keyed(kind, i, { amount: i, customer: customers.ids[i % 100], status: i % 2 ? 'pending' : 'done' }),
+          ),
+        );
       /** The name of an order's customer: order i belongs to customer i % 100. */
       const index = new Map(orders.ids.map((id, i) => [id, i]));
       const customerOf = (order: Key) => customerName(index.get(order)! % 100);
@@ -82,7 +106,7 @@ for (const kind of KEY_KINDS) {
 
     const customerName = (i: number) => `c${String(i).padStart(3, '0')}`;
 
-    it('1,000 orders over 100 customers, each order\'s customer name: 3 queries', async () => {
+    it("1,000 orders over 100 customers, each order's customer name: 3 queries", async () => {
       const { customerOf } = await seedOrders();
       env.resetStats();
       const names: string[] = [];
@@ -98,7 +122,7 @@ for (const kind of KEY_KINDS) {
       if (kind === 'integer') expect([names[0], names[999]]).toEqual(['c000', 'c099']);
     });
 
-    it('100 customers, each customer\'s orders and each order\'s amount: 3 queries', async () => {
+    it("100 customers, each customer's orders and each order's amount: 3 queries", async () => {
       await seedOrders();
       env.resetStats();
       let total = 0;
@@ -114,22 +138,33 @@ for (const kind of KEY_KINDS) {
       expect(env.stats.queries).toBe(3);
     });
 
-    it('one2many children come in the target\'s order, grouped per parent', async () => {
+    it("one2many children come in the target's order, grouped per parent", async () => {
       const c = await env.model(Customer).create(withNextKey(kind, { name: 'solo' }));
       // String keys a-2 then K_0: created in one order, sorted in the other.
-      const o = await env.model(Order).create([keyed(kind, 2, { amount: 3, customer: c.id }), keyed(kind, 3, { amount: 1, customer: c.id })]);
+      const o = await env
+        .model(Order)
+        .create([keyed(kind, 2, { amount: 3, customer: c.id }), keyed(kind, 3, { amount: 1, customer: c.id })]);
       const fresh = env.fork().model(Customer).browse(c.id);
       // Order has no `order`: by key (for string keys here, the reverse of creation).
       expect((await fresh.orders).ids).toEqual(byKey(o.ids));
-      const amountOf = new Map([[o.ids[0], 3], [o.ids[1], 1]]);
+      const amountOf = new Map([
+        [o.ids[0], 3],
+        [o.ids[1], 1],
+      ]);
       expect(await (await fresh.orders).mapped('amount')).toEqual(byKey(o.ids).map((id) => amountOf.get(id)));
       if (kind === 'string') expect(byKey(o.ids)).toEqual([o.ids[1], o.ids[0]]);
     });
 
-    it('many2many tags over 1,000 posts, each post\'s tag names: 3 queries', async () => {
+    it("many2many tags over 1,000 posts, each post's tag names: 3 queries", async () => {
       const w = env.fork();
       const tags = await w.model(Tag).create(Array.from({ length: 20 }, (_, i) => keyed(kind, i, { name: `t${i}` })));
-      await w.model(Post).create(Array.from({ length: 1000 }, (_, i) => keyed(kind, i, { title: `p${i}`, tags: { set: [tags.ids[i % 20], tags.ids[(i + 7) % 20]] } })));
+      await w
+        .model(Post)
+        .create(
+          Array.from({ length: 1000 }, (_, i) =>
+            keyed(kind, i, { title: `p${i}`, tags: { set: [tags.ids[i % 20], tags.ids[(i + 7) % 20]] } }),
+          ),
+        );
       env.resetStats();
       let links = 0;
       for (const post of await env.model(Post).search([])) {
@@ -145,7 +180,7 @@ for (const kind of KEY_KINDS) {
       expect((await t0.posts).length).toBe(100);
     });
 
-    it('reassigning an order updates both customers\' orders with no stale read and no manual invalidation', async () => {
+    it("reassigning an order updates both customers' orders with no stale read and no manual invalidation", async () => {
       const { customers, orders } = await seedOrders();
       const c1 = env.model(Customer).browse(customers[0]);
       const c2 = env.model(Customer).browse(customers[1]);
@@ -166,7 +201,7 @@ for (const kind of KEY_KINDS) {
       expect((await c2.orders).length).toBe(10);
     });
 
-    it('create with a many2one invalidates the parent\'s one2many', async () => {
+    it("create with a many2one invalidates the parent's one2many", async () => {
       const c = await env.model(Customer).create(withNextKey(kind, { name: 'x' }));
       expect((await c.orders).length).toBe(0);
       await env.model(Order).create(withNextKey(kind, { amount: 1, customer: c.id }));
@@ -187,7 +222,14 @@ for (const kind of KEY_KINDS) {
       expect(after.length).toBe(1);
       expect(await after.at(0).amount).toBe(9);
 
-      const post = await env.model(Post).create(withNextKey(kind, { title: 'p', tags: { create: [withNextKey(kind, { name: 'a' }), withNextKey(kind, { name: 'b' })] } }));
+      const post = await env
+        .model(Post)
+        .create(
+          withNextKey(kind, {
+            title: 'p',
+            tags: { create: [withNextKey(kind, { name: 'a' }), withNextKey(kind, { name: 'b' })] },
+          }),
+        );
       const created = await post.tags;
       // Tags come by key; find the two by name.
       const names = await created.mapped('name');
@@ -204,21 +246,39 @@ for (const kind of KEY_KINDS) {
       expect((await tagC.posts).length).toBe(0);
       // a fresh Environment reads the same from the database
       expect((await env.fork().model(Post).browse(post.id).tags).ids).toEqual([a]);
-      if (kind === 'integer') expect(b).toBeGreaterThan(a as number); // created in order: ids ascending
+      if (kind === 'integer')
+        expect(b).toBeGreaterThan(a as number); // created in order: ids ascending
       else expect(typeof b === 'string' && b !== a).toBe(true);
     });
 
     it('x2many commands are validated before any SQL; a failing one changes nothing', async () => {
-      const post = await env.model(Post).create(withNextKey(kind, { title: 'p', tags: { create: [withNextKey(kind, { name: 'keep' })] } }));
+      const post = await env
+        .model(Post)
+        .create(withNextKey(kind, { title: 'p', tags: { create: [withNextKey(kind, { name: 'keep' })] } }));
       const before = (await post.tags).ids;
       const notAKey = NOT_A_KEY[kind];
-      for (const bad of [{ tags: [before[0]] }, { tags: { replace: [before[0]] } }, { tags: { set: [notAKey] } }, { tags: null }, { tags: {} }]) {
-        expect(await countQueries(env, () => expect(post.write(bad as never)).rejects.toThrow(ValidationError))).toBe(0);
+      for (const bad of [
+        { tags: [before[0]] },
+        { tags: { replace: [before[0]] } },
+        { tags: { set: [notAKey] } },
+        { tags: null },
+        { tags: {} },
+      ]) {
+        expect(await countQueries(env, () => expect(post.write(bad as never)).rejects.toThrow(ValidationError))).toBe(
+          0,
+        );
       }
       await expect(post.write({ tags: { set: [], add: [absentKey(kind)] } })).rejects.toThrow(ForeignKeyViolationError);
       expect((await post.tags).ids).toEqual(before);
       expect((await env.fork().model(Post).browse(post.id).tags).ids).toEqual(before);
-      const line = await env.model(Line).create(withNextKey(kind, { label: 'l', order: (await env.model(Order).create(withNextKey(kind, { amount: 1 }))).id }));
+      const line = await env
+        .model(Line)
+        .create(
+          withNextKey(kind, {
+            label: 'l',
+            order: (await env.model(Order).create(withNextKey(kind, { amount: 1 }))).id,
+          }),
+        );
       const order = await line.order;
       await expect(order.write({ lines: { remove: [line.id] } })).rejects.toThrow(/required; unlink/);
     });
@@ -227,12 +287,18 @@ for (const kind of KEY_KINDS) {
       const c = await env.model(Customer).create(withNextKey(kind, { name: 'c' }));
       const o = await env.model(Order).create(withNextKey(kind, { amount: 1 }));
       const t = await env.model(Tag).create(withNextKey(kind, { name: 't' }));
-      await expect(o.write({ customer: t as never })).rejects.toThrow(new RegExp(`expected records of "${T('rel_customer')}"`));
-      await expect(o.write({ customer: env.model(Customer).browse([c.id, absentKey(kind)]) })).rejects.toThrow(/one record/);
+      await expect(o.write({ customer: t as never })).rejects.toThrow(
+        new RegExp(`expected records of "${T('rel_customer')}"`),
+      );
+      await expect(o.write({ customer: env.model(Customer).browse([c.id, absentKey(kind)]) })).rejects.toThrow(
+        /one record/,
+      );
       for (const bad of [-1, NOT_A_KEY[kind]]) await expect(o.write({ customer: bad })).rejects.toThrow(/invalid key/);
       await expect(o.write({ customer: absentKey(kind) })).rejects.toThrow(ForeignKeyViolationError);
       expect((await o.customer).length).toBe(0);
-      await expect(env.model(Line).create(withNextKey(kind, { label: 'no order' }) as never)).rejects.toThrow(/order: is required/);
+      await expect(env.model(Line).create(withNextKey(kind, { label: 'no order' }) as never)).rejects.toThrow(
+        /order: is required/,
+      );
     });
 
     it('restrict: deleting a referenced customer fails with ForeignKeyViolationError and deletes nothing', async () => {
@@ -246,7 +312,12 @@ for (const kind of KEY_KINDS) {
     it('cascade and set null are done by the database and reflected in the cache', async () => {
       const buyer = await env.model(Customer).create(withNextKey(kind, { name: 'buyer' }));
       const order = await env.model(Order).create(withNextKey(kind, { amount: 5 }));
-      const lines = await env.model(Line).create([withNextKey(kind, { label: 'a', order: order.id, buyer: buyer.id }), withNextKey(kind, { label: 'b', order: order.id })]);
+      const lines = await env
+        .model(Line)
+        .create([
+          withNextKey(kind, { label: 'a', order: order.id, buyer: buyer.id }),
+          withNextKey(kind, { label: 'b', order: order.id }),
+        ]);
       expect((await order.lines).length).toBe(2);
       expect((await lines.at(0).buyer).id).toBe(buyer.id);
       await buyer.unlink(); // set null
@@ -257,8 +328,15 @@ for (const kind of KEY_KINDS) {
       expect(await env.fork().model(Line).searchCount([])).toBe(0);
     });
 
-    it('unlinking a tag removes it from posts\' cached tags', async () => {
-      const post = await env.model(Post).create(withNextKey(kind, { title: 'p', tags: { create: [withNextKey(kind, { name: 'x' }), withNextKey(kind, { name: 'y' })] } }));
+    it("unlinking a tag removes it from posts' cached tags", async () => {
+      const post = await env
+        .model(Post)
+        .create(
+          withNextKey(kind, {
+            title: 'p',
+            tags: { create: [withNextKey(kind, { name: 'x' }), withNextKey(kind, { name: 'y' })] },
+          }),
+        );
       const tags = await post.tags;
       await (await tags.filtered(async (t) => (await t.name) === 'x')).unlink();
       expect(await (await post.tags).mapped('name')).toEqual(['y']);
@@ -283,24 +361,44 @@ for (const kind of KEY_KINDS) {
       expect(await o.toDict(['amount', 'customer'])).toEqual({ amount: 2, customer: c.id });
       expect(await o.toDict(['customer'], { display: true })).toEqual({ customer: { id: c.id, displayName: 'Ann' } });
       expect(await c.toDict(['orders'])).toEqual({ orders: [o.id] });
-      expect(await env.model(Customer).browse(c.id).read(['name', 'orders'])).toEqual([{ id: c.id, name: 'Ann', orders: [o.id] }]);
-      expect(await env.model(Order).create(withNextKey(kind, { amount: 1 })).then((x) => x.toDict(['customer']))).toEqual({ customer: null });
+      expect(await env.model(Customer).browse(c.id).read(['name', 'orders'])).toEqual([
+        { id: c.id, name: 'Ann', orders: [o.id] },
+      ]);
+      expect(
+        await env
+          .model(Order)
+          .create(withNextKey(kind, { amount: 1 }))
+          .then((x) => x.toDict(['customer'])),
+      ).toEqual({ customer: null });
     });
 
     it('sync creates FK constraints and the relation table', async () => {
-      const tables = db.name === 'sqlite'
-        ? (await env.knex.raw("SELECT name FROM sqlite_master WHERE type = 'table'")).map((r: { name: string }) => r.name)
-        : ((await env.knex.raw('SHOW TABLES'))[0] as Array<Record<string, string>>).map((r) => Object.values(r)[0]);
-      expect(tables).toEqual(expect.arrayContaining([`${T('rel_post')}_${T('rel_tag')}_rel`, T('rel_orders'), T('rel_line')]));
+      const tables =
+        db.name === 'sqlite'
+          ? (await env.knex.raw("SELECT name FROM sqlite_master WHERE type = 'table'")).map(
+              (r: { name: string }) => r.name,
+            )
+          : ((await env.knex.raw('SHOW TABLES'))[0] as Array<Record<string, string>>).map((r) => Object.values(r)[0]);
+      expect(tables).toEqual(
+        expect.arrayContaining([`${T('rel_post')}_${T('rel_tag')}_rel`, T('rel_orders'), T('rel_line')]),
+      );
       // the constraint is real: the database itself refuses a dangling reference
       // (compared by message: better-sqlite3 keeps the error class of the first jest file that loaded it)
       const key = kind === 'integer' ? {} : { [KEY_COLUMN[kind]]: givenKey(kind, 1) };
-      const outcome = await env.knex(T('rel_line')).insert({ ...key, label: 'x', order_id: absentKey(kind) }).then(() => 'inserted', (e: Error) => e.message);
+      const outcome = await env
+        .knex(T('rel_line'))
+        .insert({ ...key, label: 'x', order_id: absentKey(kind) })
+        .then(
+          () => 'inserted',
+          (e: Error) => e.message,
+        );
       expect(outcome).toMatch(/foreign key/i);
     });
 
     it("['tags', '=', null] means no tags and ['tags', '!=', null] some, as in Odoo", async () => {
-      const tagged = await env.model(Post).create(withNextKey(kind, { title: 'tagged', tags: { create: [withNextKey(kind, { name: 't' })] } }));
+      const tagged = await env
+        .model(Post)
+        .create(withNextKey(kind, { title: 'tagged', tags: { create: [withNextKey(kind, { name: 't' })] } }));
       const bare = await env.model(Post).create(withNextKey(kind, { title: 'bare' }));
       expect((await env.model(Post).search([['tags', '=', null]])).ids).toEqual([bare.id]);
       expect((await env.model(Post).search([['tags', '!=', null]])).ids).toEqual([tagged.id]);

@@ -1,9 +1,7 @@
 import 'reflect-metadata';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import {
-  BaseModel, Environment, type RecordSet, Field, MissingError, Model, TransactionEndedError,
-} from '../lib';
+import { BaseModel, Environment, type RecordSet, Field, MissingError, Model, TransactionEndedError } from '../lib';
 import { EnvironmentError } from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
 import { barrier, clearHooks, holdReply, isSelect, turns } from './helpers/interleave';
@@ -61,27 +59,32 @@ describeEachDatabase('review: session', (db) => {
     await expect(env.model(Item).browse(a + 1).name).resolves.toBe('b');
   });
 
-  it('a read from a rolled-back transaction\'s context after it ended never serves the rolled-back value', async () => {
+  it("a read from a rolled-back transaction's context after it ended never serves the rolled-back value", async () => {
     const [id] = (await root.model(Item).create([{ name: 'committed' }])).ids;
     const env = root.fork();
     const rec = env.model(Item).browse(id);
     const gate = barrier();
     let later!: Promise<unknown>;
-    await expect(env.transaction(async () => {
-      await rec.write({ name: 'rolled back' });
-      later = gate.promise.then(() => rec.name);
-      later.catch(() => undefined);
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      env.transaction(async () => {
+        await rec.write({ name: 'rolled back' });
+        later = gate.promise.then(() => rec.name);
+        later.catch(() => undefined);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     gate.open();
     expect((await dbRow('rv_item', id)).name).toBe('committed');
-    const outcome = await later.then((v) => ({ v }), (e: unknown) => ({ e }));
+    const outcome = await later.then(
+      (v) => ({ v }),
+      (e: unknown) => ({ e }),
+    );
     // Either refused (TransactionEndedError, as a statement would be) or the committed value.
     if ('e' in outcome) expect(outcome.e).toBeInstanceOf(TransactionEndedError);
     else expect(outcome.v).toBe('committed');
   });
 
-  it('a read from a committed transaction\'s context after a later write never serves the older value', async () => {
+  it("a read from a committed transaction's context after a later write never serves the older value", async () => {
     const [id] = (await root.model(Item).create([{ name: 'v0' }])).ids;
     const env = root.fork();
     const rec = env.model(Item).browse(id);
@@ -95,7 +98,10 @@ describeEachDatabase('review: session', (db) => {
     await rec.write({ name: 'v2' });
     expect(await rec.name).toBe('v2');
     gate.open();
-    const outcome = await later.then((v) => ({ v }), (e: unknown) => ({ e }));
+    const outcome = await later.then(
+      (v) => ({ v }),
+      (e: unknown) => ({ e }),
+    );
     if ('e' in outcome) expect(outcome.e).toBeInstanceOf(TransactionEndedError);
     else expect(outcome.v).toBe('v2');
   });
@@ -146,14 +152,18 @@ describeEachDatabase('review: session', (db) => {
     await root.model(Item).create(Array.from({ length: 1000 }, (_, i) => ({ name: `i${i}` })));
     const env = root.fork();
     let all!: RecordSet<Item>;
-    const inside = await countQueries(env, () => env.transaction(async () => {
-      all = await env.model(Item).search([]);
-      for (const r of all) await r.name;
-    }));
+    const inside = await countQueries(env, () =>
+      env.transaction(async () => {
+        all = await env.model(Item).search([]);
+        for (const r of all) await r.name;
+      }),
+    );
     expect(inside).toBe(2);
-    expect(await countQueries(env, async () => {
-      for (const r of all) await r.name;
-    })).toBe(0);
+    expect(
+      await countQueries(env, async () => {
+        for (const r of all) await r.name;
+      }),
+    ).toBe(0);
   });
 
   if (db.name === 'mariadb') {
@@ -174,7 +184,9 @@ describeEachDatabase('review: session', (db) => {
       const [o2] = (await env.model(Order).create([{ ref: 'o2', customer: c }])).ids;
       created.open();
       expect(await t).toEqual([o1]); // its snapshot: fine inside the transaction
-      const db2 = (await root.knex('rv_order').where('customer_id', c).select('id')).map((r: { id: number }) => r.id).sort();
+      const db2 = (await root.knex('rv_order').where('customer_id', c).select('id'))
+        .map((r: { id: number }) => r.id)
+        .sort();
       expect(db2).toEqual([o1, o2].sort());
       expect([...(await env.model(Customer).browse(c).orders).ids].sort()).toEqual([o1, o2].sort());
     });
@@ -207,12 +219,14 @@ describeEachDatabase('review: session', (db) => {
     const fail = barrier();
     let refused: unknown;
     await env.transaction(async () => {
-      const inner = env.transaction(async () => {
-        await env.model(Item).create({ name: 'inner' });
-        open.open();
-        await fail.promise;
-        throw new Error('inner fails');
-      }).catch(() => undefined);
+      const inner = env
+        .transaction(async () => {
+          await env.model(Item).create({ name: 'inner' });
+          open.open();
+          await fail.promise;
+          throw new Error('inner fails');
+        })
+        .catch(() => undefined);
       await open.promise;
       try {
         await env.knex('rv_item').insert({ name: 'outer raw' }); // outer level's context
@@ -228,7 +242,7 @@ describeEachDatabase('review: session', (db) => {
     expect(names).toEqual(['outer raw, after']);
   });
 
-  it('an ended transaction\'s cache layer is not retained (a fork\'s reads inside it grew the pool)', async () => {
+  it("an ended transaction's cache layer is not retained (a fork's reads inside it grew the pool)", async () => {
     await root.model(Item).create(Array.from({ length: 20 }, (_, i) => ({ name: `i${i}` })));
     const env = root.fork();
     let layer!: WeakRef<object>;

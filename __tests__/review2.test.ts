@@ -47,9 +47,15 @@ describeEachDatabase('review2', (db: TestDatabase) => {
   it('an existing foreign key of a readonly table whose ON DELETE differs from the declaration is a SchemaError at sync', async () => {
     const env = await open([Parent, Child]);
     await dropTables(env, ['r2_child', 'r2_parent']);
-    await env.knex.raw('CREATE TABLE r2_parent (id INTEGER PRIMARY KEY' + (db.name === 'sqlite' ? ' AUTOINCREMENT' : ' AUTO_INCREMENT') + ', name VARCHAR(255))');
-    await env.knex.raw('CREATE TABLE r2_child (id INTEGER NOT NULL PRIMARY KEY, parent_id INTEGER NOT NULL, '
-      + 'CONSTRAINT r2_child_fk FOREIGN KEY (parent_id) REFERENCES r2_parent (id) ON DELETE CASCADE)');
+    await env.knex.raw(
+      'CREATE TABLE r2_parent (id INTEGER PRIMARY KEY' +
+        (db.name === 'sqlite' ? ' AUTOINCREMENT' : ' AUTO_INCREMENT') +
+        ', name VARCHAR(255))',
+    );
+    await env.knex.raw(
+      'CREATE TABLE r2_child (id INTEGER NOT NULL PRIMARY KEY, parent_id INTEGER NOT NULL, ' +
+        'CONSTRAINT r2_child_fk FOREIGN KEY (parent_id) REFERENCES r2_parent (id) ON DELETE CASCADE)',
+    );
     // The cache trusts 'restrict' (the declaration): the database cascades instead.
     await expect(env.sync()).rejects.toThrow(SchemaError);
   });
@@ -63,7 +69,9 @@ describeEachDatabase('review2', (db: TestDatabase) => {
       // 16 significant digits: a REAL would round them.
       const q = env.stats.queries;
       await expect(env.model(Money).create({ amount: '99999999999999.99' })).rejects.toThrow(ValidationError);
-      await expect(env.model(Money).create({ amount: '99999999999999.99' })).rejects.toThrow(/amount: SQLite stores decimals as REAL, exact to 15 significant digits; this value has 16/);
+      await expect(env.model(Money).create({ amount: '99999999999999.99' })).rejects.toThrow(
+        /amount: SQLite stores decimals as REAL, exact to 15 significant digits; this value has 16/,
+      );
       await expect(fifteen.write({ amount: '-0.1234567890123456' })).rejects.toThrow(ValidationError);
       expect(env.stats.queries).toBe(q);
       expect(await env.model(Money).searchCount()).toBe(1);
@@ -80,13 +88,26 @@ describeEachDatabase('review2', (db: TestDatabase) => {
     const env = await open([Person]);
     await dropTables(env, ['r2_person']);
     await env.sync();
-    await env.model(Person).create([{ firstName: 'a', lastName: 'x' }, { firstName: 'b', lastName: 'z' }, { firstName: 'c', lastName: 'y' }]);
+    await env.model(Person).create([
+      { firstName: 'a', lastName: 'x' },
+      { firstName: 'b', lastName: 'z' },
+      { firstName: 'c', lastName: 'y' },
+    ]);
     const found = await env.model(Person).search([['firstName', '!=', 'q']], { order: 'firstName desc' });
-    expect(await found.read(['firstName'])).toEqual([{ id: 3, firstName: 'c' }, { id: 2, firstName: 'b' }, { id: 1, firstName: 'a' }]);
+    expect(await found.read(['firstName'])).toEqual([
+      { id: 3, firstName: 'c' },
+      { id: 2, firstName: 'b' },
+      { id: 1, firstName: 'a' },
+    ]);
     expect((await env.model(Person).search()).ids).toEqual([2, 3, 1]);
-    const cols = db.name === 'sqlite'
-      ? (await env.knex.raw<Array<{ name: string }>>('PRAGMA table_info(r2_person)')).map((c) => c.name)
-      : ((await env.knex.raw("SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'r2_person' ORDER BY ORDINAL_POSITION")) as [Array<{ name: string }>])[0].map((c) => c.name);
+    const cols =
+      db.name === 'sqlite'
+        ? (await env.knex.raw<Array<{ name: string }>>('PRAGMA table_info(r2_person)')).map((c) => c.name)
+        : (
+            (await env.knex.raw(
+              "SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'r2_person' ORDER BY ORDINAL_POSITION",
+            )) as [Array<{ name: string }>]
+          )[0].map((c) => c.name);
     expect(cols).toEqual(['id', 'first_name', 'last_name']);
   });
 });

@@ -80,21 +80,36 @@ async function inspect(env: Environment, table: string): Promise<Found> {
 }
 
 async function inspectSqlite(env: Environment, table: string): Promise<Found> {
-  const list = await env.knex.raw<Array<{ name: string; u: number }>>('SELECT name, "unique" AS u FROM pragma_index_list(?)', [table]);
+  const list = await env.knex.raw<Array<{ name: string; u: number }>>(
+    'SELECT name, "unique" AS u FROM pragma_index_list(?)',
+    [table],
+  );
   const indexes: FoundIndex[] = [];
   for (const index of list) {
-    const cols = await env.knex.raw<Array<{ name: string }>>('SELECT name FROM pragma_index_info(?) ORDER BY seqno', [index.name]);
+    const cols = await env.knex.raw<Array<{ name: string }>>('SELECT name FROM pragma_index_info(?) ORDER BY seqno', [
+      index.name,
+    ]);
     indexes.push({ name: index.name, columns: cols.map((c) => c.name), unique: index.u === 1 });
   }
   const rows = await env.knex.raw<Array<{ id: number; col: string; target: string; onDelete: string }>>(
-    'SELECT id, "from" AS col, "table" AS target, on_delete AS onDelete FROM pragma_foreign_key_list(?) ORDER BY id, seq', [table],
+    'SELECT id, "from" AS col, "table" AS target, on_delete AS onDelete FROM pragma_foreign_key_list(?) ORDER BY id, seq',
+    [table],
   );
-  const [{ sql }] = await env.knex.raw<Array<{ sql: string }>>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]);
+  const [{ sql }] = await env.knex.raw<Array<{ sql: string }>>(
+    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+    [table],
+  );
   const names = new Map<string, string>();
-  for (const m of sql.matchAll(/constraint\s+[`"]([^`"]+)[`"]\s+foreign\s+key\s*\(\s*[`"]([^`"]+)[`"]/gi)) names.set(m[2], m[1]);
+  for (const m of sql.matchAll(/constraint\s+[`"]([^`"]+)[`"]\s+foreign\s+key\s*\(\s*[`"]([^`"]+)[`"]/gi))
+    names.set(m[2], m[1]);
   const byId = new Map<number, FoundKey>();
   for (const r of rows) {
-    const key = byId.get(r.id) ?? { name: names.get(r.col) ?? null, columns: [], target: r.target, onDelete: r.onDelete };
+    const key = byId.get(r.id) ?? {
+      name: names.get(r.col) ?? null,
+      columns: [],
+      target: r.target,
+      onDelete: r.onDelete,
+    };
     key.columns.push(r.col);
     byId.set(r.id, key);
   }
@@ -104,7 +119,8 @@ async function inspectSqlite(env: Environment, table: string): Promise<Found> {
 async function inspectMysql(env: Environment, table: string): Promise<Found> {
   const [stats] = (await env.knex.raw(
     `SELECT INDEX_NAME AS name, COLUMN_NAME AS col, NON_UNIQUE AS nonUnique FROM information_schema.STATISTICS
-     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`, [table],
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+    [table],
   )) as [Array<{ name: string; col: string; nonUnique: number }>];
   const indexes = new Map<string, FoundIndex>();
   for (const r of stats) {
@@ -116,7 +132,8 @@ async function inspectMysql(env: Environment, table: string): Promise<Found> {
     `SELECT k.CONSTRAINT_NAME AS name, k.COLUMN_NAME AS col, k.REFERENCED_TABLE_NAME AS target, r.DELETE_RULE AS onDelete
      FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r
        ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
-     WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = ? ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION`, [table],
+     WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = ? ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION`,
+    [table],
   )) as [Array<{ name: string; col: string; target: string; onDelete: string }>];
   const fks = new Map<string, FoundKey>();
   for (const r of keys) {
@@ -129,8 +146,9 @@ async function inspectMysql(env: Environment, table: string): Promise<Found> {
 
 /** Names proxorm chose (not the engine's own: MySQL's PRIMARY, SQLite's autoindexes). */
 function chosenNames(found: Found): string[] {
-  return [...found.indexes.map((i) => i.name), ...found.foreignKeys.map((k) => k.name ?? '')]
-    .filter((n) => n !== 'PRIMARY' && !n.startsWith('sqlite_autoindex_'));
+  return [...found.indexes.map((i) => i.name), ...found.foreignKeys.map((k) => k.name ?? '')].filter(
+    (n) => n !== 'PRIMARY' && !n.startsWith('sqlite_autoindex_'),
+  );
 }
 
 function indexOn(found: Found, column: string): FoundIndex[] {
@@ -141,9 +159,9 @@ function indexOn(found: Found, column: string): FoundIndex[] {
 
 /** Drops every table of the MariaDB test database. */
 async function dropAllTables(env: Environment): Promise<void> {
-  const [rows] = (await env.knex.raw('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()')) as [
-    Array<{ t: string }>,
-  ];
+  const [rows] = (await env.knex.raw(
+    'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()',
+  )) as [Array<{ t: string }>];
   await env.knex.transaction(async (trx) => {
     await trx.raw('SET FOREIGN_KEY_CHECKS = 0');
     for (const { t } of rows) await trx.raw('DROP TABLE ??', [t]);
@@ -219,9 +237,16 @@ async function expectCompleteFixtureSchema(lib: Lib, env: Environment): Promise<
   const customer = await inspect(env, 'ssy_p_customer');
   expect(indexOn(customer, 'code')).toEqual([{ name: 'ssy_p_customer_code_unique', columns: ['code'], unique: true }]);
   const order = await inspect(env, 'ssy_p_order');
-  expect(indexOn(order, 'customer_id')).toEqual([{ name: 'ssy_p_order_customer_id_index', columns: ['customer_id'], unique: false }]);
+  expect(indexOn(order, 'customer_id')).toEqual([
+    { name: 'ssy_p_order_customer_id_index', columns: ['customer_id'], unique: false },
+  ]);
   expect(order.foreignKeys).toEqual([
-    { name: 'ssy_p_order_customer_id_foreign', columns: ['customer_id'], target: 'ssy_p_customer', onDelete: 'CASCADE' },
+    {
+      name: 'ssy_p_order_customer_id_foreign',
+      columns: ['customer_id'],
+      target: 'ssy_p_customer',
+      onDelete: 'CASCADE',
+    },
   ]);
   const watchers = await inspect(env, 'ssy_p_watchers');
   expect(indexOn(watchers, 'ssy_p_customer_id')).toHaveLength(1);
@@ -232,8 +257,12 @@ async function expectCompleteFixtureSchema(lib: Lib, env: Environment): Promise<
 
   const { Customer, Order } = models(lib);
   const ann = await env.model(Customer).create({ name: 'Ann', code: 'A' });
-  expect(await rejection(env.model(Customer).create({ name: 'Bob', code: 'A' }))).toBeInstanceOf(lib.UniqueViolationError);
-  expect(await rejection(env.model(Order).create({ ref: 'o1', customer: 999_999 }))).toBeInstanceOf(lib.ForeignKeyViolationError);
+  expect(await rejection(env.model(Customer).create({ name: 'Bob', code: 'A' }))).toBeInstanceOf(
+    lib.UniqueViolationError,
+  );
+  expect(await rejection(env.model(Order).create({ ref: 'o1', customer: 999_999 }))).toBeInstanceOf(
+    lib.ForeignKeyViolationError,
+  );
   const order1 = await env.model(Order).create({ ref: 'o1', customer: ann.id, watchers: { set: [ann.id] } });
   await ann.unlink();
   expect(await env.fork().model(Order).browse(order1.id).exists()).toHaveLength(0); // ON DELETE CASCADE
@@ -253,11 +282,13 @@ describe('derived names', () => {
   it('are knex defaults when they fit, so databases created before keep their names', () => {
     const ddl = (client: string) => {
       const knex = knexFactory({ client, useNullAsDefault: true });
-      const sql = knex.schema.createTable('sch_opts_table', (t) => {
-        t.string('code').unique();
-        t.integer('city_id').index();
-        t.foreign('city_id').references('id').inTable('ssy_city');
-      }).toString();
+      const sql = knex.schema
+        .createTable('sch_opts_table', (t) => {
+          t.string('code').unique();
+          t.integer('city_id').index();
+          t.foreign('city_id').references('id').inTable('ssy_city');
+        })
+        .toString();
       void knex.destroy();
       return sql;
     };
@@ -282,7 +313,9 @@ describe('derived names', () => {
     expect(constraintName(table, ['email_address_of_the_account_holder'], 'index')).not.toBe(name);
     // Names that read the same but stand for different constraints differ.
     const long = 'x'.repeat(40);
-    expect(constraintName(`${long}_a`, [`b_${long}`], 'index')).not.toBe(constraintName(long, [`a_b_${long}`], 'index'));
+    expect(constraintName(`${long}_a`, [`b_${long}`], 'index')).not.toBe(
+      constraintName(long, [`a_b_${long}`], 'index'),
+    );
   });
 
   it('distinct: the hashed form even when the default fits (for two constraints the default would name alike)', () => {
@@ -343,7 +376,9 @@ describe('relation tables are SchemaErrors when they clash (t12), at open, befor
     }
     const e = await rejection(lib.Environment.open());
     expect(e).toBeInstanceOf(lib.SchemaError);
-    expect(e.message).toMatch(/ssy_r_another_model_with_a_long_name\.lefts: .*longer than 63 characters.*\{ relation \}/);
+    expect(e.message).toMatch(
+      /ssy_r_another_model_with_a_long_name\.lefts: .*longer than 63 characters.*\{ relation \}/,
+    );
     return Right;
   });
 
@@ -360,7 +395,9 @@ describe('relation tables are SchemaErrors when they clash (t12), at open, befor
     for (const models of [undefined, [Post, Tag, Note]]) {
       const e = await rejection(lib.Environment.open({ models }));
       expect(e).toBeInstanceOf(lib.SchemaError);
-      expect(e.message).toMatch(/ssy_r_post\.tags: relation table "ssy_r_post_ssy_r_tag_rel" is the table of model "SSY_R_POST_SSY_R_TAG_REL"/);
+      expect(e.message).toMatch(
+        /ssy_r_post\.tags: relation table "ssy_r_post_ssy_r_tag_rel" is the table of model "SSY_R_POST_SSY_R_TAG_REL"/,
+      );
     }
     const posts = await lib.Environment.open({ models: [Post, Tag] });
     const notes = await lib.Environment.open({ models: [Note] });
@@ -388,14 +425,19 @@ describe('relation tables are SchemaErrors when they clash (t12), at open, befor
     const columns = freshLib();
     @columns.Model('ssy_r3_tag')
     class Tag3 extends columns.BaseModel {
-      @columns.Field.many2many(() => Post3, { relation: 'ssy_r3_links', column1: 'post_id', column2: 'tag_id' }) posts!: Post3[];
+      @columns.Field.many2many(() => Post3, { relation: 'ssy_r3_links', column1: 'post_id', column2: 'tag_id' })
+      posts!: Post3[];
     }
     @columns.Model('ssy_r3_post')
     class Post3 extends columns.BaseModel {
-      @columns.Field.many2many(() => Tag3, { relation: 'ssy_r3_links', column1: 'post_id', column2: 'tag_id' }) tags!: Tag3[];
+      @columns.Field.many2many(() => Tag3, { relation: 'ssy_r3_links', column1: 'post_id', column2: 'tag_id' })
+      tags!: Tag3[];
     }
     for (const [lib, message] of [
-      [pairs, /relation table "ssy_r2_links" of ssy_r2_author\.tags is already used by ssy_r2_post\.tags for ssy_r2_post\(ssy_r2_post_id\) - ssy_r2_tag\(ssy_r2_tag_id\)/],
+      [
+        pairs,
+        /relation table "ssy_r2_links" of ssy_r2_author\.tags is already used by ssy_r2_post\.tags for ssy_r2_post\(ssy_r2_post_id\) - ssy_r2_tag\(ssy_r2_tag_id\)/,
+      ],
       [columns, /relation table "ssy_r3_links" of ssy_r3_post\.tags is already used by ssy_r3_tag\.posts/],
     ] as const) {
       const e = await rejection(lib.Environment.open());
@@ -438,34 +480,54 @@ describeEachDatabase('sync() is safe', (db) => {
       @lib.Field.string({ unique: true }) email_address_of_the_account_holder!: string;
       @lib.Field.string({ index: true }) postal_code_of_the_home_address_of_the_holder!: string | null;
       @lib.Field.many2one(() => Region, { onDelete: 'cascade' }) home_region_of_the_account_holder!: Region | null;
-      @lib.Field.many2many(() => Region, { relation: VISITS, column1: 'account_id', column2: 'visited_region_id' }) visited!: Region[];
+      @lib.Field.many2many(() => Region, { relation: VISITS, column1: 'account_id', column2: 'visited_region_id' })
+      visited!: Region[];
     }
     const env = await open(lib);
     expect(await env.sync()).toEqual({ ...EMPTY, createdTables: [REGIONS, ACCOUNTS, VISITS] });
     expect(await env.sync()).toEqual(EMPTY);
 
     for (const table of [REGIONS, ACCOUNTS, VISITS]) {
-      for (const name of chosenNames(await inspect(env, table))) expect({ name, length: name.length <= 63 }).toEqual({ name, length: true });
+      for (const name of chosenNames(await inspect(env, table)))
+        expect({ name, length: name.length <= 63 }).toEqual({ name, length: true });
     }
     const accounts = await inspect(env, ACCOUNTS);
     // The same literal names on both databases.
     expect(indexOn(accounts, 'email_address_of_the_account_holder')).toEqual([
-      { name: 'ssy_accounts_of_customers_with_a_rather_long_table_n_c1ae99a3a5', columns: ['email_address_of_the_account_holder'], unique: true },
+      {
+        name: 'ssy_accounts_of_customers_with_a_rather_long_table_n_c1ae99a3a5',
+        columns: ['email_address_of_the_account_holder'],
+        unique: true,
+      },
     ]);
     expect(indexOn(accounts, 'postal_code_of_the_home_address_of_the_holder')).toEqual([
-      { name: constraintName(ACCOUNTS, ['postal_code_of_the_home_address_of_the_holder'], 'index'), columns: ['postal_code_of_the_home_address_of_the_holder'], unique: false },
+      {
+        name: constraintName(ACCOUNTS, ['postal_code_of_the_home_address_of_the_holder'], 'index'),
+        columns: ['postal_code_of_the_home_address_of_the_holder'],
+        unique: false,
+      },
     ]);
-    expect(accounts.foreignKeys).toEqual([{
-      name: constraintName(ACCOUNTS, ['home_region_of_the_account_holder_id'], 'foreign'),
-      columns: ['home_region_of_the_account_holder_id'], target: REGIONS, onDelete: 'CASCADE',
-    }]);
+    expect(accounts.foreignKeys).toEqual([
+      {
+        name: constraintName(ACCOUNTS, ['home_region_of_the_account_holder_id'], 'foreign'),
+        columns: ['home_region_of_the_account_holder_id'],
+        target: REGIONS,
+        onDelete: 'CASCADE',
+      },
+    ]);
     expect((await inspect(env, VISITS)).foreignKeys.map((k) => k.target).sort()).toEqual([REGIONS, ACCOUNTS].sort());
 
     const north = await env.model(Region).create({ name: 'north' });
-    const ann = await env.model(Account).create({ email_address_of_the_account_holder: 'a@x', home_region_of_the_account_holder: north.id });
+    const ann = await env
+      .model(Account)
+      .create({ email_address_of_the_account_holder: 'a@x', home_region_of_the_account_holder: north.id });
     const dup = rejection(env.model(Account).create({ email_address_of_the_account_holder: 'a@x' }));
     expect(await dup).toBeInstanceOf(lib.UniqueViolationError);
-    const dangling = rejection(env.model(Account).create({ email_address_of_the_account_holder: 'b@x', home_region_of_the_account_holder: 999_999 }));
+    const dangling = rejection(
+      env
+        .model(Account)
+        .create({ email_address_of_the_account_holder: 'b@x', home_region_of_the_account_holder: 999_999 }),
+    );
     expect(await dangling).toBeInstanceOf(lib.ForeignKeyViolationError);
     // A raw knex statement: the driver's error, which may come from another realm (jest
     // re-requires the driver per isolated library), hence checked by its message.
@@ -476,7 +538,11 @@ describeEachDatabase('sync() is safe', (db) => {
   it('t15b: a sync killed just before its first unique index is completed by the next one', async () => {
     await crashThenSync('add unique|create unique index', {
       sqlite: { ...EMPTY, createdTables: SYNC_MODEL_TABLES },
-      mariadb: { ...EMPTY, createdTables: ['ssy_p_order', 'ssy_p_watchers'], addedConstraints: ['ssy_p_customer.ssy_p_customer_code_unique'] },
+      mariadb: {
+        ...EMPTY,
+        createdTables: ['ssy_p_order', 'ssy_p_watchers'],
+        addedConstraints: ['ssy_p_customer.ssy_p_customer_code_unique'],
+      },
     });
   });
 
@@ -525,7 +591,9 @@ describeEachDatabase('sync() is safe', (db) => {
     for (const r of results) {
       // Each one, when its sync() returned, saw every table.
       expect({ code: r.code, output: r.output, stderr: r.stderr }).toEqual({
-        code: 0, output: { ok: true, report: expect.any(Object), tables: allTables }, stderr: '',
+        code: 0,
+        output: { ok: true, report: expect.any(Object), tables: allTables },
+        stderr: '',
       });
     }
     const reports = results.map((r) => r.output!.report!);
@@ -596,7 +664,10 @@ describeEachDatabase('sync() is safe', (db) => {
     const env = await open(lib);
     await createByHand(env);
     await env.knex('ssy_h_region').insert({ id: 1, name: 'north' });
-    await env.knex('ssy_h_account').insert([{ id: 1, email: 'a@x', city: 'Oslo', region_id: 1 }, { id: 2, email: 'gone@x' }]);
+    await env.knex('ssy_h_account').insert([
+      { id: 1, email: 'a@x', city: 'Oslo', region_id: 1 },
+      { id: 2, email: 'gone@x' },
+    ]);
     await env.knex('ssy_h_account').where('id', 2).delete(); // id 2 was used: it must not come back
     await env.knex(REL).insert({ ssy_h_account_id: 1, ssy_h_region_id: 1 });
     // A view on the table (SQLite rebuilds the table to add its foreign keys).
@@ -609,7 +680,11 @@ describeEachDatabase('sync() is safe', (db) => {
   });
 
   /** Sync adds what createByHand left out, and no more; the rows survive, the constraints hold. */
-  async function completesHandMadeTables(lib: Lib, env: Environment, { Region, Account }: ReturnType<typeof handMadeModels>): Promise<void> {
+  async function completesHandMadeTables(
+    lib: Lib,
+    env: Environment,
+    { Region, Account }: ReturnType<typeof handMadeModels>,
+  ): Promise<void> {
     expect(await env.sync()).toEqual({
       ...EMPTY,
       addedIndexes: ['ssy_h_account.ssy_h_account_region_id_index', `${REL}.${REL}_ssy_h_region_id_index`],
@@ -624,7 +699,9 @@ describeEachDatabase('sync() is safe', (db) => {
 
     const account = await inspect(env, 'ssy_h_account');
     expect(indexOn(account, 'city')).toEqual([{ name: 'my_city_idx', columns: ['city'], unique: false }]); // not added twice
-    expect(indexOn(account, 'email')).toEqual([{ name: 'ssy_h_account_email_unique', columns: ['email'], unique: true }]);
+    expect(indexOn(account, 'email')).toEqual([
+      { name: 'ssy_h_account_email_unique', columns: ['email'], unique: true },
+    ]);
     expect(account.foreignKeys).toEqual([
       { name: 'ssy_h_account_region_id_foreign', columns: ['region_id'], target: 'ssy_h_region', onDelete: 'CASCADE' },
     ]);
@@ -637,7 +714,9 @@ describeEachDatabase('sync() is safe', (db) => {
     expect(await env.model(Account).browse(1).toDict(['email', 'city'])).toEqual({ email: 'a@x', city: 'Oslo' });
     expect((await env.model(Account).create({ email: 'c@x' })).id).toBe(3); // the id counter survived
     expect(await rejection(env.model(Account).create({ email: 'a@x' }))).toBeInstanceOf(lib.UniqueViolationError);
-    expect(await rejection(env.model(Account).create({ email: 'b@x', region: 42 }))).toBeInstanceOf(lib.ForeignKeyViolationError);
+    expect(await rejection(env.model(Account).create({ email: 'b@x', region: 42 }))).toBeInstanceOf(
+      lib.ForeignKeyViolationError,
+    );
     await env.model(Region).browse(1).unlink();
     expect(await env.knex('ssy_h_account').select('email')).toEqual([{ email: 'c@x' }]); // ON DELETE CASCADE
     expect(await env.knex(REL).count({ n: '*' })).toEqual([{ n: 0 }]);
@@ -650,7 +729,10 @@ describeEachDatabase('sync() is safe', (db) => {
     const env = await open(lib);
     await createByHand(env);
     await env.knex('ssy_h_region').insert({ id: 1, name: 'north' });
-    await env.knex('ssy_h_account').insert([{ id: 1, email: 'a@x', region_id: 1 }, { id: 2, email: 'a@x', region_id: 42 }]);
+    await env.knex('ssy_h_account').insert([
+      { id: 1, email: 'a@x', region_id: 1 },
+      { id: 2, email: 'a@x', region_id: 42 },
+    ]);
 
     expect(await rejection(env.sync())).toBeInstanceOf(lib.UniqueViolationError);
     await env.knex('ssy_h_account').where('id', 2).update({ email: 'b@x' });
@@ -686,7 +768,9 @@ describeEachDatabase('sync() is safe', (db) => {
     expect((await inspect(env, 'ssy_h_account')).foreignKeys).toEqual([
       { name: 'ssy_h_account_region_id_foreign', columns: ['region_id'], target: 'ssy_h_region', onDelete: 'CASCADE' },
     ]);
-    expect(await rejection(env.model(Account).browse(1).write({ region: 42 }))).toBeInstanceOf(lib.ForeignKeyViolationError);
+    expect(await rejection(env.model(Account).browse(1).write({ region: 42 }))).toBeInstanceOf(
+      lib.ForeignKeyViolationError,
+    );
     const north = await env.model(Region).create({ name: 'north' });
     await env.model(Account).browse(1).write({ region: north.id });
     await north.unlink();
@@ -733,7 +817,12 @@ describeEachDatabase('sync() is safe', (db) => {
     expect(await env.sync()).toEqual(EMPTY);
     const ab = await inspect(env, 'ssy_c_a_b');
     const a = await inspect(env, 'ssy_c_a');
-    expect([indexOn(ab, 'c_id').length, indexOn(a, 'b_c_id').length, ab.foreignKeys.length, a.foreignKeys.length]).toEqual([1, 1, 1, 1]);
+    expect([
+      indexOn(ab, 'c_id').length,
+      indexOn(a, 'b_c_id').length,
+      ab.foreignKeys.length,
+      a.foreignKeys.length,
+    ]).toEqual([1, 1, 1, 1]);
     expect(indexOn(ab, 'c_id')[0].name).not.toBe(indexOn(a, 'b_c_id')[0].name);
     expect(ab.foreignKeys[0].name).not.toBe(a.foreignKeys[0].name);
     expect(await rejection(env.model(AB).create({ c: 7 }))).toBeInstanceOf(lib.ForeignKeyViolationError);
@@ -756,7 +845,9 @@ describeEachDatabase('sync() is safe', (db) => {
     }
     const e = await rejection(lib.Environment.open(db.config));
     expect(e).toBeInstanceOf(lib.SchemaError);
-    expect(e.message).toMatch(/ssy_t12_post\.tags: relation table "ssy_t12_post_ssy_t12_tag_rel" is the table of model "ssy_t12_post_ssy_t12_tag_rel"/);
+    expect(e.message).toMatch(
+      /ssy_t12_post\.tags: relation table "ssy_t12_post_ssy_t12_tag_rel" is the table of model "ssy_t12_post_ssy_t12_tag_rel"/,
+    );
     return [Post, Note];
   });
 
@@ -773,7 +864,10 @@ describeEachDatabase('sync() is safe', (db) => {
       @lib.Field.many2many(() => Tag) tags!: Tag[];
     }
     const env = await open(lib);
-    expect(await env.sync()).toEqual({ ...EMPTY, createdTables: ['ssy_s_tag', 'ssy_s_post', 'ssy_s_post_ssy_s_tag_rel'] });
+    expect(await env.sync()).toEqual({
+      ...EMPTY,
+      createdTables: ['ssy_s_tag', 'ssy_s_post', 'ssy_s_post_ssy_s_tag_rel'],
+    });
     const post = await env.model(Post).create({ title: 'p', tags: { create: [{ name: 't' }] } });
     const tags = await post.tags;
     expect(await (await env.fork().model(Tag).browse(tags.ids[0]).posts).mapped('title')).toEqual(['p']);

@@ -1,7 +1,16 @@
 import 'reflect-metadata';
 import {
-  BaseModel, ConnectionError, DatabaseError, Environment, EnvironmentError, Field, Model, SchemaError,
-  UniqueViolationError, ValidationError, type EnvironmentConfig,
+  BaseModel,
+  ConnectionError,
+  DatabaseError,
+  Environment,
+  EnvironmentError,
+  Field,
+  Model,
+  SchemaError,
+  UniqueViolationError,
+  ValidationError,
+  type EnvironmentConfig,
 } from '../lib';
 import type { FieldDef } from '../lib/model/field-types';
 import { schemaOf } from '../lib/model/registry';
@@ -175,13 +184,37 @@ describe('@Field types', () => {
 
   it('defaults every option', () => {
     expect(field(Kinds, 's')).toEqual({
-      name: 's', type: 'string', column: 's', required: false, default: undefined,
-      index: false, unique: false, prefetch: true, size: 255, precision: 12, scale: 2,
+      name: 's',
+      type: 'string',
+      column: 's',
+      required: false,
+      default: undefined,
+      index: false,
+      unique: false,
+      prefetch: true,
+      size: 255,
+      precision: 12,
+      scale: 2,
     });
     const schema = schemaOf(Kinds);
     expect(schema).toMatchObject({ name: 'sch_kinds', table: 'sch_kinds', order: 'id', cls: Kinds });
     expect([...schema.fields.keys()]).toEqual([
-      's', 'i', 'b', 'dt', 'status', 'f', 't', 'j', 'tags', 'dec', 'whole', 'short', 'maybe', 'maybeText', 'maybeFlag', 'maybeDate',
+      's',
+      'i',
+      'b',
+      'dt',
+      'status',
+      'f',
+      't',
+      'j',
+      'tags',
+      'dec',
+      'whole',
+      'short',
+      'maybe',
+      'maybeText',
+      'maybeFlag',
+      'maybeDate',
     ]);
     expect(schema.fields.has('id')).toBe(false);
   });
@@ -196,7 +229,16 @@ describe('@Field and @Model options', () => {
     expect(field(Opts, 'label')).toMatchObject({ name: 'label', column: 'label_col' });
     expect(field(Opts, 'body').prefetch).toBe(false);
     const schema = schemaOf(Opts);
-    expect(schema.prefetchFields.map((f) => f.name)).toEqual(['name', 'status', 'serial', 'price', 'start', 'city', 'code', 'label']);
+    expect(schema.prefetchFields.map((f) => f.name)).toEqual([
+      'name',
+      'status',
+      'serial',
+      'price',
+      'start',
+      'city',
+      'code',
+      'label',
+    ]);
     expect(schema).toMatchObject({ name: 'sch_opts', table: 'sch_opts_table', order: 'name desc, id' });
   });
 
@@ -227,24 +269,30 @@ describe('@Field and @Model options', () => {
 
 describe('SchemaError at decoration time', () => {
   it('a property whose column type cannot be inferred', () => {
-    expect(decorationError(() => {
-      @Model('sch_bad_array')
-      class _A extends BaseModel {
-        @Field() tags!: string[];
-      }
-    }).message).toMatch(/sch_bad_array\.tags: cannot infer a column type from design:type Array.*@Field\.json\(\)/);
-    expect(decorationError(() => {
-      @Model('sch_bad_union')
-      class _A extends BaseModel {
-        @Field() n!: number | null;
-      }
-    }).message).toMatch(/sch_bad_union\.n: cannot infer a column type from design:type Object/);
-    expect(decorationError(() => {
-      @Model('sch_bad_unknown')
-      class _A extends BaseModel {
-        @Field() v!: unknown;
-      }
-    }).message).toMatch(/sch_bad_unknown\.v: cannot infer/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_array')
+        class _A extends BaseModel {
+          @Field() tags!: string[];
+        }
+      }).message,
+    ).toMatch(/sch_bad_array\.tags: cannot infer a column type from design:type Array.*@Field\.json\(\)/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_union')
+        class _A extends BaseModel {
+          @Field() n!: number | null;
+        }
+      }).message,
+    ).toMatch(/sch_bad_union\.n: cannot infer a column type from design:type Object/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_unknown')
+        class _A extends BaseModel {
+          @Field() v!: unknown;
+        }
+      }).message,
+    ).toMatch(/sch_bad_unknown\.v: cannot infer/);
   });
 
   // Names and tables are unique per Environment (its { models }), not per process.
@@ -294,68 +342,86 @@ describe('SchemaError at decoration time', () => {
   });
 
   it('an unknown option', () => {
-    expect(decorationError(() => {
-      @Model('sch_bad_option')
-      class _A extends BaseModel {
-        // @ts-expect-error misspelt option: also a compile error
-        @Field({ requird: true }) name!: string;
-      }
-    }).message).toMatch(/sch_bad_option\.name: unknown option "requird"/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_option')
+        class _A extends BaseModel {
+          // @ts-expect-error misspelt option: also a compile error
+          @Field({ requird: true }) name!: string;
+        }
+      }).message,
+    ).toMatch(/sch_bad_option\.name: unknown option "requird"/);
     // An option of another field type.
-    expect(decorationError(() => {
-      @Model('sch_bad_option_type')
-      class _A extends BaseModel {
-        @Field({ size: 10 }) n!: number;
-      }
-    }).message).toMatch(/sch_bad_option_type\.n: unknown option "size"/);
-    expect(decorationError(() => {
-      @Model('sch_bad_option_text')
-      class _A extends BaseModel {
-        @Field.text({ precision: 3 } as never) t!: string;
-      }
-    }).message).toMatch(/unknown option "precision"/);
-    expect(decorationError(() => {
-      // @ts-expect-error unknown @Model option
-      @Model({ name: 'sch_bad_model_option', tabel: 'x' })
-      class _A extends BaseModel {}
-    }).message).toMatch(/@Model on _A: unknown option "tabel"/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_option_type')
+        class _A extends BaseModel {
+          @Field({ size: 10 }) n!: number;
+        }
+      }).message,
+    ).toMatch(/sch_bad_option_type\.n: unknown option "size"/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_option_text')
+        class _A extends BaseModel {
+          @Field.text({ precision: 3 } as never) t!: string;
+        }
+      }).message,
+    ).toMatch(/unknown option "precision"/);
+    expect(
+      decorationError(() => {
+        // @ts-expect-error unknown @Model option
+        @Model({ name: 'sch_bad_model_option', tabel: 'x' })
+        class _A extends BaseModel {}
+      }).message,
+    ).toMatch(/@Model on _A: unknown option "tabel"/);
   });
 
   it('an option of the wrong type', () => {
-    expect(decorationError(() => {
-      @Model('sch_bad_required')
-      class _A extends BaseModel {
-        // @ts-expect-error required is a boolean
-        @Field({ required: 'yes' }) name!: string;
-      }
-    }).message).toMatch(/sch_bad_required\.name: option "required" must be a boolean/);
-    expect(decorationError(() => {
-      @Model('sch_bad_prefetch')
-      class _A extends BaseModel {
-        // @ts-expect-error prefetch is a boolean
-        @Field.text({ prefetch: 0 }) t!: string;
-      }
-    }).message).toMatch(/option "prefetch" must be a boolean/);
-    expect(decorationError(() => {
-      @Model('sch_bad_size_type')
-      class _A extends BaseModel {
-        // @ts-expect-error size is a number
-        @Field.string({ size: '10' }) s!: string;
-      }
-    }).message).toMatch(/option "size" must be an integer from 1 to \d+/);
-    expect(decorationError(() => {
-      @Model('sch_bad_column_type')
-      class _A extends BaseModel {
-        // @ts-expect-error column is a string
-        @Field({ column: 5 }) s!: string;
-      }
-    }).message).toMatch(/invalid column name 5/);
-    expect(decorationError(() => {
-      @Model('sch_bad_options')
-      class _A extends BaseModel {
-        @Field('s' as never) s!: string;
-      }
-    }).message).toMatch(/options must be an object/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_required')
+        class _A extends BaseModel {
+          // @ts-expect-error required is a boolean
+          @Field({ required: 'yes' }) name!: string;
+        }
+      }).message,
+    ).toMatch(/sch_bad_required\.name: option "required" must be a boolean/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_prefetch')
+        class _A extends BaseModel {
+          // @ts-expect-error prefetch is a boolean
+          @Field.text({ prefetch: 0 }) t!: string;
+        }
+      }).message,
+    ).toMatch(/option "prefetch" must be a boolean/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_size_type')
+        class _A extends BaseModel {
+          // @ts-expect-error size is a number
+          @Field.string({ size: '10' }) s!: string;
+        }
+      }).message,
+    ).toMatch(/option "size" must be an integer from 1 to \d+/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_column_type')
+        class _A extends BaseModel {
+          // @ts-expect-error column is a string
+          @Field({ column: 5 }) s!: string;
+        }
+      }).message,
+    ).toMatch(/invalid column name 5/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_options')
+        class _A extends BaseModel {
+          @Field('s' as never) s!: string;
+        }
+      }).message,
+    ).toMatch(/options must be an object/);
   });
 
   it('a reserved property name', () => {
@@ -366,12 +432,14 @@ describe('SchemaError at decoration time', () => {
       expect(e.message).toContain(`sch_reserved.${name}: "${name}" is reserved`);
     }
     // Decorated in the usual way too.
-    expect(decorationError(() => {
-      @Model('sch_reserved_then')
-      class _A extends BaseModel {
-        @Field() then!: string;
-      }
-    }).message).toMatch(/"then" is reserved/);
+    expect(
+      decorationError(() => {
+        @Model('sch_reserved_then')
+        class _A extends BaseModel {
+          @Field() then!: string;
+        }
+      }).message,
+    ).toMatch(/"then" is reserved/);
     // The column may keep the name.
     @Model('sch_reserved_column')
     class Renamed extends BaseModel {
@@ -408,63 +476,79 @@ describe('SchemaError at decoration time', () => {
   it('a field named like a private recordset member', () => {
     // e.g. `derive`: accepted today, after which at(), iteration, read() and mapped() of
     // any recordset of the model throw SingletonError "derive needs a single ... record".
-    expect(decorationError(() => {
-      @Model('sch_reserved_private')
-      class _A extends BaseModel {
-        @Field() derive!: string;
-      }
-    }).message).toMatch(/"derive" is reserved/);
+    expect(
+      decorationError(() => {
+        @Model('sch_reserved_private')
+        class _A extends BaseModel {
+          @Field() derive!: string;
+        }
+      }).message,
+    ).toMatch(/"derive" is reserved/);
   });
 
   it('an explicit type that contradicts the TypeScript type', () => {
-    expect(decorationError(() => {
-      @Model('sch_bad_fit')
-      class _A extends BaseModel {
-        @Field.boolean() x!: string;
-      }
-    }).message).toMatch(/sch_bad_fit\.x: @Field\.boolean\(\) does not fit the declared TypeScript type String/);
-    expect(decorationError(() => {
-      @Model('sch_bad_fit_date')
-      class _A extends BaseModel {
-        @Field.integer() d!: Date;
-      }
-    }).message).toMatch(/@Field\.integer\(\) does not fit the declared TypeScript type Date/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_fit')
+        class _A extends BaseModel {
+          @Field.boolean() x!: string;
+        }
+      }).message,
+    ).toMatch(/sch_bad_fit\.x: @Field\.boolean\(\) does not fit the declared TypeScript type String/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_fit_date')
+        class _A extends BaseModel {
+          @Field.integer() d!: Date;
+        }
+      }).message,
+    ).toMatch(/@Field\.integer\(\) does not fit the declared TypeScript type Date/);
   });
 
   it('an invalid default', () => {
-    expect(decorationError(() => {
-      @Model('sch_bad_default')
-      class _A extends BaseModel {
-        @Field({ default: 'x' }) n!: number;
-      }
-    }).message).toMatch(/sch_bad_default\.n: invalid default: .*expected a safe integer/);
-    expect(decorationError(() => {
-      @Model('sch_bad_default_size')
-      class _A extends BaseModel {
-        @Field.string({ size: 3, default: 'long' }) s!: string;
-      }
-    }).message).toMatch(/invalid default: .*longer than 3 characters/);
-    expect(decorationError(() => {
-      @Model('sch_bad_default_null')
-      class _A extends BaseModel {
-        @Field({ required: true, default: null }) s!: string;
-      }
-    }).message).toMatch(/invalid default: .*is required and cannot be null/);
-    expect(decorationError(() => {
-      @Model('sch_bad_default_decimal')
-      class _A extends BaseModel {
-        @Field.decimal({ precision: 4, scale: 2, default: 123.45 }) d!: string;
-      }
-    }).message).toMatch(/invalid default: .*digits before the point/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_default')
+        class _A extends BaseModel {
+          @Field({ default: 'x' }) n!: number;
+        }
+      }).message,
+    ).toMatch(/sch_bad_default\.n: invalid default: .*expected a safe integer/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_default_size')
+        class _A extends BaseModel {
+          @Field.string({ size: 3, default: 'long' }) s!: string;
+        }
+      }).message,
+    ).toMatch(/invalid default: .*longer than 3 characters/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_default_null')
+        class _A extends BaseModel {
+          @Field({ required: true, default: null }) s!: string;
+        }
+      }).message,
+    ).toMatch(/invalid default: .*is required and cannot be null/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_default_decimal')
+        class _A extends BaseModel {
+          @Field.decimal({ precision: 4, scale: 2, default: 123.45 }) d!: string;
+        }
+      }).message,
+    ).toMatch(/invalid default: .*digits before the point/);
   });
 
   it('a bad order', () => {
-    expect(decorationError(() => {
-      @Model({ name: 'sch_bad_order', order: 'nope desc' })
-      class _A extends BaseModel {
-        @Field() name!: string;
-      }
-    }).message).toMatch(/@Model "sch_bad_order": bad order: unknown field "nope"/);
+    expect(
+      decorationError(() => {
+        @Model({ name: 'sch_bad_order', order: 'nope desc' })
+        class _A extends BaseModel {
+          @Field() name!: string;
+        }
+      }).message,
+    ).toMatch(/@Model "sch_bad_order": bad order: unknown field "nope"/);
     for (const order of ['name sideways', 'name desc; DROP TABLE x', '', 'name desc,']) {
       const e = decorationError(() => {
         @Model({ name: 'sch_bad_order2', order })
@@ -478,43 +562,55 @@ describe('SchemaError at decoration time', () => {
 
   it('an invalid model, table or column name', () => {
     for (const name of ['sch bad', "sch_q'uote", 'sch_"dq', 'sch-dash', '1sch', '']) {
-      expect(decorationError(() => {
-        @Model(name)
-        class _A extends BaseModel {}
-      }).message).toContain(`invalid model name ${JSON.stringify(name)}`);
+      expect(
+        decorationError(() => {
+          @Model(name)
+          class _A extends BaseModel {}
+        }).message,
+      ).toContain(`invalid model name ${JSON.stringify(name)}`);
     }
-    expect(decorationError(() => {
-      @Model({ name: 'sch_bad_table', table: 'sch tbl' })
-      class _A extends BaseModel {}
-    }).message).toMatch(/@Model "sch_bad_table": invalid table name "sch tbl"/);
-    expect(decorationError(() => {
-      @Model({ name: 'sch_bad_table2', table: 'x`; DROP TABLE y' })
-      class _A extends BaseModel {}
-    }).message).toMatch(/invalid table name/);
+    expect(
+      decorationError(() => {
+        @Model({ name: 'sch_bad_table', table: 'sch tbl' })
+        class _A extends BaseModel {}
+      }).message,
+    ).toMatch(/@Model "sch_bad_table": invalid table name "sch tbl"/);
+    expect(
+      decorationError(() => {
+        @Model({ name: 'sch_bad_table2', table: 'x`; DROP TABLE y' })
+        class _A extends BaseModel {}
+      }).message,
+    ).toMatch(/invalid table name/);
     for (const column of ['a b', 'a"b', "a'b", 'a`b', '']) {
-      expect(decorationError(() => {
-        @Model('sch_bad_column')
-        class _A extends BaseModel {
-          @Field({ column }) s!: string;
-        }
-      }).message).toContain(`sch_bad_column.s: invalid column name ${JSON.stringify(column)}`);
+      expect(
+        decorationError(() => {
+          @Model('sch_bad_column')
+          class _A extends BaseModel {
+            @Field({ column }) s!: string;
+          }
+        }).message,
+      ).toContain(`sch_bad_column.s: invalid column name ${JSON.stringify(column)}`);
     }
   });
 
   it('two fields on one column (the implicit id included)', () => {
-    expect(decorationError(() => {
-      @Model('sch_bad_twice')
-      class _A extends BaseModel {
-        @Field() name!: string;
-        @Field({ column: 'name' }) other!: string;
-      }
-    }).message).toMatch(/model "sch_bad_twice": column "name" is used twice/);
-    expect(decorationError(() => {
-      @Model('sch_bad_id_column')
-      class _A extends BaseModel {
-        @Field({ column: 'id' }) other!: number;
-      }
-    }).message).toMatch(/column "id" is used twice/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_twice')
+        class _A extends BaseModel {
+          @Field() name!: string;
+          @Field({ column: 'name' }) other!: string;
+        }
+      }).message,
+    ).toMatch(/model "sch_bad_twice": column "name" is used twice/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_id_column')
+        class _A extends BaseModel {
+          @Field({ column: 'id' }) other!: number;
+        }
+      }).message,
+    ).toMatch(/column "id" is used twice/);
   });
 
   it('two columns whose names differ only in case (one column in both databases)', () => {
@@ -538,42 +634,54 @@ describe('SchemaError at decoration time', () => {
   });
 
   it('a size, precision or scale out of range', () => {
-    expect(decorationError(() => {
-      @Model('sch_bad_size')
-      class _A extends BaseModel {
-        @Field.string({ size: 0 }) s!: string;
-      }
-    }).message).toMatch(/sch_bad_size\.s: option "size" must be an integer from 1 to \d+/);
-    expect(decorationError(() => {
-      @Model('sch_bad_size_float')
-      class _A extends BaseModel {
-        @Field.string({ size: 1.5 }) s!: string;
-      }
-    }).message).toMatch(/option "size" must be an integer from 1 to \d+/);
-    expect(decorationError(() => {
-      @Model('sch_bad_precision')
-      class _A extends BaseModel {
-        @Field.decimal({ precision: 0 }) d!: string;
-      }
-    }).message).toMatch(/option "precision" must be an integer from 1 to \d+/);
-    expect(decorationError(() => {
-      @Model('sch_bad_scale')
-      class _A extends BaseModel {
-        @Field.decimal({ precision: 4, scale: 5 }) d!: string;
-      }
-    }).message).toMatch(/sch_bad_scale\.d: scale 5 exceeds precision 4/);
-    expect(decorationError(() => {
-      @Model('sch_bad_scale_default')
-      class _A extends BaseModel {
-        @Field.decimal({ precision: 1 }) d!: string; // default scale 2
-      }
-    }).message).toMatch(/scale 2 exceeds precision 1/);
-    expect(decorationError(() => {
-      @Model('sch_bad_scale_negative')
-      class _A extends BaseModel {
-        @Field.decimal({ scale: -1 }) d!: string;
-      }
-    }).message).toMatch(/option "scale"/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_size')
+        class _A extends BaseModel {
+          @Field.string({ size: 0 }) s!: string;
+        }
+      }).message,
+    ).toMatch(/sch_bad_size\.s: option "size" must be an integer from 1 to \d+/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_size_float')
+        class _A extends BaseModel {
+          @Field.string({ size: 1.5 }) s!: string;
+        }
+      }).message,
+    ).toMatch(/option "size" must be an integer from 1 to \d+/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_precision')
+        class _A extends BaseModel {
+          @Field.decimal({ precision: 0 }) d!: string;
+        }
+      }).message,
+    ).toMatch(/option "precision" must be an integer from 1 to \d+/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_scale')
+        class _A extends BaseModel {
+          @Field.decimal({ precision: 4, scale: 5 }) d!: string;
+        }
+      }).message,
+    ).toMatch(/sch_bad_scale\.d: scale 5 exceeds precision 4/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_scale_default')
+        class _A extends BaseModel {
+          @Field.decimal({ precision: 1 }) d!: string; // default scale 2
+        }
+      }).message,
+    ).toMatch(/scale 2 exceeds precision 1/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_scale_negative')
+        class _A extends BaseModel {
+          @Field.decimal({ scale: -1 }) d!: string;
+        }
+      }).message,
+    ).toMatch(/option "scale"/);
   });
 
   it('a decimal precision over 65, which MariaDB cannot create', () => {
@@ -606,32 +714,40 @@ describe('SchemaError at decoration time', () => {
   });
 
   it('@Field on a static property', () => {
-    expect(decorationError(() => {
-      class _A extends BaseModel {
-        @Field() static s: string;
-      }
-    }).message).toMatch(/@Field on static _A\.s: fields are instance properties/);
+    expect(
+      decorationError(() => {
+        class _A extends BaseModel {
+          @Field() static s: string;
+        }
+      }).message,
+    ).toMatch(/@Field on static _A\.s: fields are instance properties/);
   });
 
   it('@Field on a symbol property', () => {
     const sym = Symbol('s');
-    expect(decorationError(() => {
-      @Model('sch_bad_symbol')
-      class _A extends BaseModel {
-        @Field() [sym]!: string;
-      }
-    }).message).toMatch(/@Field on _A: symbol properties cannot be fields/);
+    expect(
+      decorationError(() => {
+        @Model('sch_bad_symbol')
+        class _A extends BaseModel {
+          @Field() [sym]!: string;
+        }
+      }).message,
+    ).toMatch(/@Field on _A: symbol properties cannot be fields/);
   });
 
   it('@Model without a name', () => {
-    expect(decorationError(() => {
-      @Model(undefined as never)
-      class _A extends BaseModel {}
-    }).message).toMatch(/@Model on _A: expected a name/);
-    expect(decorationError(() => {
-      @Model({} as never)
-      class _A extends BaseModel {}
-    }).message).toMatch(/@Model on _A: invalid model name undefined/);
+    expect(
+      decorationError(() => {
+        @Model(undefined as never)
+        class _A extends BaseModel {}
+      }).message,
+    ).toMatch(/@Model on _A: expected a name/);
+    expect(
+      decorationError(() => {
+        @Model({} as never)
+        class _A extends BaseModel {}
+      }).message,
+    ).toMatch(/@Model on _A: invalid model name undefined/);
   });
 
   it('a refused class leaves no trace in the registry', () => {
@@ -661,13 +777,33 @@ describe('Environment.open with a bad config', () => {
     ['a config that is not an object', null, /config must be an object/],
     ['a non-boolean prefetch', { prefetch: 'yes' }, /"prefetch" must be a boolean/],
     ['an unknown client', { client: 'oracle' }, /unknown client "oracle"/],
-    ['an unknown option', { logging: true }, /unknown option "logging" \(allowed: prefetch, queryTimeout, models, log, client, filename\)/],
-    ['options of another client', { client: 'mysql2', connection: 'mysql://u:s3cret@127.0.0.1/db', filename: 'x.db', pool: {} }, /unknown options "filename", "pool" \(allowed: .*connection, poolMax\)/],
+    [
+      'an unknown option',
+      { logging: true },
+      /unknown option "logging" \(allowed: prefetch, queryTimeout, models, log, client, filename\)/,
+    ],
+    [
+      'options of another client',
+      { client: 'mysql2', connection: 'mysql://u:s3cret@127.0.0.1/db', filename: 'x.db', pool: {} },
+      /unknown options "filename", "pool" \(allowed: .*connection, poolMax\)/,
+    ],
     ['a MySQL option on SQLite', { filename: 'a.db', poolMax: 3 }, /unknown option "poolMax"/],
     ['an empty SQLite filename', { filename: '' }, /filename must be a non-empty string/],
-    ['a MySQL connection that is neither URL nor object', { client: 'mysql2', connection: 5 }, /connection.*URL string or an options object/],
-    ['a malformed MySQL URL', { client: 'mysql2', connection: 'mysql://u:s3cret@127.0.0.1:notaport/db' }, /cannot parse MySQL connection URL/],
-    ['a URL of another scheme', { client: 'mysql2', connection: 'postgres://u:s3cret@127.0.0.1/db' }, /unsupported URL scheme "postgres:"/],
+    [
+      'a MySQL connection that is neither URL nor object',
+      { client: 'mysql2', connection: 5 },
+      /connection.*URL string or an options object/,
+    ],
+    [
+      'a malformed MySQL URL',
+      { client: 'mysql2', connection: 'mysql://u:s3cret@127.0.0.1:notaport/db' },
+      /cannot parse MySQL connection URL/,
+    ],
+    [
+      'a URL of another scheme',
+      { client: 'mysql2', connection: 'postgres://u:s3cret@127.0.0.1/db' },
+      /unsupported URL scheme "postgres:"/,
+    ],
   ])('%s is a ValidationError naming the problem', async (_what, config, message) => {
     const e = await rejection(Environment.open(config as EnvironmentConfig));
     expect(e).toBeInstanceOf(ValidationError); // like open()'s own checks of config and prefetch
@@ -677,7 +813,9 @@ describe('Environment.open with a bad config', () => {
   });
 
   it('an unreachable MySQL server is a ConnectionError', async () => {
-    const e = await quietly(() => rejection(Environment.open({ client: 'mysql2', connection: 'mysql://u:s3cret@127.0.0.1:1/db' })));
+    const e = await quietly(() =>
+      rejection(Environment.open({ client: 'mysql2', connection: 'mysql://u:s3cret@127.0.0.1:1/db' })),
+    );
     expect(e).toBeInstanceOf(ConnectionError);
     expect(e).toMatchObject({ code: 'ECONNREFUSED' });
     expect(e.message).toMatch(/database connection failed: .*ECONNREFUSED/);
@@ -707,13 +845,20 @@ describeEachDatabase('Environment', (db) => {
       badPassword.password = 'wrong-s3cret';
       const badDatabase = new URL(url.href);
       badDatabase.pathname = '/sch_no_such_database';
-      refused.push({ client: 'mysql2', connection: badPassword.href }, { client: 'mysql2', connection: badDatabase.href });
+      refused.push(
+        { client: 'mysql2', connection: badPassword.href },
+        { client: 'mysql2', connection: badDatabase.href },
+      );
     }
     for (const config of refused) {
       const e = await quietly(() => rejection(Environment.open(config)));
       expect(e).toBeInstanceOf(DatabaseError);
       // With the config and message, so a failure says which open failed how.
-      expect({ config, error: e.name, message: e.message }).toEqual({ config, error: 'ConnectionError', message: expect.any(String) });
+      expect({ config, error: e.name, message: e.message }).toEqual({
+        config,
+        error: 'ConnectionError',
+        message: expect.any(String),
+      });
       expect(e.message).not.toContain('s3cret');
     }
     expect(Environment.default).toBe(env);
@@ -817,7 +962,11 @@ describeEachDatabase('Environment', (db) => {
     ];
     for (const [what, call] of calls) {
       const e = await rejection((async () => call())());
-      expect({ what, error: e.name, message: e.message }).toEqual({ what, error: 'EnvironmentError', message: 'this Environment is closed' });
+      expect({ what, error: e.name, message: e.message }).toEqual({
+        what,
+        error: 'EnvironmentError',
+        message: 'this Environment is closed',
+      });
     }
     await env.close(); // twice is fine
   });
@@ -870,24 +1019,44 @@ describeEachDatabase('Environment', (db) => {
     const old = env.model(Legacy).browse(oldId);
     expect(await old.toDict()).toEqual({ name: 'old', score: null, state: 'new', note: null, code: null });
     await old.write({ score: 2.5, note: 'n', code: 'c' });
-    expect(await env.fork().model(Legacy).browse(oldId).toDict()).toEqual({ name: 'old', score: 2.5, state: 'new', note: 'n', code: 'c' });
+    expect(await env.fork().model(Legacy).browse(oldId).toDict()).toEqual({
+      name: 'old',
+      score: 2.5,
+      state: 'new',
+      note: 'n',
+      code: 'c',
+    });
     const row = await env.knex('sch_legacy').where('id', oldId).first();
     expect(row).toMatchObject({ note_col: 'n', code: 'c', state: 'new' });
 
     const created = await env.model(Legacy).create({ name: 'new one', code: 'x', note: 'y'.repeat(40) });
     expect(await env.fork().model(Legacy).browse(created.id).toDict()).toEqual({
-      name: 'new one', score: null, state: 'new', note: 'y'.repeat(40), code: 'x',
+      name: 'new one',
+      score: null,
+      state: 'new',
+      note: 'y'.repeat(40),
+      code: 'x',
     });
     await expect(created.write({ note: 'y'.repeat(41) })).rejects.toThrow(ValidationError);
   });
 
   it('field options take effect in the database', async () => {
     const opts = env.model(Opts);
-    const [a, b] = await opts.create([{ name: 'a', code: 'A' }, { name: 'b', code: 'B', label: 'L' }]);
+    const [a, b] = await opts.create([
+      { name: 'a', code: 'A' },
+      { name: 'b', code: 'B', label: 'L' },
+    ]);
     const fresh = () => env.fork().model(Opts);
     expect(await fresh().browse(a.id).toDict()).toEqual({
-      name: 'a', status: 'draft', serial: expect.stringMatching(/^n\d+$/), price: '1.50', start: START,
-      city: null, code: 'A', label: null, body: null,
+      name: 'a',
+      status: 'draft',
+      serial: expect.stringMatching(/^n\d+$/),
+      price: '1.50',
+      start: START,
+      city: null,
+      code: 'A',
+      label: null,
+      body: null,
     });
     expect(await fresh().browse(a.id).serial).not.toBe(await fresh().browse(b.id).serial); // called per record
 
@@ -924,13 +1093,18 @@ describeEachDatabase('Environment', (db) => {
 async function indexes(env: Environment, table: string): Promise<Record<string, boolean>> {
   const out: Record<string, boolean> = {};
   if (env.dialect === 'sqlite') {
-    const list = await env.knex.raw<Array<{ name: string; u: number }>>('SELECT name, "unique" AS u FROM pragma_index_list(?)', [table]);
+    const list = await env.knex.raw<Array<{ name: string; u: number }>>(
+      'SELECT name, "unique" AS u FROM pragma_index_list(?)',
+      [table],
+    );
     for (const index of list) {
       const cols = await env.knex.raw<Array<{ name: string }>>('SELECT name FROM pragma_index_info(?)', [index.name]);
       if (cols.length === 1) out[cols[0].name] = Boolean(index.u);
     }
   } else {
-    const [rows] = (await env.knex.raw('SHOW INDEX FROM ??', [table])) as [Array<{ Key_name: string; Column_name: string; Non_unique: number }>];
+    const [rows] = (await env.knex.raw('SHOW INDEX FROM ??', [table])) as [
+      Array<{ Key_name: string; Column_name: string; Non_unique: number }>,
+    ];
     for (const r of rows) if (r.Key_name !== 'PRIMARY') out[r.Column_name] = Number(r.Non_unique) === 0;
   }
   return out;

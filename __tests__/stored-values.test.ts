@@ -1,5 +1,15 @@
 import 'reflect-metadata';
-import { BaseModel, DatabaseError, DomainError, Field, Model, SchemaError, ValidationError, type Domain, type Environment } from '../lib';
+import {
+  BaseModel,
+  DatabaseError,
+  DomainError,
+  Field,
+  Model,
+  SchemaError,
+  ValidationError,
+  type Domain,
+  type Environment,
+} from '../lib';
 import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
 import { inTimeZone } from './helpers/time-zone';
 
@@ -21,14 +31,22 @@ import { inTimeZone } from './helpers/time-zone';
  *    column's collation, and the records found read the values their rows hold.
  */
 
-@Model({ name: 'sv_invoice', table: 'sv_Invoice', primaryKey: { column: 'InvoiceId', type: 'integer', generated: false } })
+@Model({
+  name: 'sv_invoice',
+  table: 'sv_Invoice',
+  primaryKey: { column: 'InvoiceId', type: 'integer', generated: false },
+})
 class Invoice extends BaseModel {
   @Field.datetime({ format: 'sql', required: true }) InvoiceDate!: Date;
   @Field.decimal({ precision: 10, scale: 2, required: true }) Total!: string;
   @Field.string({ size: 40 }) BillingCity!: string | null;
 }
 
-@Model({ name: 'sv_line', table: 'sv_InvoiceLine', primaryKey: { column: 'InvoiceLineId', type: 'integer', generated: false } })
+@Model({
+  name: 'sv_line',
+  table: 'sv_InvoiceLine',
+  primaryKey: { column: 'InvoiceLineId', type: 'integer', generated: false },
+})
 class Line extends BaseModel {
   @Field.decimal({ precision: 10, scale: 2, required: true }) UnitPrice!: string;
   @Field.integer({ required: true }) Quantity!: number;
@@ -99,31 +117,52 @@ async function createTables(db: TestDatabase, env: Environment): Promise<void> {
   }
   // Literals in the SQL text, as the scripts insert them.
   const q = (s: string | null) => (s === null ? 'NULL' : `'${s}'`);
-  await env.knex.raw(`INSERT INTO sv_Invoice (InvoiceId, InvoiceDate, Total, BillingCity) VALUES ${
-    DATES.map((d, i) => `(${i + 1}, '${d}', 1.98, 'Paris')`).join(', ')}`);
-  await env.knex.raw(`INSERT INTO sv_InvoiceLine (InvoiceLineId, UnitPrice, Quantity) VALUES ${PRICES.map((p, i) => `(${i + 1}, ${p}, 1)`).join(', ')}`);
-  await env.knex.raw(`INSERT INTO sv_Artist (ArtistId, Name) VALUES ${NAMES.map((n, i) => `(${i + 1}, ${q(n)})`).join(', ')}`);
+  await env.knex.raw(
+    `INSERT INTO sv_Invoice (InvoiceId, InvoiceDate, Total, BillingCity) VALUES ${DATES.map(
+      (d, i) => `(${i + 1}, '${d}', 1.98, 'Paris')`,
+    ).join(', ')}`,
+  );
+  await env.knex.raw(
+    `INSERT INTO sv_InvoiceLine (InvoiceLineId, UnitPrice, Quantity) VALUES ${PRICES.map((p, i) => `(${i + 1}, ${p}, 1)`).join(', ')}`,
+  );
+  await env.knex.raw(
+    `INSERT INTO sv_Artist (ArtistId, Name) VALUES ${NAMES.map((n, i) => `(${i + 1}, ${q(n)})`).join(', ')}`,
+  );
 }
 
 /** Rows of a raw SELECT, whichever the driver. */
-async function rawRows<T>(db: TestDatabase, env: Environment, sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
+async function rawRows<T>(
+  db: TestDatabase,
+  env: Environment,
+  sql: string,
+  bindings: readonly unknown[] = [],
+): Promise<T[]> {
   const result = await env.knex.raw(sql, bindings as never);
   return (db.name === 'sqlite' ? result : result[0]) as T[];
 }
 
 /** Key column of each table, as Chinook names them. */
-const KEY: Readonly<Record<string, string>> = { sv_Invoice: 'InvoiceId', sv_InvoiceLine: 'InvoiceLineId', sv_Artist: 'ArtistId' };
+const KEY: Readonly<Record<string, string>> = {
+  sv_Invoice: 'InvoiceId',
+  sv_InvoiceLine: 'InvoiceLineId',
+  sv_Artist: 'ArtistId',
+};
 
 async function rawIds(db: TestDatabase, env: Environment, table: string, where: string): Promise<number[]> {
-  const rows = await rawRows<{ id: number }>(db, env, `SELECT ${KEY[table]} AS id FROM ${table} WHERE ${where} ORDER BY 1`);
+  const rows = await rawRows<{ id: number }>(
+    db,
+    env,
+    `SELECT ${KEY[table]} AS id FROM ${table} WHERE ${where} ORDER BY 1`,
+  );
   return rows.map((r) => Number(r.id));
 }
 
 /** The InvoiceDate text as stored (MySQL: the DATETIME as the server writes it). */
 async function storedDate(db: TestDatabase, env: Environment, id: number): Promise<{ text: string; kind: string }> {
-  const sql = db.name === 'sqlite'
-    ? 'SELECT InvoiceDate AS text, typeof(InvoiceDate) AS kind FROM sv_Invoice WHERE InvoiceId = ?'
-    : 'SELECT CAST(InvoiceDate AS CHAR) AS text, \'datetime\' AS kind FROM sv_Invoice WHERE InvoiceId = ?';
+  const sql =
+    db.name === 'sqlite'
+      ? 'SELECT InvoiceDate AS text, typeof(InvoiceDate) AS kind FROM sv_Invoice WHERE InvoiceId = ?'
+      : "SELECT CAST(InvoiceDate AS CHAR) AS text, 'datetime' AS kind FROM sv_Invoice WHERE InvoiceId = ?";
   const [row] = await rawRows<{ text: string; kind: string }>(db, env, sql, [id]);
   return row;
 }
@@ -173,8 +212,13 @@ describeEachDatabase('values as existing databases store them', (db) => {
     it('reads every stored DATETIME as its UTC instant, as raw SQL holds it', async () => {
       await inTimeZone(tz, async () => {
         expect(new Date(PIVOT).getTimezoneOffset()).toBe(tz === 'UTC' ? 0 : 240);
-        const raw = await rawRows<{ id: number; d: string }>(db, env,
-          db.name === 'sqlite' ? 'SELECT InvoiceId AS id, InvoiceDate AS d FROM sv_Invoice ORDER BY 1' : 'SELECT InvoiceId AS id, CAST(InvoiceDate AS CHAR) AS d FROM sv_Invoice ORDER BY 1');
+        const raw = await rawRows<{ id: number; d: string }>(
+          db,
+          env,
+          db.name === 'sqlite'
+            ? 'SELECT InvoiceId AS id, InvoiceDate AS d FROM sv_Invoice ORDER BY 1'
+            : 'SELECT InvoiceId AS id, CAST(InvoiceDate AS CHAR) AS d FROM sv_Invoice ORDER BY 1',
+        );
         expect(raw.map((r) => r.d)).toEqual(DATES);
         const invoices = env.model(Invoice).browse(idsOf(DATES.length));
         const read = await invoices.read(['InvoiceDate']);
@@ -193,12 +237,20 @@ describeEachDatabase('values as existing databases store them', (db) => {
           [[['InvoiceDate', '<=', pivot]], `InvoiceDate <= '${PIVOT_TEXT}'`],
           [[['InvoiceDate', '=', pivot]], `InvoiceDate = '${PIVOT_TEXT}'`],
           [[['InvoiceDate', '!=', pivot]], `InvoiceDate <> '${PIVOT_TEXT}'`],
-          [[['InvoiceDate', 'in', [pivot, new Date(utc('2009-01-01 00:00:00'))]]], `InvoiceDate IN ('${PIVOT_TEXT}', '2009-01-01 00:00:00')`],
+          [
+            [['InvoiceDate', 'in', [pivot, new Date(utc('2009-01-01 00:00:00'))]]],
+            `InvoiceDate IN ('${PIVOT_TEXT}', '2009-01-01 00:00:00')`,
+          ],
           [[['InvoiceDate', 'not in', [pivot]]], `InvoiceDate NOT IN ('${PIVOT_TEXT}')`],
           // The same instant given as text without offset: UTC, as stored.
           [[['InvoiceDate', '>=', PIVOT_TEXT]], `InvoiceDate >= '${PIVOT_TEXT}'`],
-          [[['InvoiceDate', '>=', pivot], ['InvoiceDate', '<', new Date(utc('2002-08-15 00:00:00'))]],
-            `InvoiceDate >= '${PIVOT_TEXT}' AND InvoiceDate < '2002-08-15 00:00:00'`],
+          [
+            [
+              ['InvoiceDate', '>=', pivot],
+              ['InvoiceDate', '<', new Date(utc('2002-08-15 00:00:00'))],
+            ],
+            `InvoiceDate >= '${PIVOT_TEXT}' AND InvoiceDate < '2002-08-15 00:00:00'`,
+          ],
         ];
         for (const [domain, where] of cases) {
           const truth = await rawIds(db, env, 'sv_Invoice', where);
@@ -206,8 +258,15 @@ describeEachDatabase('values as existing databases store them', (db) => {
           expect({ where, ids: sortNum(found.ids) }).toEqual({ where, ids: truth });
         }
         // The issue's numbers: 6 rows from the pivot day on, where ISO text found 5.
-        expect(await rawIds(db, env, 'sv_Invoice', `InvoiceDate >= '${PIVOT_TEXT}'`)).toEqual([2, 3, 4, 5, 6, 7, 8, 10]);
-        expect(await env.model(Invoice).searchCount([['InvoiceDate', '>=', pivot], ['InvoiceDate', '<', new Date(utc('2003-01-01 00:00:00'))]])).toBe(6);
+        expect(await rawIds(db, env, 'sv_Invoice', `InvoiceDate >= '${PIVOT_TEXT}'`)).toEqual([
+          2, 3, 4, 5, 6, 7, 8, 10,
+        ]);
+        expect(
+          await env.model(Invoice).searchCount([
+            ['InvoiceDate', '>=', pivot],
+            ['InvoiceDate', '<', new Date(utc('2003-01-01 00:00:00'))],
+          ]),
+        ).toBe(6);
       });
     });
 
@@ -235,13 +294,23 @@ describeEachDatabase('values as existing databases store them', (db) => {
       await inTimeZone(tz, async () => {
         const at = new Date(Date.UTC(2021, 2, 4, 5, 6, 7));
         const inv = await env.model(Invoice).create({ id: 100, InvoiceDate: at, Total: '3.96', BillingCity: 'Oslo' });
-        expect(await storedDate(db, env, inv.id)).toEqual({ text: '2021-03-04 05:06:07', kind: db.name === 'sqlite' ? 'text' : 'datetime' });
+        expect(await storedDate(db, env, inv.id)).toEqual({
+          text: '2021-03-04 05:06:07',
+          kind: db.name === 'sqlite' ? 'text' : 'datetime',
+        });
         // Given as text without offset: UTC, whatever the process's zone.
         await inv.write({ InvoiceDate: '2002-08-14 00:00:00' as unknown as Date });
-        expect(await storedDate(db, env, inv.id)).toEqual({ text: PIVOT_TEXT, kind: db.name === 'sqlite' ? 'text' : 'datetime' });
+        expect(await storedDate(db, env, inv.id)).toEqual({
+          text: PIVOT_TEXT,
+          kind: db.name === 'sqlite' ? 'text' : 'datetime',
+        });
         expect((await inv.InvoiceDate).getTime()).toBe(PIVOT);
         // The written row compares with the others: it is one of the pivot's rows now.
-        expect(sortNum((await env.model(Invoice).search([['InvoiceDate', '=', new Date(PIVOT)]])).ids)).toEqual([2, 3, inv.id]);
+        expect(sortNum((await env.model(Invoice).search([['InvoiceDate', '=', new Date(PIVOT)]])).ids)).toEqual([
+          2,
+          3,
+          inv.id,
+        ]);
         env.clearCache();
         expect((await env.model(Invoice).browse(inv.id).InvoiceDate).getTime()).toBe(PIVOT);
       });
@@ -255,33 +324,68 @@ describeEachDatabase('values as existing databases store them', (db) => {
     const ms = new Date(Date.UTC(2021, 0, 1, 0, 0, 0, 1));
     let error: unknown;
     const sent = await countQueries(env, async () => {
-      await env.model(Invoice).create({ id: 100, InvoiceDate: ms, Total: '1.00', BillingCity: null }).catch((e: unknown) => { error = e; });
+      await env
+        .model(Invoice)
+        .create({ id: 100, InvoiceDate: ms, Total: '1.00', BillingCity: null })
+        .catch((e: unknown) => {
+          error = e;
+        });
       await expect(inv.write({ InvoiceDate: ms })).rejects.toThrow(ValidationError);
-      await expect(inv.write({ InvoiceDate: '2021-01-01T00:00:00.001Z' as unknown as Date })).rejects.toThrow(ValidationError);
+      await expect(inv.write({ InvoiceDate: '2021-01-01T00:00:00.001Z' as unknown as Date })).rejects.toThrow(
+        ValidationError,
+      );
     });
     expect(sent).toBe(0);
     expect(error).toBeInstanceOf(ValidationError);
-    expect((error as Error).message).toMatch(/^sv_invoice\.InvoiceDate: has milliseconds; its format 'sql' stores whole seconds/);
+    expect((error as Error).message).toMatch(
+      /^sv_invoice\.InvoiceDate: has milliseconds; its format 'sql' stores whole seconds/,
+    );
     expect((await inv.InvoiceDate).getTime()).toBe(PIVOT);
     expect(await env.model(Invoice).searchCount([])).toBe(count);
     expect(await storedDate(db, env, 2)).toMatchObject({ text: PIVOT_TEXT });
     // A domain value is compared, not stored: milliseconds are fine there; bad dates are not.
-    await expect(env.model(Invoice).search([['InvoiceDate', '>=', '2002-02-30 00:00:00']])).rejects.toThrow(DomainError);
+    await expect(env.model(Invoice).search([['InvoiceDate', '>=', '2002-02-30 00:00:00']])).rejects.toThrow(
+      DomainError,
+    );
   });
 
   it('sync creates whole-second columns for format sql, and DATETIME(3) / ISO text stays the default', async () => {
-    const ev = await env.model(Event).create({ happened: new Date(Date.UTC(2020, 1, 29, 12, 0, 1)), stamp: new Date(Date.UTC(2020, 1, 29, 12, 0, 1, 250)) });
+    const ev = await env
+      .model(Event)
+      .create({
+        happened: new Date(Date.UTC(2020, 1, 29, 12, 0, 1)),
+        stamp: new Date(Date.UTC(2020, 1, 29, 12, 0, 1, 250)),
+      });
     if (db.name === 'sqlite') {
-      const [row] = await rawRows<{ happened: string; stamp: string }>(db, env, 'SELECT happened, stamp FROM sv_event WHERE id = ?', [ev.id]);
+      const [row] = await rawRows<{ happened: string; stamp: string }>(
+        db,
+        env,
+        'SELECT happened, stamp FROM sv_event WHERE id = ?',
+        [ev.id],
+      );
       expect(row).toEqual({ happened: '2020-02-29 12:00:01', stamp: '2020-02-29T12:00:01.250Z' });
       const cols = await rawRows<{ name: string; type: string }>(db, env, 'PRAGMA table_info(sv_event)');
-      expect(cols.filter((c) => c.name !== 'id').map((c) => [c.name, c.type])).toEqual([['happened', 'varchar(19)'], ['stamp', 'varchar(24)']]);
+      expect(cols.filter((c) => c.name !== 'id').map((c) => [c.name, c.type])).toEqual([
+        ['happened', 'varchar(19)'],
+        ['stamp', 'varchar(24)'],
+      ]);
     } else {
-      const [row] = await rawRows<{ happened: string; stamp: string }>(db, env, 'SELECT CAST(happened AS CHAR) AS happened, CAST(stamp AS CHAR) AS stamp FROM sv_event WHERE id = ?', [ev.id]);
+      const [row] = await rawRows<{ happened: string; stamp: string }>(
+        db,
+        env,
+        'SELECT CAST(happened AS CHAR) AS happened, CAST(stamp AS CHAR) AS stamp FROM sv_event WHERE id = ?',
+        [ev.id],
+      );
       expect(row).toEqual({ happened: '2020-02-29 12:00:01', stamp: '2020-02-29 12:00:01.250' });
-      const cols = await rawRows<{ c: string; t: string }>(db, env,
-        "SELECT column_name AS c, column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'sv_event' AND column_name <> 'id' ORDER BY ordinal_position");
-      expect(cols.map((c) => [c.c, c.t])).toEqual([['happened', 'datetime'], ['stamp', 'datetime(3)']]);
+      const cols = await rawRows<{ c: string; t: string }>(
+        db,
+        env,
+        "SELECT column_name AS c, column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'sv_event' AND column_name <> 'id' ORDER BY ordinal_position",
+      );
+      expect(cols.map((c) => [c.c, c.t])).toEqual([
+        ['happened', 'datetime'],
+        ['stamp', 'datetime(3)'],
+      ]);
     }
     env.clearCache();
     const again = env.model(Event).browse(ev.id);
@@ -299,7 +403,11 @@ describeEachDatabase('values as existing databases store them', (db) => {
 
   it('NUMERIC(10,2) money reads as the decimal string with its scale', async () => {
     if (db.name === 'sqlite') {
-      const kinds = await rawRows<{ k: string }>(db, env, 'SELECT typeof(UnitPrice) AS k FROM sv_InvoiceLine ORDER BY InvoiceLineId');
+      const kinds = await rawRows<{ k: string }>(
+        db,
+        env,
+        'SELECT typeof(UnitPrice) AS k FROM sv_InvoiceLine ORDER BY InvoiceLineId',
+      );
       expect(kinds.map((r) => r.k)).toEqual(['real', 'real', 'real', 'real', 'integer', 'real', 'real']);
     }
     const lines = env.model(Line).browse(idsOf(PRICES.length));
@@ -338,8 +446,18 @@ describeEachDatabase('values as existing databases store them', (db) => {
     const line = env.model(Line).browse(1);
     await line.write({ UnitPrice: '1.25' });
     const created = await env.model(Line).create({ id: 100, UnitPrice: '3', Quantity: 2 });
-    const [row] = await rawRows<{ p: unknown }>(db, env, 'SELECT UnitPrice AS p FROM sv_InvoiceLine WHERE InvoiceLineId = ?', [1]);
-    const [made] = await rawRows<{ p: unknown }>(db, env, 'SELECT UnitPrice AS p FROM sv_InvoiceLine WHERE InvoiceLineId = ?', [created.id]);
+    const [row] = await rawRows<{ p: unknown }>(
+      db,
+      env,
+      'SELECT UnitPrice AS p FROM sv_InvoiceLine WHERE InvoiceLineId = ?',
+      [1],
+    );
+    const [made] = await rawRows<{ p: unknown }>(
+      db,
+      env,
+      'SELECT UnitPrice AS p FROM sv_InvoiceLine WHERE InvoiceLineId = ?',
+      [created.id],
+    );
     expect([row.p, made.p]).toEqual(db.name === 'sqlite' ? [1.25, 3] : ['1.25', '3.00']);
     expect([await line.UnitPrice, await created.UnitPrice]).toEqual(['1.25', '3.00']);
     env.clearCache();
@@ -354,8 +472,11 @@ describeEachDatabase('values as existing databases store them', (db) => {
       const [row] = await rawRows<{ sql: string }>(db, env, "SELECT sql FROM sqlite_master WHERE name = 'sv_Artist'");
       expect(row.sql).toMatch(/COLLATE NOCASE/);
     } else {
-      const [row] = await rawRows<{ c: string }>(db, env,
-        "SELECT collation_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'sv_Artist' AND column_name = 'Name'");
+      const [row] = await rawRows<{ c: string }>(
+        db,
+        env,
+        "SELECT collation_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'sv_Artist' AND column_name = 'Name'",
+      );
       expect(row.c).toMatch(/^utf8(mb3)?_general_ci$/);
     }
   });
@@ -384,7 +505,11 @@ describeEachDatabase('values as existing databases store them', (db) => {
     // = and in agree with raw SQL's = and IN on the same column.
     expect(await rawIds(db, env, 'sv_Artist', "Name = 'abc'")).toEqual(expected.eq[db.name]);
     expect(await rawIds(db, env, 'sv_Artist', "Name IN ('abc', 'ABD')")).toEqual(expected.in[db.name]);
-    const stored = new Map((await rawRows<{ id: number; Name: string | null }>(db, env, 'SELECT ArtistId AS id, Name FROM sv_Artist')).map((r) => [Number(r.id), r.Name]));
+    const stored = new Map(
+      (await rawRows<{ id: number; Name: string | null }>(db, env, 'SELECT ArtistId AS id, Name FROM sv_Artist')).map(
+        (r) => [Number(r.id), r.Name],
+      ),
+    );
     for (const [key, domain] of Object.entries(domains)) {
       env.clearCache();
       const found = await env.model(Artist).search(domain);
@@ -397,7 +522,7 @@ describeEachDatabase('values as existing databases store them', (db) => {
     expect(stored.get(3)).toBe('abc ');
   });
 
-  it('a character the column\'s character set cannot hold is refused by MariaDB (utf8mb3), stored by SQLite', async () => {
+  it("a character the column's character set cannot hold is refused by MariaDB (utf8mb3), stored by SQLite", async () => {
     const artist = env.model(Artist).browse(1);
     expect(await artist.Name).toBe('abc');
     const name = 'note \u{1F3B5}'; // outside the BMP: four bytes in UTF-8, which utf8mb3 lacks
@@ -407,12 +532,17 @@ describeEachDatabase('values as existing databases store them', (db) => {
       expect(await env.model(Artist).browse(1).Name).toBe(name);
       return;
     }
-    const error = await artist.write({ Name: name }).then(() => undefined, (e: unknown) => e);
+    const error = await artist.write({ Name: name }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DatabaseError);
     expect((error as Error).message).toMatch(/Incorrect string value for column .*Name/);
     expect((error as Error).message).not.toContain('note');
     // The failed write left the cache and the row as they were.
     expect(await artist.Name).toBe('abc');
-    expect(await rawRows<{ Name: string }>(db, env, 'SELECT Name FROM sv_Artist WHERE ArtistId = 1')).toEqual([{ Name: 'abc' }]);
+    expect(await rawRows<{ Name: string }>(db, env, 'SELECT Name FROM sv_Artist WHERE ArtistId = 1')).toEqual([
+      { Name: 'abc' },
+    ]);
   });
 });

@@ -6,7 +6,14 @@ import path from 'node:path';
 import readline from 'node:readline';
 import mysql from 'mysql2/promise';
 import {
-  BaseModel, ConnectionError, Environment, EnvironmentError, Field, LockTimeoutError, Model, TransactionEndedError,
+  BaseModel,
+  ConnectionError,
+  Environment,
+  EnvironmentError,
+  Field,
+  LockTimeoutError,
+  Model,
+  TransactionEndedError,
 } from '../lib';
 import { statementHooks } from '../lib/db/executor';
 import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
@@ -68,7 +75,10 @@ afterEach(() => {
   releaseAll = [];
 });
 
-type Outcome<T> = { status: 'fulfilled'; value: T; ms: number } | { status: 'rejected'; reason: unknown; ms: number } | { status: 'pending'; ms: number };
+type Outcome<T> =
+  | { status: 'fulfilled'; value: T; ms: number }
+  | { status: 'rejected'; reason: unknown; ms: number }
+  | { status: 'pending'; ms: number };
 
 /** How `p` settled within `ms` (a deadline that only turns a hang into a fast failure). */
 async function within<T>(p: Promise<T>, ms: number): Promise<Outcome<T>> {
@@ -76,7 +86,13 @@ async function within<T>(p: Promise<T>, ms: number): Promise<Outcome<T>> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
   try {
-    const r = await Promise.race([p.then((value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason })), deadline]);
+    const r = await Promise.race([
+      p.then(
+        (value) => ({ status: 'fulfilled' as const, value }),
+        (reason: unknown) => ({ status: 'rejected' as const, reason }),
+      ),
+      deadline,
+    ]);
     return r === 'pending' ? { status: 'pending', ms: Date.now() - started } : { ...r, ms: Date.now() - started };
   } finally {
     clearTimeout(timer);
@@ -88,12 +104,18 @@ async function within<T>(p: Promise<T>, ms: number): Promise<Outcome<T>> {
  * once, so a promise the test awaits later is never an unhandled rejection meanwhile.
  */
 function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then((v) => `resolved with ${String(v)}`, (e: unknown) => e);
+  return p.then(
+    (v) => `resolved with ${String(v)}`,
+    (e: unknown) => e,
+  );
 }
 
 /** The value `p` resolves with, or "rejected: <class>: <message>" (observed at once, as rejection()). */
 function fulfillment<T>(p: Promise<T>): Promise<T | string> {
-  return p.then((v) => v, (e: unknown) => `rejected: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+  return p.then(
+    (v) => v,
+    (e: unknown) => `rejected: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`,
+  );
 }
 
 const nameInDb = async (knex: Environment['knex'], id: number): Promise<string | undefined> =>
@@ -109,7 +131,9 @@ function queryLog(env: Environment): string[] {
 }
 
 /** A SQLite file of its own, or the test MariaDB: a database a second pool can open. */
-async function openShared(db: TestDatabase): Promise<{ env: Environment; config: Parameters<typeof Environment.open>[0]; cleanup(): void }> {
+async function openShared(
+  db: TestDatabase,
+): Promise<{ env: Environment; config: Parameters<typeof Environment.open>[0]; cleanup(): void }> {
   if (db.name === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxorm-ts-'));
     const config = { filename: path.join(dir, 'db.sqlite') };
@@ -140,7 +164,11 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     const sent = await countQueries(env, () =>
       env.transaction(async () => {
         write = fulfillment(items().browse(id).write({ name: 'unawaited' }));
-        create = fulfillment(items().create({ name: 'created' }).then((r) => r.id));
+        create = fulfillment(
+          items()
+            .create({ name: 'created' })
+            .then((r) => r.id),
+        );
       }),
     );
     expect(sent).toBe(2); // the UPDATE and the INSERT, before the COMMIT
@@ -151,10 +179,12 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     expect(await nameInDb(env.knex, id)).toBe('unawaited');
     expect(await nameInDb(env.knex, createdId)).toBe('created');
     // Both reached the Environment's committed cache with the transaction.
-    expect(await countQueries(env, async () => {
-      expect(await items().browse(id).name).toBe('unawaited');
-      expect(await items().browse(createdId).name).toBe('created');
-    })).toBe(0);
+    expect(
+      await countQueries(env, async () => {
+        expect(await items().browse(id).name).toBe('unawaited');
+        expect(await items().browse(createdId).name).toBe('created');
+      }),
+    ).toBe(0);
     expect(await env.fork().model(Item).browse(id).name).toBe('unawaited');
   });
 
@@ -182,7 +212,13 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     let txSettled = false;
     const tx = env
       .transaction(async () => {
-        write = items().browse(id).write({ name: 'escaped' }).then(() => 'resolved', (e: unknown) => `rejected: ${String(e)}`);
+        write = items()
+          .browse(id)
+          .write({ name: 'escaped' })
+          .then(
+            () => 'resolved',
+            (e: unknown) => `rejected: ${String(e)}`,
+          );
         await held.arrived; // the UPDATE ran; its reply is held: the callback returns with it in flight
       })
       .finally(() => (txSettled = true));
@@ -219,7 +255,12 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
   });
 
   it('an un-awaited prefetch of more than 1,000 records (two statements) completes inside the transaction', async () => {
-    const ids = (await env.fork().model(Item).create(Array.from({ length: 1001 }, (_, i) => ({ name: `n${i}` })))).ids;
+    const ids = (
+      await env
+        .fork()
+        .model(Item)
+        .create(Array.from({ length: 1001 }, (_, i) => ({ name: `n${i}` })))
+    ).ids;
     let prefetch: Promise<unknown> | undefined;
     const sent = await countQueries(env, () =>
       env.transaction(async () => {
@@ -231,7 +272,7 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     expect(await countQueries(env, async () => expect(await items().browse(ids[1000]).name).toBe('n1000'))).toBe(0);
   });
 
-  it('E2: a search or create sent from the callback\'s context after commit fails with TransactionEndedError and never runs', async () => {
+  it("E2: a search or create sent from the callback's context after commit fails with TransactionEndedError and never runs", async () => {
     const id = await seed();
     let committed!: () => void;
     const afterCommit = new Promise<void>((resolve) => (committed = resolve));
@@ -256,27 +297,35 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     expect(await items().search([['name', '=', 'late']])).toHaveLength(0);
   });
 
-  it('E2: env.knex from the callback\'s context after commit throws TransactionEndedError (a raw statement would run in autocommit)', async () => {
+  it("E2: env.knex from the callback's context after commit throws TransactionEndedError (a raw statement would run in autocommit)", async () => {
     const id = await seed();
     let committed!: () => void;
     const afterCommit = new Promise<void>((resolve) => (committed = resolve));
     let raw: Promise<unknown> | undefined;
     await env.transaction(async () => {
-      raw = rejection(new Promise((resolve) => setTimeout(resolve, 0)).then(() => afterCommit).then(() => env.knex('ts_item').where('id', id).update({ name: 'raw' })));
+      raw = rejection(
+        new Promise((resolve) => setTimeout(resolve, 0))
+          .then(() => afterCommit)
+          .then(() => env.knex('ts_item').where('id', id).update({ name: 'raw' })),
+      );
     });
     committed();
     expect(await raw).toBeInstanceOf(TransactionEndedError);
     expect(await nameInDb(env.knex, id)).toBe('orig');
   });
 
-  it('E2: a write sent from a rolled-back transaction\'s context after it ended is refused and never runs', async () => {
+  it("E2: a write sent from a rolled-back transaction's context after it ended is refused and never runs", async () => {
     const id = await seed();
     let ended!: () => void;
     const afterEnd = new Promise<void>((resolve) => (ended = resolve));
     let write: Promise<unknown> | undefined;
     await expect(
       env.transaction(async () => {
-        write = rejection(new Promise((resolve) => setTimeout(resolve, 0)).then(() => afterEnd).then(() => items().browse(id).write({ name: 'late' })));
+        write = rejection(
+          new Promise((resolve) => setTimeout(resolve, 0))
+            .then(() => afterEnd)
+            .then(() => items().browse(id).write({ name: 'late' })),
+        );
         throw new Boom();
       }),
     ).rejects.toThrow(Boom);
@@ -288,7 +337,7 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     expect(await items().browse(id).name).toBe('orig');
   });
 
-  it('a statement from an ended savepoint\'s context, while the outer transaction is open, is refused (neither the outer level nor autocommit runs it)', async () => {
+  it("a statement from an ended savepoint's context, while the outer transaction is open, is refused (neither the outer level nor autocommit runs it)", async () => {
     const id = await seed();
     let innerEnded!: () => void;
     const afterInner = new Promise<void>((resolve) => (innerEnded = resolve));
@@ -337,7 +386,12 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
   });
 
   it('t23: a root-scope load in flight while a transaction writes one of its records and rolls back: the rolled-back value is never served', async () => {
-    const ids = (await env.fork().model(Item).create(Array.from({ length: 1000 }, () => ({ name: 'orig' })))).ids;
+    const ids = (
+      await env
+        .fork()
+        .model(Item)
+        .create(Array.from({ length: 1000 }, () => ({ name: 'orig' })))
+    ).ids;
     const all = await items().search([]);
     const victim = all.at(700);
     const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
@@ -360,7 +414,10 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
   });
 
   it('t23, committed: a root-scope load that read the record before the transaction committed never puts the old value back', async () => {
-    await env.fork().model(Item).create(Array.from({ length: 1000 }, () => ({ name: 'orig' })));
+    await env
+      .fork()
+      .model(Item)
+      .create(Array.from({ length: 1000 }, () => ({ name: 'orig' })));
     const all = await items().search([]);
     const victim = all.at(700);
     const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
@@ -375,12 +432,16 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     expect(await env.fork().model(Item).browse(victim.id).name).toBe('tx');
   });
 
-  it('a loop over a search\'s records after a transaction that read them rolled back costs one query, not one per record', async () => {
-    await env.fork().model(Item).create(Array.from({ length: 20 }, (_, i) => ({ name: `n${i}` })));
+  it("a loop over a search's records after a transaction that read them rolled back costs one query, not one per record", async () => {
+    await env
+      .fork()
+      .model(Item)
+      .create(Array.from({ length: 20 }, (_, i) => ({ name: `n${i}` })));
     const recs = await items().search([]);
-    const loop = () => countQueries(env, async () => {
-      for (const rec of recs) await rec.name;
-    });
+    const loop = () =>
+      countQueries(env, async () => {
+        for (const rec of recs) await rec.name;
+      });
     await expect(
       env.transaction(async () => {
         expect(await loop()).toBe(1); // loaded into the transaction's layer, dropped by the rollback
@@ -391,7 +452,7 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
   });
 
   if (db.name === 'mariadb') {
-    it('a fork\'s read inside a transaction works on a pool of 10 and sees the committed value', async () => {
+    it("a fork's read inside a transaction works on a pool of 10 and sees the committed value", async () => {
       const id = await seed();
       const fork = env.fork();
       const out = await env.transaction(async () => {
@@ -417,23 +478,29 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
     });
 
     it.each([
-      ['a fork\'s read', (e: Environment, id: number): Promise<unknown> => e.fork().model(Item).browse(id).name],
-      ['a fork\'s search', (e: Environment): Promise<unknown> => e.fork().model(Item).search([])],
-      ['the root Environment\'s read, inside a fork\'s transaction', (e: Environment, id: number): Promise<unknown> => e.model(Item).browse(id).name],
-    ])('G: %s fails at once with EnvironmentError saying why; the transaction goes on and commits', async (_what, statement) => {
-      const tx = env.fork(); // the transaction runs on a fork; the statement comes from another Environment of the pool
-      const out = await tx.transaction(async () => {
-        await tx.model(Item).browse(id).write({ name: 'in-tx' });
-        return within(statement(env, id), 1000);
-      });
-      expect(out.status).toBe('rejected');
-      const reason = (out as { reason: unknown }).reason;
-      expect(reason).toBeInstanceOf(EnvironmentError);
-      expect(reason).not.toBeInstanceOf(TransactionEndedError);
-      expect(String((reason as Error).message)).toMatch(/single connection/);
-      expect(out.ms).toBeLessThan(1000);
-      expect(await nameInDb(env.knex, id)).toBe('in-tx');
-    });
+      ["a fork's read", (e: Environment, id: number): Promise<unknown> => e.fork().model(Item).browse(id).name],
+      ["a fork's search", (e: Environment): Promise<unknown> => e.fork().model(Item).search([])],
+      [
+        "the root Environment's read, inside a fork's transaction",
+        (e: Environment, id: number): Promise<unknown> => e.model(Item).browse(id).name,
+      ],
+    ])(
+      'G: %s fails at once with EnvironmentError saying why; the transaction goes on and commits',
+      async (_what, statement) => {
+        const tx = env.fork(); // the transaction runs on a fork; the statement comes from another Environment of the pool
+        const out = await tx.transaction(async () => {
+          await tx.model(Item).browse(id).write({ name: 'in-tx' });
+          return within(statement(env, id), 1000);
+        });
+        expect(out.status).toBe('rejected');
+        const reason = (out as { reason: unknown }).reason;
+        expect(reason).toBeInstanceOf(EnvironmentError);
+        expect(reason).not.toBeInstanceOf(TransactionEndedError);
+        expect(String((reason as Error).message)).toMatch(/single connection/);
+        expect(out.ms).toBeLessThan(1000);
+        expect(await nameInDb(env.knex, id)).toBe('in-tx');
+      },
+    );
 
     it('G: another pool on the same SQLite file is a second connection: its read inside the transaction runs at once and sees the committed value', async () => {
       const shared = await openShared(db);
@@ -453,7 +520,7 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
       }
     });
 
-    it('G: a fork\'s write from inside a transaction fails at once with EnvironmentError (it would need a second connection)', async () => {
+    it("G: a fork's write from inside a transaction fails at once with EnvironmentError (it would need a second connection)", async () => {
       let write!: Promise<unknown>;
       const out = await env.transaction(async () => {
         await env.model(Item).browse(id).write({ qty: 1 });
@@ -461,14 +528,18 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
         return within(write, 1000);
       });
       const settledLater = await within(write, 60_000); // (on failure: the write waited for the connection)
-      expect({ status: out.status, error: out.status === 'rejected' ? (out.reason as Error).constructor.name : undefined }).toEqual({
-        status: 'rejected', error: 'EnvironmentError',
+      expect({
+        status: out.status,
+        error: out.status === 'rejected' ? (out.reason as Error).constructor.name : undefined,
+      }).toEqual({
+        status: 'rejected',
+        error: 'EnvironmentError',
       });
       expect(settledLater.status).toBe('rejected');
       expect(await nameInDb(env.knex, id)).toBe('orig');
     }, 70_000);
 
-    it('G: another Environment\'s transaction() from inside a transaction fails at once with EnvironmentError', async () => {
+    it("G: another Environment's transaction() from inside a transaction fails at once with EnvironmentError", async () => {
       const other = env.fork();
       let nested!: Promise<unknown>;
       const out = await env.transaction(async () => {
@@ -476,8 +547,12 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
         return within(nested, 1000);
       });
       const settledLater = await within(nested, 60_000);
-      expect({ status: out.status, error: out.status === 'rejected' ? (out.reason as Error).constructor.name : undefined }).toEqual({
-        status: 'rejected', error: 'EnvironmentError',
+      expect({
+        status: out.status,
+        error: out.status === 'rejected' ? (out.reason as Error).constructor.name : undefined,
+      }).toEqual({
+        status: 'rejected',
+        error: 'EnvironmentError',
       });
       expect(settledLater.status).toBe('rejected');
       expect(await nameInDb(env.knex, id)).toBe('orig');
@@ -487,7 +562,7 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
   if (db.name === 'mariadb') {
     const url = (db.config as { connection: string }).connection;
 
-    it('poolMax: 1: a fork\'s read inside a transaction fails at once with EnvironmentError (the single-connection rule)', async () => {
+    it("poolMax: 1: a fork's read inside a transaction fails at once with EnvironmentError (the single-connection rule)", async () => {
       const setup = await db.open();
       const id = (await setup.model(Item).create({ name: 'orig' })).id;
       await setup.close();
@@ -506,7 +581,7 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
       }
     });
 
-    it('poolMax: 1: a fork\'s write inside a transaction fails at once with EnvironmentError', async () => {
+    it("poolMax: 1: a fork's write inside a transaction fails at once with EnvironmentError", async () => {
       const setup = await db.open();
       const id = (await setup.model(Item).create({ name: 'orig' })).id;
       await setup.close();
@@ -519,8 +594,12 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
           return within(write, 1000);
         });
         const settledLater = await within(write, 15_000);
-        expect({ status: out.status, error: out.status === 'rejected' ? (out.reason as Error).constructor.name : undefined }).toEqual({
-          status: 'rejected', error: 'EnvironmentError',
+        expect({
+          status: out.status,
+          error: out.status === 'rejected' ? (out.reason as Error).constructor.name : undefined,
+        }).toEqual({
+          status: 'rejected',
+          error: 'EnvironmentError',
         });
         expect(settledLater.status).toBe('rejected');
         expect(await nameInDb(env.knex, id)).toBe('orig');
@@ -529,9 +608,14 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
       }
     }, 30_000);
 
-    it('t10: every connection of the pool held by a transaction waiting for a fork\'s read: ConnectionError after the acquire timeout (10 s), rolled back, then the pool works', async () => {
+    it("t10: every connection of the pool held by a transaction waiting for a fork's read: ConnectionError after the acquire timeout (10 s), rolled back, then the pool works", async () => {
       const setup = await db.open();
-      const ids = (await setup.model(Item).create([{ name: 'a', qty: 0 }, { name: 'b', qty: 0 }])).ids;
+      const ids = (
+        await setup.model(Item).create([
+          { name: 'a', qty: 0 },
+          { name: 'b', qty: 0 },
+        ])
+      ).ids;
       await setup.close();
       const env = await Environment.open({ client: 'mysql2', connection: url, poolMax: 2 });
       try {
@@ -546,12 +630,18 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
               await worker.model(Item).browse(id).write({ qty: 1 });
               if (++count === 2) arrive();
               await bothHoldTheirConnection;
-              return worker.fork().model(Item).browse(ids[1 - i]).name; // needs a third connection
+              return worker
+                .fork()
+                .model(Item)
+                .browse(ids[1 - i]).name; // needs a third connection
             });
           }),
         );
         const ms = Date.now() - started;
-        expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).constructor.name : r.value))).toEqual(['ConnectionError', 'ConnectionError']);
+        expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).constructor.name : r.value))).toEqual([
+          'ConnectionError',
+          'ConnectionError',
+        ]);
         expect(results.every((r) => r.status === 'rejected' && r.reason instanceof ConnectionError)).toBe(true);
         expect(ms).toBeGreaterThanOrEqual(9_000);
         expect(ms).toBeLessThan(12_000);
@@ -594,7 +684,7 @@ describeEachDatabase('transaction scope: close()', (db) => {
     expect(env.stats.queries).toBe(1);
   });
 
-  it('a fork\'s read in flight when the fork is closed fails with EnvironmentError; the root still works', async () => {
+  it("a fork's read in flight when the fork is closed fails with EnvironmentError; the root still works", async () => {
     const id = (await env.fork().model(Item).create({ name: 'orig' })).id;
     const fork = env.fork();
     const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
@@ -624,7 +714,12 @@ describeEachDatabase('transaction scope: close()', (db) => {
   it('t21: fork.close() while its create is in flight: the create resolves and the row exists', async () => {
     const fork = env.fork();
     const held = holdReply(/^insert/i);
-    const create = fulfillment(fork.model(Item).create({ name: 'in flight' }).then((r) => r.ids));
+    const create = fulfillment(
+      fork
+        .model(Item)
+        .create({ name: 'in flight' })
+        .then((r) => r.ids),
+    );
     await held.arrived;
     await fork.close();
     held.release();
@@ -639,7 +734,12 @@ describeEachDatabase('transaction scope: close()', (db) => {
     try {
       const root = shared.env;
       const held = holdReply(/^insert/i);
-      const create = fulfillment(root.model(Item).create({ name: 'in flight' }).then((r) => r.ids));
+      const create = fulfillment(
+        root
+          .model(Item)
+          .create({ name: 'in flight' })
+          .then((r) => r.ids),
+      );
       await held.arrived;
       let closed = false;
       const closing = root.close().then(() => (closed = true));
@@ -683,7 +783,12 @@ describeEachDatabase('transaction scope: close()', (db) => {
      * load waits in the server for a table lock; its connection is KILLed there.
      */
     async function killedLoad() {
-      const ids = (await env.fork().model(Item).create(Array.from({ length: 5 }, (_, i) => ({ name: `n${i}`, qty: i })))).ids;
+      const ids = (
+        await env
+          .fork()
+          .model(Item)
+          .create(Array.from({ length: 5 }, (_, i) => ({ name: `n${i}`, qty: i })))
+      ).ids;
       const work = env.fork();
       const recs = work.model(Item).browse(ids);
       const admin = await mysql.createConnection(url);
@@ -701,7 +806,9 @@ describeEachDatabase('transaction scope: close()', (db) => {
 
     it('t16: the connection of a load killed while the load waits in the server: every reader gets ConnectionError, nothing is cached, the next read works', async () => {
       const { ids, work, recs, results } = await killedLoad();
-      expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).constructor.name : r.value))).toEqual(Array(5).fill('ConnectionError'));
+      expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).constructor.name : r.value))).toEqual(
+        Array(5).fill('ConnectionError'),
+      );
       expect(results.every((r) => r.status === 'rejected' && r.reason instanceof ConnectionError)).toBe(true);
       expect(work.stats.queries).toBe(1); // one batched load for the five readers
       for (const id of ids) expect(work.cache.has('ts_item', 'name', id)).toBe(false);
@@ -762,10 +869,14 @@ describe('transaction scope: two processes on one SQLite file [sqlite]', () => {
 
   /** Starts the lock holder (process A); resolves with a function awaiting its next stdout line. */
   function startHolder(id: number): () => Promise<string> {
-    child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), FIXTURE, path.join(dir, 'db.sqlite'), String(id)], {
-      cwd: path.join(__dirname, '..'),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      ['-r', require.resolve('ts-node/register/transpile-only'), FIXTURE, path.join(dir, 'db.sqlite'), String(id)],
+      {
+        cwd: path.join(__dirname, '..'),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     const lines = readline.createInterface({ input: child.stdout });
     const queue: string[] = [];
     const waiting: Array<(line: string) => void> = [];
@@ -773,10 +884,13 @@ describe('transaction scope: two processes on one SQLite file [sqlite]', () => {
     lines.on('close', () => waiting.splice(0).forEach((w) => w('<exit>')));
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    return () => new Promise<string>((resolve) => (queue.length ? resolve(queue.shift()!) : waiting.push(resolve))).then((l) => (l === '<exit>' ? `<exit> ${stderr}` : l));
+    return () =>
+      new Promise<string>((resolve) => (queue.length ? resolve(queue.shift()!) : waiting.push(resolve))).then((l) =>
+        l === '<exit>' ? `<exit> ${stderr}` : l,
+      );
   }
 
-  it('t17: while process A holds a write transaction, B reads the committed value at once and B\'s write fails with LockTimeoutError after the busy timeout; after A commits B works', async () => {
+  it("t17: while process A holds a write transaction, B reads the committed value at once and B's write fails with LockTimeoutError after the busy timeout; after A commits B works", async () => {
     const id = (await env.model(LockItem).create({ name: 'orig' })).id;
     const nextLine = startHolder(id);
     expect(await nextLine()).toBe('locked');

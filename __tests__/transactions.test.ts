@@ -92,7 +92,10 @@ for (const kind of KEY_KINDS) {
       const again = await accounts().create({ id: key, owner: 'again', balance: 2 });
       expect(again.id).toBe(key);
       expect(await countQueries(env, async () => expect(await accounts().browse(key).owner).toBe('again'))).toBe(0);
-      expect(await env.fork().model(Account).browse(key).toDict(['owner', 'balance'])).toEqual({ owner: 'again', balance: 2 });
+      expect(await env.fork().model(Account).browse(key).toDict(['owner', 'balance'])).toEqual({
+        owner: 'again',
+        balance: 2,
+      });
     });
 
     it('a database error inside the transaction rolls back its earlier writes', async () => {
@@ -164,7 +167,12 @@ for (const kind of KEY_KINDS) {
     });
 
     it('loads inside and outside a transaction are never batched together', async () => {
-      const ids = (await env.fork().model(Account).create([k({ owner: 'a' }), k({ owner: 'b' })])).ids;
+      const ids = (
+        await env
+          .fork()
+          .model(Account)
+          .create([k({ owner: 'a' }), k({ owner: 'b' })])
+      ).ids;
       const inside = env.transaction(async () => accounts().browse(ids[0]).owner);
       const outside = env.fork().model(Account).browse(ids[1]).owner;
       expect(await Promise.all([inside, outside])).toEqual(['a', 'b']);

@@ -46,18 +46,27 @@ export async function runLoad(
   const per = options.accountsPerWorker ?? 3;
   await env.knex.schema.dropTableIfExists('load_account');
   await env.sync();
-  const accounts = await env.model(Account).create(
-    Array.from({ length: workers * per }, (_, i) => ({ owner: Math.floor(i / per), balance: 0, note: null })),
-  );
+  const accounts = await env
+    .model(Account)
+    .create(Array.from({ length: workers * per }, (_, i) => ({ owner: Math.floor(i / per), balance: 0, note: null })));
   const ids = accounts.ids;
   const done = new Map<number, number>(); // account -> increments made by its owner
   const result: LoadResult = {
-    workers, seconds: durationMs / 1000, operations: 0, increments: 0, reads: 0, searches: 0, errors: [], lostUpdates: 0, staleOwnReads: 0, queries: 0,
+    workers,
+    seconds: durationMs / 1000,
+    operations: 0,
+    increments: 0,
+    reads: 0,
+    searches: 0,
+    errors: [],
+    lostUpdates: 0,
+    staleOwnReads: 0,
+    queries: 0,
   };
   const deadline = Date.now() + durationMs;
   const forks: Environment[] = [];
   let seed = 1234567;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
   const worker = async (w: number) => {
     const fork = env.fork();
@@ -112,13 +121,26 @@ async function main(): Promise<void> {
   const db = value('--db') ?? 'mysql';
   let url = value('--mysql-url') ?? process.env.PROXORM_MYSQL_URL;
   if (db === 'mysql' && !url) {
-    url = execFileSync('bash', [path.join(__dirname, '..', 'scripts', 'mariadb.sh'), 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+    url = execFileSync('bash', [path.join(__dirname, '..', 'scripts', 'mariadb.sh'), 'start'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+      .trim()
+      .split('\n')
+      .pop();
   }
   const env = await Environment.open(db === 'mysql' ? { client: 'mysql2', connection: url!, poolMax: 10 } : {});
-  const result = await runLoad(env, { workers: Number(value('--workers') ?? 100), durationMs: Number(value('--seconds') ?? 10) * 1000 });
-  console.log(JSON.stringify({ ...result, errors: result.errors.slice(0, 10), errorCount: result.errors.length }, null, 2));
-  console.log(`${result.operations} operations (${(result.operations / result.seconds).toFixed(0)}/s) by ${result.workers} forks; ` +
-    `${result.errors.length} errors, ${result.lostUpdates} lost updates, ${result.staleOwnReads} stale own reads`);
+  const result = await runLoad(env, {
+    workers: Number(value('--workers') ?? 100),
+    durationMs: Number(value('--seconds') ?? 10) * 1000,
+  });
+  console.log(
+    JSON.stringify({ ...result, errors: result.errors.slice(0, 10), errorCount: result.errors.length }, null, 2),
+  );
+  console.log(
+    `${result.operations} operations (${(result.operations / result.seconds).toFixed(0)}/s) by ${result.workers} forks; ` +
+      `${result.errors.length} errors, ${result.lostUpdates} lost updates, ${result.staleOwnReads} stale own reads`,
+  );
   await env.close();
   if (result.errors.length || result.lostUpdates || result.staleOwnReads) process.exit(1);
 }

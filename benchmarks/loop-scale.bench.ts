@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   await env.knex.raw(
     `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${max}) INSERT INTO scale_item (name, qty) SELECT 'name-' || i, i FROM s`,
   );
-  console.log(`naive loop, one integer field, SQLite in memory; ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, node ${process.version}`);
+  console.log(
+    `naive loop, one integer field, SQLite in memory; ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, node ${process.version}`,
+  );
   const rows: Array<{ n: number; usPerRecord: number; queries: number }> = [];
   for (const n of sizes) {
     const times: number[] = [];
@@ -56,10 +58,14 @@ async function main(): Promise<void> {
   console.log('| records | µs per record (median) | load statements | vs 1k |');
   console.log('|---:|---:|---:|---:|');
   for (const row of rows) {
-    console.log(`| ${row.n.toLocaleString('en')} | ${row.usPerRecord.toFixed(2)} | ${row.queries} | ${(row.usPerRecord / rows[0].usPerRecord).toFixed(2)}x |`);
+    console.log(
+      `| ${row.n.toLocaleString('en')} | ${row.usPerRecord.toFixed(2)} | ${row.queries} | ${(row.usPerRecord / rows[0].usPerRecord).toFixed(2)}x |`,
+    );
   }
   const worst = Math.max(...rows.map((r) => r.usPerRecord / rows[0].usPerRecord));
-  console.log(`goal: within 1.5x of the 1k cost per record at every size: ${worst <= 1.5 ? 'met' : 'MISSED'} (worst ${worst.toFixed(2)}x)`);
+  console.log(
+    `goal: within 1.5x of the 1k cost per record at every size: ${worst <= 1.5 ? 'met' : 'MISSED'} (worst ${worst.toFixed(2)}x)`,
+  );
   await env.close();
 }
 

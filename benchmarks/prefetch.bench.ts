@@ -79,14 +79,25 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.db === 'mysql' && !args.mysqlUrl) throw new Error('--db mysql needs --mysql-url or PROXORM_MYSQL_URL (bash scripts/mariadb.sh start prints one)');
+  if (args.db === 'mysql' && !args.mysqlUrl)
+    throw new Error('--db mysql needs --mysql-url or PROXORM_MYSQL_URL (bash scripts/mariadb.sh start prints one)');
   const dir = args.file ? mkdtempSync(path.join(os.tmpdir(), 'proxorm-prefetch-')) : undefined;
   const env = await Environment.open(
-    args.db === 'mysql' ? { client: 'mysql2', connection: args.mysqlUrl! } : { filename: dir ? path.join(dir, 'bench.db') : ':memory:' },
+    args.db === 'mysql'
+      ? { client: 'mysql2', connection: args.mysqlUrl! }
+      : { filename: dir ? path.join(dir, 'bench.db') : ':memory:' },
   );
   await env.knex.schema.dropTableIfExists('bench_user');
   await env.sync();
-  await env.model(User).create(Array.from({ length: args.records }, (_, i) => ({ name: `user ${i}`, email: `u${i}@example.com`, age: 18 + (i % 60) })));
+  await env
+    .model(User)
+    .create(
+      Array.from({ length: args.records }, (_, i) => ({
+        name: `user ${i}`,
+        email: `u${i}@example.com`,
+        age: 18 + (i % 60),
+      })),
+    );
 
   const times = new Map<Mode, number[]>();
   const queries = new Map<Mode, number>();
@@ -106,11 +117,21 @@ async function main(): Promise<void> {
   }
   process.stderr.write('\n');
 
-  console.log(`\n${args.records} records, ${args.rounds} rounds, ${args.db}${args.db === 'sqlite' ? (dir ? ' (file)' : ' (in memory)') : ''}, node ${process.version}\n`);
-  console.log(`${'mode'.padEnd(22)} ${'queries'.padStart(8)} ${'median ms'.padStart(10)} ${'min ms'.padStart(8)} ${'max ms'.padStart(8)}`);
+  console.log(
+    `\n${args.records} records, ${args.rounds} rounds, ${args.db}${args.db === 'sqlite' ? (dir ? ' (file)' : ' (in memory)') : ''}, node ${process.version}\n`,
+  );
+  console.log(
+    `${'mode'.padEnd(22)} ${'queries'.padStart(8)} ${'median ms'.padStart(10)} ${'min ms'.padStart(8)} ${'max ms'.padStart(8)}`,
+  );
   for (const mode of modes) {
     const t = times.get(mode)!;
-    console.log(`${mode.padEnd(22)} ${String(queries.get(mode)).padStart(8)} ${median(t).toFixed(2).padStart(10)} ${Math.min(...t).toFixed(2).padStart(8)} ${Math.max(...t).toFixed(2).padStart(8)}`);
+    console.log(
+      `${mode.padEnd(22)} ${String(queries.get(mode)).padStart(8)} ${median(t).toFixed(2).padStart(10)} ${Math.min(...t)
+        .toFixed(2)
+        .padStart(8)} ${Math.max(...t)
+        .toFixed(2)
+        .padStart(8)}`,
+    );
   }
   const auto = median(times.get('automatic prefetch')!);
   const explicit = median(times.get('explicit prefetch()')!);

@@ -25,7 +25,15 @@ import { markdown, quantile, svgChart, type Cell, type Results } from './harness
 import { resetAges, seed } from './harness/seed';
 import { WORKLOADS, type BenchDb, type Contender, type ContenderModule, type WorkloadId } from './harness/types';
 
-const MODULES = ['./contenders/proxorm', './contenders/knex', './peers/typeorm', './peers/mikroorm', './peers/sequelize', './peers/objection', './peers/drizzle'];
+const MODULES = [
+  './contenders/proxorm',
+  './contenders/knex',
+  './peers/typeorm',
+  './peers/mikroorm',
+  './peers/sequelize',
+  './peers/objection',
+  './peers/drizzle',
+];
 const SHORT_MODULES = ['./contenders/proxorm', './contenders/knex'];
 const REFERENCE = 'hand-written knex';
 
@@ -53,27 +61,44 @@ function parseArgs(argv: string[]): Args {
     return v;
   };
   return {
-    db, mysqlUrl: value('--mysql-url'), short, save: !argv.includes('--no-save'),
+    db,
+    mysqlUrl: value('--mysql-url'),
+    short,
+    save: !argv.includes('--no-save'),
     rounds: int('--rounds', short ? 2 : 5),
     iterations: int('--iterations', short ? 2 : 3),
-    only: value('--only')?.split(',').map((s) => s.trim()),
+    only: value('--only')
+      ?.split(',')
+      .map((s) => s.trim()),
   };
 }
 
 async function openDb(args: Args): Promise<{ db: BenchDb; cleanup: () => void }> {
   if (args.db === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'proxorm-bench-'));
-    return { db: { kind: 'sqlite', sqliteFile: path.join(dir, 'bench.db') }, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      db: { kind: 'sqlite', sqliteFile: path.join(dir, 'bench.db') },
+      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   let url = args.mysqlUrl ?? process.env.PROXORM_MYSQL_URL;
   let stop = () => {};
   if (!url) {
     const script = path.join(__dirname, '..', 'scripts', 'mariadb.sh');
-    url = execFileSync('bash', [script, 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+    url = execFileSync('bash', [script, 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+      .trim()
+      .split('\n')
+      .pop()!;
     stop = () => execFileSync('bash', [script, 'stop'], { stdio: 'ignore' });
   }
   const u = new URL(url);
-  const mysql = { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) };
+  const mysql = {
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1),
+  };
   return { db: { kind: 'mysql', mysqlUrl: url, mysql }, cleanup: stop };
 }
 
@@ -90,7 +115,8 @@ async function loadContenders(args: Args, db: BenchDb): Promise<{ ready: Contend
       continue;
     }
     for (const c of list) {
-      if (args.only && !args.only.some((o) => c.name.toLowerCase().includes(o.toLowerCase())) && c.name !== REFERENCE) continue;
+      if (args.only && !args.only.some((o) => c.name.toLowerCase().includes(o.toLowerCase())) && c.name !== REFERENCE)
+        continue;
       try {
         await c.setup(db);
         ready.push(c);
@@ -103,7 +129,11 @@ async function loadContenders(args: Args, db: BenchDb): Promise<{ ready: Contend
 }
 
 /** The function a workload's timed part runs, with its untimed preparation (d, e). */
-function task(c: Contender, w: WorkloadId, db: BenchDb): { prepare?: () => Promise<void>; run: () => Promise<number>; after?: () => Promise<void> } | undefined {
+function task(
+  c: Contender,
+  w: WorkloadId,
+  db: BenchDb,
+): { prepare?: () => Promise<void>; run: () => Promise<number>; after?: () => Promise<void> } | undefined {
   if (w === 'd') {
     const d = c.workloads.d;
     if (!d) return undefined;
@@ -119,7 +149,9 @@ function progress(done: number, total: number, label: string): void {
   if (!process.stderr.isTTY && done !== total) return;
   const width = 30;
   const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round((done / total) * 100)).padStart(3)}% ${label.padEnd(48).slice(0, 48)}`);
+  process.stderr.write(
+    `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round((done / total) * 100)).padStart(3)}% ${label.padEnd(48).slice(0, 48)}`,
+  );
   if (done === total) process.stderr.write('\n');
 }
 
@@ -150,7 +182,8 @@ async function main(): Promise<void> {
           queries.set(key, (await counter.read()) - before);
           await t.after?.();
           if (c.name === REFERENCE) reference.set(w, sum);
-          else if (reference.has(w) && sum !== reference.get(w)) broken.set(key, `checksum ${sum} != ${reference.get(w)}`);
+          else if (reference.has(w) && sum !== reference.get(w))
+            broken.set(key, `checksum ${sum} != ${reference.get(w)}`);
         } catch (e) {
           broken.set(key, (e as Error).message.split('\n')[0]);
           await t.after?.().catch(() => undefined);
@@ -165,7 +198,15 @@ async function main(): Promise<void> {
     for (let round = 0; round < args.rounds; round++) {
       for (const w of workloads) {
         progress(step++, total, `round ${round + 1}/${args.rounds} workload ${w}: ${WORKLOADS[w]}`);
-        const bench = new Bench({ iterations: args.iterations, time: 0, warmup: round === 0, warmupIterations: 1, warmupTime: 0, retainSamples: true, throws: false });
+        const bench = new Bench({
+          iterations: args.iterations,
+          time: 0,
+          warmup: round === 0,
+          warmupIterations: 1,
+          warmupTime: 0,
+          retainSamples: true,
+          throws: false,
+        });
         for (const c of ready) {
           const t = task(c, w, db);
           const key = `${c.name}\u0000${w}`;
@@ -181,7 +222,8 @@ async function main(): Promise<void> {
           const key = `${tk.name}\u0000${w}`;
           const r = tk.result;
           if (r.state === 'errored') broken.set(key, r.error.message.split('\n')[0]);
-          else if ('latency' in r && r.latency.samples) samples.set(key, [...(samples.get(key) ?? []), ...r.latency.samples]);
+          else if ('latency' in r && r.latency.samples)
+            samples.set(key, [...(samples.get(key) ?? []), ...r.latency.samples]);
         }
       }
     }
@@ -194,7 +236,11 @@ async function main(): Promise<void> {
         if (!task(c, w, db)) continue;
         const s = [...(samples.get(key) ?? [])].sort((a, b) => a - b);
         row[c.name] = broken.get(key) ?? {
-          medianMs: quantile(s, 0.5), p25Ms: quantile(s, 0.25), p75Ms: quantile(s, 0.75), samples: s.length, queries: queries.get(key) ?? NaN,
+          medianMs: quantile(s, 0.5),
+          p25Ms: quantile(s, 0.25),
+          p75Ms: quantile(s, 0.75),
+          samples: s.length,
+          queries: queries.get(key) ?? NaN,
         };
       }
       cells[w] = row;

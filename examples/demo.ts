@@ -31,12 +31,16 @@ async function main(): Promise<void> {
   await env.sync();
 
   const customers = await step(env, 'create 100 customers (batched INSERT)', () =>
-    env.model(Customer).create(Array.from({ length: 100 }, (_, i) => ({ name: `Customer ${i}`, email: `c${i}@example.com` }))),
+    env
+      .model(Customer)
+      .create(Array.from({ length: 100 }, (_, i) => ({ name: `Customer ${i}`, email: `c${i}@example.com` }))),
   );
   await step(env, 'create 1,000 orders (batched INSERT)', () =>
     env.model(Order).create(
       Array.from({ length: 1000 }, (_, i) => ({
-        status: i % 3 ? 'pending' : 'done', amount: 50 + ((i * 37) % 2000), customerId: customers.ids[i % 100],
+        status: i % 3 ? 'pending' : 'done',
+        amount: 50 + ((i * 37) % 2000),
+        customerId: customers.ids[i % 100],
       })),
     ),
   );
@@ -47,7 +51,13 @@ async function main(): Promise<void> {
   let total = 0;
   let count = 0;
   await step(work, 'search + loop', async () => {
-    const orders = await work.model(Order).search([['status', '=', 'pending'], ['amount', '>', 1000]], { order: 'amount desc' });
+    const orders = await work.model(Order).search(
+      [
+        ['status', '=', 'pending'],
+        ['amount', '>', 1000],
+      ],
+      { order: 'amount desc' },
+    );
     for (const order of orders) {
       total += await order.amount;
       await order.status;
@@ -58,7 +68,9 @@ async function main(): Promise<void> {
   console.log(`  read ${count} orders, total amount ${total}`);
 
   const top = (await work.model(Order).search([['status', '=', 'pending']], { order: 'amount desc', limit: 1 })).at(0);
-  const topDict = await step(work, 'toDict of the biggest order (already cached)', () => top.toDict(['status', 'amount', 'customerId']));
+  const topDict = await step(work, 'toDict of the biggest order (already cached)', () =>
+    top.toDict(['status', 'amount', 'customerId']),
+  );
   console.log('  ', topDict);
 
   console.log('\nCustomers whose name contains "7" (ilike), read in one go:');
@@ -81,7 +93,10 @@ async function main(): Promise<void> {
     try {
       await top.write({ amount: 'lots' as unknown as number });
     } catch (e) {
-      console.log(`   ${(e as Error).name}: ${(e as Error).message}`, e instanceof ValidationError ? '' : '(unexpected)');
+      console.log(
+        `   ${(e as Error).name}: ${(e as Error).message}`,
+        e instanceof ValidationError ? '' : '(unexpected)',
+      );
     }
   });
 

@@ -34,7 +34,10 @@ async function main(): Promise<void> {
   ]);
 
   const work = env.fork(); // same connection pool, empty cache: one per request or job
-  const orders = await work.model(Order).search([['status', '=', 'pending'], ['amount', '>', 1000]]);
+  const orders = await work.model(Order).search([
+    ['status', '=', 'pending'],
+    ['amount', '>', 1000],
+  ]);
   for (const order of orders) {
     const customer = await order.customer; // a Customer recordset of one
     console.log(await customer.name, await order.amount); // Bob 2500, then Ann 1200

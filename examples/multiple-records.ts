@@ -22,10 +22,15 @@ export async function run(log: Log): Promise<void> {
   });
 
   const nPlusOne = root.fork({ prefetch: false });
-  await counted(nPlusOne, log, 'the same with prefetch off and no prefetch() (the N+1 the seed plan started from)', async () => {
-    const users = await nPlusOne.model(User).search([['age', '>', 18]]);
-    for (const user of users) await user.name;
-  });
+  await counted(
+    nPlusOne,
+    log,
+    'the same with prefetch off and no prefetch() (the N+1 the seed plan started from)',
+    async () => {
+      const users = await nPlusOne.model(User).search([['age', '>', 18]]);
+      for (const user of users) await user.name;
+    },
+  );
   await root.close();
 }
 

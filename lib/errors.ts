@@ -24,8 +24,13 @@ export class MissingError extends ProxormError {
    * Integer keys are named in the message; string keys (data, which messages never
    * carry) only counted: they are in `ids`.
    */
-  constructor(readonly model: string, readonly ids: readonly (number | string)[]) {
-    super(`${model}: ${ids.some((id) => typeof id === 'string') ? `${ids.length} record(s)` : `record(s) ${ids.join(', ')}`} do not exist (deleted or never created)`);
+  constructor(
+    readonly model: string,
+    readonly ids: readonly (number | string)[],
+  ) {
+    super(
+      `${model}: ${ids.some((id) => typeof id === 'string') ? `${ids.length} record(s)` : `record(s) ${ids.join(', ')}`} do not exist (deleted or never created)`,
+    );
   }
 }
 
@@ -47,9 +52,16 @@ export class TransactionEndedError extends EnvironmentError {}
  * field and key, never the stored value.
  */
 export class DataError extends ProxormError {
-  constructor(readonly model: string, readonly field: string, readonly key: number | string, detail: string) {
+  constructor(
+    readonly model: string,
+    readonly field: string,
+    readonly key: number | string,
+    detail: string,
+  ) {
     // A string key is data: named only by `key`, not in the message.
-    super(`${model}.${field} of ${typeof key === 'number' ? `record ${key}` : 'a record (see .key)'}: the stored value is not a valid ${detail}`);
+    super(
+      `${model}.${field} of ${typeof key === 'number' ? `record ${key}` : 'a record (see .key)'}: the stored value is not a valid ${detail}`,
+    );
   }
 }
 
@@ -60,7 +72,12 @@ export class DataError extends ProxormError {
  * of it holds a value bound to the statement.
  */
 export class DatabaseError extends ProxormError {
-  constructor(message: string, readonly sql: string | undefined, readonly code: string | undefined, cause: unknown) {
+  constructor(
+    message: string,
+    readonly sql: string | undefined,
+    readonly code: string | undefined,
+    cause: unknown,
+  ) {
     super(message, { cause });
   }
 }

@@ -2,13 +2,29 @@ import 'reflect-metadata';
 
 export { Model, Field, type ModelOptions, type ModelDecorator, type FieldDecorator } from './model/decorators';
 export type {
-  FieldType, BaseFieldOptions, StringFieldOptions, DecimalFieldOptions, DatetimeFieldOptions, DatetimeFormat, FieldDef,
-  ScalarType, RelationType, OnDelete, Many2oneOptions, Many2manyOptions,
+  FieldType,
+  BaseFieldOptions,
+  StringFieldOptions,
+  DecimalFieldOptions,
+  DatetimeFieldOptions,
+  DatetimeFormat,
+  FieldDef,
+  ScalarType,
+  RelationType,
+  OnDelete,
+  Many2oneOptions,
+  Many2manyOptions,
 } from './model/field-types';
 export type { ModelSchema } from './model/schema';
 export type { Key, KeyType, PrimaryKeyDef, PrimaryKeyOption } from './model/keys';
 export { BaseModel, asRecord } from './record/base-model';
-export { defineModel, type DefineModelOptions, type DefinedModel, type DefinedFields, type DefinedInstance } from './record/define-model';
+export {
+  defineModel,
+  type DefineModelOptions,
+  type DefinedModel,
+  type DefinedFields,
+  type DefinedInstance,
+} from './record/define-model';
 export { Environment, type EnvironmentConfig, type TransactionOptions } from './env/environment';
 export type { Stats } from './session/stats';
 export type { EnvironmentEvents, StatementStartEvent, StatementEndEvent, ListenOptions } from './db/events';
@@ -17,12 +33,46 @@ export type { SyncReport } from './db/schema-sync';
 export type { DatabaseConfig, SqliteConfig, MysqlConfig } from './db/database';
 export { ModelApi, type BrowseOptions, type SearchOptions } from './record/model-api';
 export { RecordSetBase } from './record/recordset';
-export type { RecordSet, Values, CreateValues, KeyOf, FieldKeys, RecordFields, ReadRow, ModelClass, CachedRow, MemberKeys } from './record/types';
-export type { ModelBrand, TargetOf, RelationKeys, ReadValue, WriteValue, DictValue, DictValues, X2ManyCommands } from './record/types';
+export type {
+  RecordSet,
+  Values,
+  CreateValues,
+  KeyOf,
+  FieldKeys,
+  RecordFields,
+  ReadRow,
+  ModelClass,
+  CachedRow,
+  MemberKeys,
+} from './record/types';
+export type {
+  ModelBrand,
+  TargetOf,
+  RelationKeys,
+  ReadValue,
+  WriteValue,
+  DictValue,
+  DictValues,
+  X2ManyCommands,
+} from './record/types';
 export type { Domain, DomainTerm, DomainLeaf, Operator } from './query/domain';
 export { OPERATORS } from './query/domain';
 export {
-  ProxormError, DomainError, ValidationError, SingletonError, MissingError, SchemaError, EnvironmentError,
-  DatabaseError, UniqueViolationError, ForeignKeyViolationError, NotNullViolationError, ConnectionError, QueryTimeoutError,
-  DeadlockError, LockTimeoutError, DataError, TransactionEndedError,
+  ProxormError,
+  DomainError,
+  ValidationError,
+  SingletonError,
+  MissingError,
+  SchemaError,
+  EnvironmentError,
+  DatabaseError,
+  UniqueViolationError,
+  ForeignKeyViolationError,
+  NotNullViolationError,
+  ConnectionError,
+  QueryTimeoutError,
+  DeadlockError,
+  LockTimeoutError,
+  DataError,
+  TransactionEndedError,
 } from './errors';

@@ -29,10 +29,14 @@ export interface ChinookDatabase {
 type SqlValue = string | number | null;
 
 export function describeEachChinook(title: string, suite: (db: ChinookDatabase) => void): void {
-  describeOnBoth(title, {
-    sqlite: () => lifecycle('sqlite', sqliteCopy),
-    mariadb: (url) => lifecycle('mariadb', () => mariadbCopy(url)),
-  }, suite);
+  describeOnBoth(
+    title,
+    {
+      sqlite: () => lifecycle('sqlite', sqliteCopy),
+      mariadb: (url) => lifecycle('mariadb', () => mariadbCopy(url)),
+    },
+    suite,
+  );
 }
 
 /** One test's copy: its config, and how to throw it away. */
@@ -111,7 +115,10 @@ function lifecycle(name: 'sqlite' | 'mariadb', make: () => Promise<Copy>): Chino
           'SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name',
         );
         const [{ schema_version: version }] = await db.rows<{ schema_version: number }>('PRAGMA schema_version');
-        return [`schema_version ${version}`, ...master.map((m) => `${m.type} ${m.name} on ${m.tbl_name}:\n${m.sql ?? '(automatic)'}`)].join('\n');
+        return [
+          `schema_version ${version}`,
+          ...master.map((m) => `${m.type} ${m.name} on ${m.tbl_name}:\n${m.sql ?? '(automatic)'}`),
+        ].join('\n');
       }
       const tables = await db.rows<{ name: string; type: string }>(
         'SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name',

@@ -35,7 +35,11 @@ export function describeEachDatabase(title: string, suite: (db: TestDatabase) =>
  * Runs `suite` on SQLite and, as describeEachDatabase says, on MariaDB, with the
  * database handle each of `make` gives (the test databases, or a fixture's copies).
  */
-export function describeOnBoth<D>(title: string, make: { sqlite: () => D; mariadb: (url: string) => D }, suite: (db: D) => void): void {
+export function describeOnBoth<D>(
+  title: string,
+  make: { sqlite: () => D; mariadb: (url: string) => D },
+  suite: (db: D) => void,
+): void {
   describe(`${title} [sqlite]`, () => suite(make.sqlite()));
   if (mysqlUrl) {
     describe(`${title} [mariadb]`, () => suite(make.mariadb(mysqlUrl)));
@@ -104,9 +108,9 @@ async function openEmpty(config: EnvironmentConfig, options: OpenOptions): Promi
 
 /** Drops every table of the test database, so each test starts from the registry alone. */
 async function dropAllTables(env: Environment): Promise<void> {
-  const [rows] = (await env.knex.raw('SELECT table_name AS t, table_type AS type FROM information_schema.tables WHERE table_schema = DATABASE()')) as [
-    Array<{ t: string; type: string }>,
-  ];
+  const [rows] = (await env.knex.raw(
+    'SELECT table_name AS t, table_type AS type FROM information_schema.tables WHERE table_schema = DATABASE()',
+  )) as [Array<{ t: string; type: string }>];
   if (rows.length === 0) return;
   // One connection (a transaction pins it), so the session setting applies to the drops.
   await env.knex.transaction(async (trx) => {

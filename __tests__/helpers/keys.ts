@@ -50,10 +50,14 @@ export function modelOptions(kind: KeyKind, name: string, options: { table?: str
  */
 function stringKey(i: number): string {
   switch (i % 4) {
-    case 0: return `k_${i}`;
-    case 1: return `q'${i}`;
-    case 2: return `a-${i}`;
-    default: return `K_${i - 3}`;
+    case 0:
+      return `k_${i}`;
+    case 1:
+      return `q'${i}`;
+    case 2:
+      return `a-${i}`;
+    default:
+      return `K_${i - 3}`;
   }
 }
 

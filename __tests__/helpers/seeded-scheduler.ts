@@ -94,7 +94,15 @@ type QueryFn = (this: unknown, connection: unknown, obj: unknown) => Promise<unk
 type Context = { member: string; rank: number; branches: number };
 
 export class SeededScheduler {
-  readonly stats: SchedulerStats = { decisions: 0, starts: 0, sends: 0, replies: 0, lockWaits: 0, forced: 0, maxCandidates: 0 };
+  readonly stats: SchedulerStats = {
+    decisions: 0,
+    starts: 0,
+    sends: 0,
+    replies: 0,
+    lockWaits: 0,
+    forced: 0,
+    maxCandidates: 0,
+  };
   private active = false;
   private progress = 0;
   private orphanRank = 0;
@@ -133,7 +141,8 @@ export class SeededScheduler {
       );
     };
     const hookBefore = statementHooks.afterReply;
-    statementHooks.afterReply = (sql: string) => (this.active ? new Promise<void>((resolve) => this.hold('reply', sql, undefined, resolve)) : undefined);
+    statementHooks.afterReply = (sql: string) =>
+      this.active ? new Promise<void>((resolve) => this.hold('reply', sql, undefined, resolve)) : undefined;
     this.pool = client.pool;
     this.restore = () => {
       if (own) proto._query = original;
@@ -168,7 +177,11 @@ export class SeededScheduler {
     let running = members.length;
     members.forEach((fn, i) => {
       this.candidates.push({
-        kind: 'start', member: String(i), rank: 0, sql: '', threadId: undefined,
+        kind: 'start',
+        member: String(i),
+        rank: 0,
+        sql: '',
+        threadId: undefined,
         release: () => {
           this.members
             .run({ member: String(i), rank: 0, branches: 0 }, () => Promise.resolve().then(fn))
@@ -208,7 +221,9 @@ export class SeededScheduler {
             // statement of an open transaction (it may hold the lock), then anything.
             this.stats.forced++;
             const reads = this.candidates.filter((c) => /^\s*select\b/i.test(c.sql));
-            const holders = this.candidates.filter((c) => c.threadId !== undefined && this.inTransaction.has(c.threadId));
+            const holders = this.candidates.filter(
+              (c) => c.threadId !== undefined && this.inTransaction.has(c.threadId),
+            );
             eligible = reads.length ? reads : holders.length ? holders : this.candidates;
           }
         }
@@ -238,7 +253,14 @@ export class SeededScheduler {
 
   private hold(kind: 'send' | 'reply', sql: string, threadId: number | undefined, release: () => void): void {
     const ctx = this.members.getStore();
-    this.candidates.push({ kind, member: ctx ? ctx.member : '-', rank: ctx ? ++ctx.rank : ++this.orphanRank, sql, threadId, release });
+    this.candidates.push({
+      kind,
+      member: ctx ? ctx.member : '-',
+      rank: ctx ? ++ctx.rank : ++this.orphanRank,
+      sql,
+      threadId,
+      release,
+    });
     this.bump();
   }
 

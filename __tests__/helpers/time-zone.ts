@@ -14,7 +14,8 @@ export async function inTimeZone<T>(tz: string, fn: () => Promise<T>): Promise<T
   real.env.TZ = tz;
   try {
     const applied = new Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (applied !== tz && !(tz === 'UTC' && applied === 'Etc/UTC')) throw new Error(`time zone ${tz} not applied (got ${applied})`);
+    if (applied !== tz && !(tz === 'UTC' && applied === 'Etc/UTC'))
+      throw new Error(`time zone ${tz} not applied (got ${applied})`);
     return await fn();
   } finally {
     if (previous === undefined) delete real.env.TZ;

@@ -5,11 +5,18 @@
  * fixture with experimentalDecorators off.
  */
 import {
-  BaseModel, Environment, Field, Model, defineModel,
-  type FieldDecorator, type FieldKeys, type RecordSet, type Values,
+  BaseModel,
+  Environment,
+  Field,
+  Model,
+  defineModel,
+  type FieldDecorator,
+  type FieldKeys,
+  type RecordSet,
+  type Values,
 } from '../../lib';
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectTrue<T extends true>(): T | void {}
 
 @Model('dmt_label')

@@ -5,7 +5,7 @@
  */
 import { Environment, type StatementEndEvent } from '../../lib';
 
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectTrue<T extends true>(): T | void {}
 
 export async function typeChecks(): Promise<void> {
@@ -14,14 +14,18 @@ export async function typeChecks(): Promise<void> {
   // @ts-expect-error log is a boolean or a function
   await Environment.open({ log: 'yes' });
 
-  const stop: () => void = env.on('statement:end', (_e) => {
-    expectTrue<Equal<typeof _e.durationMs, number>>();
-    expectTrue<Equal<typeof _e.rows, number | undefined>>();
-    expectTrue<Equal<typeof _e.error, string | undefined>>();
-    expectTrue<Equal<typeof _e.env, Environment>>();
-    expectTrue<Equal<typeof _e.kind, 'query' | 'transaction' | 'schema'>>();
-    expectTrue<Equal<typeof _e, StatementEndEvent<Environment>>>();
-  }, { includeValues: true });
+  const stop: () => void = env.on(
+    'statement:end',
+    (_e) => {
+      expectTrue<Equal<typeof _e.durationMs, number>>();
+      expectTrue<Equal<typeof _e.rows, number | undefined>>();
+      expectTrue<Equal<typeof _e.error, string | undefined>>();
+      expectTrue<Equal<typeof _e.env, Environment>>();
+      expectTrue<Equal<typeof _e.kind, 'query' | 'transaction' | 'schema'>>();
+      expectTrue<Equal<typeof _e, StatementEndEvent<Environment>>>();
+    },
+    { includeValues: true },
+  );
   stop();
   env.on('statement:start', (e) => {
     expectTrue<Equal<typeof e.bindings, readonly unknown[] | undefined>>();

@@ -10,12 +10,21 @@
  *   stop rejecting that line.
  */
 import {
-  BaseModel, Environment, Field, Model, asRecord,
-  type CachedRow, type FieldKeys, type ModelApi, type ReadRow, type RecordSet, type Values,
+  BaseModel,
+  Environment,
+  Field,
+  Model,
+  asRecord,
+  type CachedRow,
+  type FieldKeys,
+  type ModelApi,
+  type ReadRow,
+  type RecordSet,
+  type Values,
 } from '../../lib';
 
 /** true iff A and B are the same type (not merely mutually assignable; `any` is not `string`). */
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 /** Compiles only when given `true`. */
 function expectTrue<T extends true>(): T | void {}
 /** Compiles only when `value` is assignable to T. */
@@ -54,7 +63,12 @@ class NotAModel {
 export async function typeChecks(env: Environment): Promise<void> {
   // ---- which properties are fields ----------------------------------------------------
   expectTrue<Equal<FieldKeys<User>, 'name' | 'age' | 'score' | 'active' | 'seen' | 'meta'>>();
-  expectTrue<Equal<Values<User>, { name: string; age: number; score: number | null; active: boolean; seen: Date | null; meta: unknown }>>();
+  expectTrue<
+    Equal<
+      Values<User>,
+      { name: string; age: number; score: number | null; active: boolean; seen: Date | null; meta: unknown }
+    >
+  >();
 
   // ---- model-level calls ----------------------------------------------------------------
   const users: ModelApi<User> = env.model(User);
@@ -190,8 +204,36 @@ export async function typeChecks(env: Environment): Promise<void> {
   // search([['nope', '=', 1]]) compiles (DomainError when called).
   void NotAModel;
 
-  void [n, a, s, b, d, label, id, ids, len, model, first, still, all, shown, pickedName, fullAge, names, scores, lengths,
-    adults, actives, byName, written, count, staticName, notAwaited, wrongModel, greeting];
+  void [
+    n,
+    a,
+    s,
+    b,
+    d,
+    label,
+    id,
+    ids,
+    len,
+    model,
+    first,
+    still,
+    all,
+    shown,
+    pickedName,
+    fullAge,
+    names,
+    scores,
+    lengths,
+    adults,
+    actives,
+    byName,
+    written,
+    count,
+    staticName,
+    notAwaited,
+    wrongModel,
+    greeting,
+  ];
 }
 
 // ---- field options ------------------------------------------------------------------------

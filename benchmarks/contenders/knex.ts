@@ -30,7 +30,13 @@ export const contenders: Contender[] = [
       b: orderCustomerNames,
       c: async () => {
         const customers = await knex('bench_customer').select('id').orderBy('id');
-        const orders = await knex('bench_order').select('customer_id', 'amount').whereIn('customer_id', customers.map((c) => c.id)).orderBy('id');
+        const orders = await knex('bench_order')
+          .select('customer_id', 'amount')
+          .whereIn(
+            'customer_id',
+            customers.map((c) => c.id),
+          )
+          .orderBy('id');
         return orders.reduce((s, o) => s + Number(o.amount), 0);
       },
       d: async () => {
@@ -39,7 +45,12 @@ export const contenders: Contender[] = [
       },
       e: async () => {
         const rows = await knex('bench_user').select('id', 'age').orderBy('id');
-        await knex('bench_user').update({ age: 42 }).whereIn('id', rows.map((r) => r.id));
+        await knex('bench_user')
+          .update({ age: 42 })
+          .whereIn(
+            'id',
+            rows.map((r) => r.id),
+          );
         for (const r of rows) r.age = 42;
         return rows.reduce((s, r) => s + Number(r.age), 0);
       },

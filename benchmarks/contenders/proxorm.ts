@@ -55,7 +55,9 @@ function contender(name: string, mode: Mode): Contender {
   return {
     name,
     async setup(db: BenchDb) {
-      root = await Environment.open(db.kind === 'sqlite' ? { filename: db.sqliteFile } : { client: 'mysql2', connection: db.mysqlUrl! });
+      root = await Environment.open(
+        db.kind === 'sqlite' ? { filename: db.sqliteFile } : { client: 'mysql2', connection: db.mysqlUrl! },
+      );
     },
     workloads: {
       a: () => readUsers(unit()),

@@ -32,7 +32,12 @@ export function quantile(sorted: readonly number[], q: number): number {
 export function markdown(r: Results): string {
   const out: string[] = [];
   for (const w of Object.keys(r.cells) as WorkloadId[]) {
-    out.push(`**(${w}) ${WORKLOADS[w]}**`, '', '| contender | median ms | p25–p75 ms | queries |', '| --- | ---: | ---: | ---: |');
+    out.push(
+      `**(${w}) ${WORKLOADS[w]}**`,
+      '',
+      '| contender | median ms | p25–p75 ms | queries |',
+      '| --- | ---: | ---: | ---: |',
+    );
     for (const name of r.contenders) {
       const c = r.cells[w]?.[name];
       if (c === undefined) continue;
@@ -55,13 +60,30 @@ function fmt(ms: number): string {
 export function svgChart(r: Results): string {
   const workloads = Object.keys(r.cells) as WorkloadId[];
   const names = r.contenders;
-  const palette = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666', '#1f78b4', '#b2df8a', '#fb9a99', '#cab2d6', '#fdbf6f', '#6a3d9a'];
+  const palette = [
+    '#1b9e77',
+    '#d95f02',
+    '#7570b3',
+    '#e7298a',
+    '#66a61e',
+    '#e6ab02',
+    '#a6761d',
+    '#666666',
+    '#1f78b4',
+    '#b2df8a',
+    '#fb9a99',
+    '#cab2d6',
+    '#fdbf6f',
+    '#6a3d9a',
+  ];
   const bar = 12;
   const gap = 18;
   const left = 230;
   const width = 900;
   const plotW = width - left - 80;
-  const all = workloads.flatMap((w) => names.map((n) => r.cells[w]?.[n])).filter((c): c is Cell => typeof c === 'object');
+  const all = workloads
+    .flatMap((w) => names.map((n) => r.cells[w]?.[n]))
+    .filter((c): c is Cell => typeof c === 'object');
   const max = Math.max(...all.map((c) => c.medianMs), 1);
   const min = Math.max(Math.min(...all.map((c) => c.medianMs)), 0.01);
   const lmin = Math.log10(min) - 0.1;
@@ -79,8 +101,12 @@ export function svgChart(r: Results): string {
       if (typeof c === 'string') {
         parts.push(`<text x="${left + 4}" y="${y + bar - 2}" font-size="11" fill="#b00">failed</text>`);
       } else {
-        parts.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(c.medianMs)).toFixed(1)}" height="${bar}" fill="${palette[i % palette.length]}"/>`);
-        parts.push(`<text x="${left + x(c.medianMs) + 4}" y="${y + bar - 2}" font-size="10">${fmt(c.medianMs)} ms · ${c.queries} q</text>`);
+        parts.push(
+          `<rect x="${left}" y="${y}" width="${Math.max(1, x(c.medianMs)).toFixed(1)}" height="${bar}" fill="${palette[i % palette.length]}"/>`,
+        );
+        parts.push(
+          `<text x="${left + x(c.medianMs) + 4}" y="${y + bar - 2}" font-size="10">${fmt(c.medianMs)} ms · ${c.queries} q</text>`,
+        );
       }
       y += bar + 3;
     });

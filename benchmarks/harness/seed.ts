@@ -39,11 +39,27 @@ export async function seed(db: BenchDb): Promise<void> {
       t.integer('customer_id').unsigned().references('id').inTable('bench_customer').onDelete('SET NULL');
       t.index(['customer_id']);
     });
-    await knex.batchInsert('bench_user', Array.from({ length: USERS }, (_, i) => ({ name: `user ${i}`, email: `user${i}@example.com`, age: 18 + (i % 60) })), 250);
-    await knex.batchInsert('bench_customer', Array.from({ length: CUSTOMERS }, (_, i) => ({ name: `customer ${i}` })), 250);
+    await knex.batchInsert(
+      'bench_user',
+      Array.from({ length: USERS }, (_, i) => ({
+        name: `user ${i}`,
+        email: `user${i}@example.com`,
+        age: 18 + (i % 60),
+      })),
+      250,
+    );
+    await knex.batchInsert(
+      'bench_customer',
+      Array.from({ length: CUSTOMERS }, (_, i) => ({ name: `customer ${i}` })),
+      250,
+    );
     await knex.batchInsert(
       'bench_order',
-      Array.from({ length: ORDERS }, (_, i) => ({ status: i % 2 ? 'pending' : 'done', amount: i % 500, customer_id: (i % CUSTOMERS) + 1 })),
+      Array.from({ length: ORDERS }, (_, i) => ({
+        status: i % 2 ? 'pending' : 'done',
+        amount: i % 500,
+        customer_id: (i % CUSTOMERS) + 1,
+      })),
       250,
     );
   } finally {

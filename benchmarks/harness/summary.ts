@@ -10,7 +10,11 @@ import type { WorkloadId } from './types';
 const results = JSON.parse(readFileSync(process.argv[2], 'utf8')) as Results;
 const workloads = Object.keys(results.cells) as WorkloadId[];
 const fmt = (c: Cell | string | undefined) =>
-  c === undefined ? '–' : typeof c === 'string' ? 'failed' : `${c.medianMs >= 10 ? c.medianMs.toFixed(0) : c.medianMs.toFixed(1)} (${c.queries})`;
+  c === undefined
+    ? '–'
+    : typeof c === 'string'
+      ? 'failed'
+      : `${c.medianMs >= 10 ? c.medianMs.toFixed(0) : c.medianMs.toFixed(1)} (${c.queries})`;
 console.log(`| contender | ${workloads.map((w) => `(${w})`).join(' | ')} |`);
 console.log(`| --- | ${workloads.map(() => '---:').join(' | ')} |`);
 for (const name of results.contenders) {

@@ -105,7 +105,9 @@ export const contenders: Contender[] = [
           // (no LATERAL: drizzle-orm#2007; in 'planetscale' mode the related row is read from a
           // derived table that refers to the outer row, which MariaDB rejects: #4159).
           if (!onMariadb) throw e;
-          throw new Error(`Drizzle 0.45 relational query with a one() relation fails on MariaDB (drizzle-orm#2007, #4159): ${e.cause?.message ?? e.message}`);
+          throw new Error(
+            `Drizzle 0.45 relational query with a one() relation fails on MariaDB (drizzle-orm#2007, #4159): ${e.cause?.message ?? e.message}`,
+          );
         });
       let sum = 0;
       for (const o of orders) sum += (o.customer?.name ?? '').length;
@@ -163,7 +165,15 @@ export const contenders: Contender[] = [
           // One UPDATE statement through the query builder. Drizzle's rows are plain objects it
           // never tracks, and MySQL has no UPDATE ... RETURNING, so the rows already in hand are
           // given the value that was written.
-          await db.update(t.users).set({ age: 42 }).where(inArray(t.users.id, users.map((u) => u.id)));
+          await db
+            .update(t.users)
+            .set({ age: 42 })
+            .where(
+              inArray(
+                t.users.id,
+                users.map((u) => u.id),
+              ),
+            );
           for (const u of users) u.age = 42;
           let sum = 0;
           for (const u of users) sum += Number(u.age);

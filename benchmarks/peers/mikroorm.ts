@@ -109,7 +109,15 @@ async function openOrm(db: BenchDb, entities: Entities, dataloader: DataloaderTy
   };
   if (db.kind === 'sqlite') return MikroORM.init({ ...common, driver: SqliteDriver, dbName: db.sqliteFile! });
   const m = db.mysql!;
-  return MikroORM.init({ ...common, driver: MySqlDriver, host: m.host, port: m.port, user: m.user, password: m.password, dbName: m.database });
+  return MikroORM.init({
+    ...common,
+    driver: MySqlDriver,
+    host: m.host,
+    port: m.port,
+    user: m.user,
+    password: m.password,
+    dbName: m.database,
+  });
 }
 
 type Form = 'references' | 'populate' | 'dataloader';

@@ -133,7 +133,10 @@ function contender(name: string, form: Form): Contender {
         // Objection, are then given the value that was written.
         await m.User.query()
           .patch({ age: 42 })
-          .whereIn('id', users.map((u) => u.id));
+          .whereIn(
+            'id',
+            users.map((u) => u.id),
+          );
         for (const u of users) u.$set({ age: 42 });
         let sum = 0;
         for (const u of users) sum += Number(u.age);

@@ -167,4 +167,7 @@ function contender(name: string, form: Form): Contender {
   };
 }
 
-export const contenders: Contender[] = [contender('Sequelize (lazy getters)', 'lazy'), contender('Sequelize (include)', 'include')];
+export const contenders: Contender[] = [
+  contender('Sequelize (lazy getters)', 'lazy'),
+  contender('Sequelize (include)', 'include'),
+];

@@ -123,7 +123,10 @@ interface UserLike {
 
 /** Shared by both forms: they differ only in how relations are loaded. */
 function userWorkloads(ds: () => DataSource, User: new () => UserLike) {
-  const users = () => ds().getRepository(User).find({ order: { id: 'ASC' } });
+  const users = () =>
+    ds()
+      .getRepository(User)
+      .find({ order: { id: 'ASC' } });
   return {
     a: async () => {
       let sum = 0;
@@ -202,7 +205,9 @@ function eagerContender(): Contender {
       ...userWorkloads(() => ds, EagerUser),
       b: orderCustomerNames,
       c: async () => {
-        const customers = await ds.getRepository(EagerCustomer).find({ relations: { orders: true }, order: { id: 'ASC' } });
+        const customers = await ds
+          .getRepository(EagerCustomer)
+          .find({ relations: { orders: true }, order: { id: 'ASC' } });
         let sum = 0;
         for (const c of customers) for (const o of c.orders) sum += o.amount;
         return sum;

@@ -84,7 +84,10 @@ export function chinookMysqlScript(database: string): string {
   if (!DATABASE_NAME.test(database)) throw new Error(`not a plain database name: ${JSON.stringify(database)}`);
   const text = fs.readFileSync(CHINOOK_MYSQL_SCRIPT, 'utf8');
   const renamed = text
-    .replace('CREATE DATABASE `Chinook`;', `CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;`)
+    .replace(
+      'CREATE DATABASE `Chinook`;',
+      `CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;`,
+    )
     .replace(/`Chinook`/g, `\`${database}\``);
   if ((renamed.match(new RegExp(`\`${database}\``, 'g')) ?? []).length !== 3) {
     throw new Error('Chinook_MySql.sql: expected DROP DATABASE, CREATE DATABASE and USE of `Chinook`');

@@ -43,7 +43,9 @@ export async function run(log: Log): Promise<void> {
         const reports = await e.reports;
         const customers = await e.customers;
         const boss = manager.length ? await manager.lastName : '-';
-        out.push(`${await e.firstName} ${await e.lastName} (${await e.title}) reports to ${boss}; ${reports.length} reports, ${customers.length} customers`);
+        out.push(
+          `${await e.firstName} ${await e.lastName} (${await e.title}) reports to ${boss}; ${reports.length} reports, ${customers.length} customers`,
+        );
       }
       return out;
     });

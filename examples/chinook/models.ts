@@ -45,20 +45,23 @@ export class MediaType extends BaseModel {
 export class Track extends BaseModel {
   @Field.string({ column: 'Name', size: 200, required: true }) name!: string;
   @Field.many2one(() => Album, { column: 'AlbumId', onDelete: 'restrict' }) album!: Album | null;
-  @Field.many2one(() => MediaType, { column: 'MediaTypeId', required: true, onDelete: 'restrict' }) mediaType!: MediaType;
+  @Field.many2one(() => MediaType, { column: 'MediaTypeId', required: true, onDelete: 'restrict' })
+  mediaType!: MediaType;
   @Field.many2one(() => Genre, { column: 'GenreId', onDelete: 'restrict' }) genre!: Genre | null;
   @Field.string({ column: 'Composer', size: 220 }) composer!: string | null;
   @Field.integer({ column: 'Milliseconds', required: true }) milliseconds!: number;
   @Field.integer({ column: 'Bytes' }) bytes!: number | null;
   @Field.decimal({ column: 'UnitPrice', precision: 10, scale: 2, required: true }) unitPrice!: string;
-  @Field.many2many(() => Playlist, { relation: 'PlaylistTrack', column1: 'TrackId', column2: 'PlaylistId' }) playlists!: Playlist[];
+  @Field.many2many(() => Playlist, { relation: 'PlaylistTrack', column1: 'TrackId', column2: 'PlaylistId' })
+  playlists!: Playlist[];
   @Field.one2many(() => InvoiceLine, 'track') invoiceLines!: InvoiceLine[];
 }
 
 @Model({ name: 'Playlist', table: 'Playlist', primaryKey: key('PlaylistId') })
 export class Playlist extends BaseModel {
   @Field.string({ column: 'Name', size: 120 }) name!: string | null;
-  @Field.many2many(() => Track, { relation: 'PlaylistTrack', column1: 'PlaylistId', column2: 'TrackId' }) tracks!: Track[];
+  @Field.many2many(() => Track, { relation: 'PlaylistTrack', column1: 'PlaylistId', column2: 'TrackId' })
+  tracks!: Track[];
 }
 
 @Model({ name: 'Employee', table: 'Employee', primaryKey: key('EmployeeId') })
@@ -120,4 +123,15 @@ export class InvoiceLine extends BaseModel {
 }
 
 /** Every Chinook model, for `Environment.open({ models: CHINOOK_MODELS })`. */
-export const CHINOOK_MODELS = [Artist, Album, Genre, MediaType, Track, Playlist, Employee, Customer, Invoice, InvoiceLine] as const;
+export const CHINOOK_MODELS = [
+  Artist,
+  Album,
+  Genre,
+  MediaType,
+  Track,
+  Playlist,
+  Employee,
+  Customer,
+  Invoice,
+  InvoiceLine,
+] as const;

@@ -60,7 +60,8 @@ export interface TableConstraints {
 }
 
 const same = (a: string | null, b: string) => a !== null && a.toLowerCase() === b.toLowerCase();
-const sameList = (a: ReadonlyArray<string | null>, b: readonly string[]) => a.length === b.length && a.every((x, i) => same(x, b[i]));
+const sameList = (a: ReadonlyArray<string | null>, b: readonly string[]) =>
+  a.length === b.length && a.every((x, i) => same(x, b[i]));
 
 /**
  * A unique spec is met by a unique index on exactly its columns (in any order: the
@@ -71,7 +72,11 @@ export function hasIndex(existing: TableConstraints, spec: IndexSpec): boolean {
   return existing.indexes.some((index) => {
     if (index.partial) return false;
     if (spec.unique) {
-      return index.unique && index.columns.length === spec.columns.length && spec.columns.every((c) => index.columns.some((x) => same(x, c)));
+      return (
+        index.unique &&
+        index.columns.length === spec.columns.length &&
+        spec.columns.every((c) => index.columns.some((x) => same(x, c)))
+      );
     }
     return sameList(index.columns.slice(0, spec.columns.length), spec.columns);
   });
@@ -105,11 +110,18 @@ export function onDeleteRule(sql: string): OnDelete | undefined {
   return RULES[sql.toUpperCase()];
 }
 
-const RULES: Readonly<Record<string, OnDelete>> = { 'NO ACTION': 'restrict', RESTRICT: 'restrict', CASCADE: 'cascade', 'SET NULL': 'set null' };
+const RULES: Readonly<Record<string, OnDelete>> = {
+  'NO ACTION': 'restrict',
+  RESTRICT: 'restrict',
+  CASCADE: 'cascade',
+  'SET NULL': 'set null',
+};
 
 function matchingKeys(existing: TableConstraints, spec: ForeignKeySpec): ExistingForeignKey[] {
   return existing.foreignKeys.filter(
-    (key) => sameList(key.columns, [spec.column]) && same(key.target, spec.target)
-      && (key.references.length === 0 || sameList(key.references, [spec.targetColumn])),
+    (key) =>
+      sameList(key.columns, [spec.column]) &&
+      same(key.target, spec.target) &&
+      (key.references.length === 0 || sameList(key.references, [spec.targetColumn])),
   );
 }

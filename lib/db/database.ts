@@ -43,7 +43,8 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   const client = config.client ?? 'sqlite';
   if (client === 'sqlite' || client === 'better-sqlite3') {
     const filename = (config as SqliteConfig).filename ?? ':memory:';
-    if (typeof filename !== 'string' || filename === '') throw new ValidationError('sqlite: filename must be a non-empty string');
+    if (typeof filename !== 'string' || filename === '')
+      throw new ValidationError('sqlite: filename must be a non-empty string');
     assertDriverInstalled('sqlite');
     const knex = knexFactory(sqliteKnexConfig(filename));
     await probe(knex, sqliteDialect, () => Promise.resolve(undefined));
@@ -57,16 +58,22 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     assertDriverInstalled('mysql');
     const knex = knexFactory(mysqlKnexConfig(connection, poolMax));
     let info: Parameters<typeof mysqlDialect>[0] | undefined;
-    await probe(knex, mysqlDialect({ mariadb: true, autoincLockMode: 1, autoincIncrement: 1, maxAllowedPacket: 0 }), async () => {
-      const [rows] = (await knex.raw(
-        'SELECT VERSION() AS v, @@innodb_autoinc_lock_mode AS lockMode, @@auto_increment_increment AS step, @@max_allowed_packet AS packet',
-      )) as [Array<{ v: string; lockMode: number; step: number; packet: number | string }>];
-      const r = rows[0];
-      info = {
-        mariadb: /mariadb/i.test(r.v), autoincLockMode: Number(r.lockMode), autoincIncrement: Number(r.step),
-        maxAllowedPacket: Number(r.packet),
-      };
-    });
+    await probe(
+      knex,
+      mysqlDialect({ mariadb: true, autoincLockMode: 1, autoincIncrement: 1, maxAllowedPacket: 0 }),
+      async () => {
+        const [rows] = (await knex.raw(
+          'SELECT VERSION() AS v, @@innodb_autoinc_lock_mode AS lockMode, @@auto_increment_increment AS step, @@max_allowed_packet AS packet',
+        )) as [Array<{ v: string; lockMode: number; step: number; packet: number | string }>];
+        const r = rows[0];
+        info = {
+          mariadb: /mariadb/i.test(r.v),
+          autoincLockMode: Number(r.lockMode),
+          autoincIncrement: Number(r.step),
+          maxAllowedPacket: Number(r.packet),
+        };
+      },
+    );
     return { knex, dialect: mysqlDialect(info!), maxConnections: poolMax };
   }
   throw new ValidationError(`unknown client "${String(client)}" (use 'sqlite' or 'mysql2')`);
@@ -81,6 +88,8 @@ async function probe(knex: Knex, dialect: Dialect, read: () => Promise<void>): P
     await knex.destroy().catch(() => undefined);
     // Whatever the driver says (bad file, refused, access denied), the database cannot be used.
     const err = dialect.translateError(e, 'SELECT 1');
-    throw err instanceof ConnectionError ? err : new ConnectionError(`cannot open the database: ${err.message}`, err.sql, err.code, e);
+    throw err instanceof ConnectionError
+      ? err
+      : new ConnectionError(`cannot open the database: ${err.message}`, err.sql, err.code, e);
   }
 }

@@ -110,7 +110,8 @@ export interface KnexQueryReply {
 }
 
 /** Driver error codes -> error class, per dialect; shared by the translateError of both. */
-export type ErrorKind = 'unique' | 'foreignKey' | 'notNull' | 'connection' | 'timeout' | 'deadlock' | 'lockTimeout' | 'other';
+export type ErrorKind =
+  'unique' | 'foreignKey' | 'notNull' | 'connection' | 'timeout' | 'deadlock' | 'lockTimeout' | 'other';
 
 /**
  * A database's limits on one statement, in the units query/limits.ts measures a statement

@@ -1,5 +1,12 @@
 import {
-  ConnectionError, DatabaseError, DeadlockError, ForeignKeyViolationError, LockTimeoutError, NotNullViolationError, QueryTimeoutError, UniqueViolationError,
+  ConnectionError,
+  DatabaseError,
+  DeadlockError,
+  ForeignKeyViolationError,
+  LockTimeoutError,
+  NotNullViolationError,
+  QueryTimeoutError,
+  UniqueViolationError,
 } from '../errors';
 import type { ErrorKind } from './dialect';
 
@@ -63,17 +70,30 @@ export function wrapDriverError(
   cleanMessage: (code: string | undefined, text: string) => string,
 ): DatabaseError {
   if (err instanceof DatabaseError) return err;
-  const e = (err ?? {}) as { code?: unknown; errno?: unknown; sqlState?: unknown; sqlMessage?: unknown; message?: unknown; name?: unknown };
+  const e = (err ?? {}) as {
+    code?: unknown;
+    errno?: unknown;
+    sqlState?: unknown;
+    sqlMessage?: unknown;
+    message?: unknown;
+    name?: unknown;
+  };
   const code = typeof e.code === 'string' ? e.code : undefined;
   const raw = typeof e.sqlMessage === 'string' ? e.sqlMessage : String(e.message ?? err);
   const text = typeof e.sqlMessage === 'string' ? raw : withoutStatement(raw, sql);
   // knex raises KnexTimeoutError both for a statement past its timeout and for a pool
   // that gave no connection in time: the first is a timeout, the second a connection error.
   // A transaction knex already ended on its own is one whose connection died under it.
-  const kind: ErrorKind = e.name === 'KnexTimeoutError'
-    ? (/query timeout/i.test(raw) ? 'timeout' : 'connection')
-    : /Transaction query already complete/.test(raw) ? 'connection'
-    : code ? kindOf(code, text) : 'other';
+  const kind: ErrorKind =
+    e.name === 'KnexTimeoutError'
+      ? /query timeout/i.test(raw)
+        ? 'timeout'
+        : 'connection'
+      : /Transaction query already complete/.test(raw)
+        ? 'connection'
+        : code
+          ? kindOf(code, text)
+          : 'other';
   const clean = cleanMessage(code, text);
   const cause: DriverErrorInfo = Object.freeze({
     name: typeof e.name === 'string' ? e.name : 'Error',

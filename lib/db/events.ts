@@ -121,9 +121,12 @@ export class EventBus<M extends object> {
     if (this.reported.has(fn)) return;
     this.reported.add(fn);
     const cls = error instanceof Error ? error.name : typeof error;
-    process.emitWarning(`a "${String(name)}" listener threw ${cls}; the statement was not affected (reported once per listener)`, {
-      type: 'ProxormWarning',
-      code: 'PROXORM_LISTENER_ERROR',
-    });
+    process.emitWarning(
+      `a "${String(name)}" listener threw ${cls}; the statement was not affected (reported once per listener)`,
+      {
+        type: 'ProxormWarning',
+        code: 'PROXORM_LISTENER_ERROR',
+      },
+    );
   }
 }

@@ -25,7 +25,12 @@ export type ConstraintKind = 'index' | 'unique' | 'foreign';
 
 const HASH_LENGTH = 10;
 
-export function constraintName(table: string, columns: readonly string[], kind: ConstraintKind, distinct = false): string {
+export function constraintName(
+  table: string,
+  columns: readonly string[],
+  kind: ConstraintKind,
+  distinct = false,
+): string {
   // The hash covers table, columns and kind apart: names that read the same but stand
   // for different constraints get different hashes.
   const what = [table.toLowerCase(), columns.map((c) => c.toLowerCase()), kind];

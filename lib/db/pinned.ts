@@ -28,7 +28,11 @@ interface ConnectionPool {
  * Runs `body` on one connection of `knex`'s pool, and gives the connection back after.
  * With an `origin` that somebody listens to, its statements are traced ('schema').
  */
-export async function withPinnedConnection<T>(knex: Knex, origin: StatementOrigin | undefined, body: (db: Pinned) => Promise<T>): Promise<T> {
+export async function withPinnedConnection<T>(
+  knex: Knex,
+  origin: StatementOrigin | undefined,
+  body: (db: Pinned) => Promise<T>,
+): Promise<T> {
   const pool = knex.client as ConnectionPool;
   const connection = await pool.acquireConnection();
   const traced = origin && tracing(origin) ? <B extends object>(b: B) => traceBuilder(b, origin) : <B>(b: B) => b;

@@ -64,11 +64,23 @@ function modelTable(schema: ModelSchema): Draft {
       const target = targetOf(schema, f);
       references.set(f, target.primaryKey);
       const onDelete = f.onDelete ?? 'set null';
-      if (!target.readonly) foreignKeys.push({ column: f.column, target: target.table, targetColumn: target.primaryKey.column, onDelete, accepts: [onDelete] });
+      if (!target.readonly)
+        foreignKeys.push({
+          column: f.column,
+          target: target.table,
+          targetColumn: target.primaryKey.column,
+          onDelete,
+          accepts: [onDelete],
+        });
     }
   }
   return {
-    table: schema.table, columns: schema.columnFields, primaryKey: schema.primaryKey, references, indexes, foreignKeys,
+    table: schema.table,
+    columns: schema.columnFields,
+    primaryKey: schema.primaryKey,
+    references,
+    indexes,
+    foreignKeys,
     ...(schema.readonly ? { readonly: schema } : {}),
   };
 }
@@ -78,8 +90,17 @@ const LINK_RULES = ['cascade', 'restrict'] as const;
 
 /** A stand-in field for relation-table columns: a required id reference. */
 const LINK: FieldDef = {
-  name: '', type: 'many2one', column: '', required: true, default: undefined, index: false, unique: false,
-  prefetch: false, size: 0, precision: 0, scale: 0,
+  name: '',
+  type: 'many2one',
+  column: '',
+  required: true,
+  default: undefined,
+  index: false,
+  unique: false,
+  prefetch: false,
+  size: 0,
+  precision: 0,
+  scale: 0,
 };
 
 function relationTables(schemas: readonly ModelSchema[]): Draft[] {
@@ -91,16 +112,34 @@ function relationTables(schemas: readonly ModelSchema[]): Draft[] {
       if (out.has(rel.table.toLowerCase())) continue; // the other side, checked consistent by relations.ts
       const target = targetOf(schema, f);
       const readonly = readonlyOwner(schema, f);
-      const columns = [{ ...LINK, column: rel.column1 }, { ...LINK, column: rel.column2 }];
+      const columns = [
+        { ...LINK, column: rel.column1 },
+        { ...LINK, column: rel.column2 },
+      ];
       out.set(rel.table.toLowerCase(), {
         table: rel.table,
         columns,
         primaryKey: [rel.column1, rel.column2],
-        references: new Map([[columns[0], schema.primaryKey], [columns[1], target.primaryKey]]),
+        references: new Map([
+          [columns[0], schema.primaryKey],
+          [columns[1], target.primaryKey],
+        ]),
         indexes: [{ columns: [rel.column2], unique: false }],
         foreignKeys: [
-          { column: rel.column1, target: schema.table, targetColumn: schema.primaryKey.column, onDelete: 'cascade', accepts: LINK_RULES },
-          { column: rel.column2, target: target.table, targetColumn: target.primaryKey.column, onDelete: 'cascade', accepts: LINK_RULES },
+          {
+            column: rel.column1,
+            target: schema.table,
+            targetColumn: schema.primaryKey.column,
+            onDelete: 'cascade',
+            accepts: LINK_RULES,
+          },
+          {
+            column: rel.column2,
+            target: target.table,
+            targetColumn: target.primaryKey.column,
+            onDelete: 'cascade',
+            accepts: LINK_RULES,
+          },
         ],
         ...(readonly ? { readonly } : {}),
       });
@@ -114,9 +153,12 @@ function relationTables(schemas: readonly ModelSchema[]): Draft[] {
  * the same one (`a_b` + `c` and `a` + `b_c`): those take the hashed form. Index names are
  * per database on SQLite and foreign key names on MySQL, so all share one namespace.
  */
-function nameAll(drafts: readonly Draft[]): (table: string, columns: readonly string[], kind: ConstraintKind) => string {
+function nameAll(
+  drafts: readonly Draft[],
+): (table: string, columns: readonly string[], kind: ConstraintKind) => string {
   const owners = new Map<string, Set<string>>();
-  const key = (table: string, columns: readonly string[], kind: ConstraintKind) => JSON.stringify([table, columns, kind]).toLowerCase();
+  const key = (table: string, columns: readonly string[], kind: ConstraintKind) =>
+    JSON.stringify([table, columns, kind]).toLowerCase();
   const note = (table: string, columns: readonly string[], kind: ConstraintKind) => {
     const name = constraintName(table, columns, kind);
     owners.set(name, (owners.get(name) ?? new Set()).add(key(table, columns, kind)));

@@ -1,7 +1,14 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './dialect';
 import { SchemaError } from '../errors';
-import { hasForeignKey, hasIndex, ruleConflict, type ForeignKeySpec, type IndexSpec, type TableConstraints } from './constraints';
+import {
+  hasForeignKey,
+  hasIndex,
+  ruleConflict,
+  type ForeignKeySpec,
+  type IndexSpec,
+  type TableConstraints,
+} from './constraints';
 import { primaryKeyName } from './names';
 import type { Pinned } from './pinned';
 import { planTables, type TableSpec } from './schema-plan';
@@ -44,7 +51,12 @@ export interface SyncReport {
  *   Rows that break a unique or foreign key sync must add make it fail with the typed
  *   error (UniqueViolationError, ForeignKeyViolationError); fix the rows and run again.
  */
-export async function syncSchemas(knex: Knex, dialect: Dialect, schemas: readonly ModelSchema[], origin?: StatementOrigin): Promise<SyncReport> {
+export async function syncSchemas(
+  knex: Knex,
+  dialect: Dialect,
+  schemas: readonly ModelSchema[],
+  origin?: StatementOrigin,
+): Promise<SyncReport> {
   const plan = planTables(schemas);
   return dialect.withSchemaLock(knex, (db) => apply(db, dialect, plan), origin);
 }
@@ -72,14 +84,16 @@ async function apply(db: Pinned, dialect: Dialect, plan: readonly TableSpec[]): 
     if (existing === null) {
       await createTable(db, dialect, spec, types);
       report.createdTables.push(spec.table);
-      if (!dialect.inlineForeignKeys && spec.foreignKeys.length > 0) later.push({ table: spec.table, keys: spec.foreignKeys, completing: false });
+      if (!dialect.inlineForeignKeys && spec.foreignKeys.length > 0)
+        later.push({ table: spec.table, keys: spec.foreignKeys, completing: false });
       continue;
     }
     report.addedColumns.push(...(await addMissingColumns(db, dialect, spec, types)));
     const indexes = spec.indexes.filter((i) => !hasIndex(existing, i));
     if (indexes.length > 0) {
       await db.schema().alterTable(spec.table, (t) => indexes.forEach((i) => addIndex(t, i)));
-      for (const i of indexes) (i.unique ? report.addedConstraints : report.addedIndexes).push(`${spec.table}.${i.name}`);
+      for (const i of indexes)
+        (i.unique ? report.addedConstraints : report.addedIndexes).push(`${spec.table}.${i.name}`);
     }
     const keys = spec.foreignKeys.filter((k) => !hasForeignKey(existing, k));
     if (keys.length > 0) later.push({ table: spec.table, keys, completing: true });
@@ -99,11 +113,16 @@ async function inspect(db: Pinned, dialect: Dialect, spec: TableSpec): Promise<F
   if (spec.readonly) {
     const what = `table "${spec.table}" of readonly model "${spec.readonly.name}"`;
     if (!(await dialect.relationExists(db, spec.table))) {
-      throw new SchemaError(`${what} does not exist: sync() creates nothing for a readonly model; create the table or view first`);
+      throw new SchemaError(
+        `${what} does not exist: sync() creates nothing for a readonly model; create the table or view first`,
+      );
     }
     const columns = new Set(Object.keys(await db.table(spec.table).columnInfo()).map((c) => c.toLowerCase()));
     const missing = spec.columns.filter((f) => !columns.has(f.column.toLowerCase())).map((f) => f.column);
-    if (missing.length > 0) throw new SchemaError(`${what} lacks column(s) ${missing.map((c) => `"${c}"`).join(', ')}: sync() adds nothing to a readonly model`);
+    if (missing.length > 0)
+      throw new SchemaError(
+        `${what} lacks column(s) ${missing.map((c) => `"${c}"`).join(', ')}: sync() adds nothing to a readonly model`,
+      );
     // A readonly table's own foreign keys act on deletes of the models it points at,
     // which the cache's relation rules follow by the declaration: checked as any table's.
     checkRules(spec, await dialect.readConstraints(db, spec.table));
@@ -121,9 +140,9 @@ function checkRules(spec: TableSpec, existing: TableConstraints): void {
     const conflict = ruleConflict(existing, k);
     if (conflict) {
       throw new SchemaError(
-        `foreign key of "${spec.table}"."${k.column}" to "${k.target}" is ON DELETE ${conflict.onDelete} in the database, but `
-          + `${k.accepts.length > 1 ? `one of ${k.accepts.join(', ')}` : `'${k.onDelete}'`} is declared: declare the rule the database has `
-          + `(NO ACTION and RESTRICT are 'restrict'), or change the key; sync() never alters an existing key`,
+        `foreign key of "${spec.table}"."${k.column}" to "${k.target}" is ON DELETE ${conflict.onDelete} in the database, but ` +
+          `${k.accepts.length > 1 ? `one of ${k.accepts.join(', ')}` : `'${k.onDelete}'`} is declared: declare the rule the database has ` +
+          `(NO ACTION and RESTRICT are 'restrict'), or change the key; sync() never alters an existing key`,
       );
     }
   }
@@ -137,7 +156,12 @@ type ReferencedTypes = ReadonlyMap<FieldDef, string>;
  * (a table made by another program, or by an earlier sync), the type that key column
  * has in the database, where the dialect needs it repeated. Read before anything changes.
  */
-async function referencedTypes(db: Pinned, dialect: Dialect, plan: readonly TableSpec[], found: ReadonlyMap<TableSpec, Found>): Promise<ReferencedTypes> {
+async function referencedTypes(
+  db: Pinned,
+  dialect: Dialect,
+  plan: readonly TableSpec[],
+  found: ReadonlyMap<TableSpec, Found>,
+): Promise<ReferencedTypes> {
   const existed = new Set(plan.filter((spec) => found.get(spec) !== null).map((spec) => spec.table.toLowerCase()));
   const out = new Map<FieldDef, string>();
   for (const spec of plan) {
@@ -170,7 +194,12 @@ async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec, types:
 }
 
 /** Adds the columns the table lacks (compared without case); returns them as `table.column`. */
-async function addMissingColumns(db: Pinned, dialect: Dialect, spec: TableSpec, types: ReferencedTypes): Promise<string[]> {
+async function addMissingColumns(
+  db: Pinned,
+  dialect: Dialect,
+  spec: TableSpec,
+  types: ReferencedTypes,
+): Promise<string[]> {
   const existing = new Set(Object.keys(await db.table(spec.table).columnInfo()).map((c) => c.toLowerCase()));
   const missing = spec.columns.filter((f) => !existing.has(f.column.toLowerCase()));
   if (missing.length === 0) return [];
@@ -194,9 +223,19 @@ function addForeignKey(t: Knex.CreateTableBuilder, key: ForeignKeySpec): void {
  * takes its type, or `existingType`, the type the key column has in the database.
  */
 function defineColumn(
-  t: Knex.CreateTableBuilder, f: FieldDef, dialect: Dialect, newTable: boolean, ref: PrimaryKeyDef | undefined, existingType?: string,
+  t: Knex.CreateTableBuilder,
+  f: FieldDef,
+  dialect: Dialect,
+  newTable: boolean,
+  ref: PrimaryKeyDef | undefined,
+  existingType?: string,
 ): void {
-  const col = ref && existingType ? t.specificType(f.column, existingType) : ref ? dialect.keyColumn(t, f.column, ref, false) : dialect.addColumn(t, f);
+  const col =
+    ref && existingType
+      ? t.specificType(f.column, existingType)
+      : ref
+        ? dialect.keyColumn(t, f.column, ref, false)
+        : dialect.addColumn(t, f);
   const staticDefault = f.default !== undefined && f.default !== null && typeof f.default !== 'function';
   if (staticDefault && f.type !== 'text' && f.type !== 'json') col.defaultTo(dialect.toDb(f, f.default) as Knex.Value);
   if (f.required && (newTable || staticDefault)) col.notNullable();

@@ -34,14 +34,25 @@ export class TracedStatement {
     kind: StatementStartEvent['kind'],
     private readonly bindings: readonly unknown[] | undefined,
   ) {
-    this.start = { id: ++lastStatementId, sql, kind, env: origin.env, transaction: origin.transaction, depth: origin.depth };
+    this.start = {
+      id: ++lastStatementId,
+      sql,
+      kind,
+      env: origin.env,
+      transaction: origin.transaction,
+      depth: origin.depth,
+    };
     origin.bus.emit('statement:start', this.start, this.values());
   }
 
   end(rows: number | undefined, error?: unknown): void {
     const durationMs = performance.now() - this.startedAt;
     const failed = error === undefined ? undefined : { error: error instanceof Error ? error.name : typeof error };
-    this.origin.bus.emit('statement:end', { ...this.start, durationMs, rows: failed ? undefined : rows, ...failed }, this.values());
+    this.origin.bus.emit(
+      'statement:end',
+      { ...this.start, durationMs, rows: failed ? undefined : rows, ...failed },
+      this.values(),
+    );
   }
 
   private values(): (() => readonly unknown[]) | undefined {

@@ -66,7 +66,12 @@ export interface TransactionOptions {
 export class Environment {
   /** @internal */ readonly session: Session;
 
-  private constructor(shared: SharedPool, prefetch: boolean, private readonly isRoot: boolean, parent?: Session) {
+  private constructor(
+    shared: SharedPool,
+    prefetch: boolean,
+    private readonly isRoot: boolean,
+    parent?: Session,
+  ) {
     this.session = new Session(shared, prefetch, this, parent);
   }
 
@@ -76,20 +81,29 @@ export class Environment {
    * The new Environment becomes the default one (see `Environment.default`).
    */
   static async open(config: EnvironmentConfig = {}): Promise<Environment> {
-    if (config === null || typeof config !== 'object') throw new ValidationError('Environment.open: config must be an object');
+    if (config === null || typeof config !== 'object')
+      throw new ValidationError('Environment.open: config must be an object');
     // A misspelt or unsupported option (`logging`, `pool`) is refused, not silently ignored.
     const allowed = databaseOptionKeys((config as { client?: unknown }).client);
-    const unknown = allowed && Object.keys(config).filter((k) => !ENVIRONMENT_OPTIONS.includes(k) && !allowed.includes(k));
+    const unknown =
+      allowed && Object.keys(config).filter((k) => !ENVIRONMENT_OPTIONS.includes(k) && !allowed.includes(k));
     if (unknown && unknown.length > 0) {
-      throw new ValidationError(`Environment.open: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (allowed: ${[...ENVIRONMENT_OPTIONS, ...allowed].join(', ')})`);
+      throw new ValidationError(
+        `Environment.open: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (allowed: ${[...ENVIRONMENT_OPTIONS, ...allowed].join(', ')})`,
+      );
     }
     const { prefetch = true, queryTimeout = 0, models: classes, log, ...dbConfig } = config;
     if (typeof prefetch !== 'boolean') throw new ValidationError('Environment.open: "prefetch" must be a boolean');
-    if (!Number.isSafeInteger(queryTimeout) || queryTimeout < 0) throw new ValidationError('Environment.open: "queryTimeout" must be a non-negative integer (ms)');
+    if (!Number.isSafeInteger(queryTimeout) || queryTimeout < 0)
+      throw new ValidationError('Environment.open: "queryTimeout" must be a non-negative integer (ms)');
     checkLogOption(log);
     const models = ModelSet.of(classes); // checked before a connection is made
     const db = await openDatabase(dbConfig);
-    const env = new Environment({ db, queryTimeout, models, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>() }, prefetch, true);
+    const env = new Environment(
+      { db, queryTimeout, models, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>() },
+      prefetch,
+      true,
+    );
     attachLogging(env.events, log);
     setDefaultSession(env.session);
     return env;
@@ -171,11 +185,19 @@ export class Environment {
    * `{ includeValues: true }`. A listener that throws never affects the statement: the
    * first error of each listener is reported as a process warning (PROXORM_LISTENER_ERROR).
    */
-  on<K extends keyof EnvironmentEvents>(event: K, listener: (event: EnvironmentEvents<Environment>[K]) => void, options: ListenOptions = {}): () => void {
-    if (!EVENT_NAMES.includes(event)) throw new ValidationError(`env.on: unknown event ${JSON.stringify(String(event))} (events: ${EVENT_NAMES.join(', ')})`);
+  on<K extends keyof EnvironmentEvents>(
+    event: K,
+    listener: (event: EnvironmentEvents<Environment>[K]) => void,
+    options: ListenOptions = {},
+  ): () => void {
+    if (!EVENT_NAMES.includes(event))
+      throw new ValidationError(
+        `env.on: unknown event ${JSON.stringify(String(event))} (events: ${EVENT_NAMES.join(', ')})`,
+      );
     if (typeof listener !== 'function') throw new ValidationError('env.on: the listener must be a function');
     if (options === null || typeof options !== 'object') throw new ValidationError('env.on: options must be an object');
-    if (options.includeValues !== undefined && typeof options.includeValues !== 'boolean') throw new ValidationError('env.on: "includeValues" must be a boolean');
+    if (options.includeValues !== undefined && typeof options.includeValues !== 'boolean')
+      throw new ValidationError('env.on: "includeValues" must be a boolean');
     return this.events.on(event, listener, options);
   }
 
@@ -190,7 +212,8 @@ export class Environment {
    * code inside and outside the transaction sees, and for `retries`.
    */
   async transaction<T>(fn: (env: this) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    if (options === null || typeof options !== 'object') throw new ValidationError('transaction: options must be an object');
+    if (options === null || typeof options !== 'object')
+      throw new ValidationError('transaction: options must be an object');
     return this.session.transaction(() => fn(this), options.retries ?? 0);
   }
 
@@ -208,7 +231,8 @@ export class Environment {
   invalidateRecord(model: string | ModelClass<unknown>, ids: Key | readonly Key[]): void {
     const schema = this.schemaOf(model);
     const name = schema.name;
-    const list: readonly unknown[] = typeof ids === 'number' || typeof ids === 'string' ? [ids] : Array.isArray(ids) ? ids : [ids];
+    const list: readonly unknown[] =
+      typeof ids === 'number' || typeof ids === 'string' ? [ids] : Array.isArray(ids) ? ids : [ids];
     const keys = list.map((id) => validKey(schema.primaryKey, id, `${name}.invalidateRecord`));
     this.session.invalidate(name, keys);
   }

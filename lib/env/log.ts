@@ -16,8 +16,14 @@ const debugSql = createDebug('proxorm:sql');
  * `select ... where "id" in (?, ?) -- 2 rows, 0.4 ms [trx 3]`.
  */
 export function statementLine(e: StatementEndEvent): string {
-  const outcome = e.error !== undefined ? `failed: ${e.error}` : e.rows === undefined ? undefined : `${e.rows} row${e.rows === 1 ? '' : 's'}`;
-  const where = e.transaction === undefined ? '' : ` [trx ${e.transaction}${e.depth > 1 ? `, savepoint ${e.depth - 1}` : ''}]`;
+  const outcome =
+    e.error !== undefined
+      ? `failed: ${e.error}`
+      : e.rows === undefined
+        ? undefined
+        : `${e.rows} row${e.rows === 1 ? '' : 's'}`;
+  const where =
+    e.transaction === undefined ? '' : ` [trx ${e.transaction}${e.depth > 1 ? `, savepoint ${e.depth - 1}` : ''}]`;
   return `${e.sql} -- ${outcome ? `${outcome}, ` : ''}${e.durationMs.toFixed(1)} ms${where}`;
 }
 

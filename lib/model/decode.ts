@@ -140,9 +140,22 @@ function fixedWidthMs(s: string): number | undefined {
   const len = s.length;
   const whole = len === 19;
   if (!whole && len !== 23 && !(len === 24 && s[23] === 'Z')) return undefined;
-  if (s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== ' ') || s[13] !== ':' || s[16] !== ':' || (!whole && s[19] !== '.')) return undefined;
-  const y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
-  const h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2), ms = whole ? 0 : digits(s, 20, 3);
+  if (
+    s[4] !== '-' ||
+    s[7] !== '-' ||
+    (s[10] !== 'T' && s[10] !== ' ') ||
+    s[13] !== ':' ||
+    s[16] !== ':' ||
+    (!whole && s[19] !== '.')
+  )
+    return undefined;
+  const y = digits(s, 0, 4),
+    mo = digits(s, 5, 2),
+    d = digits(s, 8, 2);
+  const h = digits(s, 11, 2),
+    mi = digits(s, 14, 2),
+    sec = digits(s, 17, 2),
+    ms = whole ? 0 : digits(s, 20, 3);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || ms < 0) return undefined;
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1] + (mo === 2 && leap ? 1 : 0)) return NaN;
@@ -196,14 +209,23 @@ export function decodeText(raw: unknown): string | typeof UNDECODABLE {
 export function storedTypeOf(field: FieldDef): string {
   switch (field.type) {
     case 'string':
-    case 'text': return 'string';
-    case 'integer': return 'integer';
-    case 'float': return 'finite number';
-    case 'decimal': return `decimal(${field.precision},${field.scale})`;
-    case 'boolean': return 'boolean (0 or 1)';
-    case 'datetime': return 'datetime';
-    case 'json': return 'JSON document';
-    case 'many2one': return 'record key';
-    default: return field.type;
+    case 'text':
+      return 'string';
+    case 'integer':
+      return 'integer';
+    case 'float':
+      return 'finite number';
+    case 'decimal':
+      return `decimal(${field.precision},${field.scale})`;
+    case 'boolean':
+      return 'boolean (0 or 1)';
+    case 'datetime':
+      return 'datetime';
+    case 'json':
+      return 'JSON document';
+    case 'many2one':
+      return 'record key';
+    default:
+      return field.type;
   }
 }

@@ -58,7 +58,8 @@ export function Model(arg: string | ModelOptions): ModelDecorator {
   return (target: Function, context?: ClassDecoratorContext) => {
     if (context !== undefined) {
       const fields = takeStandardFields(context.metadata);
-      if (context.kind !== 'class') throw new SchemaError(`@Model on ${String(context.name)}: @Model decorates a class`);
+      if (context.kind !== 'class')
+        throw new SchemaError(`@Model on ${String(context.name)}: @Model decorates a class`);
       declareOn(target.prototype, fields);
     }
     defineSchema(target, arg);
@@ -71,12 +72,16 @@ export function Model(arg: string | ModelOptions): ModelDecorator {
  */
 export function defineSchema(target: Function, arg: string | ModelOptions): void {
   const options = typeof arg === 'string' ? { name: arg } : arg;
-  if (!options || typeof options !== 'object') throw new SchemaError(`@Model on ${target.name}: expected a name or { name, table, order }`);
+  if (!options || typeof options !== 'object')
+    throw new SchemaError(`@Model on ${target.name}: expected a name or { name, table, order }`);
   checkKeys(`@Model on ${target.name}`, options, MODEL_OPTION_KEYS);
   const { name, table = options.name, order = 'id', naming, readonly = false } = options;
-  if (typeof name !== 'string' || !IDENTIFIER.test(name)) throw new SchemaError(`@Model on ${target.name}: invalid model name ${JSON.stringify(name)}`);
-  if (typeof table !== 'string' || !IDENTIFIER.test(table)) throw new SchemaError(`@Model "${name}": invalid table name ${JSON.stringify(table)}`);
-  if (naming !== undefined && !NAMINGS.includes(naming)) throw new SchemaError(`@Model "${name}": naming must be one of ${NAMINGS.map((n) => `'${n}'`).join(', ')}`);
+  if (typeof name !== 'string' || !IDENTIFIER.test(name))
+    throw new SchemaError(`@Model on ${target.name}: invalid model name ${JSON.stringify(name)}`);
+  if (typeof table !== 'string' || !IDENTIFIER.test(table))
+    throw new SchemaError(`@Model "${name}": invalid table name ${JSON.stringify(table)}`);
+  if (naming !== undefined && !NAMINGS.includes(naming))
+    throw new SchemaError(`@Model "${name}": naming must be one of ${NAMINGS.map((n) => `'${n}'`).join(', ')}`);
   if (typeof readonly !== 'boolean') throw new SchemaError(`@Model "${name}": option "readonly" must be a boolean`);
 
   const primaryKey = parsePrimaryKey(name, options.primaryKey, (c) => IDENTIFIER.test(c));
@@ -88,11 +93,19 @@ export function defineSchema(target: Function, arg: string | ModelOptions): void
   // Column names are compared without case, as both databases do.
   const columns = new Set<string>([primaryKey.column.toLowerCase()]);
   for (const f of [...fields.values()].filter(isColumn)) {
-    if (columns.has(f.column.toLowerCase())) throw new SchemaError(`model "${name}": column "${f.column}" is used twice`);
+    if (columns.has(f.column.toLowerCase()))
+      throw new SchemaError(`model "${name}": column "${f.column}" is used twice`);
     columns.add(f.column.toLowerCase());
   }
   const schema: ModelSchema = {
-    name, table, order, fields, cls: target, readonly, primaryKey, idField: keyField(primaryKey),
+    name,
+    table,
+    order,
+    fields,
+    cls: target,
+    readonly,
+    primaryKey,
+    idField: keyField(primaryKey),
     prefetchFields: [...fields.values()].filter((f) => f.prefetch && isColumn(f)),
     columnFields: [...fields.values()].filter(isColumn),
   };

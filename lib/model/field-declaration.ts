@@ -114,41 +114,56 @@ export function fieldDecorator<T>(declaration: FieldDeclaration, label: string):
   const decorator = (target: unknown, key: unknown): void => {
     if (isFieldContext(key)) return declareStandard(declaration, label, key);
     if (typeof key === 'string' || typeof key === 'symbol') return declareLegacy(declaration, label, target, key);
-    throw new SchemaError(`${label}: not applied to a class property (decorate a property, or pass it to defineModel's fields)`);
+    throw new SchemaError(
+      `${label}: not applied to a class property (decorate a property, or pass it to defineModel's fields)`,
+    );
   };
   declarations.set(decorator, declaration);
   return decorator;
 }
 
 function declareLegacy(d: FieldDeclaration, label: string, target: unknown, key: string | symbol): void {
-  const owner = typeof target === 'function' ? target.name : (target as { constructor?: Function } | null)?.constructor?.name ?? '?';
+  const owner =
+    typeof target === 'function'
+      ? target.name
+      : ((target as { constructor?: Function } | null)?.constructor?.name ?? '?');
   if (typeof key !== 'string') throw new SchemaError(`${label} on ${owner}: symbol properties cannot be fields`);
-  if (typeof target === 'function') throw new SchemaError(`${label} on static ${owner}.${key}: fields are instance properties`);
-  const problem = typeof target !== 'object' || target === null ? 'not applied to a class property' : declarationProblem(d);
+  if (typeof target === 'function')
+    throw new SchemaError(`${label} on static ${owner}.${key}: fields are instance properties`);
+  const problem =
+    typeof target !== 'object' || target === null ? 'not applied to a class property' : declarationProblem(d);
   if (problem) throw new SchemaError(`${label} on ${owner}.${key}: ${problem}`);
-  declareOn(target as object, [{ name: key, designType: Reflect.getMetadata('design:type', target as object, key), declaredBy: 'legacy', ...d }]);
+  declareOn(target as object, [
+    { name: key, designType: Reflect.getMetadata('design:type', target as object, key), declaredBy: 'legacy', ...d },
+  ]);
 }
 
 function declareStandard(d: FieldDeclaration, label: string, context: ClassMemberDecoratorContext): void {
   const name = String(context.name);
   const problem =
-    context.kind !== 'field' ? `fields are plain properties, not ${context.kind === 'accessor' ? 'an' : 'a'} ${context.kind}`
-      : typeof context.name !== 'string' ? 'symbol properties cannot be fields'
-        : context.private ? 'private (#) properties cannot be fields'
-          : context.static ? 'fields are instance properties, not static ones'
+    context.kind !== 'field'
+      ? `fields are plain properties, not ${context.kind === 'accessor' ? 'an' : 'a'} ${context.kind}`
+      : typeof context.name !== 'string'
+        ? 'symbol properties cannot be fields'
+        : context.private
+          ? 'private (#) properties cannot be fields'
+          : context.static
+            ? 'fields are instance properties, not static ones'
             : declarationProblem(d);
   if (problem) {
     takeStandardFields(context.metadata); // dropped: the class will not be defined
     throw new SchemaError(`${label} on ${name}: ${problem}`);
   }
   const field: PendingField = { name, designType: undefined, declaredBy: 'standard', ...d };
-  if (isObject(context.metadata)) pendingByMetadata.set(context.metadata, [...(pendingByMetadata.get(context.metadata) ?? []), field]);
+  if (isObject(context.metadata))
+    pendingByMetadata.set(context.metadata, [...(pendingByMetadata.get(context.metadata) ?? []), field]);
   else pendingList.push(field);
 }
 
 /** What can be checked before the model is known; the rest is resolve-field.ts. */
 function declarationProblem(d: FieldDeclaration): string | undefined {
   if (!d.options || typeof d.options !== 'object') return 'options must be an object';
-  if (d.target !== undefined && typeof d.target !== 'function') return 'the target must be a function returning the model class, e.g. () => Customer';
+  if (d.target !== undefined && typeof d.target !== 'function')
+    return 'the target must be a function returning the model class, e.g. () => Customer';
   return undefined;
 }

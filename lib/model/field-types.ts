@@ -75,8 +75,17 @@ export interface Many2manyOptions {
   column2?: string;
 }
 
-export type FieldOptions = BaseFieldOptions<unknown> & { size?: number; precision?: number; scale?: number; format?: DatetimeFormat } & {
-  onDelete?: OnDelete; inverse?: string; relation?: string; column1?: string; column2?: string;
+export type FieldOptions = BaseFieldOptions<unknown> & {
+  size?: number;
+  precision?: number;
+  scale?: number;
+  format?: DatetimeFormat;
+} & {
+  onDelete?: OnDelete;
+  inverse?: string;
+  relation?: string;
+  column1?: string;
+  column2?: string;
 };
 
 /** The resolved, immutable description of one field of a model. */

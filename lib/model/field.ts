@@ -1,6 +1,12 @@
 import type {
-  BaseFieldOptions, DatetimeFieldOptions, DecimalFieldOptions, FieldOptions, FieldType,
-  Many2manyOptions, Many2oneOptions, StringFieldOptions,
+  BaseFieldOptions,
+  DatetimeFieldOptions,
+  DecimalFieldOptions,
+  FieldOptions,
+  FieldType,
+  Many2manyOptions,
+  Many2oneOptions,
+  StringFieldOptions,
 } from './field-types';
 import { fieldDecorator, type FieldDecorator } from './field-declaration';
 import type { ModelBrand } from '../record/types';
@@ -12,8 +18,15 @@ import type { ModelBrand } from '../record/types';
  */
 
 /** The value type is type-level only (never): the factory signatures below give it. */
-function declare(type: FieldType | undefined, options: FieldOptions | undefined, relation?: { target: () => Function; inverse?: string }): FieldDecorator<never> {
-  return fieldDecorator<never>({ type, options: options === undefined ? {} : options, ...relation }, type ? `@Field.${type}` : '@Field');
+function declare(
+  type: FieldType | undefined,
+  options: FieldOptions | undefined,
+  relation?: { target: () => Function; inverse?: string },
+): FieldDecorator<never> {
+  return fieldDecorator<never>(
+    { type, options: options === undefined ? {} : options, ...relation },
+    type ? `@Field.${type}` : '@Field',
+  );
 }
 
 /** A field's value type in a defineModel model: nullable unless `required: true`. */
@@ -37,7 +50,9 @@ type FieldFactory<O, T> = <const P extends O = O>(options?: P) => FieldDecorator
  * number -> integer, boolean, Date; legacy decorators with emitDecoratorMetadata only);
  * `@Field.float()` and the other members name it, which works everywhere.
  */
-export const Field: ((options?: BaseFieldOptions<unknown> & { size?: number; format?: DatetimeFieldOptions['format'] }) => FieldDecorator<unknown>) & {
+export const Field: ((
+  options?: BaseFieldOptions<unknown> & { size?: number; format?: DatetimeFieldOptions['format'] },
+) => FieldDecorator<unknown>) & {
   string: FieldFactory<StringFieldOptions, string>;
   text: FieldFactory<BaseFieldOptions<string>, string>;
   integer: FieldFactory<BaseFieldOptions<number>, number>;

@@ -8,8 +8,21 @@ import { RESERVED_NAMES } from './schema';
  * `record.write(...)` calls. Only as methods: a getter or a value of that name is refused.
  */
 export const OVERRIDABLE_METHODS: ReadonlySet<string> = new Set([
-  'at', 'ensureOne', 'exists', 'prefetch', 'toDict', 'read', 'write', 'unlink',
-  'filtered', 'mapped', 'sorted', 'concat', 'union', 'toString', 'toJSON',
+  'at',
+  'ensureOne',
+  'exists',
+  'prefetch',
+  'toDict',
+  'read',
+  'write',
+  'unlink',
+  'filtered',
+  'mapped',
+  'sorted',
+  'concat',
+  'union',
+  'toString',
+  'toJSON',
 ]);
 
 /**
@@ -24,20 +37,30 @@ export const OVERRIDABLE_METHODS: ReadonlySet<string> = new Set([
  * lib/model cannot import lib/record) or at Object.prototype.
  */
 export function checkClassMembers(model: string, cls: Function): void {
-  for (let p: object | null = cls.prototype as object; p && p !== Object.prototype && !isLibraryPrototype(p); p = Object.getPrototypeOf(p)) {
+  for (
+    let p: object | null = cls.prototype as object;
+    p && p !== Object.prototype && !isLibraryPrototype(p);
+    p = Object.getPrototypeOf(p)
+  ) {
     const owner = (p as { constructor?: Function }).constructor?.name ?? '?';
     // Recordset calls iterate `this` (filtered, mapped, sorted): the iterator is state too.
     if (Object.getOwnPropertySymbols(p).includes(Symbol.iterator)) {
-      throw new SchemaError(`@Model "${model}": ${owner}[Symbol.iterator] would shadow the recordset's own iteration; remove it`);
+      throw new SchemaError(
+        `@Model "${model}": ${owner}[Symbol.iterator] would shadow the recordset's own iteration; remove it`,
+      );
     }
     for (const name of Object.getOwnPropertyNames(p)) {
       if (name === 'constructor' || !RESERVED_NAMES.has(name)) continue;
       const desc = Object.getOwnPropertyDescriptor(p, name) as PropertyDescriptor;
       if (OVERRIDABLE_METHODS.has(name)) {
         if (typeof desc.value === 'function') continue;
-        throw new SchemaError(`@Model "${model}": ${owner}.${name} overrides the recordset method "${name}"; it can only be overridden by a method`);
+        throw new SchemaError(
+          `@Model "${model}": ${owner}.${name} overrides the recordset method "${name}"; it can only be overridden by a method`,
+        );
       }
-      throw new SchemaError(`@Model "${model}": ${owner}.${name} would shadow the recordset's own "${name}"; rename the member`);
+      throw new SchemaError(
+        `@Model "${model}": ${owner}.${name} would shadow the recordset's own "${name}"; rename the member`,
+      );
     }
   }
 }

@@ -42,7 +42,8 @@ export class ModelSet {
    */
   static of(classes?: readonly unknown[]): ModelSet {
     if (classes === undefined) return new ModelSet(allSchemas());
-    if (!Array.isArray(classes)) throw new ValidationError('Environment.open: "models" must be an array of model classes');
+    if (!Array.isArray(classes))
+      throw new ValidationError('Environment.open: "models" must be an array of model classes');
     const schemas = new Set<ModelSchema>();
     classes.forEach((cls, i) => {
       if (typeof cls !== 'function') throw new ValidationError(`Environment.open: models[${i}] is not a class`);
@@ -57,11 +58,15 @@ export class ModelSet {
     for (const schema of schemas) {
       const sameName = this.byName.get(schema.name);
       if (sameName) {
-        throw new SchemaError(`model name "${schema.name}" is used by class ${sameName.cls.name} and class ${schema.cls.name}${OUT}`);
+        throw new SchemaError(
+          `model name "${schema.name}" is used by class ${sameName.cls.name} and class ${schema.cls.name}${OUT}`,
+        );
       }
       const sameTable = tables.get(schema.table.toLowerCase());
       if (sameTable) {
-        throw new SchemaError(`table "${schema.table}" of model "${schema.name}" is already used by model "${sameTable.name}"${OUT}`);
+        throw new SchemaError(
+          `table "${schema.table}" of model "${schema.name}" is already used by model "${sameTable.name}"${OUT}`,
+        );
       }
       this.byName.set(schema.name, schema);
       this.byClass.set(schema.cls, schema);
@@ -74,7 +79,9 @@ export class ModelSet {
         const where = `${schema.name}.${field.name}`;
         const target = targetOf(schema, field);
         if (this.byClass.get(target.cls) !== target) {
-          throw new SchemaError(`${where}: its target model "${target.name}" (class ${target.cls.name}) is not one of this Environment's models; add it to { models }`);
+          throw new SchemaError(
+            `${where}: its target model "${target.name}" (class ${target.cls.name}) is not one of this Environment's models; add it to { models }`,
+          );
         }
         const ref = { schema, field };
         pushTo(this.pointing, target, ref);
@@ -82,7 +89,9 @@ export class ModelSet {
         const rel = relationOf(schema, field);
         const model = tables.get(rel.table.toLowerCase());
         if (model) {
-          throw new SchemaError(`${where}: relation table "${rel.table}" is the table of model "${model.name}"; give the many2many another { relation } or the model another table`);
+          throw new SchemaError(
+            `${where}: relation table "${rel.table}" is the table of model "${model.name}"; give the many2many another { relation } or the model another table`,
+          );
         }
         claim(claims, { where, owner: schema, target, rel });
         pushTo(this.links, rel.table.toLowerCase(), ref);
@@ -149,14 +158,20 @@ function claim(claims: Map<string, Claim>, mine: Claim): void {
     return;
   }
   // The same pair the same way round, or the other side of it (columns swapped).
-  const direct = same(o.owner.table, mine.owner.table) && same(o.target.table, mine.target.table)
-    && same(o.rel.column1, rel.column1) && same(o.rel.column2, rel.column2);
-  const inverse = same(o.owner.table, mine.target.table) && same(o.target.table, mine.owner.table)
-    && same(o.rel.column1, rel.column2) && same(o.rel.column2, rel.column1);
+  const direct =
+    same(o.owner.table, mine.owner.table) &&
+    same(o.target.table, mine.target.table) &&
+    same(o.rel.column1, rel.column1) &&
+    same(o.rel.column2, rel.column2);
+  const inverse =
+    same(o.owner.table, mine.target.table) &&
+    same(o.target.table, mine.owner.table) &&
+    same(o.rel.column1, rel.column2) &&
+    same(o.rel.column2, rel.column1);
   if (!direct && !inverse) {
     throw new SchemaError(
-      `relation table "${rel.table}" of ${mine.where} is already used by ${o.where} for ${o.owner.table}(${o.rel.column1}) - ${o.target.table}(${o.rel.column2}); `
-        + 'give one of them another { relation }, or the same tables and columns (column1 and column2 swapped on the other side)',
+      `relation table "${rel.table}" of ${mine.where} is already used by ${o.where} for ${o.owner.table}(${o.rel.column1}) - ${o.target.table}(${o.rel.column2}); ` +
+        'give one of them another { relation }, or the same tables and columns (column1 and column2 swapped on the other side)',
     );
   }
 }

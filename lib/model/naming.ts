@@ -27,10 +27,12 @@ export function referenceColumnFor(property: string, naming: Naming | undefined)
 }
 
 export function snakeCase(name: string): string {
-  return name
-    // a capital after a lower-case letter or a digit starts a word
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    // in a run of capitals, the last one starts a word when a lower-case letter follows
-    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
-    .toLowerCase();
+  return (
+    name
+      // a capital after a lower-case letter or a digit starts a word
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      // in a run of capitals, the last one starts a word when a lower-case letter follows
+      .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+      .toLowerCase()
+  );
 }

@@ -6,7 +6,8 @@ import type { ModelSchema, OrderTerm } from './schema';
  * error to throw (SchemaError for @Model, ValidationError for search options).
  */
 export function parseOrder(schema: ModelSchema, spec: unknown, makeError: (msg: string) => Error): OrderTerm[] {
-  if (typeof spec !== 'string' || spec.trim() === '') throw makeError(`order must be a non-empty string such as "name desc, id"`);
+  if (typeof spec !== 'string' || spec.trim() === '')
+    throw makeError(`order must be a non-empty string such as "name desc, id"`);
   return spec.split(',').map((raw) => {
     const parts = raw.trim().split(/\s+/);
     const [field, dir = 'asc'] = parts;

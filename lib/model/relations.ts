@@ -29,9 +29,14 @@ export function targetOf(owner: ModelSchema, field: FieldDef): ModelSchema {
       cls = field.target?.();
     } catch (e) {
       // e.g. @Field.many2one(Parent) without the arrow: the class called as a function.
-      throw new SchemaError(`${owner.name}.${field.name}: the target must be a function returning the model class, e.g. () => Customer (calling it threw ${(e as Error)?.name ?? 'an error'})`);
+      throw new SchemaError(
+        `${owner.name}.${field.name}: the target must be a function returning the model class, e.g. () => Customer (calling it threw ${(e as Error)?.name ?? 'an error'})`,
+      );
     }
-    if (typeof cls !== 'function') throw new SchemaError(`${owner.name}.${field.name}: the target function returned ${String(cls)}, not a model class`);
+    if (typeof cls !== 'function')
+      throw new SchemaError(
+        `${owner.name}.${field.name}: the target function returned ${String(cls)}, not a model class`,
+      );
     target = schemaOf(cls);
     if (field.type === 'one2many') checkInverse(owner, field, target);
     targets.set(field, target);
@@ -48,10 +53,15 @@ export function inverseOf(owner: ModelSchema, field: FieldDef): FieldDef {
 function checkInverse(owner: ModelSchema, field: FieldDef, target: ModelSchema): void {
   const inv = target.fields.get(field.inverse!);
   const where = `${owner.name}.${field.name}`;
-  if (!inv) throw new SchemaError(`${where}: inverse field "${field.inverse}" does not exist on model "${target.name}"`);
-  if (inv.type !== 'many2one') throw new SchemaError(`${where}: inverse field "${target.name}.${inv.name}" is not a many2one`);
+  if (!inv)
+    throw new SchemaError(`${where}: inverse field "${field.inverse}" does not exist on model "${target.name}"`);
+  if (inv.type !== 'many2one')
+    throw new SchemaError(`${where}: inverse field "${target.name}.${inv.name}" is not a many2one`);
   const invTarget = schemaOf(inv.target!());
-  if (invTarget !== owner) throw new SchemaError(`${where}: inverse "${target.name}.${inv.name}" points to "${invTarget.name}", not "${owner.name}"`);
+  if (invTarget !== owner)
+    throw new SchemaError(
+      `${where}: inverse "${target.name}.${inv.name}" points to "${invTarget.name}", not "${owner.name}"`,
+    );
 }
 
 /**
@@ -78,6 +88,7 @@ export function relationOf(owner: ModelSchema, field: FieldDef): RelationTable {
 /** A default name, if it fits every database (a longer one would be cut differently by each). */
 function derived(where: string, option: 'relation' | 'column1' | 'column2', name: string): string {
   if (name.length <= MAX_NAME_LENGTH) return name;
-  throw new SchemaError(`${where}: the default ${option} "${name}" is longer than ${MAX_NAME_LENGTH} characters; name it with { ${option} }`);
+  throw new SchemaError(
+    `${where}: the default ${option} "${name}" is longer than ${MAX_NAME_LENGTH} characters; name it with { ${option} }`,
+  );
 }
-

@@ -1,7 +1,12 @@
 import { SchemaError } from '../errors';
 import {
-  BASE_OPTION_KEYS, DATETIME_FORMATS, DESIGN_TYPES, TYPE_OPTION_KEYS, inferFieldType,
-  type FieldDef, type RelationType,
+  BASE_OPTION_KEYS,
+  DATETIME_FORMATS,
+  DESIGN_TYPES,
+  TYPE_OPTION_KEYS,
+  inferFieldType,
+  type FieldDef,
+  type RelationType,
 } from './field-types';
 import type { PendingField } from './field-declaration';
 import { RESERVED_NAMES } from './schema';
@@ -18,20 +23,27 @@ export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
  */
 export function resolveField(model: string, p: PendingField, naming: Naming | undefined): FieldDef {
   const where = `@Field ${model}.${p.name}`;
-  if (RESERVED_NAMES.has(p.name)) throw new SchemaError(`${where}: "${p.name}" is reserved by recordsets; choose another property name (use { column } to keep the column name)`);
+  if (RESERVED_NAMES.has(p.name))
+    throw new SchemaError(
+      `${where}: "${p.name}" is reserved by recordsets; choose another property name (use { column } to keep the column name)`,
+    );
   if (!IDENTIFIER.test(p.name)) throw new SchemaError(`${where}: invalid property name`);
   const type = p.type ?? inferFieldType(p.designType);
   if (!type) throw new SchemaError(`${where}: ${noTypeReason(p)}`);
   if (p.target) return resolveRelation(model, p, type as RelationType, where, naming);
   if (p.type && p.designType !== undefined && !DESIGN_TYPES[type].includes(p.designType)) {
-    throw new SchemaError(`${where}: @Field.${type}() does not fit the declared TypeScript type ${(p.designType as Function).name}`);
+    throw new SchemaError(
+      `${where}: @Field.${type}() does not fit the declared TypeScript type ${(p.designType as Function).name}`,
+    );
   }
   checkKeys(where, p.options, [...BASE_OPTION_KEYS, ...TYPE_OPTION_KEYS[type]]);
   const o = p.options;
   const column = o.column ?? columnFor(p.name, naming);
-  if (typeof column !== 'string' || !IDENTIFIER.test(column)) throw new SchemaError(`${where}: invalid column name ${JSON.stringify(column)}`);
+  if (typeof column !== 'string' || !IDENTIFIER.test(column))
+    throw new SchemaError(`${where}: invalid column name ${JSON.stringify(column)}`);
   for (const flag of ['required', 'index', 'unique', 'prefetch'] as const) {
-    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw new SchemaError(`${where}: option "${flag}" must be a boolean`);
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean')
+      throw new SchemaError(`${where}: option "${flag}" must be a boolean`);
   }
   // Upper bounds are MySQL's: VARCHAR of utf8mb4 holds 16,383 characters (use text for
   // more), DECIMAL at most 65 digits with 30 after the point.
@@ -40,16 +52,22 @@ export function resolveField(model: string, p: PendingField, naming: Naming | un
   const scale = o.scale === 0 ? 0 : positiveInt(where, 'scale', o.scale, 2, 30);
   if (scale > precision) throw new SchemaError(`${where}: scale ${scale} exceeds precision ${precision}`);
   if (o.format !== undefined && !DATETIME_FORMATS.includes(o.format)) {
-    throw new SchemaError(`${where}: option "format" must be one of ${DATETIME_FORMATS.map((f) => `'${f}'`).join(', ')}`);
+    throw new SchemaError(
+      `${where}: option "format" must be one of ${DATETIME_FORMATS.map((f) => `'${f}'`).join(', ')}`,
+    );
   }
   const def: FieldDef = {
-    name: p.name, type, column,
+    name: p.name,
+    type,
+    column,
     required: o.required ?? false,
     default: o.default,
     index: o.index ?? false,
     unique: o.unique ?? false,
     prefetch: o.prefetch ?? true,
-    size, precision, scale,
+    size,
+    precision,
+    scale,
     ...(type === 'datetime' ? { format: o.format ?? 'iso' } : {}),
   };
   if (def.default === undefined || typeof def.default === 'function') return def;
@@ -61,7 +79,8 @@ export function resolveField(model: string, p: PendingField, naming: Naming | un
   }
 }
 
-const EXPLICIT = '@Field.string(), @Field.integer(), @Field.float(), @Field.boolean(), @Field.datetime(), @Field.json(), ...';
+const EXPLICIT =
+  '@Field.string(), @Field.integer(), @Field.float(), @Field.boolean(), @Field.datetime(), @Field.json(), ...';
 
 /**
  * Why a field declared without a type has none. Three cases a user fixes differently:
@@ -89,30 +108,51 @@ const RELATION_KEYS: Readonly<Record<RelationType, readonly string[]>> = {
   many2many: ['relation', 'column1', 'column2'],
 };
 
-function resolveRelation(model: string, p: PendingField, type: RelationType, where: string, naming: Naming | undefined): FieldDef {
+function resolveRelation(
+  model: string,
+  p: PendingField,
+  type: RelationType,
+  where: string,
+  naming: Naming | undefined,
+): FieldDef {
   const o = p.options;
   checkKeys(where, o, RELATION_KEYS[type]);
   const base = {
-    name: p.name, type, target: p.target, required: false, default: undefined, index: false, unique: false,
-    prefetch: false, size: 0, precision: 0, scale: 0,
+    name: p.name,
+    type,
+    target: p.target,
+    required: false,
+    default: undefined,
+    index: false,
+    unique: false,
+    prefetch: false,
+    size: 0,
+    precision: 0,
+    scale: 0,
   };
   if (type === 'many2one') {
     const column = o.column ?? referenceColumnFor(p.name, naming);
-    if (typeof column !== 'string' || !IDENTIFIER.test(column)) throw new SchemaError(`${where}: invalid column name ${JSON.stringify(column)}`);
-    if (o.required !== undefined && typeof o.required !== 'boolean') throw new SchemaError(`${where}: option "required" must be a boolean`);
+    if (typeof column !== 'string' || !IDENTIFIER.test(column))
+      throw new SchemaError(`${where}: invalid column name ${JSON.stringify(column)}`);
+    if (o.required !== undefined && typeof o.required !== 'boolean')
+      throw new SchemaError(`${where}: option "required" must be a boolean`);
     const required = o.required ?? false;
     const onDelete = o.onDelete ?? (required ? 'restrict' : 'set null');
-    if (!['restrict', 'cascade', 'set null'].includes(onDelete)) throw new SchemaError(`${where}: onDelete must be 'restrict', 'cascade' or 'set null'`);
-    if (onDelete === 'set null' && required) throw new SchemaError(`${where}: a required many2one cannot be set null on delete`);
+    if (!['restrict', 'cascade', 'set null'].includes(onDelete))
+      throw new SchemaError(`${where}: onDelete must be 'restrict', 'cascade' or 'set null'`);
+    if (onDelete === 'set null' && required)
+      throw new SchemaError(`${where}: a required many2one cannot be set null on delete`);
     return { ...base, column, required, onDelete, index: true, prefetch: o.prefetch ?? true };
   }
   if (type === 'one2many') {
-    if (typeof p.inverse !== 'string' || !IDENTIFIER.test(p.inverse)) throw new SchemaError(`${where}: one2many needs the name of the inverse many2one field`);
+    if (typeof p.inverse !== 'string' || !IDENTIFIER.test(p.inverse))
+      throw new SchemaError(`${where}: one2many needs the name of the inverse many2one field`);
     return { ...base, column: '', inverse: p.inverse };
   }
   for (const k of ['relation', 'column1', 'column2'] as const) {
     const v = o[k];
-    if (v !== undefined && (typeof v !== 'string' || !IDENTIFIER.test(v))) throw new SchemaError(`${where}: invalid ${k} ${JSON.stringify(v)}`);
+    if (v !== undefined && (typeof v !== 'string' || !IDENTIFIER.test(v)))
+      throw new SchemaError(`${where}: invalid ${k} ${JSON.stringify(v)}`);
   }
   // relation/column defaults need the target's name: filled in by relations.ts on first use.
   return { ...base, column: '', relation: o.relation, column1: o.column1, column2: o.column2 };
@@ -128,6 +168,7 @@ function positiveInt(where: string, key: string, value: unknown, fallback: numbe
 
 export function checkKeys(where: string, options: object, allowed: readonly string[]): void {
   for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new SchemaError(`${where}: unknown option "${key}" (allowed: ${allowed.join(', ')})`);
+    if (!allowed.includes(key))
+      throw new SchemaError(`${where}: unknown option "${key}" (allowed: ${allowed.join(', ')})`);
   }
 }

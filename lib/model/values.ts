@@ -20,7 +20,8 @@ export function normalizeValue(model: string, field: FieldDef, value: unknown): 
   if (value === undefined) fail('undefined is not a value; use null to clear a field');
   if (value === null) {
     if (field.required) fail('is required and cannot be null');
-    if (field.type === 'one2many' || field.type === 'many2many') fail('an x2many takes commands ({ set, add, remove, create }), not null');
+    if (field.type === 'one2many' || field.type === 'many2many')
+      fail('an x2many takes commands ({ set, add, remove, create }), not null');
     return null;
   }
   switch (field.type) {
@@ -79,13 +80,15 @@ function normalizeCommands(value: unknown, field: FieldDef, fail: (why: string) 
   if (keys.length === 0) fail('no command given (use set, add, remove or create)');
   const out: { set?: Key[]; add?: Key[]; remove?: Key[]; create?: unknown[] } = {};
   for (const key of keys) {
-    if (typeof key !== 'string' || !COMMANDS.includes(key)) fail(`unknown x2many command ${JSON.stringify(String(key))} (use set, add, remove or create)`);
+    if (typeof key !== 'string' || !COMMANDS.includes(key))
+      fail(`unknown x2many command ${JSON.stringify(String(key))} (use set, add, remove or create)`);
     const v = (value as Record<string, unknown>)[key];
     if (key === 'create') {
       if (!Array.isArray(v)) fail('"create" takes an array of value objects');
       for (const item of v as unknown[]) {
         const proto: unknown = item !== null && typeof item === 'object' ? Object.getPrototypeOf(item) : undefined;
-        if (proto !== Object.prototype && proto !== null) fail(`"create" takes plain objects of field values, got ${describe(item)}`);
+        if (proto !== Object.prototype && proto !== null)
+          fail(`"create" takes plain objects of field values, got ${describe(item)}`);
       }
       out.create = [...(v as unknown[])];
     } else {
@@ -105,13 +108,17 @@ function idsOf(value: unknown, field: FieldDef, fail: (why: string) => never): K
     // By class when the recordset tells it: two Environments may each map a model of that name.
     const sameModel = value.schema ? value.schema.cls === target.cls : value.model === target.name;
     if (!sameModel) {
-      fail(value.schema && value.model === target.name
-        ? `expected records of "${target.name}" of class ${target.cls.name}, got class ${value.schema.cls.name} (another model of that name)`
-        : `expected records of "${target.name}", got "${value.model}"`);
+      fail(
+        value.schema && value.model === target.name
+          ? `expected records of "${target.name}" of class ${target.cls.name}, got class ${value.schema.cls.name} (another model of that name)`
+          : `expected records of "${target.name}", got "${value.model}"`,
+      );
     }
     ids = value.ids;
   } else {
-    return fail(field.type === 'many2one' ? 'expected a key, a recordset or null' : 'expected an array of keys or a recordset');
+    return fail(
+      field.type === 'many2one' ? 'expected a key, a recordset or null' : 'expected an array of keys or a recordset',
+    );
   }
   const list: Key[] = [];
   for (const id of ids as unknown[]) {
@@ -123,7 +130,12 @@ function idsOf(value: unknown, field: FieldDef, fail: (why: string) => never): K
 }
 
 function isRecordSetLike(v: unknown): v is { ids: readonly Key[]; model: string; schema?: ModelSchema } {
-  return typeof v === 'object' && v !== null && Array.isArray((v as { ids?: unknown }).ids) && typeof (v as { model?: unknown }).model === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Array.isArray((v as { ids?: unknown }).ids) &&
+    typeof (v as { model?: unknown }).model === 'string'
+  );
 }
 
 function normalizeDecimal(field: FieldDef, value: unknown, fail: (why: string) => never): string {
@@ -142,7 +154,8 @@ function normalizeDecimal(field: FieldDef, value: unknown, fail: (why: string) =
   const [, sign, intPart, frac = ''] = m;
   if (frac.length > field.scale) fail(`more than ${field.scale} decimal places`);
   const int = intPart.replace(/^0+(?=\d)/, '');
-  if (int.length > field.precision - field.scale) fail(`more than ${field.precision - field.scale} digits before the point`);
+  if (int.length > field.precision - field.scale)
+    fail(`more than ${field.precision - field.scale} digits before the point`);
   const digits = `${int}.${frac.padEnd(field.scale, '0')}`;
   const out = field.scale === 0 ? int : digits;
   return sign === '-' && /[1-9]/.test(out) ? `-${out}` : out;
@@ -195,7 +208,8 @@ export function parseIsoDate(value: string): number | { readonly invalid: string
   if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > days) return { invalid: 'no such day' };
   if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59) return { invalid: 'no such time of day' };
   const offset = /^[+-]\d{2}:?\d{2}$/.exec(zone) ? zone : '';
-  if (offset && (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(-2)) > 59)) return { invalid: 'no such UTC offset' };
+  if (offset && (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(-2)) > 59))
+    return { invalid: 'no such UTC offset' };
   // Millisecond precision: further fraction digits are cut, as Date.parse does.
   return Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec}${frac.slice(0, 4)}${offset || 'Z'}`);
 }
@@ -223,12 +237,16 @@ function freezeJson(value: unknown, fail: (why: string) => never): unknown {
       out = list;
     } else {
       const proto: unknown = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null) return fail(`only plain objects and arrays are JSON (at ${path})`);
+      if (proto !== Object.prototype && proto !== null)
+        return fail(`only plain objects and arrays are JSON (at ${path})`);
       const obj: Record<string, unknown> = {};
       for (const key of Object.keys(v)) {
         // defineProperty, not assignment: a key named "__proto__" stays an own data key.
         if (!wellFormed(key)) fail(`key not well-formed Unicode at ${path}`);
-        Object.defineProperty(obj, key, { value: copy((v as Record<string, unknown>)[key], `${path}.${key}`, depth + 1), enumerable: true });
+        Object.defineProperty(obj, key, {
+          value: copy((v as Record<string, unknown>)[key], `${path}.${key}`, depth + 1),
+          enumerable: true,
+        });
       }
       out = obj;
     }
@@ -262,10 +280,13 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'string') return value.length > 40 ? `string(${value.length})` : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `${typeof value} ${String(value)}`;
   if (value instanceof Date) return `Date ${Number.isNaN(value.getTime()) ? 'Invalid' : value.toISOString()}`;
   if (Array.isArray(value)) return `array(${value.length})`;
-  return typeof value === 'object' ? `object ${(Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'null-prototype'}` : typeof value;
+  return typeof value === 'object'
+    ? `object ${(Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'null-prototype'}`
+    : typeof value;
 }
 
 /** Validated values of one record for create() or write(), by field. */
@@ -288,7 +309,9 @@ export function normalizeRecordValues(schema: ModelSchema, values: unknown, mode
   }
   const proto: unknown = Object.getPrototypeOf(values);
   if (proto !== Object.prototype && proto !== null) {
-    throw new ValidationError(`${schema.name}.${mode}: expected a plain object of field values, got ${describe(values)}`);
+    throw new ValidationError(
+      `${schema.name}.${mode}: expected a plain object of field values, got ${describe(values)}`,
+    );
   }
   const out = new Map<FieldDef, unknown>();
   let key: Key | undefined;
@@ -296,9 +319,11 @@ export function normalizeRecordValues(schema: ModelSchema, values: unknown, mode
   for (const name of Reflect.ownKeys(values)) {
     const given = (values as Record<string, unknown>)[name as string];
     if (name === 'id') {
-      if (mode === 'write') throw new ValidationError(`${schema.name}.write: the key "id" (column ${pk.column}) cannot be changed`);
+      if (mode === 'write')
+        throw new ValidationError(`${schema.name}.write: the key "id" (column ${pk.column}) cannot be changed`);
       const checked = checkKey(pk, given);
-      if (typeof checked === 'object') throw new ValidationError(`${schema.name}.create: invalid key: ${checked.invalid}`);
+      if (typeof checked === 'object')
+        throw new ValidationError(`${schema.name}.create: invalid key: ${checked.invalid}`);
       key = checked;
       continue;
     }
@@ -310,7 +335,9 @@ export function normalizeRecordValues(schema: ModelSchema, values: unknown, mode
     if (key === undefined && !pk.generated) {
       key = newKey(pk);
       if (key === undefined) {
-        throw new ValidationError(`${schema.name}.create: the key "id" (column ${pk.column}) is not generated by the database: give it, e.g. create({ id: ..., ... })`);
+        throw new ValidationError(
+          `${schema.name}.create: the key "id" (column ${pk.column}) is not generated by the database: give it, e.g. create({ id: ..., ... })`,
+        );
       }
     }
     for (const field of schema.columnFields) {

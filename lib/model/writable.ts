@@ -28,14 +28,19 @@ export function assertWritable(schema: ModelSchema, kind: WriteKind): void {
 /** Refuses x2many commands (raw or normalized values) on `schema` that write a readonly model's data. */
 export function assertCommandsWritable(schema: ModelSchema, values: unknown): void {
   if (typeof values !== 'object' || values === null) return;
-  const entries = values instanceof Map ? [...values] as Array<[FieldDef | string, unknown]> : Object.entries(values);
+  const entries = values instanceof Map ? ([...values] as Array<[FieldDef | string, unknown]>) : Object.entries(values);
   for (const [key, ops] of entries) {
     const field = typeof key === 'string' ? schema.fields.get(key) : key;
     if (!field || !isX2many(field)) continue;
     const owner = readonlyOwner(schema, field);
     if (owner) {
-      const what = field.type === 'one2many' ? `writes model "${owner.name}"` : `writes the relation table "${relationOf(schema, field).table}" of model "${owner.name}"`;
-      throw new ValidationError(`${schema.name}.${field.name}: model "${owner.name}" is readonly: this x2many command ${what}`);
+      const what =
+        field.type === 'one2many'
+          ? `writes model "${owner.name}"`
+          : `writes the relation table "${relationOf(schema, field).table}" of model "${owner.name}"`;
+      throw new ValidationError(
+        `${schema.name}.${field.name}: model "${owner.name}" is readonly: this x2many command ${what}`,
+      );
     }
     const created = (ops as { create?: unknown } | null)?.create;
     if (Array.isArray(created)) for (const v of created) assertCommandsWritable(targetOf(schema, field), v);

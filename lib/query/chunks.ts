@@ -23,8 +23,12 @@ export function textBytes(...names: readonly string[]): number {
  * repeats) by `bytesOf`. An item that alone does not fit is `tooLarge(bytes, room)`.
  */
 export function chunked<T>(
-  items: readonly T[], maxItems: number, dialect: Dialect, fixedBytes: number,
-  bytesOf: (item: T) => number, tooLarge: (bytes: number, room: number) => Error,
+  items: readonly T[],
+  maxItems: number,
+  dialect: Dialect,
+  fixedBytes: number,
+  bytesOf: (item: T) => number,
+  tooLarge: (bytes: number, room: number) => Error,
 ): T[][] {
   const room = statementBudget(dialect.limits) - fixedBytes;
   if (room <= 0) throw tooLarge(fixedBytes, statementBudget(dialect.limits));
@@ -51,10 +55,18 @@ export function chunked<T>(
  * list is one empty chunk when `keepEmpty` (for statements that run even so). A string
  * key counts twice: an exact key test may repeat the list (Dialect.whereKeyIn).
  */
-export function idChunks<K extends Key>(dialect: Dialect, ids: readonly K[], maxIds: number, fixedBytes: number, keepEmpty = false): K[][] {
+export function idChunks<K extends Key>(
+  dialect: Dialect,
+  ids: readonly K[],
+  maxIds: number,
+  fixedBytes: number,
+  keepEmpty = false,
+): K[][] {
   if (ids.length === 0) return keepEmpty ? [[]] : [];
   const bytesOf = (id: K) => (typeof id === 'string' ? 2 * dialect.valueBytes(id) + 4 : dialect.valueBytes(id) + 2);
-  return chunked(ids, maxIds, dialect, fixedBytes, bytesOf, (bytes, room) => tooLargeError('keys', 'a statement', 'one key', bytes, room, dialect));
+  return chunked(ids, maxIds, dialect, fixedBytes, bytesOf, (bytes, room) =>
+    tooLargeError('keys', 'a statement', 'one key', bytes, room, dialect),
+  );
 }
 
 /**
@@ -62,10 +74,17 @@ export function idChunks<K extends Key>(dialect: Dialect, ids: readonly K[], max
  * dialect's limit, never a value. E.g. where "item.create", statement "an INSERT", what
  * "one record".
  */
-export function tooLargeError(where: string, statement: string, what: string, bytes: number, room: number, dialect: Dialect): ValidationError {
+export function tooLargeError(
+  where: string,
+  statement: string,
+  what: string,
+  bytes: number,
+  room: number,
+  dialect: Dialect,
+): ValidationError {
   const name = dialect.limits.names.statementBytes ?? 'its limit';
   return new ValidationError(
-    `${where}: ${statement} of ${fmt(bytes)} bytes would be needed for ${what}, more than ${dialect.name} accepts in one statement `
-    + `(${fmt(room)} with proxorm's margin; ${name} is ${fmt(dialect.limits.statementBytes)}); store less in one record or raise ${name}`,
+    `${where}: ${statement} of ${fmt(bytes)} bytes would be needed for ${what}, more than ${dialect.name} accepts in one statement ` +
+      `(${fmt(room)} with proxorm's margin; ${name} is ${fmt(dialect.limits.statementBytes)}); store less in one record or raise ${name}`,
   );
 }

@@ -10,7 +10,20 @@ import { describe, normalizeValue, wellFormed } from '../model/values';
  * one; consecutive terms at the top level are joined by AND.
  */
 export const OPERATORS = [
-  '=', '!=', '<', '<=', '>', '>=', 'in', 'not in', 'like', 'not like', 'ilike', 'not ilike', '=like', '=ilike',
+  '=',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'in',
+  'not in',
+  'like',
+  'not like',
+  'ilike',
+  'not ilike',
+  '=like',
+  '=ilike',
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 export type DomainLeaf = readonly [field: string, operator: Operator, value: unknown];
@@ -23,7 +36,13 @@ export type BaseOp = '=' | '<' | '<=' | '>' | '>=' | 'in' | 'like' | 'ilike' | '
 /** A parsed, validated domain with negations pushed down to the leaves. */
 export type Condition =
   | { readonly kind: 'and' | 'or'; readonly children: readonly Condition[] }
-  | { readonly kind: 'leaf'; readonly field: FieldDef; readonly op: BaseOp; readonly value: unknown; readonly negated: boolean }
+  | {
+      readonly kind: 'leaf';
+      readonly field: FieldDef;
+      readonly op: BaseOp;
+      readonly value: unknown;
+      readonly negated: boolean;
+    }
   | PathCondition
   | { readonly kind: 'const'; readonly value: boolean };
 
@@ -46,7 +65,12 @@ type Tree =
   | { kind: 'leaf'; field: FieldDef; op: BaseOp; value: unknown; negated: boolean }
   | PathCondition;
 
-const NEGATED: Partial<Record<Operator, BaseOp>> = { '!=': '=', 'not in': 'in', 'not like': 'like', 'not ilike': 'ilike' };
+const NEGATED: Partial<Record<Operator, BaseOp>> = {
+  '!=': '=',
+  'not in': 'in',
+  'not like': 'like',
+  'not ilike': 'ilike',
+};
 
 /**
  * Validates a domain against a model and returns its condition tree. Every problem is
@@ -78,12 +102,17 @@ export function parseDomain(schema: ModelSchema, domain: unknown): Condition {
       frame.operands.push(done);
       if (frame.operands.length < (frame.kind === 'not' ? 1 : 2)) break;
       open.pop();
-      done = frame.kind === 'not' ? { kind: 'not', child: frame.operands[0] } : { kind: frame.kind, children: frame.operands };
+      done =
+        frame.kind === 'not'
+          ? { kind: 'not', child: frame.operands[0] }
+          : { kind: frame.kind, children: frame.operands };
     }
   }
   if (open.length > 0) {
     const owner = open[open.length - 1].at;
-    throw new DomainError(`domain ends early: operator ${JSON.stringify(domain[owner])} at position ${owner} lacks an operand`);
+    throw new DomainError(
+      `domain ends early: operator ${JSON.stringify(domain[owner])} at position ${owner} lacks an operand`,
+    );
   }
   if (top.length === 0) return { kind: 'const', value: true };
   return normalize(top.length === 1 ? top[0] : { kind: 'and', children: top });
@@ -91,7 +120,8 @@ export function parseDomain(schema: ModelSchema, domain: unknown): Condition {
 
 function leaf(schema: ModelSchema, t: unknown, at: number): Tree {
   const where = new TermLabel(at, t);
-  if (!Array.isArray(t) || t.length !== 3) throw new DomainError(`${where}: expected '&', '|', '!' or [field, operator, value]`);
+  if (!Array.isArray(t) || t.length !== 3)
+    throw new DomainError(`${where}: expected '&', '|', '!' or [field, operator, value]`);
   const [name, op, value] = t as [unknown, unknown, unknown];
   if (typeof name !== 'string') throw new DomainError(`${where}: field name must be a string`);
   if (typeof op !== 'string' || !(OPERATORS as readonly string[]).includes(op)) {
@@ -116,29 +146,57 @@ function pathLeaf(schema: ModelSchema, names: readonly string[], op: Operator, v
     if (!field) throw new DomainError(`${where}: unknown field "${name}" on model "${model.name}"`);
     const base = NEGATED[op] ?? (op as BaseOp);
     if (!last) {
-      if (!field.target) throw new DomainError(`${where}: "${name}" on model "${model.name}" is not a relation, cannot follow "${names.slice(i).join('.')}"`);
+      if (!field.target)
+        throw new DomainError(
+          `${where}: "${name}" on model "${model.name}" is not a relation, cannot follow "${names.slice(i).join('.')}"`,
+        );
       const target = targetOf(model, field);
       hops.push({ owner: model, field, target });
       model = target;
       continue;
     }
     if (field.type === 'many2one') {
-      if (base !== '=' && base !== 'in') throw new DomainError(`${where}: a many2one compares with =, !=, in and not in (ids); use a path such as "${name}.name" for the rest`);
+      if (base !== '=' && base !== 'in')
+        throw new DomainError(
+          `${where}: a many2one compares with =, !=, in and not in (ids); use a path such as "${name}.name" for the rest`,
+        );
     } else if (field.type === 'one2many' || field.type === 'many2many') {
       // ['tags', 'in', ids] reads as ['tags.id', 'in', ids]; its negation is "no such tag".
       // As in Odoo, ['tags', '=', null] is "has no tags" and ['tags', '!=', null] "has some".
-      if (base !== '=' && base !== 'in') throw new DomainError(`${where}: an x2many compares with =, !=, in and not in (ids)`);
+      if (base !== '=' && base !== 'in')
+        throw new DomainError(`${where}: an x2many compares with =, !=, in and not in (ids)`);
       const target = targetOf(model, field);
-      const sub: Condition = base === '=' && value === null
-        ? { kind: 'const', value: true }
-        : { kind: 'leaf', field: target.idField, op: base, value: checkValue(target, target.idField, base, value, where), negated: false };
-      inner = { kind: 'path', owner: model, field, target, sub, negated: base === '=' && value === null ? op === '=' : base !== op };
+      const sub: Condition =
+        base === '=' && value === null
+          ? { kind: 'const', value: true }
+          : {
+              kind: 'leaf',
+              field: target.idField,
+              op: base,
+              value: checkValue(target, target.idField, base, value, where),
+              negated: false,
+            };
+      inner = {
+        kind: 'path',
+        owner: model,
+        field,
+        target,
+        sub,
+        negated: base === '=' && value === null ? op === '=' : base !== op,
+      };
       break;
     }
-    inner = { kind: 'leaf', field, op: base, value: checkValue(model, field, base, value, where), negated: base !== op };
+    inner = {
+      kind: 'leaf',
+      field,
+      op: base,
+      value: checkValue(model, field, base, value, where),
+      negated: base !== op,
+    };
     break;
   }
-  for (let i = hops.length - 1; i >= 0; i--) inner = { kind: 'path', ...hops[i], sub: inner as Condition, negated: false };
+  for (let i = hops.length - 1; i >= 0; i--)
+    inner = { kind: 'path', ...hops[i], sub: inner as Condition, negated: false };
   return inner;
 }
 
@@ -152,7 +210,14 @@ function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unk
     if (field.type === 'json') throw new DomainError(`${where}: json fields can only be compared with null`);
     if ((field.type === 'integer' || field.type === 'float') && typeof v === 'number' && Number.isFinite(v)) return v;
     try {
-      lenient ??= { ...field, required: false, size: Number.MAX_SAFE_INTEGER, scale: 30, precision: 65, format: undefined };
+      lenient ??= {
+        ...field,
+        required: false,
+        size: Number.MAX_SAFE_INTEGER,
+        scale: 30,
+        precision: 65,
+        format: undefined,
+      };
       return normalizeValue(schema.name, lenient, v);
     } catch (e) {
       throw new DomainError(`${where}: ${(e as Error).message}`);
@@ -164,8 +229,12 @@ function checkValue(schema: ModelSchema, field: FieldDef, op: BaseOp, value: unk
     case 'in':
       if (!Array.isArray(value)) throw new DomainError(`${where}: "in" needs an array value`);
       return value.map(one);
-    case 'like': case 'ilike': case '=like': case '=ilike':
-      if (field.type !== 'string' && field.type !== 'text') throw new DomainError(`${where}: ${op} applies to string fields only`);
+    case 'like':
+    case 'ilike':
+    case '=like':
+    case '=ilike':
+      if (field.type !== 'string' && field.type !== 'text')
+        throw new DomainError(`${where}: ${op} applies to string fields only`);
       if (typeof value !== 'string') throw new DomainError(`${where}: ${op} needs a string value`);
       if (!wellFormed(value)) throw new DomainError(`${where}: not well-formed Unicode (lone surrogate)`);
       return value;
@@ -227,7 +296,10 @@ function normalize(root: Tree): Condition {
  * message is, since a term may hold an "in" list of 200,000 values.
  */
 class TermLabel {
-  constructor(private readonly at: number, private readonly term: unknown) {}
+  constructor(
+    private readonly at: number,
+    private readonly term: unknown,
+  ) {}
 
   toString(): string {
     return `domain term ${this.at} (${safeJson(this.term)})`;
@@ -236,7 +308,12 @@ class TermLabel {
 
 /** A recordset, seen from here (query/ cannot import record/): it prints as model(ids). */
 function isRecordsetLike(x: unknown): x is { ids: unknown[]; model: string; toString(): string } {
-  return x !== null && typeof x === 'object' && Array.isArray((x as { ids?: unknown }).ids) && typeof (x as { model?: unknown }).model === 'string';
+  return (
+    x !== null &&
+    typeof x === 'object' &&
+    Array.isArray((x as { ids?: unknown }).ids) &&
+    typeof (x as { model?: unknown }).model === 'string'
+  );
 }
 
 function safeJson(v: unknown): string {

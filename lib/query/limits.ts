@@ -56,9 +56,9 @@ export function checkSearchBytes(qb: Knex.QueryBuilder, dialect: Dialect, estima
   if (bytes <= budget) return;
   const name = dialect.limits.names.statementBytes;
   throw new DomainError(
-    `statement too large: this search would send ${fmt(bytes)} bytes to ${dialect.name}, over the limit of `
-    + `${fmt(dialect.limits.statementBytes)}${name ? ` (${name})` : ''}; a search is one statement and is never split: `
-    + 'narrow the domain (e.g. a shorter "in" list)',
+    `statement too large: this search would send ${fmt(bytes)} bytes to ${dialect.name}, over the limit of ` +
+      `${fmt(dialect.limits.statementBytes)}${name ? ` (${name})` : ''}; a search is one statement and is never split: ` +
+      'narrow the domain (e.g. a shorter "in" list)',
   );
 }
 

@@ -38,7 +38,16 @@ type Shape = Pick<ConditionMeasure, 'h' | 'sub' | 'p' | 'n' | 's' | 'binds' | 'r
 
 /** Every measure is built here, with one shape of object (the tree may have 100,000 nodes). */
 function make(
-  h: number, sub: number, p: number, n: number, s: number, binds: number, refs: number, eq: number, eqSub: number, bytes: number,
+  h: number,
+  sub: number,
+  p: number,
+  n: number,
+  s: number,
+  binds: number,
+  refs: number,
+  eq: number,
+  eqSub: number,
+  bytes: number,
 ): ConditionMeasure {
   return { h, sub, p, n, s, binds, refs, eq, eqSub, bytes };
 }
@@ -85,10 +94,14 @@ export function measureCondition(root: Condition, rootTable: string, dialect: Di
     }
     stack.pop();
     const { node } = f;
-    const m = node.kind === 'and' || node.kind === 'or' ? chainMeasure(node.kind, f.out)
-      : node.kind === 'path' ? pathMeasure(node, f.out[0], f.table)
-      : node.kind === 'leaf' ? leafMeasure(node, f.table, false, dialect)
-      : constMeasure();
+    const m =
+      node.kind === 'and' || node.kind === 'or'
+        ? chainMeasure(node.kind, f.out)
+        : node.kind === 'path'
+          ? pathMeasure(node, f.out[0], f.table)
+          : node.kind === 'leaf'
+            ? leafMeasure(node, f.table, false, dialect)
+            : constMeasure();
     const parent = stack[stack.length - 1];
     if (!parent) return m;
     parent.out.push(m);
@@ -99,7 +112,12 @@ function constMeasure(): ConditionMeasure {
   return make(2, 0, NO_VALUE.p, NO_VALUE.n, 0, 0, 0, 0, 0, 8);
 }
 
-function leafMeasure(leaf: Extract<Condition, { kind: 'leaf' }>, table: string, inOr: boolean, dialect: Dialect): ConditionMeasure {
+function leafMeasure(
+  leaf: Extract<Condition, { kind: 'leaf' }>,
+  table: string,
+  inOr: boolean,
+  dialect: Dialect,
+): ConditionMeasure {
   const list = leaf.op === 'in' ? (leaf.value as readonly unknown[]) : undefined;
   const like = leaf.op.endsWith('like');
   let values = 0;
@@ -116,14 +134,32 @@ function leafMeasure(leaf: Extract<Condition, { kind: 'leaf' }>, table: string, 
   const indexed = leaf.field.unique || leaf.field.index || leaf.field.column === 'id';
   const eq = leaf.op === '=' && !leaf.negated && leaf.value !== null && !indexed ? 1 : 0;
   return grouped
-    ? make(base.h + NULL_GROUP.h, base.sub, base.p + NULL_GROUP.p, base.n + NULL_GROUP.n, 0, base.binds, base.refs, 0, 0, bytes)
+    ? make(
+        base.h + NULL_GROUP.h,
+        base.sub,
+        base.p + NULL_GROUP.p,
+        base.n + NULL_GROUP.n,
+        0,
+        base.binds,
+        base.refs,
+        0,
+        0,
+        bytes,
+      )
     : make(base.h, base.sub, base.p + own, base.n + own, 0, base.binds, base.refs, eq, 0, bytes);
 }
 
 /** `(c1 OP c2 OP ... ck)`: SQLite builds it left-deep, one level per operator. */
 function chainMeasure(kind: 'and' | 'or', kids: readonly ConditionMeasure[]): ConditionMeasure {
   let { h, p } = kids[0];
-  let sub = 0, n = 0, s = 0, binds = 0, refs = 0, eq = 0, eqSub = 0, bytes = 2;
+  let sub = 0,
+    n = 0,
+    s = 0,
+    binds = 0,
+    refs = 0,
+    eq = 0,
+    eqSub = 0,
+    bytes = 2;
   for (let i = 0; i < kids.length; i++) {
     const k = kids[i];
     if (i > 0) {
@@ -146,16 +182,49 @@ function chainMeasure(kind: 'and' | 'or', kids: readonly ConditionMeasure[]): Co
 /** where.ts's applyPath: one subquery (two for a many2many), negated as `(c NOT IN (...) OR c IS NULL)`. */
 function pathMeasure(cond: PathCondition, w: ConditionMeasure, table: string): ConditionMeasure {
   const names = 3 * (table.length + cond.target.table.length + cond.field.column.length) + 64;
-  const select = (where: ConditionMeasure): ConditionMeasure => make(
-    Math.max(where.h, 2) + 1, where.h + where.sub, SUBQUERY.p + where.p, SUBQUERY.n + where.n, 1 + where.s,
-    where.binds, where.refs + 1, 0, Math.max(where.eq, where.eqSub), where.bytes + SUBQUERY_TEXT + names,
-  );
+  const select = (where: ConditionMeasure): ConditionMeasure =>
+    make(
+      Math.max(where.h, 2) + 1,
+      where.h + where.sub,
+      SUBQUERY.p + where.p,
+      SUBQUERY.n + where.n,
+      1 + where.s,
+      where.binds,
+      where.refs + 1,
+      0,
+      Math.max(where.eq, where.eqSub),
+      where.bytes + SUBQUERY_TEXT + names,
+    );
   let m: ConditionMeasure;
   if (cond.field.type === 'many2one') m = select(w);
   else if (cond.field.type === 'one2many') {
     // `inverse IS NOT NULL AND w`
-    m = select(make(Math.max(3, w.h) + 1, w.sub, Math.max(3, 2 + w.p), Math.max(1, w.n), w.s, w.binds, w.refs, w.eq, w.eqSub, w.bytes + names));
+    m = select(
+      make(
+        Math.max(3, w.h) + 1,
+        w.sub,
+        Math.max(3, 2 + w.p),
+        Math.max(1, w.n),
+        w.s,
+        w.binds,
+        w.refs,
+        w.eq,
+        w.eqSub,
+        w.bytes + names,
+      ),
+    );
   } else m = select(select(w));
   if (!cond.negated) return m;
-  return make(m.h + NULL_GROUP.h, m.sub, m.p + NULL_GROUP.p, m.n + NULL_GROUP.n, m.s, m.binds, m.refs, m.eq, m.eqSub, m.bytes + names);
+  return make(
+    m.h + NULL_GROUP.h,
+    m.sub,
+    m.p + NULL_GROUP.p,
+    m.n + NULL_GROUP.n,
+    m.s,
+    m.binds,
+    m.refs,
+    m.eq,
+    m.eqSub,
+    m.bytes + names,
+  );
 }

@@ -37,9 +37,12 @@ export function shapeCondition(root: Condition): Condition {
     }
     stack.pop();
     const { node } = f;
-    const built: Condition = node.kind === 'and' || node.kind === 'or' ? group(node.kind, mergeEqualities(node.kind, f.out))
-      : node.kind === 'path' ? { ...node, sub: f.out[0] }
-      : node;
+    const built: Condition =
+      node.kind === 'and' || node.kind === 'or'
+        ? group(node.kind, mergeEqualities(node.kind, f.out))
+        : node.kind === 'path'
+          ? { ...node, sub: f.out[0] }
+          : node;
     const parent = stack[stack.length - 1];
     if (!parent) return built;
     parent.out.push(built);

@@ -29,7 +29,12 @@ export interface SearchOptions {
   readonly offset?: number;
 }
 
-export async function searchIds(ex: Executor, schema: ModelSchema, cond: Condition, opts: SearchOptions): Promise<Key[]> {
+export async function searchIds(
+  ex: Executor,
+  schema: ModelSchema,
+  cond: Condition,
+  opts: SearchOptions,
+): Promise<Key[]> {
   const qb = ex.table(schema.table).select({ id: `${schema.table}.${schema.primaryKey.column}` });
   const size = applyCondition(qb, cond, schema.table, ex.dialect);
   orderBy(qb, schema.table, opts.order, schema);
@@ -67,7 +72,10 @@ export interface LoadedColumns {
  * table) must not make one row the value of two keys.
  */
 export async function loadRows(
-  ex: Executor, schema: ModelSchema, ids: readonly Key[], fields: readonly FieldDef[],
+  ex: Executor,
+  schema: ModelSchema,
+  ids: readonly Key[],
+  fields: readonly FieldDef[],
 ): Promise<LoadedColumns> {
   const keyColumn = schema.primaryKey.column;
   const select = () => ex.table(schema.table).select({ [KEY_ALIAS]: keyColumn }, ...fields.map((f) => f.column));
@@ -127,7 +135,11 @@ function denseRange(ids: readonly number[]): [number, number] | undefined {
  * The rows whose stored key is exactly one of `wanted` (a range scan returns others;
  * a case-insensitive or PAD SPACE key column returns near-matches), with their keys.
  */
-function matchKeys(schema: ModelSchema, rows: Array<Record<string, unknown>>, wanted: readonly Key[]): { rows: Array<Record<string, unknown>>; keys: Key[] } {
+function matchKeys(
+  schema: ModelSchema,
+  rows: Array<Record<string, unknown>>,
+  wanted: readonly Key[],
+): { rows: Array<Record<string, unknown>>; keys: Key[] } {
   const decode = keyDecoder(schema.primaryKey);
   const want = new Set(wanted);
   const keep: Array<Record<string, unknown>> = [];
@@ -189,9 +201,10 @@ async function insertRun(ex: Executor, schema: ModelSchema, rows: readonly NewRo
   const columnsPerRow = Math.max(1, schema.columnFields.length + (given ? 1 : 0));
   // Generated keys are read back from the statement: where the dialect can't tell the
   // keys of a multi-row INSERT, one row a statement.
-  const perStatement = given || dialect.consecutiveInsertIds
-    ? Math.max(1, Math.min(dialect.maxInsertRows, Math.floor(dialect.limits.boundValues / columnsPerRow)))
-    : 1;
+  const perStatement =
+    given || dialect.consecutiveInsertIds
+      ? Math.max(1, Math.min(dialect.maxInsertRows, Math.floor(dialect.limits.boundValues / columnsPerRow)))
+      : 1;
   const values = rows.map((row) => {
     const cols = toColumns(ex, row.values);
     // A model without fields still inserts a row: a null key lets the database pick it.
@@ -199,7 +212,10 @@ async function insertRun(ex: Executor, schema: ModelSchema, rows: readonly NewRo
     return cols;
   });
   const chunks = chunked(
-    values, perStatement, dialect, textBytes(schema.table, keyColumn, ...schema.columnFields.map((f) => f.column)),
+    values,
+    perStatement,
+    dialect,
+    textBytes(schema.table, keyColumn, ...schema.columnFields.map((f) => f.column)),
     (row) => rowBytes(dialect, row),
     (bytes, room) => tooLargeError(`${schema.name}.create`, 'an INSERT', 'one record', bytes, room, dialect),
   );
@@ -212,13 +228,25 @@ async function insertRun(ex: Executor, schema: ModelSchema, rows: readonly NewRo
 }
 
 /** Updates the same values on `ids`; returns how many rows matched. */
-export async function updateRows(ex: Executor, schema: ModelSchema, ids: readonly Key[], values: ReadonlyMap<FieldDef, unknown>): Promise<number> {
+export async function updateRows(
+  ex: Executor,
+  schema: ModelSchema,
+  ids: readonly Key[],
+  values: ReadonlyMap<FieldDef, unknown>,
+): Promise<number> {
   let matched = 0;
   const set = toColumns(ex, values);
   // Every statement repeats the SET values: values too large for one statement are a ValidationError.
   const setBytes = textBytes(schema.table, ...Object.keys(set)) + rowBytes(ex.dialect, set);
   if (setBytes > statementBudget(ex.dialect.limits)) {
-    throw tooLargeError(`${schema.name}.write`, 'an UPDATE', 'these values', setBytes, statementBudget(ex.dialect.limits), ex.dialect);
+    throw tooLargeError(
+      `${schema.name}.write`,
+      'an UPDATE',
+      'these values',
+      setBytes,
+      statementBudget(ex.dialect.limits),
+      ex.dialect,
+    );
   }
   for (const part of idChunks(ex.dialect, ids, CHUNK, setBytes)) {
     const qb = ex.dialect.whereKeyIn(ex.table(schema.table), schema.primaryKey, part).update(set);
@@ -261,12 +289,18 @@ export interface RelatedIds {
  * a LEFT JOIN, so that it also tells which parents exist.
  */
 export async function loadOne2many(
-  ex: Executor, owner: ModelSchema, target: ModelSchema, inverseColumn: string, parentIds: readonly Key[], order: readonly OrderTerm[],
+  ex: Executor,
+  owner: ModelSchema,
+  target: ModelSchema,
+  inverseColumn: string,
+  parentIds: readonly Key[],
+  order: readonly OrderTerm[],
 ): Promise<RelatedIds> {
   const parent = `${owner.table}.${owner.primaryKey.column}`;
   // Aliased: a model whose one2many points to its own table joins the table to itself.
   const child = 'proxorm_child';
-  const qb = ex.table(owner.table)
+  const qb = ex
+    .table(owner.table)
     .select({ parent, id: `${child}.${target.primaryKey.column}` })
     .leftJoin({ [child]: target.table }, `${child}.${inverseColumn}`, parent);
   ex.dialect.whereIn(qb, parent, parentIds);
@@ -276,11 +310,17 @@ export async function loadOne2many(
 
 /** The linked target ids of `parentIds` through a many2many, in the target's order; one statement. */
 export async function loadMany2many(
-  ex: Executor, owner: ModelSchema, rel: RelationTable, target: ModelSchema, parentIds: readonly Key[], order: readonly OrderTerm[],
+  ex: Executor,
+  owner: ModelSchema,
+  rel: RelationTable,
+  target: ModelSchema,
+  parentIds: readonly Key[],
+  order: readonly OrderTerm[],
 ): Promise<RelatedIds> {
   const parent = `${owner.table}.${owner.primaryKey.column}`;
   const linked = 'proxorm_linked';
-  const qb = ex.table(owner.table)
+  const qb = ex
+    .table(owner.table)
     .select({ parent, id: `${linked}.${target.primaryKey.column}` })
     .leftJoin(rel.table, `${rel.table}.${rel.column1}`, parent)
     .leftJoin({ [linked]: target.table }, `${linked}.${target.primaryKey.column}`, `${rel.table}.${rel.column2}`);
@@ -295,11 +335,18 @@ export async function loadMany2many(
  * foreign key errors.) As many pairs a statement as the dialect takes: a multi-row
  * INSERT (SQLite: at most 500 rows, its compound SELECT limit).
  */
-export async function linkRows(ex: Executor, rel: RelationTable, pairs: ReadonlyArray<readonly [Key, Key]>): Promise<void> {
+export async function linkRows(
+  ex: Executor,
+  rel: RelationTable,
+  pairs: ReadonlyArray<readonly [Key, Key]>,
+): Promise<void> {
   const { dialect } = ex;
   const perStatement = Math.max(1, Math.min(dialect.maxInsertRows, Math.floor(dialect.limits.boundValues / 2)));
   const chunks = chunked(
-    pairs, perStatement, dialect, 2 * textBytes(rel.table, rel.column1, rel.column2),
+    pairs,
+    perStatement,
+    dialect,
+    2 * textBytes(rel.table, rel.column1, rel.column2),
     ([a, b]) => dialect.valueBytes(a) + dialect.valueBytes(b) + 8,
     (bytes, room) => tooLargeError(rel.table, 'an INSERT', 'one link', bytes, room, dialect),
   );
@@ -316,11 +363,16 @@ export async function linkRows(ex: Executor, rel: RelationTable, pairs: Readonly
  * Dialect.whereKeyIn), whatever an existing link table's collation.
  */
 export async function unlinkRows(
-  ex: Executor, rel: RelationTable, keys: { readonly owner: PrimaryKeyDef; readonly target: PrimaryKeyDef },
-  parentIds: readonly Key[], targetIds?: readonly Key[],
+  ex: Executor,
+  rel: RelationTable,
+  keys: { readonly owner: PrimaryKeyDef; readonly target: PrimaryKeyDef },
+  parentIds: readonly Key[],
+  targetIds?: readonly Key[],
 ): Promise<void> {
   // With two lists, each may fill half of a statement.
-  const fixed = textBytes(rel.table, rel.column1, rel.column2) + (targetIds ? Math.floor(statementBudget(ex.dialect.limits) / 2) : 0);
+  const fixed =
+    textBytes(rel.table, rel.column1, rel.column2) +
+    (targetIds ? Math.floor(statementBudget(ex.dialect.limits) / 2) : 0);
   const targetChunks = targetIds ? idChunks(ex.dialect, targetIds, CHUNK, fixed, true) : [undefined];
   for (const parents of idChunks(ex.dialect, parentIds, CHUNK, fixed, true)) {
     for (const targets of targetChunks) {
@@ -333,10 +385,21 @@ export async function unlinkRows(
 }
 
 /** Sets a many2one column on the rows `ids` (a one2many "add"); returns how many matched. */
-export async function setInverse(ex: Executor, target: ModelSchema, column: string, ids: readonly Key[], parentId: Key | null): Promise<number> {
+export async function setInverse(
+  ex: Executor,
+  target: ModelSchema,
+  column: string,
+  ids: readonly Key[],
+  parentId: Key | null,
+): Promise<number> {
   let matched = 0;
   // Distinct ids: a row counted in two chunks would be matched twice.
-  for (const part of idChunks(ex.dialect, [...new Set(ids)], CHUNK, textBytes(target.table, column, target.primaryKey.column))) {
+  for (const part of idChunks(
+    ex.dialect,
+    [...new Set(ids)],
+    CHUNK,
+    textBytes(target.table, column, target.primaryKey.column),
+  )) {
     const qb = ex.dialect.whereKeyIn(ex.table(target.table), target.primaryKey, part).update({ [column]: parentId });
     matched += Number(await ex.run<number>(qb));
   }
@@ -349,12 +412,22 @@ export async function setInverse(ex: Executor, target: ModelSchema, column: stri
  * those (a one2many "remove"). Returns their ids.
  */
 export async function clearInverseExcept(
-  ex: Executor, target: ModelSchema, column: string, parentKey: PrimaryKeyDef, parentId: Key, keep: readonly Key[], only?: readonly Key[],
+  ex: Executor,
+  target: ModelSchema,
+  column: string,
+  parentKey: PrimaryKeyDef,
+  parentId: Key,
+  keep: readonly Key[],
+  only?: readonly Key[],
 ): Promise<Key[]> {
   const current: Key[] = [];
   const keyColumn = target.primaryKey.column;
-  for (const part of only ? idChunks(ex.dialect, [...new Set(only)], CHUNK, textBytes(target.table, column, keyColumn), true) : [undefined]) {
-    const sel = ex.dialect.whereKeyIn(ex.table(target.table).select({ id: keyColumn }), { ...parentKey, column }, [parentId]);
+  for (const part of only
+    ? idChunks(ex.dialect, [...new Set(only)], CHUNK, textBytes(target.table, column, keyColumn), true)
+    : [undefined]) {
+    const sel = ex.dialect.whereKeyIn(ex.table(target.table).select({ id: keyColumn }), { ...parentKey, column }, [
+      parentId,
+    ]);
     if (part) ex.dialect.whereKeyIn(sel, target.primaryKey, part);
     current.push(...keysOf(target, await ex.run<Array<{ id: unknown }>>(sel)));
   }
@@ -376,7 +449,12 @@ function orderBy(qb: Knex.QueryBuilder, table: string, order: readonly OrderTerm
  * be no record: not listed, rather than cached under a key nothing will ask for. A
  * parent row counts only under the exact key asked for (see matchKeys).
  */
-function group(owner: ModelSchema, target: ModelSchema, parentIds: readonly Key[], rows: ReadonlyArray<{ id: unknown; parent: unknown }>): RelatedIds {
+function group(
+  owner: ModelSchema,
+  target: ModelSchema,
+  parentIds: readonly Key[],
+  rows: ReadonlyArray<{ id: unknown; parent: unknown }>,
+): RelatedIds {
   const decodeParent = keyDecoder(owner.primaryKey);
   const decodeChild = keyDecoder(target.primaryKey);
   const asked = new Set(parentIds);

@@ -29,7 +29,12 @@ type Bool = 'and' | 'or';
  * Only then does compilation recurse, to a depth those limits bound. Returns an upper
  * bound of the condition's bytes (for limits.checkSearchBytes).
  */
-export function applyCondition(qb: Builder, cond: Condition, table: string, dialect: Dialect): { readonly bytes: number } {
+export function applyCondition(
+  qb: Builder,
+  cond: Condition,
+  table: string,
+  dialect: Dialect,
+): { readonly bytes: number } {
   const shaped = shapeCondition(cond);
   const size = checkConditionLimits(shaped, table, dialect);
   apply(qb, shaped, table, dialect, 'and');
@@ -111,8 +116,7 @@ function applyPath(qb: Builder, cond: PathCondition, table: string, dialect: Dia
     group(qb, bool, (b) => {
       b.whereNotIn(column, sub).orWhereNull(column);
     });
-  }
-  else if (bool === 'or') qb.orWhereIn(column, sub);
+  } else if (bool === 'or') qb.orWhereIn(column, sub);
   else qb.whereIn(column, sub);
 }
 
@@ -148,7 +152,10 @@ function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Diale
       }
       break;
     }
-    case 'like': case 'ilike': case '=like': case '=ilike': {
+    case 'like':
+    case 'ilike':
+    case '=like':
+    case '=ilike': {
       const pattern = op.startsWith('=') ? (value as string) : `%${escapeLike(value as string)}%`;
       const sql = op.endsWith('ilike') ? dialect.ilikeSql : dialect.likeSql;
       base = (b, bl) => raw(b, bl, sql, [col, pattern, LIKE_ESCAPE]);
@@ -167,10 +174,11 @@ function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Diale
       if (matchesNull) isNull(qb, bool, col, true);
       else raw(qb, bool, '1 = 0');
     } else if (!matchesNull) pred(qb, bool);
-    else group(qb, bool, (b) => {
-      pred(b, 'and');
-      b.orWhereNull(col);
-    });
+    else
+      group(qb, bool, (b) => {
+        pred(b, 'and');
+        b.orWhereNull(col);
+      });
   } else if (matchesNull) {
     // NOT (f matches) AND f IS NOT NULL.
     if (!pred) isNull(qb, bool, col, false);

@@ -18,11 +18,19 @@ export abstract class BaseModel implements ModelBrand {
   /** Type-level marker (see ModelBrand): makes `Customer` a relation target in field types. */
   declare readonly __proxormModel: true;
 
-  static browse<M extends BaseModel>(this: ModelClass<M>, ids: KeyOf<M> | readonly KeyOf<M>[], options?: BrowseOptions): RecordSet<M> {
+  static browse<M extends BaseModel>(
+    this: ModelClass<M>,
+    ids: KeyOf<M> | readonly KeyOf<M>[],
+    options?: BrowseOptions,
+  ): RecordSet<M> {
     return defaultApi(this).browse(ids, options);
   }
 
-  static search<M extends BaseModel>(this: ModelClass<M>, domain?: Domain, options?: SearchOptions): Promise<RecordSet<M>> {
+  static search<M extends BaseModel>(
+    this: ModelClass<M>,
+    domain?: Domain,
+    options?: SearchOptions,
+  ): Promise<RecordSet<M>> {
     return defaultApi(this).search(domain, options);
   }
 
@@ -32,7 +40,10 @@ export abstract class BaseModel implements ModelBrand {
 
   static create<M extends BaseModel>(this: ModelClass<M>, values: CreateValues<M>): Promise<RecordSet<M>>;
   static create<M extends BaseModel>(this: ModelClass<M>, values: readonly CreateValues<M>[]): Promise<RecordSet<M>>;
-  static create<M extends BaseModel>(this: ModelClass<M>, values: CreateValues<M> | readonly CreateValues<M>[]): Promise<RecordSet<M>> {
+  static create<M extends BaseModel>(
+    this: ModelClass<M>,
+    values: CreateValues<M> | readonly CreateValues<M>[],
+  ): Promise<RecordSet<M>> {
     return defaultApi(this).create(values as CreateValues<M>);
   }
 }

@@ -11,7 +11,10 @@ export type DefinedFields<F> = { -readonly [K in keyof F]: F[K] extends FieldDec
 export type DefinedInstance<F, M> = BaseModel & DefinedFields<F> & M;
 
 /** Options of defineModel: those of @Model, the fields, and methods for its records. */
-export interface DefineModelOptions<F extends Record<string, FieldDecorator<unknown>>, M extends object> extends ModelOptions {
+export interface DefineModelOptions<
+  F extends Record<string, FieldDecorator<unknown>>,
+  M extends object,
+> extends ModelOptions {
   /** Field name -> `Field.string()`, `Field.many2one(() => Artist)`, ... (the same factories as the decorators). */
   fields: F;
   /**
@@ -42,19 +45,26 @@ export function defineModel<F extends Record<string, FieldDecorator<unknown>>, M
   if (!options || typeof options !== 'object') throw new SchemaError('defineModel: expected { name, fields, ... }');
   const { fields, methods, ...modelOptions } = options;
   const where = `defineModel "${String(modelOptions.name)}"`;
-  if (!fields || typeof fields !== 'object' || Array.isArray(fields)) throw new SchemaError(`${where}: "fields" must be an object of Field.string(), Field.many2one(...), ...`);
-  if (methods !== undefined && (!methods || typeof methods !== 'object')) throw new SchemaError(`${where}: "methods" must be an object`);
+  if (!fields || typeof fields !== 'object' || Array.isArray(fields))
+    throw new SchemaError(`${where}: "fields" must be an object of Field.string(), Field.many2one(...), ...`);
+  if (methods !== undefined && (!methods || typeof methods !== 'object'))
+    throw new SchemaError(`${where}: "methods" must be an object`);
 
   const cls = { [className(modelOptions.name)]: class extends BaseModel {} }[className(modelOptions.name)];
   const declared: PendingField[] = Object.entries(fields).map(([name, value]) => {
     const declaration = declarationOf(value);
-    if (!declaration) throw new SchemaError(`${where}: field "${name}" is not a field: use Field.string(), Field.integer(), Field.many2one(() => Model), ...`);
+    if (!declaration)
+      throw new SchemaError(
+        `${where}: field "${name}" is not a field: use Field.string(), Field.integer(), Field.many2one(() => Model), ...`,
+      );
     return { name, designType: undefined, declaredBy: 'defineModel', ...declaration };
   });
   declareOn(cls.prototype, declared);
   for (const key of Reflect.ownKeys(methods ?? {})) {
-    if (typeof key === 'string' && Object.hasOwn(fields, key)) throw new SchemaError(`${where}: "${key}" is both a field and a method`);
-    if (key === 'constructor' || key === '__proto__' || key === 'prototype') throw new SchemaError(`${where}: "${key}" cannot be a method`);
+    if (typeof key === 'string' && Object.hasOwn(fields, key))
+      throw new SchemaError(`${where}: "${key}" is both a field and a method`);
+    if (key === 'constructor' || key === '__proto__' || key === 'prototype')
+      throw new SchemaError(`${where}: "${key}" cannot be a method`);
     Object.defineProperty(cls.prototype, key, Object.getOwnPropertyDescriptor(methods, key) as PropertyDescriptor);
   }
   defineSchema(cls, modelOptions);

@@ -36,10 +36,18 @@ export class ModelApi<M> {
 
   /** Records by key, without a query; a record that does not exist fails when read. */
   browse(ids: KeyOf<M> | readonly KeyOf<M>[], options: BrowseOptions = {}): RecordSet<M> {
-    const list: readonly unknown[] = Array.isArray(ids) ? ids : typeof ids === 'number' || typeof ids === 'string' ? [ids] : [];
-    if (!Array.isArray(ids) && list.length === 0) throw new ValidationError(`${this.schema.name}.browse: expected a key or an array of keys`);
+    const list: readonly unknown[] = Array.isArray(ids)
+      ? ids
+      : typeof ids === 'number' || typeof ids === 'string'
+        ? [ids]
+        : [];
+    if (!Array.isArray(ids) && list.length === 0)
+      throw new ValidationError(`${this.schema.name}.browse: expected a key or an array of keys`);
     const where = `${this.schema.name}.browse`;
-    return this.recordSet(list.map((id) => validKey(this.schema.primaryKey, id, where)), options);
+    return this.recordSet(
+      list.map((id) => validKey(this.schema.primaryKey, id, where)),
+      options,
+    );
   }
 
   /** Records matching a domain (DESIGN §3), as one prefetch set. */
@@ -53,7 +61,11 @@ export class ModelApi<M> {
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw bad(`${k} must be a non-negative integer`);
     }
     const order = parseOrder(this.schema, options.order ?? this.schema.order, bad);
-    const ids = await searchIds(this.session.scope().executor, this.schema, cond, { order, limit: options.limit, offset: options.offset });
+    const ids = await searchIds(this.session.scope().executor, this.schema, cond, {
+      order,
+      limit: options.limit,
+      offset: options.offset,
+    });
     return this.recordSet(ids, options);
   }
 

@@ -11,7 +11,17 @@ import type { ModelSchema } from '../model/schema';
 import { existingIds } from '../query/statements';
 import { unlinkRecords, writeRecords } from './writes';
 import { makeHandler } from './proxy';
-import type { CachedRow, DictValues, FieldKeys, KeyOf, ReadRow, RecordSet, RelationKeys, TargetOf, Values } from './types';
+import type {
+  CachedRow,
+  DictValues,
+  FieldKeys,
+  KeyOf,
+  ReadRow,
+  RecordSet,
+  RelationKeys,
+  TargetOf,
+  Values,
+} from './types';
 import type { Key } from '../model/keys';
 
 /**
@@ -51,7 +61,8 @@ export class RecordSetBase<M> {
   at(i: number): RecordSet<M> {
     if (!Number.isInteger(i)) throw new ValidationError(`${this.model}.at: index must be an integer`);
     const j = i < 0 ? this.ids.length + i : i;
-    if (j < 0 || j >= this.ids.length) throw new ValidationError(`${this.model}.at(${i}): index out of range for ${this.length} record(s)`);
+    if (j < 0 || j >= this.ids.length)
+      throw new ValidationError(`${this.model}.at(${i}): index out of range for ${this.length} record(s)`);
     return this.derive([this.ids[j]]);
   }
 
@@ -78,14 +89,22 @@ export class RecordSetBase<M> {
    * lack any of them: one query per 1,000 such records, none when all are cached.
    */
   async prefetch(fields?: readonly FieldKeys<M>[]): Promise<void> {
-    await this.session.loader.prefetch(this.schema, this.ids, this.fieldDefs(fields, 'prefetch', this.schema.prefetchFields), this.session.scope());
+    await this.session.loader.prefetch(
+      this.schema,
+      this.ids,
+      this.fieldDefs(fields, 'prefetch', this.schema.prefetchFields),
+      this.session.scope(),
+    );
   }
 
   /**
    * The asked fields (default: all) of a singleton, as a plain object. A many2one is its
    * id (or `{ id, displayName }` with `display: true`), an x2many its ids.
    */
-  async toDict<F extends FieldKeys<M> = FieldKeys<M>>(fields?: readonly F[], options: { display?: boolean } = {}): Promise<Pick<DictValues<M>, F>> {
+  async toDict<F extends FieldKeys<M> = FieldKeys<M>>(
+    fields?: readonly F[],
+    options: { display?: boolean } = {},
+  ): Promise<Pick<DictValues<M>, F>> {
     const id = this.ids[this.ensureSingle('toDict')];
     const defs = this.fieldDefs(fields, 'toDict', [...this.schema.fields.values()]);
     const layer = this.session.scope().layer;
@@ -102,9 +121,10 @@ export class RecordSetBase<M> {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < defs.length; i++) {
       const f = defs[i];
-      out[f.name] = options.display && f.type === 'many2one' && values[i] !== null
-        ? await this.displayOf(f, values[i] as number)
-        : dictValue(f, values[i]);
+      out[f.name] =
+        options.display && f.type === 'many2one' && values[i] !== null
+          ? await this.displayOf(f, values[i] as number)
+          : dictValue(f, values[i]);
     }
     return out as Pick<DictValues<M>, F>;
   }
@@ -122,7 +142,12 @@ export class RecordSetBase<M> {
       for (const f of defs) {
         const v = scope.layer.get(this.model, f.name, id);
         // Not filled (changed while the load ran, or a cell that does not decode): read it alone.
-        row[f.name] = dictValue(f, v === MISS || v === GONE ? await this.readValue(f, id, isX2many(f) ? 'relation' : 'fields') : (this.session.stats.hits++, v));
+        row[f.name] = dictValue(
+          f,
+          v === MISS || v === GONE
+            ? await this.readValue(f, id, isX2many(f) ? 'relation' : 'fields')
+            : (this.session.stats.hits++, v),
+        );
       }
       rows.push(row);
     }
@@ -149,8 +174,13 @@ export class RecordSetBase<M> {
   }
 
   /** Records for which `predicate` (a field name: truthy value; or a function) holds. */
-  async filtered(predicate: FieldKeys<M> | ((record: RecordSet<M>) => boolean | Promise<boolean>)): Promise<RecordSet<M>> {
-    const test = typeof predicate === 'function' ? predicate : async (r: RecordSet<M>) => Boolean(await r.readField(this.fieldDef(predicate, 'filtered')));
+  async filtered(
+    predicate: FieldKeys<M> | ((record: RecordSet<M>) => boolean | Promise<boolean>),
+  ): Promise<RecordSet<M>> {
+    const test =
+      typeof predicate === 'function'
+        ? predicate
+        : async (r: RecordSet<M>) => Boolean(await r.readField(this.fieldDef(predicate, 'filtered')));
     const keep: KeyOf<M>[] = [];
     for (const record of this) if (await test(record)) keep.push(record.ids[0]);
     return this.derive(keep);
@@ -161,7 +191,9 @@ export class RecordSetBase<M> {
    * of the related records (a recordset); a dotted path (`'customer.name'`) follows
    * relations. Or the result of a function for every record.
    */
-  async mapped<K extends FieldKeys<M>>(key: K): Promise<[TargetOf<M[K]>] extends [never] ? M[K][] : RecordSet<TargetOf<M[K]>>>;
+  async mapped<K extends FieldKeys<M>>(
+    key: K,
+  ): Promise<[TargetOf<M[K]>] extends [never] ? M[K][] : RecordSet<TargetOf<M[K]>>>;
   async mapped(path: `${RelationKeys<M>}.${string}`): Promise<unknown>;
   async mapped<T>(fn: (record: RecordSet<M>) => T | Promise<T>): Promise<T[]>;
   async mapped(key: string | ((record: RecordSet<M>) => unknown)): Promise<unknown> {
@@ -170,27 +202,39 @@ export class RecordSetBase<M> {
       for (const record of this) out.push(await key(record));
       return out;
     }
-    if (typeof key !== 'string') throw new ValidationError(`${this.model}.mapped: expected a field name, a dotted path or a function`);
+    if (typeof key !== 'string')
+      throw new ValidationError(`${this.model}.mapped: expected a field name, a dotted path or a function`);
     const [head, ...rest] = key.split('.');
     const field = this.fieldDef(head, 'mapped');
     const values: unknown[] = [];
     for (const record of this) values.push(await record.readField(field));
     if (!field.target) {
-      if (rest.length) throw new ValidationError(`${this.model}.mapped: "${head}" is not a relation, cannot follow "${key}"`);
+      if (rest.length)
+        throw new ValidationError(`${this.model}.mapped: "${head}" is not a relation, cannot follow "${key}"`);
       return values;
     }
     const ids = [...new Set((values as RecordSetBase<unknown>[]).flatMap((r) => r.ids))];
     const target = targetOf(this.schema, field);
-    const union = makeRecordSet<unknown>(this.session, target, ids, this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name));
+    const union = makeRecordSet<unknown>(
+      this.session,
+      target,
+      ids,
+      this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name),
+    );
     return rest.length ? union.mapped(rest.join('.') as never) : union;
   }
 
   /** The records ordered by a field or a key function (default: id), nulls first, stable. */
-  async sorted(key?: FieldKeys<M> | ((record: RecordSet<M>) => unknown), options: { reverse?: boolean } = {}): Promise<RecordSet<M>> {
+  async sorted(
+    key?: FieldKeys<M> | ((record: RecordSet<M>) => unknown),
+    options: { reverse?: boolean } = {},
+  ): Promise<RecordSet<M>> {
     const keys: unknown[] =
-      key === undefined ? [...this.ids]
-      : typeof key === 'function' ? await this.mapped(key)
-      : await this.mapped(async (r) => sortKey(await r.readField(this.fieldDef(key, 'sorted'))));
+      key === undefined
+        ? [...this.ids]
+        : typeof key === 'function'
+          ? await this.mapped(key)
+          : await this.mapped(async (r) => sortKey(await r.readField(this.fieldDef(key, 'sorted'))));
     const order = this.ids.map((_, i) => i).sort((a, b) => compare(keys[a], keys[b]));
     if (options.reverse) order.reverse();
     return this.derive(order.map((i) => this.ids[i]));
@@ -243,7 +287,12 @@ export class RecordSetBase<M> {
     const id = this.ids[this.ensureSingle(field.name)];
     const prefetch = this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name);
     return this.readValue(field, id, field.type === 'many2one' ? 'record' : 'relation').then((v) =>
-      makeRecordSet(this.session, target, v === null ? [] : field.type === 'many2one' ? [v as Key] : (v as readonly Key[]), prefetch),
+      makeRecordSet(
+        this.session,
+        target,
+        v === null ? [] : field.type === 'many2one' ? [v as Key] : (v as readonly Key[]),
+        prefetch,
+      ),
     );
   }
 
@@ -260,14 +309,21 @@ export class RecordSetBase<M> {
       this.session.stats.hits++;
       return Promise.resolve(readable(field, value));
     }
-    return this.session.loader.load(this.schema, field, id, this.prefetchIds, scope, mode).then((v) => readable(field, v));
+    return this.session.loader
+      .load(this.schema, field, id, this.prefetchIds, scope, mode)
+      .then((v) => readable(field, v));
   }
 
   /** `{ id, displayName }` of a many2one target: its "name" field, else "model,id". */
   private async displayOf(field: FieldDef, id: Key): Promise<{ id: Key; displayName: string }> {
     const target = targetOf(this.schema, field);
     const name = target.fields.get('name');
-    const record = makeRecordSet<unknown>(this.session, target, [id], this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name));
+    const record = makeRecordSet<unknown>(
+      this.session,
+      target,
+      [id],
+      this.prefetchIds && relatedSet(this.prefetchIds, this.model, field.name),
+    );
     const displayName = name && !name.target ? String(await record.readField(name)) : `${target.name},${id}`;
     return { id, displayName };
   }
@@ -276,7 +332,9 @@ export class RecordSetBase<M> {
     if (this.ids.length !== 1) {
       // String keys are data, which messages never carry.
       const which = this.ids.some((id) => typeof id === 'string') ? '' : `: ${this.toString()}`;
-      throw new SingletonError(`${what} needs a single ${this.model} record, this recordset has ${this.ids.length}${which}`);
+      throw new SingletonError(
+        `${what} needs a single ${this.model} record, this recordset has ${this.ids.length}${which}`,
+      );
     }
     return 0;
   }
@@ -289,7 +347,8 @@ export class RecordSetBase<M> {
 
   private fieldDefs(names: readonly string[] | undefined, call: string, all: readonly FieldDef[]): FieldDef[] {
     if (names === undefined) return [...all];
-    if (!Array.isArray(names)) throw new ValidationError(`${this.model}.${call}: fields must be an array of field names`);
+    if (!Array.isArray(names))
+      throw new ValidationError(`${this.model}.${call}: fields must be an array of field names`);
     return [...new Set<string>(names)].map((n) => this.fieldDef(n, call));
   }
 
@@ -306,7 +365,12 @@ export class RecordSetBase<M> {
     const all = [this.ids, ...others.map((o) => o.ids)].flat();
     const ids = distinct ? [...new Set(all)] : all;
     const sameSet = others.every((o) => o.prefetchIds === this.prefetchIds);
-    return makeRecordSet<M>(this.session, this.schema, ids, sameSet ? this.prefetchIds : this.prefetchIds && [...new Set(ids)]);
+    return makeRecordSet<M>(
+      this.session,
+      this.schema,
+      ids,
+      sameSet ? this.prefetchIds : this.prefetchIds && [...new Set(ids)],
+    );
   }
 }
 
@@ -318,9 +382,17 @@ export class RecordSetBase<M> {
  * A model class that does not extend BaseModel has no RecordSetBase in its chain: its
  * records are plain RecordSetBase instances, as before.
  */
-export function makeRecordSet<M>(session: Session, schema: ModelSchema, ids: readonly Key[], prefetchIds: PrefetchSource | null): RecordSet<M> {
+export function makeRecordSet<M>(
+  session: Session,
+  schema: ModelSchema,
+  ids: readonly Key[],
+  prefetchIds: PrefetchSource | null,
+): RecordSet<M> {
   const shape = shapeOf(schema);
-  return new Proxy(new shape.Record<M>(session, schema, ids as readonly KeyOf<M>[], prefetchIds), shape.handler as ProxyHandler<RecordSetBase<M>>) as RecordSet<M>;
+  return new Proxy(
+    new shape.Record<M>(session, schema, ids as readonly KeyOf<M>[], prefetchIds),
+    shape.handler as ProxyHandler<RecordSetBase<M>>,
+  ) as RecordSet<M>;
 }
 
 /** RecordSetBase, or a subclass of it that adds nothing but a place in the chain. */

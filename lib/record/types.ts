@@ -20,13 +20,21 @@ export interface ModelBrand {
  * the price is that a field must not be declared `readonly` (records are read-only anyway).
  */
 export type FieldKeys<M> = {
-  [K in keyof M]-?: K extends keyof ModelBrand | 'id' ? never : M[K] extends (...args: never[]) => unknown ? never : IsReadonly<M, K> extends true ? never : K;
-}[keyof M] & string;
+  [K in keyof M]-?: K extends keyof ModelBrand | 'id'
+    ? never
+    : M[K] extends (...args: never[]) => unknown
+      ? never
+      : IsReadonly<M, K> extends true
+        ? never
+        : K;
+}[keyof M] &
+  string;
 
 /** Whether property K of M is readonly (a getter-only accessor, or declared readonly). */
-type IsReadonly<M, K extends keyof M> = (<T>() => T extends { [P in K]: M[K] } ? 1 : 2) extends <T>() => T extends { -readonly [P in K]: M[K] } ? 1 : 2
-  ? false
-  : true;
+type IsReadonly<M, K extends keyof M> =
+  (<T>() => T extends { [P in K]: M[K] } ? 1 : 2) extends <T>() => T extends { -readonly [P in K]: M[K] } ? 1 : 2
+    ? false
+    : true;
 
 /**
  * The model class's own members a record exposes as they are declared: its methods and
@@ -41,7 +49,14 @@ export type MemberKeys<M> = Exclude<keyof M, FieldKeys<M> | keyof ModelBrand | k
 export type KeyOf<M> = M extends { readonly id: infer K } ? (K extends Key ? K : number) : number;
 
 /** The target model of a relational field type (`Customer`, `Customer | null`, `Order[]`). */
-export type TargetOf<T> = NonNullable<T> extends readonly (infer E)[] ? (E extends ModelBrand ? E : never) : NonNullable<T> extends ModelBrand ? NonNullable<T> : never;
+export type TargetOf<T> =
+  NonNullable<T> extends readonly (infer E)[]
+    ? E extends ModelBrand
+      ? E
+      : never
+    : NonNullable<T> extends ModelBrand
+      ? NonNullable<T>
+      : never;
 
 /** Field names of M that are relations (many2one, one2many, many2many). */
 export type RelationKeys<M> = { [K in FieldKeys<M>]: [TargetOf<M[K]>] extends [never] ? never : K }[FieldKeys<M>];
@@ -71,7 +86,9 @@ export type WriteValue<T> = [TargetOf<T>] extends [never]
 /** The value a field has in toDict/read: a many2one as its key, an x2many as keys. */
 export type DictValue<T> = [TargetOf<T>] extends [never]
   ? T
-  : NonNullable<T> extends readonly unknown[] ? KeyOf<TargetOf<T>>[] : KeyOf<TargetOf<T>> | null;
+  : NonNullable<T> extends readonly unknown[]
+    ? KeyOf<TargetOf<T>>[]
+    : KeyOf<TargetOf<T>> | null;
 
 /** Field values of a model as create/write take them. */
 export type Values<M> = { [K in FieldKeys<M>]: WriteValue<M[K]> };

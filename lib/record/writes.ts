@@ -9,7 +9,14 @@ import type { Key } from '../model/keys';
 import { normalizeRecordValues, type RecordValues, type X2manyOps } from '../model/values';
 import { assertCommandsWritable, assertWritable } from '../model/writable';
 import {
-  clearInverseExcept, deleteRows, existingIds, insertRows, linkRows, setInverse, unlinkRows, updateRows,
+  clearInverseExcept,
+  deleteRows,
+  existingIds,
+  insertRows,
+  linkRows,
+  setInverse,
+  unlinkRows,
+  updateRows,
 } from '../query/statements';
 
 /**
@@ -29,7 +36,12 @@ export async function createRecords(session: Session, schema: ModelSchema, list:
   return session.atomic((scope) => insertAll(session, scope, schema, rows));
 }
 
-export async function writeRecords(session: Session, schema: ModelSchema, ids: readonly Key[], values: unknown): Promise<void> {
+export async function writeRecords(
+  session: Session,
+  schema: ModelSchema,
+  ids: readonly Key[],
+  values: unknown,
+): Promise<void> {
   assertWritable(schema, 'write');
   const normalized = normalizeRecordValues(schema, values, 'write').values;
   assertCommandsWritable(schema, normalized);
@@ -41,12 +53,22 @@ export async function writeRecords(session: Session, schema: ModelSchema, ids: r
       const matched = await updateRows(scope.executor, schema, unique, columns);
       if (matched !== unique.length) {
         const found = await existingIds(scope.executor, schema, unique);
-        throw new MissingError(schema.name, unique.filter((id) => !found.has(id)));
+        throw new MissingError(
+          schema.name,
+          unique.filter((id) => !found.has(id)),
+        );
       }
-      for (const [field, value] of columns) for (const id of unique) scope.layer.put(schema.name, field.name, id, value);
+      for (const [field, value] of columns)
+        for (const id of unique) scope.layer.put(schema.name, field.name, id, value);
       const time = session.clock.tick();
       scope.layer.touch(schema.name, unique, time);
-      afterMany2oneChange(session.models, scope.layer, schema, [...columns.keys()].filter((f) => f.type === 'many2one'), time);
+      afterMany2oneChange(
+        session.models,
+        scope.layer,
+        schema,
+        [...columns.keys()].filter((f) => f.type === 'many2one'),
+        time,
+      );
     }
     for (const [field, ops] of normalized) {
       if (!isColumn(field)) await applyX2many(session, scope, schema, field, unique, ops as X2manyOps);
@@ -67,15 +89,30 @@ export async function unlinkRecords(session: Session, schema: ModelSchema, ids: 
 }
 
 /** Inserts rows, then their x2many commands. */
-async function insertAll(session: Session, scope: Scope, schema: ModelSchema, rows: readonly RecordValues[]): Promise<Key[]> {
-  const columnRows = rows.map((row) => ({ key: row.key, values: new Map([...row.values].filter(([f]) => isColumn(f))) }));
+async function insertAll(
+  session: Session,
+  scope: Scope,
+  schema: ModelSchema,
+  rows: readonly RecordValues[],
+): Promise<Key[]> {
+  const columnRows = rows.map((row) => ({
+    key: row.key,
+    values: new Map([...row.values].filter(([f]) => isColumn(f))),
+  }));
   const ids = await insertRows(scope.executor, schema, columnRows);
   const time = session.clock.tick();
   // A key the database reuses, or a caller's key of a row deleted behind the cache's back: forget what was known of it.
   scope.layer.invalidate(schema.name, ids, time);
-  for (const field of schema.columnFields) columnRows.forEach((row, i) => scope.layer.put(schema.name, field.name, ids[i], row.values.get(field)));
+  for (const field of schema.columnFields)
+    columnRows.forEach((row, i) => scope.layer.put(schema.name, field.name, ids[i], row.values.get(field)));
   scope.layer.touch(schema.name, ids, time);
-  afterMany2oneChange(session.models, scope.layer, schema, schema.columnFields.filter((f) => f.type === 'many2one'), time);
+  afterMany2oneChange(
+    session.models,
+    scope.layer,
+    schema,
+    schema.columnFields.filter((f) => f.type === 'many2one'),
+    time,
+  );
   for (let i = 0; i < rows.length; i++) {
     for (const [field, ops] of rows[i].values) {
       if (!isColumn(field)) await applyX2many(session, scope, schema, field, [ids[i]], ops as X2manyOps);
@@ -86,7 +123,12 @@ async function insertAll(session: Session, scope: Scope, schema: ModelSchema, ro
 
 /** Runs x2many commands (set, remove, add, create, in that order) for `parents`. */
 async function applyX2many(
-  session: Session, scope: Scope, schema: ModelSchema, field: FieldDef, parents: readonly Key[], ops: X2manyOps,
+  session: Session,
+  scope: Scope,
+  schema: ModelSchema,
+  field: FieldDef,
+  parents: readonly Key[],
+  ops: X2manyOps,
 ): Promise<void> {
   const target = targetOf(schema, field);
   const where = `${schema.name}.${field.name}`;
@@ -99,13 +141,34 @@ async function applyX2many(
     const moved = new Map<Key, Key | null>();
     for (const parent of parents) {
       if (ops.set) {
-        const dropped = await clearInverseExcept(scope.executor, target, inverse.column, schema.primaryKey, parent, ops.set);
-        if (dropped.length && inverse.required) throw new ValidationError(`${where}: "${target.name}.${inverse.name}" is required; unlink the records instead of removing them`);
+        const dropped = await clearInverseExcept(
+          scope.executor,
+          target,
+          inverse.column,
+          schema.primaryKey,
+          parent,
+          ops.set,
+        );
+        if (dropped.length && inverse.required)
+          throw new ValidationError(
+            `${where}: "${target.name}.${inverse.name}" is required; unlink the records instead of removing them`,
+          );
         dropped.forEach((id) => moved.set(id, null));
       }
       if (ops.remove) {
-        if (inverse.required) throw new ValidationError(`${where}: "${target.name}.${inverse.name}" is required; unlink the records instead of removing them`);
-        const removed = await clearInverseExcept(scope.executor, target, inverse.column, schema.primaryKey, parent, [], ops.remove);
+        if (inverse.required)
+          throw new ValidationError(
+            `${where}: "${target.name}.${inverse.name}" is required; unlink the records instead of removing them`,
+          );
+        const removed = await clearInverseExcept(
+          scope.executor,
+          target,
+          inverse.column,
+          schema.primaryKey,
+          parent,
+          [],
+          ops.remove,
+        );
         removed.forEach((id) => moved.set(id, null));
       }
       const add = [...(ops.set ?? []), ...(ops.add ?? [])];
@@ -130,8 +193,21 @@ async function applyX2many(
   const sides = { owner: schema.primaryKey, target: target.primaryKey };
   if (ops.set) await unlinkRows(scope.executor, rel, sides, parents);
   if (ops.remove) await unlinkRows(scope.executor, rel, sides, parents, ops.remove);
-  if (ops.create) created.push(await insertAll(session, scope, target, ops.create.map((v) => normalizeRecordValues(target, v, 'create'))));
+  if (ops.create)
+    created.push(
+      await insertAll(
+        session,
+        scope,
+        target,
+        ops.create.map((v) => normalizeRecordValues(target, v, 'create')),
+      ),
+    );
   const link = [...(ops.set ?? []), ...(ops.add ?? []), ...created.flat()];
-  if (link.length) await linkRows(scope.executor, rel, parents.flatMap((p) => link.map((t) => [p, t] as const)));
+  if (link.length)
+    await linkRows(
+      scope.executor,
+      rel,
+      parents.flatMap((p) => link.map((t) => [p, t] as const)),
+    );
   afterLinksChange(session.models, scope.layer, schema, field, session.clock.tick());
 }

@@ -8,7 +8,8 @@ import type { Session } from './session';
 let current: Session | undefined;
 
 export function defaultSession(): Session {
-  if (!current || current.isClosed) throw new EnvironmentError('no open default Environment: call Environment.open() first');
+  if (!current || current.isClosed)
+    throw new EnvironmentError('no open default Environment: call Environment.open() first');
   return current;
 }
 

@@ -95,12 +95,20 @@ export class Layer {
   // ---- observations: what a load that started at `since` found ----
 
   /** Fills loaded values where nothing changed since the load started and nothing is cached. */
-  fill(model: string, field: string, ids: readonly Key[], values: readonly unknown[], since: number, skip?: (j: number) => boolean): void {
+  fill(
+    model: string,
+    field: string,
+    ids: readonly Key[],
+    values: readonly unknown[],
+    since: number,
+    skip?: (j: number) => boolean,
+  ): void {
     const byId = this.fieldMap(model, field);
     const missing = this.missing.get(model);
     for (let j = 0; j < ids.length; j++) {
       const id = ids[j];
-      if (byId.has(id) || missing?.has(id) || (skip && skip(j)) || this.versions.changedSince(model, field, id, since)) continue;
+      if (byId.has(id) || missing?.has(id) || (skip && skip(j)) || this.versions.changedSince(model, field, id, since))
+        continue;
       byId.set(id, values[j]);
       if (this.parent) this.observe(model, id, since);
     }
@@ -236,7 +244,8 @@ export class Layer {
         for (const [id, value] of byId) {
           if (changed?.has(id)) continue;
           const seen = Math.min(this.observedSince.get(model)?.get(id) ?? -1, snapshot);
-          if (!parent.versions.changedSince(model, field, id, seen)) observations.push(() => parent.putObserved(model, field, id, value, seen));
+          if (!parent.versions.changedSince(model, field, id, seen))
+            observations.push(() => parent.putObserved(model, field, id, value, seen));
         }
       }
     }
@@ -245,7 +254,8 @@ export class Layer {
       for (const id of ids) {
         if (changed?.has(id)) continue;
         const seen = Math.min(this.observedSince.get(model)?.get(id) ?? -1, snapshot);
-        if (!parent.versions.recordChangedSince(model, id, seen)) observations.push(() => parent.putObservedMissing(model, id, seen));
+        if (!parent.versions.recordChangedSince(model, id, seen))
+          observations.push(() => parent.putObservedMissing(model, id, seen));
       }
     }
     this.applyTombstones(parent, time);
@@ -271,8 +281,10 @@ export class Layer {
    */
   forgetIn(parent: Layer, time: number): void {
     this.applyTombstones(parent, time);
-    for (const source of [this.changed, this.missing]) for (const [model, ids] of source) parent.invalidate(model, ids, time);
-    for (const [model, byField] of this.values) for (const byId of byField.values()) parent.invalidate(model, byId.keys(), time);
+    for (const source of [this.changed, this.missing])
+      for (const [model, ids] of source) parent.invalidate(model, ids, time);
+    for (const [model, byField] of this.values)
+      for (const byId of byField.values()) parent.invalidate(model, byId.keys(), time);
   }
 
   private applyTombstones(parent: Layer, time: number): void {
@@ -283,7 +295,12 @@ export class Layer {
   }
 
   private hides(model: string, field: string, id: Key): boolean {
-    return this.hiddenAll || this.hiddenModels.has(model) || (this.hiddenFields.get(model)?.has(field) ?? false) || (this.hiddenRecords.get(model)?.has(id) ?? false);
+    return (
+      this.hiddenAll ||
+      this.hiddenModels.has(model) ||
+      (this.hiddenFields.get(model)?.has(field) ?? false) ||
+      (this.hiddenRecords.get(model)?.has(id) ?? false)
+    );
   }
 
   private hidesRecord(model: string, id: Key): boolean {

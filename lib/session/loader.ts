@@ -94,18 +94,33 @@ export class Loader {
    * Value of `field` on record `id` once loaded. The caller has checked the cache and
    * counted the hit; this counts the miss.
    */
-  load(schema: ModelSchema, field: FieldDef, id: Key, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
+  load(
+    schema: ModelSchema,
+    field: FieldDef,
+    id: Key,
+    prefetch: PrefetchSource | null,
+    scope: Scope,
+    mode: LoadMode,
+  ): Promise<unknown> {
     const read = this.enqueue(schema, field, id, prefetch, scope, mode);
     // A transaction ends only once the reads sent from it settled (even un-awaited ones).
     scope.frame?.sent(read);
     return read;
   }
 
-  private enqueue(schema: ModelSchema, field: FieldDef, id: Key, prefetch: PrefetchSource | null, scope: Scope, mode: LoadMode): Promise<unknown> {
+  private enqueue(
+    schema: ModelSchema,
+    field: FieldDef,
+    id: Key,
+    prefetch: PrefetchSource | null,
+    scope: Scope,
+    mode: LoadMode,
+  ): Promise<unknown> {
     this.stats.misses++;
     if (scope.layer.isMissing(schema.name, id)) return Promise.reject(new MissingError(schema.name, [id]));
     for (const running of this.inFlight.get(scope)?.get(schema.name) ?? []) {
-      if (running.ids.has(id) && running.fields.has(field)) return running.done.then(() => this.valueAfterLoad(schema, field, id, scope, running.errors));
+      if (running.ids.has(id) && running.fields.has(field))
+        return running.done.then(() => this.valueAfterLoad(schema, field, id, scope, running.errors));
     }
     const batch = this.batchFor(schema, scope, mode, mode === 'relation' ? field.name : '');
     let asked = batch.requests.get(id);
@@ -129,13 +144,23 @@ export class Loader {
     return done;
   }
 
-  private async prefetchNow(schema: ModelSchema, ids: readonly Key[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
+  private async prefetchNow(
+    schema: ModelSchema,
+    ids: readonly Key[],
+    fields: readonly FieldDef[],
+    scope: Scope,
+  ): Promise<void> {
     const lacking = (wanted: readonly FieldDef[]) =>
-      [...new Set(ids)].filter((id) => !scope.layer.isMissing(schema.name, id) && wanted.some((f) => scope.layer.get(schema.name, f.name, id) === MISS));
+      [...new Set(ids)].filter(
+        (id) =>
+          !scope.layer.isMissing(schema.name, id) &&
+          wanted.some((f) => scope.layer.get(schema.name, f.name, id) === MISS),
+      );
     const columns = fields.filter((f) => !isX2many(f));
     if (columns.length) {
       const todo = lacking(columns);
-      for (let i = 0; i < todo.length; i += CHUNK) await this.run(schema, scope, todo.slice(i, i + CHUNK), columns, new Map());
+      for (let i = 0; i < todo.length; i += CHUNK)
+        await this.run(schema, scope, todo.slice(i, i + CHUNK), columns, new Map());
     }
     for (const rel of fields.filter(isX2many)) {
       const todo = lacking([rel]);
@@ -154,7 +179,17 @@ export class Loader {
       const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
       // Readers attach their own handlers; this one keeps an unread failure from being "unhandled".
       done.catch(() => undefined);
-      batch = { schema, scope, mode, requests: new Map(), prefetchSets: new Map(), errors: new Map(), done, resolve, reject };
+      batch = {
+        schema,
+        scope,
+        mode,
+        requests: new Map(),
+        prefetchSets: new Map(),
+        errors: new Map(),
+        done,
+        resolve,
+        reject,
+      };
       byKey.set(key, batch);
       const b = batch;
       afterPromiseJobs(() => {
@@ -232,7 +267,13 @@ export class Loader {
   }
 
   /** One load statement: fills the layer with the columns of `ids`, marks missing ids. */
-  private run(schema: ModelSchema, scope: Scope, ids: Key[], fields: readonly FieldDef[], errors: CellErrors): Promise<void> {
+  private run(
+    schema: ModelSchema,
+    scope: Scope,
+    ids: Key[],
+    fields: readonly FieldDef[],
+    errors: CellErrors,
+  ): Promise<void> {
     return this.track(schema, scope, ids, fields, errors, async (since) => {
       const { ids: found, columns } = await loadRows(scope.executor, schema, ids, fields);
       this.stats.loadedRecords += found.length;
@@ -261,11 +302,18 @@ export class Loader {
     return this.track(schema, scope, ids, [field], new Map(), async (since) => {
       const target = targetOf(schema, field);
       const order = parseOrder(target, target.order, (m) => new Error(m));
-      const { present, related } = field.type === 'one2many'
-        ? await loadOne2many(scope.executor, schema, target, inverseOf(schema, field).column, ids, order)
-        : await loadMany2many(scope.executor, schema, relationOf(schema, field), target, ids, order);
+      const { present, related } =
+        field.type === 'one2many'
+          ? await loadOne2many(scope.executor, schema, target, inverseOf(schema, field).column, ids, order)
+          : await loadMany2many(scope.executor, schema, relationOf(schema, field), target, ids, order);
       const found = [...present];
-      scope.layer.fill(schema.name, field.name, found, found.map((id) => Object.freeze(related.get(id) ?? [])), since);
+      scope.layer.fill(
+        schema.name,
+        field.name,
+        found,
+        found.map((id) => Object.freeze(related.get(id) ?? [])),
+        since,
+      );
       const absent = ids.filter((id) => !present.has(id));
       if (absent.length) scope.layer.fillMissing(schema.name, absent, since);
     });
@@ -276,12 +324,25 @@ export class Loader {
    * it covers wait for it; counts it; holds its start time on the clock while it runs.
    */
   private async track(
-    schema: ModelSchema, scope: Scope, ids: Key[], fields: readonly FieldDef[], errors: CellErrors, work: (since: number) => Promise<void>,
+    schema: ModelSchema,
+    scope: Scope,
+    ids: Key[],
+    fields: readonly FieldDef[],
+    errors: CellErrors,
+    work: (since: number) => Promise<void>,
   ): Promise<void> {
     const since = this.clock.now();
     this.clock.hold(since);
     const running = work(since);
-    const entry: InFlight = { ids: new Set(ids), fields: new Set(fields), errors, done: running.then(() => undefined, () => undefined) };
+    const entry: InFlight = {
+      ids: new Set(ids),
+      fields: new Set(fields),
+      errors,
+      done: running.then(
+        () => undefined,
+        () => undefined,
+      ),
+    };
     let byModel = this.inFlight.get(scope);
     if (!byModel) this.inFlight.set(scope, (byModel = new Map<string, Set<InFlight>>()));
     let list = byModel.get(schema.name);

@@ -21,7 +21,11 @@ export class RelatedSet {
   private parentPos = 0;
   private walked: { layer: Layer; generation: number; parents: readonly Key[] } | undefined;
 
-  constructor(readonly parent: PrefetchSource, readonly model: string, readonly field: string) {}
+  constructor(
+    readonly parent: PrefetchSource,
+    readonly model: string,
+    readonly field: string,
+  ) {}
 
   /**
    * The members known once the parents cached in `layer` are taken into account. When

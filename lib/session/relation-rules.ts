@@ -15,16 +15,30 @@ import type { Layer } from './layer';
  */
 
 /** A many2one changed on some records: one2many lists that read through it are stale. */
-export function afterMany2oneChange(models: ModelSet, layer: Layer, schema: ModelSchema, changed: readonly FieldDef[], time: number): void {
+export function afterMany2oneChange(
+  models: ModelSet,
+  layer: Layer,
+  schema: ModelSchema,
+  changed: readonly FieldDef[],
+  time: number,
+): void {
   if (changed.length === 0) return;
   for (const ref of models.fieldsPointingAt(schema)) {
-    if (ref.field.type === 'one2many' && changed.includes(inverseOf(ref.schema, ref.field))) layer.dropField(ref.schema.name, ref.field.name, time);
+    if (ref.field.type === 'one2many' && changed.includes(inverseOf(ref.schema, ref.field)))
+      layer.dropField(ref.schema.name, ref.field.name, time);
   }
 }
 
 /** A many2many's links changed: both sides' cached lists through that relation table are stale. */
-export function afterLinksChange(models: ModelSet, layer: Layer, schema: ModelSchema, field: FieldDef, time: number): void {
-  for (const ref of models.fieldsOnRelationTable(relationOf(schema, field).table)) layer.dropField(ref.schema.name, ref.field.name, time);
+export function afterLinksChange(
+  models: ModelSet,
+  layer: Layer,
+  schema: ModelSchema,
+  field: FieldDef,
+  time: number,
+): void {
+  for (const ref of models.fieldsOnRelationTable(relationOf(schema, field).table))
+    layer.dropField(ref.schema.name, ref.field.name, time);
 }
 
 /**
@@ -33,7 +47,13 @@ export function afterLinksChange(models: ModelSet, layer: Layer, schema: ModelSc
  * cascade are forgotten (their whole model, since which ones is not known), children
  * set to null lose the cached reference, and lists that held the records are dropped.
  */
-export function afterUnlink(models: ModelSet, layer: Layer, schema: ModelSchema, time: number, seen = new Set<ModelSchema>()): void {
+export function afterUnlink(
+  models: ModelSet,
+  layer: Layer,
+  schema: ModelSchema,
+  time: number,
+  seen = new Set<ModelSchema>(),
+): void {
   if (seen.has(schema)) return;
   seen.add(schema);
   for (const ref of models.fieldsPointingAt(schema)) {

@@ -114,6 +114,9 @@ export class TransactionFrame implements Scope {
 
   checkAlive(): void {
     if (this.root.aborted) throw this.root.aborted;
-    if (this.ended) throw new TransactionEndedError('this transaction has ended: a statement sent from its callback after it committed or rolled back is refused (await every call inside the callback)');
+    if (this.ended)
+      throw new TransactionEndedError(
+        'this transaction has ended: a statement sent from its callback after it committed or rolled back is refused (await every call inside the callback)',
+      );
   }
 }

@@ -5,7 +5,14 @@ import type { Database } from '../db/database';
 import { EventBus, type EnvironmentEvents } from '../db/events';
 import { Executor, statementHooks, type StatementGate } from '../db/executor';
 import { newTransactionId, traceControl, type StatementOrigin } from '../db/trace';
-import { ConnectionError, DeadlockError, EnvironmentError, ProxormError, ValidationError, type DatabaseError } from '../errors';
+import {
+  ConnectionError,
+  DeadlockError,
+  EnvironmentError,
+  ProxormError,
+  ValidationError,
+  type DatabaseError,
+} from '../errors';
 import type { ModelSet } from '../model/model-set';
 import { Clock } from './clock';
 import { Layer } from './layer';
@@ -61,7 +68,16 @@ export class Session {
   ) {
     this.events = new EventBus(parent?.events);
     this.loader = new Loader(this.stats, this.clock, () => this.prune());
-    this.root = { layer: this.base, frame: undefined, executor: this.executor(shared.db.knex, this.rootGate(), { bus: this.events, env: front, transaction: undefined, depth: 0 }) };
+    this.root = {
+      layer: this.base,
+      frame: undefined,
+      executor: this.executor(shared.db.knex, this.rootGate(), {
+        bus: this.events,
+        env: front,
+        transaction: undefined,
+        depth: 0,
+      }),
+    };
   }
 
   /** The models this session maps (and caches): those of its pool. */
@@ -102,7 +118,9 @@ export class Session {
     // is open, a raw statement would run inside it (and be undone by its rollback):
     // refuse it rather than let that happen.
     if (frame.enter()) {
-      throw new EnvironmentError('env.knex was used by a transaction level while one of its savepoints (a nested transaction or a write) is open; await it first');
+      throw new EnvironmentError(
+        'env.knex was used by a transaction level while one of its savepoints (a nested transaction or a write) is open; await it first',
+      );
     }
     return frame.trx;
   }
@@ -114,8 +132,12 @@ export class Session {
    */
   async transaction<T>(fn: () => Promise<T>, retries = 0): Promise<T> {
     const parent = this.scope().frame;
-    if (!Number.isSafeInteger(retries) || retries < 0) throw new ValidationError('transaction: "retries" must be a non-negative integer');
-    if (retries > 0 && parent) throw new ValidationError('transaction: "retries" is for the outermost transaction only (a savepoint cannot be retried alone)');
+    if (!Number.isSafeInteger(retries) || retries < 0)
+      throw new ValidationError('transaction: "retries" must be a non-negative integer');
+    if (retries > 0 && parent)
+      throw new ValidationError(
+        'transaction: "retries" is for the outermost transaction only (a savepoint cannot be retried alone)',
+      );
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.level(parent, (frame) => this.shared.transactions.run(frame, fn));
@@ -161,7 +183,10 @@ export class Session {
     return run;
   }
 
-  private async runLevel<T>(parent: TransactionFrame | undefined, body: (frame: TransactionFrame) => Promise<T>): Promise<T> {
+  private async runLevel<T>(
+    parent: TransactionFrame | undefined,
+    body: (frame: TransactionFrame) => Promise<T>,
+  ): Promise<T> {
     this.checkOpen();
     const dialect = this.shared.db.dialect;
     if (!parent) this.checkConnectionAvailable();
@@ -170,7 +195,9 @@ export class Session {
       const origin = this.origin(parent);
       let trx: Knex.Transaction;
       try {
-        trx = await traceControl(origin, parent ? 'SAVEPOINT' : 'BEGIN', () => (parent ? parent.trx.transaction() : this.shared.db.knex.transaction()));
+        trx = await traceControl(origin, parent ? 'SAVEPOINT' : 'BEGIN', () =>
+          parent ? parent.trx.transaction() : this.shared.db.knex.transaction(),
+        );
       } catch (e) {
         const err = dialect.translateError(e, parent ? 'SAVEPOINT' : 'BEGIN');
         throw parent ? parent.failed(err) : err;
@@ -210,14 +237,19 @@ export class Session {
       // The database already rolled an aborted transaction back: only the outermost
       // level still has something (the connection's state) to end.
       if (!aborted || !frame.parent) {
-        await traceControl(origin, frame.parent ? 'ROLLBACK TO SAVEPOINT' : 'ROLLBACK', () => frame.trx.rollback()).catch(() => undefined);
+        await traceControl(origin, frame.parent ? 'ROLLBACK TO SAVEPOINT' : 'ROLLBACK', () =>
+          frame.trx.rollback(),
+        ).catch(() => undefined);
       }
       throw aborted ?? failure!.error;
     }
     try {
       await traceControl(origin, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT', () => frame.trx.commit());
     } catch (e) {
-      const err = e instanceof ProxormError ? e : this.shared.db.dialect.translateError(e, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT');
+      const err =
+        e instanceof ProxormError
+          ? e
+          : this.shared.db.dialect.translateError(e, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT');
       if (err instanceof ConnectionError) frame.layer.forgetIn(below, this.clock.tick());
       throw err;
     }
@@ -254,7 +286,14 @@ export class Session {
   }
 
   private executor(knex: Knex | Knex.Transaction, gate: StatementGate, origin: StatementOrigin): Executor {
-    return new Executor(knex, this.shared.db.dialect, () => this.stats.queries++, this.shared.queryTimeout, gate, origin);
+    return new Executor(
+      knex,
+      this.shared.db.dialect,
+      () => this.stats.queries++,
+      this.shared.queryTimeout,
+      gate,
+      origin,
+    );
   }
 
   /** Who sends the statements of a new transaction level below `parent` (or below the pool). */
@@ -273,7 +312,9 @@ export class Session {
       },
       sent: () => undefined,
       failed: (error: DatabaseError) =>
-        this.isClosed ? new EnvironmentError('the Environment was closed while this statement was running', { cause: error }) : error,
+        this.isClosed
+          ? new EnvironmentError('the Environment was closed while this statement was running', { cause: error })
+          : error,
     };
   }
 

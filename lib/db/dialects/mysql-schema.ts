@@ -16,12 +16,21 @@ import type { StatementOrigin } from '../trace';
  */
 const LOCK_NAME = "CONCAT('proxorm.sync.', MD5(COALESCE(DATABASE(), '')))";
 
-export async function withMysqlSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>, origin?: StatementOrigin): Promise<T> {
+export async function withMysqlSchemaLock<T>(
+  knex: Knex,
+  body: (db: Pinned) => Promise<T>,
+  origin?: StatementOrigin,
+): Promise<T> {
   return withPinnedConnection(knex, origin, async (db) => {
     const sql = `SELECT GET_LOCK(${LOCK_NAME}, ?) AS got`;
     const [got] = await rows<{ got: number | null }>(db, sql, [SCHEMA_LOCK_WAIT_SECONDS]);
     if (Number(got?.got) !== 1) {
-      throw new LockTimeoutError(`lock wait timed out: another sync() held the schema lock for ${SCHEMA_LOCK_WAIT_SECONDS} s`, sql, undefined, undefined);
+      throw new LockTimeoutError(
+        `lock wait timed out: another sync() held the schema lock for ${SCHEMA_LOCK_WAIT_SECONDS} s`,
+        sql,
+        undefined,
+        undefined,
+      );
     }
     let failed = true;
     try {
@@ -40,7 +49,9 @@ export async function withMysqlSchemaLock<T>(knex: Knex, body: (db: Pinned) => P
 /** Whether a table or a view of that name exists in the current database. */
 export async function mysqlRelationExists(db: Pinned, name: string): Promise<boolean> {
   const found = await rows<{ n: number }>(
-    db, 'SELECT count(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [name],
+    db,
+    'SELECT count(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+    [name],
   );
   return Number(found[0].n) > 0;
 }
@@ -59,7 +70,9 @@ export async function mysqlColumnType(db: Pinned, table: string, column: string)
     [table, column],
   );
   if (!found) return undefined;
-  return found.charset && found.coll ? `${found.type} CHARACTER SET ${found.charset} COLLATE ${found.coll}` : found.type;
+  return found.charset && found.coll
+    ? `${found.type} CHARACTER SET ${found.charset} COLLATE ${found.coll}`
+    : found.type;
 }
 
 export async function readMysqlConstraints(db: Pinned, table: string): Promise<TableConstraints> {
@@ -72,7 +85,12 @@ export async function readMysqlConstraints(db: Pinned, table: string): Promise<T
   );
   const indexes = new Map<string, { name: string; columns: Array<string | null>; unique: boolean; partial: boolean }>();
   for (const s of stats) {
-    const index = indexes.get(s.name) ?? { name: s.name, columns: [], unique: Number(s.nonUnique) === 0, partial: false };
+    const index = indexes.get(s.name) ?? {
+      name: s.name,
+      columns: [],
+      unique: Number(s.nonUnique) === 0,
+      partial: false,
+    };
     index.columns.push(s.col);
     if (s.part !== null) index.partial = true;
     indexes.set(s.name, index);
@@ -88,9 +106,18 @@ export async function readMysqlConstraints(db: Pinned, table: string): Promise<T
      ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION`,
     [table],
   );
-  const foreignKeys = new Map<string, { name: string; columns: string[]; target: string; references: string[]; onDelete: string }>();
+  const foreignKeys = new Map<
+    string,
+    { name: string; columns: string[]; target: string; references: string[]; onDelete: string }
+  >();
   for (const k of keys) {
-    const key = foreignKeys.get(k.name) ?? { name: k.name, columns: [], target: k.target, references: [], onDelete: k.rule.toUpperCase() };
+    const key = foreignKeys.get(k.name) ?? {
+      name: k.name,
+      columns: [],
+      target: k.target,
+      references: [],
+      onDelete: k.rule.toUpperCase(),
+    };
     key.columns.push(k.col);
     key.references.push(k.ref);
     foreignKeys.set(k.name, key);

@@ -2,14 +2,28 @@ import type { Knex } from 'knex';
 import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
 import {
-  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeInteger, decodeJsonText, decodeText, UNDECODABLE, type Decoder,
+  decodeBoolean,
+  decodeDate,
+  decodeDecimal,
+  decodeFloat,
+  decodeInteger,
+  decodeJsonText,
+  decodeText,
+  UNDECODABLE,
+  type Decoder,
 } from '../../model/decode';
 import { deepFreeze } from '../../model/values';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
 import { DRIVERS } from '../drivers';
 import { mysqlDatetimeText } from './datetime-text';
-import { addMysqlForeignKeys, mysqlColumnType, mysqlRelationExists, readMysqlConstraints, withMysqlSchemaLock } from './mysql-schema';
+import {
+  addMysqlForeignKeys,
+  mysqlColumnType,
+  mysqlRelationExists,
+  readMysqlConstraints,
+  withMysqlSchemaLock,
+} from './mysql-schema';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
 export interface MysqlServerInfo {
@@ -59,10 +73,14 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     toDb(field, value) {
       if (value === null) return null;
       switch (field.type) {
-        case 'boolean': return value ? 1 : 0;
-        case 'datetime': return mysqlDatetimeText(field, value as Date);
-        case 'json': return JSON.stringify(value);
-        default: return value;
+        case 'boolean':
+          return value ? 1 : 0;
+        case 'datetime':
+          return mysqlDatetimeText(field, value as Date);
+        case 'json':
+          return JSON.stringify(value);
+        default:
+          return value;
       }
     },
     // What mysql2 returns for the columns sync creates, and for columns of another type
@@ -70,19 +88,28 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     decoder(field): Decoder {
       switch (field.type) {
         case 'string':
-        case 'text': return decodeText;
+        case 'text':
+          return decodeText;
         // BIGINT past 2^53 comes as a digit string (supportBigNumbers): refused.
-        case 'integer': return decodeInteger;
-        case 'float': return decodeFloat;
+        case 'integer':
+          return decodeInteger;
+        case 'float':
+          return decodeFloat;
         // DECIMAL comes as a string with exactly `scale` decimals.
-        case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
+        case 'decimal':
+          return (raw) => decodeDecimal(raw, field.precision, field.scale);
         // TINYINT(1): any TINYINT fits in it, only 0 and 1 are booleans.
-        case 'boolean': return decodeBoolean;
+        case 'boolean':
+          return decodeBoolean;
         // DATETIME(3) / DATETIME as 'YYYY-MM-DD HH:MM:SS[.mmm]' (dateStrings), in UTC.
-        case 'datetime': return decodeDate;
+        case 'datetime':
+          return decodeDate;
         // LONGTEXT; a native JSON column (MySQL) comes parsed already.
-        case 'json': return (raw) => (typeof raw === 'string' || raw instanceof Uint8Array ? decodeJsonText(raw) : parsedJson(raw));
-        default: throw new Error(`${field.type} is not a column`);
+        case 'json':
+          return (raw) =>
+            typeof raw === 'string' || raw instanceof Uint8Array ? decodeJsonText(raw) : parsedJson(raw);
+        default:
+          throw new Error(`${field.type} is not a column`);
       }
     },
     insertedIds(result, count) {
@@ -117,7 +144,9 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     whereKeyIn(qb, key, keys) {
       if (key.type === 'integer' || keys.length === 0) return qb.whereIn(key.column, keys as Knex.Value[]);
       const marks = keys.map(() => '?').join(', ');
-      return qb.whereIn(key.column, keys as Knex.Value[]).whereRaw(`CONVERT(?? USING utf8mb4) COLLATE ${collation} IN (${marks})`, [key.column, ...keys]);
+      return qb
+        .whereIn(key.column, keys as Knex.Value[])
+        .whereRaw(`CONVERT(?? USING utf8mb4) COLLATE ${collation} IN (${marks})`, [key.column, ...keys]);
     },
     likeSql: '?? LIKE ? ESCAPE ?',
     ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
@@ -168,7 +197,8 @@ function literalBytes(value: unknown): number {
   if (ESCAPED.test(s)) {
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i);
-      if (c === 0 || c === 8 || c === 9 || c === 10 || c === 13 || c === 26 || c === 34 || c === 39 || c === 92) escaped++;
+      if (c === 0 || c === 8 || c === 9 || c === 10 || c === 13 || c === 26 || c === 34 || c === 39 || c === 92)
+        escaped++;
     }
   }
   return 2 + Buffer.byteLength(s, 'utf8') + escaped;
@@ -179,23 +209,45 @@ const ESCAPED = /[\0\b\t\n\r\x1a"'\\]/;
 
 function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder {
   switch (f.type) {
-    case 'string': return t.string(f.column, f.size);
-    case 'text': return t.text(f.column, 'longtext');
-    case 'integer': return t.bigInteger(f.column);
-    case 'float': return t.double(f.column);
-    case 'decimal': return t.decimal(f.column, f.precision, f.scale);
-    case 'boolean': return t.boolean(f.column);
+    case 'string':
+      return t.string(f.column, f.size);
+    case 'text':
+      return t.text(f.column, 'longtext');
+    case 'integer':
+      return t.bigInteger(f.column);
+    case 'float':
+      return t.double(f.column);
+    case 'decimal':
+      return t.decimal(f.column, f.precision, f.scale);
+    case 'boolean':
+      return t.boolean(f.column);
     // Format 'sql': DATETIME without fraction (its values are whole seconds).
-    case 'datetime': return f.format === 'sql' ? t.datetime(f.column) : t.datetime(f.column, { precision: 3 });
-    case 'json': return t.text(f.column, 'longtext');
-    default: throw new Error(`${f.type} is not a column`);
+    case 'datetime':
+      return f.format === 'sql' ? t.datetime(f.column) : t.datetime(f.column, { precision: 3 });
+    case 'json':
+      return t.text(f.column, 'longtext');
+    default:
+      throw new Error(`${f.type} is not a column`);
   }
 }
 
 const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_ACCESS_DENIED_ERROR', 'ER_BAD_DB_ERROR',
-  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED', 'ER_DBACCESS_DENIED_ERROR',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_BAD_DB_ERROR',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'ER_CONNECTION_KILLED',
+  'ER_QUERY_INTERRUPTED',
+  'ER_DBACCESS_DENIED_ERROR',
 ]);
 
 function kindOf(code: string): ErrorKind {
@@ -253,7 +305,14 @@ export function mysqlKnexConfig(connection: string | Record<string, unknown>, po
   const base = typeof connection === 'string' ? parseMysqlUrl(connection) : { ...connection };
   return {
     client: DRIVERS.mysql,
-    connection: { ...base, dateStrings: true, timezone: 'Z', charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false },
+    connection: {
+      ...base,
+      dateStrings: true,
+      timezone: 'Z',
+      charset: 'utf8mb4',
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+    },
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
     // Error messages carry the statement with placeholders, not with the values bound.
@@ -268,7 +327,8 @@ function parseMysqlUrl(url: string): Record<string, unknown> {
   } catch {
     throw new ValidationError(`cannot parse MySQL connection URL (expected mysql://user:password@host:port/database)`);
   }
-  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') throw new ValidationError(`unsupported URL scheme "${u.protocol}" (use mysql://)`);
+  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:')
+    throw new ValidationError(`unsupported URL scheme "${u.protocol}" (use mysql://)`);
   const out: Record<string, unknown> = {
     host: u.hostname || '127.0.0.1',
     port: u.port ? Number(u.port) : 3306,

@@ -14,7 +14,11 @@ import type { StatementOrigin } from '../trace';
  * (PRAGMA foreign_keys cannot change inside a transaction): the table rebuild below must
  * drop a table without its ON DELETE actions firing on the rows that reference it.
  */
-export async function withSqliteSchemaLock<T>(knex: Knex, body: (db: Pinned) => Promise<T>, origin?: StatementOrigin): Promise<T> {
+export async function withSqliteSchemaLock<T>(
+  knex: Knex,
+  body: (db: Pinned) => Promise<T>,
+  origin?: StatementOrigin,
+): Promise<T> {
   return withPinnedConnection(knex, origin, async (db) => {
     const foreignKeys = (await rows<{ foreign_keys: number }>(db, 'PRAGMA foreign_keys'))[0].foreign_keys;
     await db.raw('PRAGMA foreign_keys = OFF');
@@ -66,26 +70,48 @@ async function beginImmediate(db: Pinned): Promise<void> {
 /** Whether a table or a view of that name exists (names compare without case, as SQLite does). */
 export async function sqliteRelationExists(db: Pinned, name: string): Promise<boolean> {
   const found = await rows<{ n: number }>(
-    db, "SELECT count(*) AS n FROM sqlite_master WHERE type IN ('table', 'view') AND lower(name) = lower(?)", [name],
+    db,
+    "SELECT count(*) AS n FROM sqlite_master WHERE type IN ('table', 'view') AND lower(name) = lower(?)",
+    [name],
   );
   return found[0].n > 0;
 }
 
 export async function readSqliteConstraints(db: Pinned, table: string): Promise<TableConstraints> {
   const list = await rows<{ name: string; unique: number; partial: number }>(
-    db, 'SELECT name, "unique", partial FROM pragma_index_list(?)', [table],
+    db,
+    'SELECT name, "unique", partial FROM pragma_index_list(?)',
+    [table],
   );
   const indexes: ExistingIndex[] = [];
   for (const index of list) {
-    const parts = await rows<{ name: string | null }>(db, 'SELECT name FROM pragma_index_info(?) ORDER BY seqno', [index.name]);
-    indexes.push({ name: index.name, columns: parts.map((p) => p.name), unique: index.unique === 1, partial: index.partial === 1 });
+    const parts = await rows<{ name: string | null }>(db, 'SELECT name FROM pragma_index_info(?) ORDER BY seqno', [
+      index.name,
+    ]);
+    indexes.push({
+      name: index.name,
+      columns: parts.map((p) => p.name),
+      unique: index.unique === 1,
+      partial: index.partial === 1,
+    });
   }
   const parts = await rows<{ id: number; from: string; to: string | null; table: string; on_delete: string }>(
-    db, 'SELECT id, "from", "to", "table", on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq', [table],
+    db,
+    'SELECT id, "from", "to", "table", on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq',
+    [table],
   );
-  const keys = new Map<number, { name: string; columns: string[]; target: string; references: string[]; onDelete: string }>();
+  const keys = new Map<
+    number,
+    { name: string; columns: string[]; target: string; references: string[]; onDelete: string }
+  >();
   for (const p of parts) {
-    const key = keys.get(p.id) ?? { name: '', columns: [], target: p.table, references: [], onDelete: p.on_delete.toUpperCase() };
+    const key = keys.get(p.id) ?? {
+      name: '',
+      columns: [],
+      target: p.table,
+      references: [],
+      onDelete: p.on_delete.toUpperCase(),
+    };
     key.columns.push(p.from);
     if (p.to !== null) key.references.push(p.to);
     keys.set(p.id, key);
@@ -104,7 +130,9 @@ export async function readSqliteConstraints(db: Pinned, table: string): Promise<
  */
 export async function addSqliteForeignKeys(db: Pinned, table: string, keys: readonly ForeignKeySpec[]): Promise<void> {
   const schema = await rows<{ type: string; name: string; sql: string }>(
-    db, 'SELECT type, name, sql FROM sqlite_master WHERE lower(tbl_name) = lower(?) AND sql IS NOT NULL', [table],
+    db,
+    'SELECT type, name, sql FROM sqlite_master WHERE lower(tbl_name) = lower(?) AND sql IS NOT NULL',
+    [table],
   );
   const create = schema.find((r) => r.type === 'table');
   if (!create) throw new SchemaError(`cannot add foreign keys to "${table}": no such table`);
@@ -124,33 +152,41 @@ export async function addSqliteForeignKeys(db: Pinned, table: string, keys: read
     await db.raw(`PRAGMA legacy_alter_table = ${legacy ? 'ON' : 'OFF'}`);
   }
   for (const r of schema) if (r.type === 'index' || r.type === 'trigger') await db.raw(r.sql);
-  if (sequence !== undefined) await db.raw('UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?', [sequence, table]);
+  if (sequence !== undefined)
+    await db.raw('UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?', [sequence, table]);
 
   const broken = await rows<{ n: number }>(db, 'SELECT count(*) AS n FROM pragma_foreign_key_check(?)', [table]);
   if (broken[0].n > 0) {
     const sql = `PRAGMA foreign_key_check(${table})`;
     throw new ForeignKeyViolationError(
       `foreign key constraint violated: ${broken[0].n} row(s) of "${table}" reference rows that do not exist; cannot add ${keys.map((k) => k.name).join(', ')}`,
-      sql, 'SQLITE_CONSTRAINT_FOREIGNKEY', undefined,
+      sql,
+      'SQLITE_CONSTRAINT_FOREIGNKEY',
+      undefined,
     );
   }
 }
 
 /** The table's AUTOINCREMENT counter, if it has one (ids are never reused, even after a rebuild). */
 async function autoincrementSeq(db: Pinned, table: string): Promise<number | undefined> {
-  const hasSequence = await rows<{ n: number }>(db, "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'");
+  const hasSequence = await rows<{ n: number }>(
+    db,
+    "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+  );
   if (hasSequence[0].n === 0) return undefined;
   const seq = await rows<{ seq: number }>(db, 'SELECT seq FROM sqlite_sequence WHERE lower(name) = lower(?)', [table]);
   return seq[0]?.seq;
 }
 
 /** `CREATE TABLE <name> (` with the name replaced, quoted or not, schema-qualified or not. */
-const HEAD = /^(\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?)((?:(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[A-Za-z_][\w$]*)\s*\.\s*)?(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[A-Za-z_][\w$]*))(\s*\()/i;
+const HEAD =
+  /^(\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?)((?:(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[A-Za-z_][\w$]*)\s*\.\s*)?(?:"(?:[^"]|"")+"|`(?:[^`]|``)+`|\[[^\]]+\]|[A-Za-z_][\w$]*))(\s*\()/i;
 /** What may follow the closing parenthesis of the column list. */
 const TAIL = /^\s*(?:(?:WITHOUT\s+ROWID|STRICT)\s*,?\s*)*;?\s*$/i;
 
 function renamed(sql: string, name: string, table: string): string {
-  if (!HEAD.test(sql)) throw new SchemaError(`cannot add foreign keys to "${table}": its CREATE TABLE statement is not one sync can read`);
+  if (!HEAD.test(sql))
+    throw new SchemaError(`cannot add foreign keys to "${table}": its CREATE TABLE statement is not one sync can read`);
   return sql.replace(HEAD, (_m, head: string, _name: string, open: string) => `${head}${quote(name)}${open}`);
 }
 
@@ -160,12 +196,17 @@ function withForeignKeys(sql: string, keys: readonly ForeignKeySpec[], table: st
     throw new SchemaError(`cannot add foreign keys to "${table}": its CREATE TABLE statement is not one sync can read`);
   }
   const clauses = keys.map(
-    (k) => `, CONSTRAINT ${quote(k.name)} FOREIGN KEY (${quote(k.column)}) REFERENCES ${quote(k.target)} (${quote(k.targetColumn)}) ON DELETE ${ON_DELETE[k.onDelete]}`,
+    (k) =>
+      `, CONSTRAINT ${quote(k.name)} FOREIGN KEY (${quote(k.column)}) REFERENCES ${quote(k.target)} (${quote(k.targetColumn)}) ON DELETE ${ON_DELETE[k.onDelete]}`,
   );
   return `${sql.slice(0, close)}${clauses.join('')}${sql.slice(close)}`;
 }
 
-const ON_DELETE: Readonly<Record<ForeignKeySpec['onDelete'], string>> = { restrict: 'RESTRICT', cascade: 'CASCADE', 'set null': 'SET NULL' };
+const ON_DELETE: Readonly<Record<ForeignKeySpec['onDelete'], string>> = {
+  restrict: 'RESTRICT',
+  cascade: 'CASCADE',
+  'set null': 'SET NULL',
+};
 
 function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;

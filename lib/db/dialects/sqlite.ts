@@ -2,14 +2,26 @@ import type { Knex } from 'knex';
 import type { Dialect, ErrorKind } from '../dialect';
 import type { FieldDef } from '../../model/field-types';
 import {
-  decodeBoolean, decodeDate, decodeDecimal, decodeFloat, decodeInteger, decodeJsonText, decodeText, type Decoder,
+  decodeBoolean,
+  decodeDate,
+  decodeDecimal,
+  decodeFloat,
+  decodeInteger,
+  decodeJsonText,
+  decodeText,
+  type Decoder,
 } from '../../model/decode';
 import { ValidationError } from '../../errors';
 import { upToFirstQuote, wrapDriverError } from '../errors';
 import { DRIVERS } from '../drivers';
 import { sqliteDatetimeText } from './datetime-text';
 import { registerLikeFunctions } from './sqlite-like';
-import { addSqliteForeignKeys, sqliteRelationExists, readSqliteConstraints, withSqliteSchemaLock } from './sqlite-schema';
+import {
+  addSqliteForeignKeys,
+  sqliteRelationExists,
+  readSqliteConstraints,
+  withSqliteSchemaLock,
+} from './sqlite-schema';
 
 /**
  * SQLite through better-sqlite3. Quirks handled here:
@@ -42,8 +54,12 @@ export const sqliteDialect: Dialect = {
     // 20,000 plans, and 1,000 more per table: a margin for the plans of the table itself.
     plannerTerms: 20_000,
     names: {
-      exprDepth: 'SQLITE_MAX_EXPR_DEPTH', parserDepth: 'SQLITE_MAX_PARSER_DEPTH', statementBytes: 'SQLITE_MAX_SQL_LENGTH',
-      boundValues: 'SQLITE_MAX_VARIABLE_NUMBER', tableReferences: 'SQLite\'s references to one table', plannerTerms: 'SQLITE_QUERY_PLANNER_LIMIT',
+      exprDepth: 'SQLITE_MAX_EXPR_DEPTH',
+      parserDepth: 'SQLITE_MAX_PARSER_DEPTH',
+      statementBytes: 'SQLITE_MAX_SQL_LENGTH',
+      boundValues: 'SQLITE_MAX_VARIABLE_NUMBER',
+      tableReferences: "SQLite's references to one table",
+      plannerTerms: 'SQLITE_QUERY_PLANNER_LIMIT',
     },
   },
   valueBytes: () => 0,
@@ -54,11 +70,16 @@ export const sqliteDialect: Dialect = {
   toDb(field, value) {
     if (value === null) return null;
     switch (field.type) {
-      case 'boolean': return value ? 1 : 0;
-      case 'datetime': return sqliteDatetimeText(field, value as Date);
-      case 'json': return JSON.stringify(value);
-      case 'decimal': return exactAsReal(field, value as string);
-      default: return value;
+      case 'boolean':
+        return value ? 1 : 0;
+      case 'datetime':
+        return sqliteDatetimeText(field, value as Date);
+      case 'json':
+        return JSON.stringify(value);
+      case 'decimal':
+        return exactAsReal(field, value as string);
+      default:
+        return value;
     }
   },
   // Type affinity lets another program store any value in any column ('abc' in an
@@ -66,16 +87,24 @@ export const sqliteDialect: Dialect = {
   decoder(field): Decoder {
     switch (field.type) {
       case 'string':
-      case 'text': return decodeText;
-      case 'integer': return decodeInteger;
-      case 'float': return decodeFloat;
+      case 'text':
+        return decodeText;
+      case 'integer':
+        return decodeInteger;
+      case 'float':
+        return decodeFloat;
       // NUMERIC affinity: a REAL, rounded to the scale.
-      case 'decimal': return (raw) => decodeDecimal(raw, field.precision, field.scale);
-      case 'boolean': return decodeBoolean;
+      case 'decimal':
+        return (raw) => decodeDecimal(raw, field.precision, field.scale);
+      case 'boolean':
+        return decodeBoolean;
       // UTC text in either format toDb writes (or another program's ISO 8601 text).
-      case 'datetime': return decodeDate;
-      case 'json': return decodeJsonText;
-      default: throw new Error(`${field.type} is not a column`);
+      case 'datetime':
+        return decodeDate;
+      case 'json':
+        return decodeJsonText;
+      default:
+        throw new Error(`${field.type} is not a column`);
     }
   },
   insertedIds(result, count) {
@@ -93,12 +122,14 @@ export const sqliteDialect: Dialect = {
   tableOptions() {},
   // One bound JSON array instead of one placeholder per value: no limit on the list's
   // length (SQLite allows 32,766 variables) and a statement text that does not vary.
-  whereIn: (qb, column, values) => qb.whereRaw('?? IN (SELECT value FROM json_each(?))', [column, JSON.stringify(values)]),
+  whereIn: (qb, column, values) =>
+    qb.whereRaw('?? IN (SELECT value FROM json_each(?))', [column, JSON.stringify(values)]),
   // COLLATE BINARY: exact on a column declared NOCASE by another program (and the
   // key's own index still serves it on the BINARY columns sync creates).
-  whereKeyIn: (qb, key, keys) => (key.type === 'integer'
-    ? sqliteDialect.whereIn(qb, key.column, keys)
-    : qb.whereRaw('?? COLLATE BINARY IN (SELECT value FROM json_each(?))', [key.column, JSON.stringify(keys)])),
+  whereKeyIn: (qb, key, keys) =>
+    key.type === 'integer'
+      ? sqliteDialect.whereIn(qb, key.column, keys)
+      : qb.whereRaw('?? COLLATE BINARY IN (SELECT value FROM json_each(?))', [key.column, JSON.stringify(keys)]),
   likeSql: 'proxorm_like(??, ?, ?)',
   ilikeSql: 'proxorm_ilike(??, ?, ?)',
   // SQLite's messages name tables, columns and constraints, never bound values; a
@@ -132,23 +163,34 @@ const REAL_DIGITS = 15;
 function exactAsReal(field: FieldDef, value: string): string {
   const digits = value.replace(/[-+.]/g, '').replace(/^0+/, '').replace(/0+$/, '').length;
   if (digits > REAL_DIGITS) {
-    throw new ValidationError(`${field.name}: SQLite stores decimals as REAL, exact to ${REAL_DIGITS} significant digits; this value has ${digits} (use MySQL/MariaDB, or a string field, for more)`);
+    throw new ValidationError(
+      `${field.name}: SQLite stores decimals as REAL, exact to ${REAL_DIGITS} significant digits; this value has ${digits} (use MySQL/MariaDB, or a string field, for more)`,
+    );
   }
   return value;
 }
 
 function columnFor(t: Knex.CreateTableBuilder, f: FieldDef): Knex.ColumnBuilder {
   switch (f.type) {
-    case 'string': return t.string(f.column, f.size);
-    case 'text': return t.text(f.column);
-    case 'integer': return t.bigInteger(f.column);
-    case 'float': return t.double(f.column);
-    case 'decimal': return t.decimal(f.column, f.precision, f.scale);
-    case 'boolean': return t.boolean(f.column);
+    case 'string':
+      return t.string(f.column, f.size);
+    case 'text':
+      return t.text(f.column);
+    case 'integer':
+      return t.bigInteger(f.column);
+    case 'float':
+      return t.double(f.column);
+    case 'decimal':
+      return t.decimal(f.column, f.precision, f.scale);
+    case 'boolean':
+      return t.boolean(f.column);
     // Text (TEXT affinity) of the fixed width of the field's format.
-    case 'datetime': return t.string(f.column, f.format === 'sql' ? 19 : 24);
-    case 'json': return t.text(f.column);
-    default: throw new Error(`${f.type} is not a column`);
+    case 'datetime':
+      return t.string(f.column, f.format === 'sql' ? 19 : 24);
+    case 'json':
+      return t.text(f.column);
+    default:
+      throw new Error(`${f.type} is not a column`);
   }
 }
 
@@ -176,7 +218,10 @@ export function sqliteKnexConfig(filename: string): Knex.Config {
     pool: {
       min: 1,
       max: 1,
-      afterCreate(conn: { pragma(s: string): unknown } & Parameters<typeof registerLikeFunctions>[0], done: (err: Error | null, conn: unknown) => void) {
+      afterCreate(
+        conn: { pragma(s: string): unknown } & Parameters<typeof registerLikeFunctions>[0],
+        done: (err: Error | null, conn: unknown) => void,
+      ) {
         try {
           conn.pragma('foreign_keys = ON');
           registerLikeFunctions(conn);
