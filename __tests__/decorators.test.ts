@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as ts from 'typescript';
 import * as lib from '../lib';
 import { BaseModel, Environment, Field, Model, SchemaError, defineModel } from '../lib';
+import type { ClassRef } from '../lib';
 import { schemaOf } from '../lib/model/registry';
 import type * as Fixture from './fixtures/tc39-models';
 import { countQueries, describeEachDatabase } from './helpers/databases';
@@ -76,7 +77,7 @@ const DmArtist = defineModel({
   fields: {
     name: Field.string({ required: true }),
     email: Field.string({ size: 80 }),
-    albums: Field.one2many<DmAlbumRecord>((): Function => DmAlbum, 'artist'),
+    albums: Field.one2many<DmAlbumRecord>((): ClassRef => DmAlbum, 'artist'),
     label: Field.many2one(() => DmLabel),
   },
   methods: {
@@ -100,7 +101,7 @@ const DmAlbum = defineModel({
 });
 /**
  * Two defineModel models that point at each other: one side names the other's record
- * type as an interface and gives its target function a return type (`(): Function =>`),
+ * type as an interface and gives its target function a return type (`(): ClassRef =>`),
  * which breaks the type-level cycle (TS7022 otherwise).
  */
 interface DmAlbumRecord extends BaseModel {
@@ -277,7 +278,7 @@ describe('standard decorators on what cannot be a field', () => {
   it('@Model on something other than a class', () => {
     expect(
       schemaError(() =>
-        (Model('std_not_class') as (t: Function, c: object) => void)(() => undefined, { kind: 'method', name: 'm' }),
+        (Model('std_not_class') as (t: unknown, c: object) => void)(() => undefined, { kind: 'method', name: 'm' }),
       ).message,
     ).toBe('@Model on m: @Model decorates a class');
   });
@@ -289,8 +290,8 @@ describe('standard decorators on what cannot be a field', () => {
  * end up in another class. Each snippet runs in one synchronous stretch, as a module does.
  */
 describe('standard decorators: pending fields never leak into another class', () => {
-  type Out = { B: Function; A?: Function };
-  const fieldsOfClass = (cls: Function | undefined) => [...schemaOf(cls as Function).fields.keys()];
+  type Out = { B: ClassRef; A?: ClassRef };
+  const fieldsOfClass = (cls: ClassRef | undefined) => [...schemaOf(cls as ClassRef).fields.keys()];
 
   it('after a field decorator failed', () => {
     const { B } = runStandard<Out>(`
@@ -326,13 +327,13 @@ describe('standard decorators: pending fields never leak into another class', ()
       export class A extends BaseModel { @Field.string() a!: string; }
       @Model('leak_b4') export class B extends A { @Field.string() b!: string; }`);
     expect(fieldsOfClass(B)).toEqual(['b']);
-    expect(() => schemaOf(A as Function)).toThrow(/is not a model/);
+    expect(() => schemaOf(A as ClassRef)).toThrow(/is not a model/);
   });
 
   it('a class defined while the decorator expressions of another are evaluated', () => {
     // Deeper is defined from a function: tsc mis-emits a decorated class written inline
     // in a member decorator's expression (its static blocks get the outer `this`).
-    const { A, B, C } = runStandard<Out & { C: Function }>(`
+    const { A, B, C } = runStandard<Out & { C: ClassRef }>(`
       let B!: Function;
       export let C!: Function;
       function defineDeeper() {
@@ -480,8 +481,8 @@ describe('defineModel refuses a bad definition with a SchemaError', () => {
  * are being applied. Symbol.metadata is installed for this block only.
  */
 describe('standard decorators with Symbol.metadata', () => {
-  type Out = { A: Function; B: Function };
-  const fieldsOfClass = (cls: Function) => [...schemaOf(cls).fields.keys()];
+  type Out = { A: ClassRef; B: ClassRef };
+  const fieldsOfClass = (cls: ClassRef) => [...schemaOf(cls).fields.keys()];
   const symbol = Symbol as { metadata?: symbol };
   beforeAll(() => {
     expect(symbol.metadata).toBeUndefined();
@@ -520,7 +521,7 @@ describe('standard decorators with Symbol.metadata', () => {
   });
 
   it('models and a subclass defined with metadata have their fields', () => {
-    const again = runStandard<{ A: Function; S: Function }>(`
+    const again = runStandard<{ A: ClassRef; S: ClassRef }>(`
       @Model('meta_album') export class A extends BaseModel { @Field.string() title!: string; @Field.json() tags!: unknown; }
       @Model('meta_single') export class S extends A { @Field.boolean() remix!: boolean; }`);
     expect(fieldsOfClass(again.A)).toEqual(['title', 'tags']);

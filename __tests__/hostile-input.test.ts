@@ -1682,14 +1682,12 @@ describeEachDatabase('hostile input', (db) => {
       code: rand() < 0.4 ? null : `${pick(rand, POOL_STRINGS, 0)}#${i}`,
     }));
     const ids = (await things().create(rows as never)).ids;
-    await env
-      .model(Part)
-      .create(
-        Array.from({ length: 30 }, (_, i) => ({
-          label: `p${i}`,
-          thing: rand() < 0.2 ? null : ids[Math.floor(rand() * ids.length)],
-        })),
-      );
+    await env.model(Part).create(
+      Array.from({ length: 30 }, (_, i) => ({
+        label: `p${i}`,
+        thing: rand() < 0.2 ? null : ids[Math.floor(rand() * ids.length)],
+      })),
+    );
     const fork = env.fork();
     const read = await fork
       .model(Thing)

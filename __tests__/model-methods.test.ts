@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { inspect } from 'node:util';
+import type { ClassRef } from '../lib';
 import {
   BaseModel,
   Environment,
@@ -83,15 +84,13 @@ describeEachDatabase('methods on models', (db) => {
     const partners = await work
       .model(Partner)
       .create(Array.from({ length: Math.max(1, n / 10) }, (_, i) => ({ name: `p${i}` })));
-    await work
-      .model(Account)
-      .create(
-        Array.from({ length: n }, (_, i) => ({
-          name: `a${i}`,
-          email: `a${i}@x.io`,
-          partner: partners.ids[i % partners.length],
-        })),
-      );
+    await work.model(Account).create(
+      Array.from({ length: n }, (_, i) => ({
+        name: `a${i}`,
+        email: `a${i}@x.io`,
+        partner: partners.ids[i % partners.length],
+      })),
+    );
   }
 
   it('a record is an instance of its class, of its model base classes and of BaseModel', async () => {
@@ -223,7 +222,7 @@ describeEachDatabase('methods on models', (db) => {
 
 describe('class members named like recordset members', () => {
   /** The SchemaError @Model raises on `cls`, whose member `name` is what `define` put there. */
-  function decorationError(define: (cls: Function) => void): Error {
+  function decorationError(define: (cls: ClassRef) => void): Error {
     class Bad extends BaseModel {}
     define(Bad);
     try {
@@ -233,9 +232,9 @@ describe('class members named like recordset members', () => {
     }
     throw new Error('expected a SchemaError');
   }
-  const method = (name: string) => (cls: Function) =>
+  const method = (name: string) => (cls: ClassRef) =>
     Object.defineProperty(cls.prototype, name, { value() {}, configurable: true });
-  const getter = (name: string) => (cls: Function) =>
+  const getter = (name: string) => (cls: ClassRef) =>
     Object.defineProperty(cls.prototype, name, {
       get() {
         return 1;

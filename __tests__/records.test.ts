@@ -294,7 +294,7 @@ for (const kind of KEY_KINDS) {
       }).toThrow(/use write/);
       expect('name' in user).toBe(true);
       // String keys are shown quoted: rec_user_s("k_0").
-      expect(String(user)).toBe(`${TABLE}(${typeof id === 'string' ? JSON.stringify(id) : id})`);
+      expect(String(users().browse(id))).toBe(`${TABLE}(${typeof id === 'string' ? JSON.stringify(id) : id})`);
     });
 
     it('read, toDict, filtered, mapped, sorted, concat and union', async () => {

@@ -222,14 +222,12 @@ for (const kind of KEY_KINDS) {
       expect(after.length).toBe(1);
       expect(await after.at(0).amount).toBe(9);
 
-      const post = await env
-        .model(Post)
-        .create(
-          withNextKey(kind, {
-            title: 'p',
-            tags: { create: [withNextKey(kind, { name: 'a' }), withNextKey(kind, { name: 'b' })] },
-          }),
-        );
+      const post = await env.model(Post).create(
+        withNextKey(kind, {
+          title: 'p',
+          tags: { create: [withNextKey(kind, { name: 'a' }), withNextKey(kind, { name: 'b' })] },
+        }),
+      );
       const created = await post.tags;
       // Tags come by key; find the two by name.
       const names = await created.mapped('name');
@@ -271,14 +269,12 @@ for (const kind of KEY_KINDS) {
       await expect(post.write({ tags: { set: [], add: [absentKey(kind)] } })).rejects.toThrow(ForeignKeyViolationError);
       expect((await post.tags).ids).toEqual(before);
       expect((await env.fork().model(Post).browse(post.id).tags).ids).toEqual(before);
-      const line = await env
-        .model(Line)
-        .create(
-          withNextKey(kind, {
-            label: 'l',
-            order: (await env.model(Order).create(withNextKey(kind, { amount: 1 }))).id,
-          }),
-        );
+      const line = await env.model(Line).create(
+        withNextKey(kind, {
+          label: 'l',
+          order: (await env.model(Order).create(withNextKey(kind, { amount: 1 }))).id,
+        }),
+      );
       const order = await line.order;
       await expect(order.write({ lines: { remove: [line.id] } })).rejects.toThrow(/required; unlink/);
     });
@@ -329,14 +325,12 @@ for (const kind of KEY_KINDS) {
     });
 
     it("unlinking a tag removes it from posts' cached tags", async () => {
-      const post = await env
-        .model(Post)
-        .create(
-          withNextKey(kind, {
-            title: 'p',
-            tags: { create: [withNextKey(kind, { name: 'x' }), withNextKey(kind, { name: 'y' })] },
-          }),
-        );
+      const post = await env.model(Post).create(
+        withNextKey(kind, {
+          title: 'p',
+          tags: { create: [withNextKey(kind, { name: 'x' }), withNextKey(kind, { name: 'y' })] },
+        }),
+      );
       const tags = await post.tags;
       await (await tags.filtered(async (t) => (await t.name) === 'x')).unlink();
       expect(await (await post.tags).mapped('name')).toEqual(['y']);

@@ -350,12 +350,10 @@ describeEachDatabase('values as existing databases store them', (db) => {
   });
 
   it('sync creates whole-second columns for format sql, and DATETIME(3) / ISO text stays the default', async () => {
-    const ev = await env
-      .model(Event)
-      .create({
-        happened: new Date(Date.UTC(2020, 1, 29, 12, 0, 1)),
-        stamp: new Date(Date.UTC(2020, 1, 29, 12, 0, 1, 250)),
-      });
+    const ev = await env.model(Event).create({
+      happened: new Date(Date.UTC(2020, 1, 29, 12, 0, 1)),
+      stamp: new Date(Date.UTC(2020, 1, 29, 12, 0, 1, 250)),
+    });
     if (db.name === 'sqlite') {
       const [row] = await rawRows<{ happened: string; stamp: string }>(
         db,

@@ -89,15 +89,13 @@ async function main(): Promise<void> {
   );
   await env.knex.schema.dropTableIfExists('bench_user');
   await env.sync();
-  await env
-    .model(User)
-    .create(
-      Array.from({ length: args.records }, (_, i) => ({
-        name: `user ${i}`,
-        email: `u${i}@example.com`,
-        age: 18 + (i % 60),
-      })),
-    );
+  await env.model(User).create(
+    Array.from({ length: args.records }, (_, i) => ({
+      name: `user ${i}`,
+      email: `u${i}@example.com`,
+      age: 18 + (i % 60),
+    })),
+  );
 
   const times = new Map<Mode, number[]>();
   const queries = new Map<Mode, number>();

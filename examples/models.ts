@@ -27,16 +27,14 @@ export class Order extends BaseModel {
 export async function openSeeded(): Promise<Environment> {
   const env = await Environment.open();
   await env.sync();
-  await env
-    .model(User)
-    .create(
-      Array.from({ length: 50 }, (_, i) => ({
-        name: `User ${i}`,
-        email: `user${i}@example.com`,
-        age: 15 + i,
-        status: i % 4 ? 'active' : 'inactive',
-      })),
-    );
+  await env.model(User).create(
+    Array.from({ length: 50 }, (_, i) => ({
+      name: `User ${i}`,
+      email: `user${i}@example.com`,
+      age: 15 + i,
+      status: i % 4 ? 'active' : 'inactive',
+    })),
+  );
   const customers = await env.model(Customer).create(Array.from({ length: 10 }, (_, i) => ({ name: `Customer ${i}` })));
   await env.model(Order).create(
     Array.from({ length: 200 }, (_, i) => ({

@@ -16,6 +16,7 @@ export type {
   Many2manyOptions,
 } from './model/field-types';
 export type { ModelSchema } from './model/schema';
+export type { ClassRef } from './model/class-ref';
 export type { Key, KeyType, PrimaryKeyDef, PrimaryKeyOption } from './model/keys';
 export { BaseModel, asRecord } from './record/base-model';
 export {

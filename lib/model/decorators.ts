@@ -1,3 +1,4 @@
+import { prototypeOf, type ClassRef } from './class-ref';
 import { SchemaError } from '../errors';
 import { isColumn, type FieldDef } from './field-types';
 import { declareOn, fieldsOf, startStandardClass, takeStandardFields } from './field-declaration';
@@ -43,9 +44,9 @@ export const MODEL_OPTION_KEYS: readonly string[] = ['name', 'table', 'order', '
 /** A class decorator, for either decorator proposal. */
 export interface ModelDecorator {
   /** Legacy decorators (`experimentalDecorators`). */
-  (target: Function): void;
+  (target: ClassRef): void;
   /** Standard (TC39) decorators. */
-  (target: Function, context: ClassDecoratorContext): void;
+  (target: ClassRef, context: ClassDecoratorContext): void;
 }
 
 /**
@@ -55,12 +56,12 @@ export interface ModelDecorator {
  */
 export function Model(arg: string | ModelOptions): ModelDecorator {
   startStandardClass();
-  return (target: Function, context?: ClassDecoratorContext) => {
+  return (target: ClassRef, context?: ClassDecoratorContext) => {
     if (context !== undefined) {
       const fields = takeStandardFields(context.metadata);
       if (context.kind !== 'class')
         throw new SchemaError(`@Model on ${String(context.name)}: @Model decorates a class`);
-      declareOn(target.prototype, fields);
+      declareOn(prototypeOf(target), fields);
     }
     defineSchema(target, arg);
   };
@@ -70,7 +71,7 @@ export function Model(arg: string | ModelOptions): ModelDecorator {
  * The one place a class becomes a model: checks the options and the fields declared on
  * the class and its bases, and registers the schema. @Model and defineModel call it.
  */
-export function defineSchema(target: Function, arg: string | ModelOptions): void {
+export function defineSchema(target: ClassRef, arg: string | ModelOptions): void {
   const options = typeof arg === 'string' ? { name: arg } : arg;
   if (!options || typeof options !== 'object')
     throw new SchemaError(`@Model on ${target.name}: expected a name or { name, table, order }`);
@@ -86,7 +87,7 @@ export function defineSchema(target: Function, arg: string | ModelOptions): void
 
   const primaryKey = parsePrimaryKey(name, options.primaryKey, (c) => IDENTIFIER.test(c));
   const fields = new Map<string, FieldDef>();
-  for (const pending of fieldsOf(target.prototype)) {
+  for (const pending of fieldsOf(prototypeOf(target))) {
     if (fields.has(pending.name)) continue; // a subclass redeclared it; the subclass wins
     fields.set(pending.name, resolveField(name, pending, naming));
   }

@@ -1,3 +1,4 @@
+import type { ClassRef } from './class-ref';
 import 'reflect-metadata';
 import { SchemaError } from '../errors';
 import type { FieldOptions, FieldType } from './field-types';
@@ -22,7 +23,7 @@ export interface FieldDeclaration {
   readonly type: FieldType | undefined;
   readonly options: FieldOptions;
   /** Relational fields: the target class (lazily) and, for one2many, the inverse field. */
-  readonly target?: () => Function;
+  readonly target?: () => ClassRef;
   readonly inverse?: string;
 }
 
@@ -51,7 +52,7 @@ export interface FieldDecorator<T = unknown> {
 /** Fields applied to each class by legacy decorators, defineModel, or taken by @Model from standard ones. */
 const declaredOn = new WeakMap<object, PendingField[]>();
 /** Every decorator a Field factory made, with what it declares: how defineModel tells a field from anything else. */
-const declarations = new WeakMap<Function, FieldDeclaration>();
+const declarations = new WeakMap<object, FieldDeclaration>();
 
 export function declarationOf(value: unknown): FieldDeclaration | undefined {
   return typeof value === 'function' ? declarations.get(value) : undefined;
@@ -65,7 +66,8 @@ export function declareOn(proto: object, fields: readonly PendingField[]): void 
 /** The fields of a class: its own first, then those inherited from base classes. */
 export function fieldsOf(proto: object | null): PendingField[] {
   const out: PendingField[] = [];
-  for (let p = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) out.push(...(declaredOn.get(p) ?? []));
+  for (let p = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null)
+    out.push(...(declaredOn.get(p) ?? []));
   return out;
 }
 
@@ -126,7 +128,7 @@ function declareLegacy(d: FieldDeclaration, label: string, target: unknown, key:
   const owner =
     typeof target === 'function'
       ? target.name
-      : ((target as { constructor?: Function } | null)?.constructor?.name ?? '?');
+      : ((target as { constructor?: { name?: string } } | null)?.constructor?.name ?? '?');
   if (typeof key !== 'string') throw new SchemaError(`${label} on ${owner}: symbol properties cannot be fields`);
   if (typeof target === 'function')
     throw new SchemaError(`${label} on static ${owner}.${key}: fields are instance properties`);

@@ -2,6 +2,8 @@
  * The column field types proxorm knows, and the options each accepts. One place for
  * "what a field can be"; the decorators, the validator and schema sync all read it.
  */
+import type { ClassRef } from './class-ref';
+
 export type ScalarType = 'string' | 'text' | 'integer' | 'float' | 'decimal' | 'boolean' | 'datetime' | 'json';
 export type RelationType = 'many2one' | 'one2many' | 'many2many';
 export type FieldType = ScalarType | RelationType;
@@ -104,7 +106,7 @@ export interface FieldDef {
   /** datetime: the storage format (absent: 'iso'). */
   readonly format?: DatetimeFormat;
   /** Relational fields: the target model class, resolved lazily (it may be declared later). */
-  readonly target?: () => Function;
+  readonly target?: () => ClassRef;
   /** many2one: the FK's ON DELETE rule. */
   readonly onDelete?: OnDelete;
   /** one2many: the many2one field of the target that points back. */

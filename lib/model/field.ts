@@ -1,3 +1,4 @@
+import type { ClassRef } from './class-ref';
 import type {
   BaseFieldOptions,
   DatetimeFieldOptions,
@@ -21,7 +22,7 @@ import type { ModelBrand } from '../record/types';
 function declare(
   type: FieldType | undefined,
   options: FieldOptions | undefined,
-  relation?: { target: () => Function; inverse?: string },
+  relation?: { target: () => ClassRef; inverse?: string },
 ): FieldDecorator<never> {
   return fieldDecorator<never>(
     { type, options: options === undefined ? {} : options, ...relation },
@@ -39,7 +40,7 @@ type RelationValue<T, N extends 'one' | 'many'> = N extends 'one' ? T | null : T
 /** A relational field factory: its record type inferred from the target class, or named. */
 interface Relation<A extends unknown[], N extends 'one' | 'many'> {
   <T extends ModelBrand>(target: () => ModelClassOf<T>, ...rest: A): FieldDecorator<RelationValue<T, N>>;
-  <T extends ModelBrand = ModelBrand>(target: () => Function, ...rest: A): FieldDecorator<RelationValue<T, N>>;
+  <T extends ModelBrand = ModelBrand>(target: () => ClassRef, ...rest: A): FieldDecorator<RelationValue<T, N>>;
 }
 
 type FieldFactory<O, T> = <const P extends O = O>(options?: P) => FieldDecorator<Nullable<P, T>>;
@@ -66,7 +67,7 @@ export const Field: ((
   /**
    * A reference to one record of `target`: a FK column `<name>_id` (indexed, with a real
    * constraint). The record type (defineModel) comes from the target class, or, where
-   * two models point at each other, is named: `Field.many2one<AlbumRecord>((): Function => Album)`.
+   * two models point at each other, is named: `Field.many2one<AlbumRecord>((): ClassRef => Album)`.
    */
   many2one: Relation<[options?: Many2oneOptions], 'one'>;
   /** The records of `target` whose many2one `inverse` points to this record. */
@@ -74,9 +75,9 @@ export const Field: ((
   /** Records of `target` linked through a relation table. */
   many2many: Relation<[options?: Many2manyOptions], 'many'>;
 } = Object.assign((options?: FieldOptions) => declare(undefined, options), {
-  many2one: (target: () => Function, o?: Many2oneOptions) => declare('many2one', o as FieldOptions, { target }),
-  one2many: (target: () => Function, inverse: string) => declare('one2many', {}, { target, inverse }),
-  many2many: (target: () => Function, o?: Many2manyOptions) => declare('many2many', o as FieldOptions, { target }),
+  many2one: (target: () => ClassRef, o?: Many2oneOptions) => declare('many2one', o as FieldOptions, { target }),
+  one2many: (target: () => ClassRef, inverse: string) => declare('one2many', {}, { target, inverse }),
+  many2many: (target: () => ClassRef, o?: Many2manyOptions) => declare('many2many', o as FieldOptions, { target }),
   string: (o?: StringFieldOptions) => declare('string', o),
   text: (o?: BaseFieldOptions<string>) => declare('text', o),
   integer: (o?: BaseFieldOptions<number>) => declare('integer', o),

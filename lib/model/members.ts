@@ -1,3 +1,4 @@
+import { prototypeOf, type ClassRef } from './class-ref';
 import { SchemaError } from '../errors';
 import { RESERVED_NAMES } from './schema';
 
@@ -36,13 +37,13 @@ export const OVERRIDABLE_METHODS: ReadonlySet<string> = new Set([
  * The walk ends at proxorm's own prototypes (BaseModel's, marked with LIBRARY_PROTOTYPE:
  * lib/model cannot import lib/record) or at Object.prototype.
  */
-export function checkClassMembers(model: string, cls: Function): void {
+export function checkClassMembers(model: string, cls: ClassRef): void {
   for (
-    let p: object | null = cls.prototype as object;
+    let p: object | null = prototypeOf(cls);
     p && p !== Object.prototype && !isLibraryPrototype(p);
-    p = Object.getPrototypeOf(p)
+    p = Object.getPrototypeOf(p) as object | null
   ) {
-    const owner = (p as { constructor?: Function }).constructor?.name ?? '?';
+    const owner = (p as { constructor?: { name?: string } }).constructor?.name ?? '?';
     // Recordset calls iterate `this` (filtered, mapped, sorted): the iterator is state too.
     if (Object.getOwnPropertySymbols(p).includes(Symbol.iterator)) {
       throw new SchemaError(

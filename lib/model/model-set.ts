@@ -1,3 +1,4 @@
+import type { ClassRef } from './class-ref';
 import { SchemaError, ValidationError } from '../errors';
 import type { FieldDef } from './field-types';
 import { allSchemas, schemaOf } from './registry';
@@ -29,7 +30,7 @@ export interface FieldRef {
 export class ModelSet {
   /** In the order given (default: registration order); sync creates tables in it. */
   readonly schemas: readonly ModelSchema[];
-  private readonly byClass = new Map<Function, ModelSchema>();
+  private readonly byClass = new Map<ClassRef, ModelSchema>();
   private readonly byName = new Map<string, ModelSchema>();
   private readonly pointing = new Map<ModelSchema, FieldRef[]>();
   /** Lower-cased relation table -> the many2many fields of the set that use it. */
@@ -47,7 +48,7 @@ export class ModelSet {
     const schemas = new Set<ModelSchema>();
     classes.forEach((cls, i) => {
       if (typeof cls !== 'function') throw new ValidationError(`Environment.open: models[${i}] is not a class`);
-      schemas.add(schemaOf(cls));
+      schemas.add(schemaOf(cls as ClassRef));
     });
     return new ModelSet([...schemas]);
   }
@@ -105,7 +106,7 @@ export class ModelSet {
   }
 
   /** The schema of a model class of the set; SchemaError for any other class. */
-  schemaOf(cls: Function): ModelSchema {
+  schemaOf(cls: ClassRef): ModelSchema {
     const schema = schemaOf(cls);
     if (!this.has(schema)) throw notInSet(`model "${schema.name}" (class ${cls.name})`);
     return schema;

@@ -1,3 +1,4 @@
+import type { ClassRef } from './class-ref';
 import { SchemaError } from '../errors';
 import type { ModelSchema } from './schema';
 
@@ -7,7 +8,7 @@ import type { ModelSchema } from './schema';
  * maps a set of models (model-set.ts), and uniqueness is checked within that set when
  * it opens, so two classes may map one table name for two databases.
  */
-const byClass = new Map<Function, ModelSchema>();
+const byClass = new Map<ClassRef, ModelSchema>();
 
 /** Adds (or, for a class decorated again, replaces) a model. */
 export function registerModel(schema: ModelSchema): void {
@@ -15,7 +16,7 @@ export function registerModel(schema: ModelSchema): void {
 }
 
 /** The schema of a model class; SchemaError if the class is not decorated with @Model. */
-export function schemaOf(cls: Function): ModelSchema {
+export function schemaOf(cls: ClassRef): ModelSchema {
   const schema = byClass.get(cls);
   if (!schema) throw new SchemaError(`${cls?.name || String(cls)} is not a model: decorate it with @Model(...)`);
   return schema;

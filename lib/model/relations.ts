@@ -1,4 +1,5 @@
 import { SchemaError } from '../errors';
+import type { ClassRef } from './class-ref';
 import type { FieldDef } from './field-types';
 import { schemaOf } from './registry';
 import { MAX_NAME_LENGTH, type ModelSchema } from './schema';
@@ -37,7 +38,7 @@ export function targetOf(owner: ModelSchema, field: FieldDef): ModelSchema {
       throw new SchemaError(
         `${owner.name}.${field.name}: the target function returned ${String(cls)}, not a model class`,
       );
-    target = schemaOf(cls);
+    target = schemaOf(cls as ClassRef);
     if (field.type === 'one2many') checkInverse(owner, field, target);
     targets.set(field, target);
   }

@@ -33,7 +33,7 @@ export function resolveField(model: string, p: PendingField, naming: Naming | un
   if (p.target) return resolveRelation(model, p, type as RelationType, where, naming);
   if (p.type && p.designType !== undefined && !DESIGN_TYPES[type].includes(p.designType)) {
     throw new SchemaError(
-      `${where}: @Field.${type}() does not fit the declared TypeScript type ${(p.designType as Function).name}`,
+      `${where}: @Field.${type}() does not fit the declared TypeScript type ${(p.designType as { name: string }).name}`,
     );
   }
   checkKeys(where, p.options, [...BASE_OPTION_KEYS, ...TYPE_OPTION_KEYS[type]]);

@@ -1,3 +1,4 @@
+import type { ClassRef } from './class-ref';
 import type { FieldDef } from './field-types';
 import type { PrimaryKeyDef } from './keys';
 
@@ -24,7 +25,7 @@ export interface ModelSchema {
   readonly prefetchFields: readonly FieldDef[];
   /** Fields stored as columns of the table: scalars and many2one. */
   readonly columnFields: readonly FieldDef[];
-  readonly cls: Function;
+  readonly cls: ClassRef;
   /** A view or a table the app must not write: never synced, never written (model/writable.ts). */
   readonly readonly: boolean;
 }

@@ -1,3 +1,4 @@
+import type { ClassRef } from '../model/class-ref';
 import { inspect, type InspectOptions } from 'node:util';
 import { MissingError, ProxormError, SingletonError, ValidationError } from '../errors';
 import { isX2many, type FieldDef } from '../model/field-types';
@@ -421,7 +422,7 @@ function shapeOf(schema: ModelSchema): Shape {
  * per record) and still have the class (then BaseModel, then RecordSetBase) in their
  * chain; `record.constructor` is the model class.
  */
-function recordClassOf(cls: Function): RecordClass {
+function recordClassOf(cls: ClassRef): RecordClass {
   const proto: unknown = cls.prototype;
   if (typeof proto !== 'object' || proto === null || !(proto instanceof RecordSetBase)) return RecordSetBase;
   const Record = class<M> extends RecordSetBase<M> {};
