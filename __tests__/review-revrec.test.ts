@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import * as ts from 'typescript';
 import * as lib from '../lib';
-import { BaseModel, Environment, Field, Model, SchemaError, defineModel } from '../lib';
+import { BaseModel, Environment, Field, Model, SchemaError, ValidationError, defineModel } from '../lib';
 import type { ClassRef } from '../lib';
 import { schemaOf } from '../lib/model/registry';
 import { describeEachDatabase } from './helpers/databases';
@@ -165,5 +165,66 @@ describe('review: defineModel checks its fields and methods as the decorators do
     ],
   ])('%s', (_, define, message) => {
     expect(schemaError(define)).toBe(message);
+  });
+});
+
+describeEachDatabase('review: recordsets of two databases do not combine', (db) => {
+  let env: Environment;
+  let second: Environment;
+  beforeEach(async () => {
+    env = await db.open({ models: [Note] });
+    second = await db.openSecond({ models: [Note] });
+  });
+  afterEach(async () => {
+    await env.close();
+    await second.close();
+  });
+
+  it('concat and union refuse a recordset of an Environment opened apart; a fork shares the database', async () => {
+    // Before: the result held the other database's keys and read this database's records under them.
+    const here = await env.model(Note).create({ title: 'here' });
+    const there = await second.model(Note).create([{ title: 'there 1' }, { title: 'there 2' }]);
+    for (const combine of [() => here.concat(there), () => here.union(there), () => there.union(here)])
+      expect(combine).toThrow(
+        new ValidationError(
+          'rr_note: can only combine recordsets of one database (this one comes from an Environment opened apart)',
+        ),
+      );
+    const forked = env.fork().model(Note).browse(here.id);
+    expect(here.concat(forked).ids).toEqual([here.id, here.id]);
+    expect(there instanceof Note && here instanceof Note).toBe(true);
+  });
+});
+
+/** What README "Methods on models" says a model class's members cannot do on records. */
+@Model('rr_member')
+class Member extends BaseModel {
+  @Field.string() title!: string;
+  /** Not a field: no initializer runs for a record, and create refuses it. */
+  tag = 'x';
+  #secret(): string {
+    return 'secret';
+  }
+  reveal(): string {
+    return this.#secret();
+  }
+}
+
+describeEachDatabase('review: members README says records do not have', (db) => {
+  let env: Environment;
+  beforeEach(async () => {
+    env = await db.open({ models: [Member] });
+  });
+  afterEach(async () => {
+    await env.close();
+  });
+
+  it('a property without @Field is typed as a field but is none; #private members fail on records', async () => {
+    await expect(env.model(Member).create({ title: 't', tag: 'y' })).rejects.toThrow(
+      new ValidationError('rr_member.create: unknown field "tag"'),
+    );
+    const member = await env.model(Member).create({ title: 't' });
+    expect((member as unknown as { tag?: unknown }).tag).toBeUndefined();
+    expect(() => member.reveal()).toThrow(TypeError);
   });
 });

@@ -362,6 +362,12 @@ export class RecordSetBase<M> {
       if (!(o instanceof RecordSetBase) || o.schema !== this.schema) {
         throw new ValidationError(`${this.model}: can only combine recordsets of the same model`);
       }
+      // Keys are per database: those of an Environment opened apart name other records (forks share the database).
+      if (o.session.shared !== this.session.shared) {
+        throw new ValidationError(
+          `${this.model}: can only combine recordsets of one database (this one comes from an Environment opened apart)`,
+        );
+      }
     }
     const all = [this.ids, ...others.map((o) => o.ids)].flat();
     const ids = distinct ? [...new Set(all)] : all;
