@@ -228,3 +228,17 @@ describeEachDatabase('review: members README says records do not have', (db) => 
     expect(() => member.reveal()).toThrow(TypeError);
   });
 });
+
+describe('review: a class is one model', () => {
+  it.each(PROPOSALS)('@Model applied twice to a class is a SchemaError (%s decorators)', (_, legacy) => {
+    // Before: the class was registered under one name, then silently re-registered under the other.
+    expect(
+      schemaError(() =>
+        compileAndRun(
+          `@Model('rr_twice_outer') @Model('rr_twice_inner') export class T extends BaseModel { @Field.string() a!: string; }`,
+          legacy,
+        ),
+      ),
+    ).toBe('@Model "rr_twice_outer": class T is already the model "rr_twice_inner"; a class takes one @Model');
+  });
+});
