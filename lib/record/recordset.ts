@@ -53,9 +53,14 @@ export class RecordSetBase<M> {
     return this.ids[this.ensureSingle('id')];
   }
 
-  /** Singletons that share this recordset's prefetch set. */
+  /**
+   * Singletons that share this recordset's prefetch set. A singleton yields itself, so
+   * deep-equality helpers that walk iterables (jest's toEqual of two records) meet a
+   * cycle they detect instead of a new singleton at every step, forever.
+   */
   *[Symbol.iterator](): Iterator<RecordSet<M>> {
-    for (const id of this.ids) yield this.derive([id]);
+    if (this.ids.length === 1) yield this as unknown as RecordSet<M>;
+    else for (const id of this.ids) yield this.derive([id]);
   }
 
   /** The record at index i (negative counts from the end), sharing the prefetch set. */
