@@ -80,6 +80,12 @@ afterAll(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/**
+ * The repository's binding is reused only when it is the same better-sqlite3 version and
+ * it loads, in the consumers' project, under the Node that runs them (a binding built by
+ * another Node has another ABI: it must not turn into four consumer failures); otherwise
+ * the project builds its own.
+ */
 function provideSqliteBinding(project: string): void {
   const version = (dir: string) =>
     (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
@@ -89,9 +95,15 @@ function provideSqliteBinding(project: string): void {
   if (version(mine) === version(theirs) && fs.existsSync(path.join(mine, binding))) {
     fs.mkdirSync(path.dirname(path.join(theirs, binding)), { recursive: true });
     fs.copyFileSync(path.join(mine, binding), path.join(theirs, binding));
-  } else {
-    mustRun('npm', ['rebuild', 'better-sqlite3'], project, { ...process.env, npm_config_build_from_source: 'true' });
+    if (sqliteLoads(project)) return;
   }
+  mustRun('npm', ['rebuild', 'better-sqlite3'], project, { ...process.env, npm_config_build_from_source: 'true' });
+}
+
+/** Whether `project`'s better-sqlite3 opens a database under this Node (process.execPath, which runs the consumers). */
+function sqliteLoads(project: string): boolean {
+  const probe = "new (require('better-sqlite3'))(':memory:').prepare('select 1').get()";
+  return run(process.execPath, ['-e', probe], project).status === 0;
 }
 
 /** Compiles a TypeScript consumer with the repository's tsc (typescript is not installed in the project). */

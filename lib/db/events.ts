@@ -11,7 +11,10 @@
 export interface StatementStartEvent<E = unknown> {
   /** Unique within the process, increasing: pairs a start with its end. */
   readonly id: number;
-  /** The statement with placeholders; never values. */
+  /**
+   * The statement with placeholders; never values. DDL (kind 'schema') has no placeholders:
+   * a CREATE TABLE shows the fields' declared defaults, which are schema, not record values.
+   */
   readonly sql: string;
   /**
    * 'query': a statement proxorm built for records (what env.stats.queries counts);

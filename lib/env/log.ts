@@ -37,10 +37,13 @@ export function checkLogOption(log: unknown): void {
 /**
  * Subscribes the pool's logging to the root Environment's bus (forks forward to it):
  * the `log` option, and DEBUG=proxorm:sql when the `debug` package has that namespace
- * enabled as the Environment opens. Nothing is subscribed when neither asks.
+ * enabled as the Environment opens. Nothing is subscribed when neither asks. `log: true`
+ * and DEBUG=proxorm:sql both print the line to stderr: with both, it is printed once
+ * (through `debug`, which the user configured for the whole process).
  */
 export function attachLogging<E>(bus: EventBus<EnvironmentEvents<E>>, log: LogOption<E> | undefined): void {
   if (typeof log === 'function') bus.on('statement:end', (e) => log(statementLine(e), e));
+  if (debugSql.enabled)
+    bus.on('statement:end', (e) => debugSql('%s', statementLine(e))); // '%s': a % in the SQL is not a format
   else if (log === true) bus.on('statement:end', (e) => void process.stderr.write(`proxorm:sql ${statementLine(e)}\n`));
-  if (debugSql.enabled) bus.on('statement:end', (e) => debugSql('%s', statementLine(e))); // '%s': a % in the SQL is not a format
 }
