@@ -163,6 +163,12 @@ describe('review: defineModel checks its fields and methods as the decorators do
       '@Field rr_dm1.tag: the target must be a function returning the model class, e.g. () => Customer',
     ],
     [
+      // Two strings are not a decorator's arguments: the target is what is wrong.
+      'a one2many given a model name for its target',
+      () => defineModel({ name: 'rr_dm4', fields: { notes: Field.one2many('rr_note' as never, 'owner') } }),
+      '@Field rr_dm4.notes: the target must be a function returning the model class, e.g. () => Customer',
+    ],
+    [
       'field options that are not an object',
       () => defineModel({ name: 'rr_dm2', fields: { title: Field.string(null as never) } }),
       '@Field rr_dm2.title: options must be an object',

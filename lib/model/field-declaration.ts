@@ -130,10 +130,9 @@ function isFieldContext(value: unknown): value is ClassMemberDecoratorContext {
  * dropped, so the factories refuse it: this is the property's name in that case.
  */
 export function decoratorCallName(args: readonly unknown[]): string | undefined {
-  if (args.length < 2 || typeof args[0] === 'function') return undefined;
-  const key = args[1];
-  if (typeof key === 'string' || typeof key === 'symbol') return String(key);
-  if (isFieldContext(key)) {
+  const [target, key] = args;
+  if (isObject(target) && (typeof key === 'string' || typeof key === 'symbol')) return String(key);
+  if (target === undefined && isFieldContext(key)) {
     takeStandardFields(key.metadata); // dropped: the class will not be defined
     return String(key.name);
   }
