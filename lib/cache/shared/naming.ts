@@ -1,0 +1,39 @@
+/**
+ * Redis key names of the shared store. Each record has three keys sharing one hash tag,
+ * `{<model>:<key>}`, so one Lua script can touch all three on a Cluster, while the
+ * records of a model spread over every node (a per-model tag would put a whole model on
+ * one node). Whatever the model name or key holds, the tag is made of [A-Za-z0-9_.~-]
+ * only: no `{`, `}` or `:` from the data can move the slot or split the name.
+ */
+import type { Key } from '../../model/keys';
+
+export interface RecordKeys {
+  /** The entry (encoded, see codec.ts). */
+  readonly entry: string;
+  /** The current lease of a miss. */
+  readonly lease: string;
+  /** Soft locks: a sorted set of lock ids scored by their expiry time. */
+  readonly lock: string;
+}
+
+const PLAIN = /^[A-Za-z0-9_.-]+$/;
+
+/** A model name as is when plain, else `~` + base64url of its UTF-8. */
+export function encodeModel(model: string): string {
+  return PLAIN.test(model) ? model : `~${Buffer.from(model, 'utf8').toString('base64url')}`;
+}
+
+/** An integer key in decimal (`n42`), a string key as base64url of its UTF-8 (`s...`). */
+export function encodeKey(key: Key): string {
+  return typeof key === 'number' ? `n${key}` : `s${Buffer.from(key, 'utf8').toString('base64url')}`;
+}
+
+export function recordKeys(prefix: string, model: string, key: Key): RecordKeys {
+  const base = `${prefix}:{${encodeModel(model)}:${encodeKey(key)}}`;
+  return { entry: `${base}:e`, lease: `${base}:l`, lock: `${base}:k` };
+}
+
+/** The pub/sub channel of invalidations. */
+export function channelName(prefix: string): string {
+  return `${prefix}:invalidations`;
+}
