@@ -6,6 +6,7 @@
 #   bash scripts/redis.sh stop           # shut it down (no error if not running)
 #   bash scripts/redis.sh kill           # SIGKILL it (tests: Redis dies mid-run)
 #   bash scripts/redis.sh restart        # start it again on the same port (after kill)
+#   bash scripts/redis.sh pause|resume   # SIGSTOP / SIGCONT it (tests: Redis too slow to answer)
 #   bash scripts/redis.sh url            # print the URL
 #   bash scripts/redis.sh status         # exit 0 if running, 1 if not
 #   bash scripts/redis.sh start-cluster  # 3 masters, prints "host:port,host:port,host:port"
@@ -146,12 +147,22 @@ cmd_stop_cluster() {
   for p in "${CPORTS[@]}"; do stop_server "$p" "$DIR/cluster-$p"; done
 }
 
+# Sends $1 (STOP or CONT) to the single server we started.
+signal_single() {
+  local pid=""
+  [ -f "$DIR/single/redis.pid" ] && pid="$(cat "$DIR/single/redis.pid" 2>/dev/null || true)"
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" = "redis-server" ] || die "no server of ours on $PORT"
+  kill "-$1" "$pid"
+}
+
 case "${1:-}" in
   install) cmd_install ;;
   start) cmd_start ;;
   restart) cmd_start ;;
   stop) stop_server "$PORT" "$DIR/single" TERM ;;
   kill) stop_server "$PORT" "$DIR/single" KILL ;;
+  pause) signal_single STOP ;;
+  resume) signal_single CONT ;;
   url) url ;;
   status) ping "$PORT" ;;
   start-cluster) cmd_start_cluster ;;
@@ -159,7 +170,7 @@ case "${1:-}" in
   cluster-status) cluster_ok ;;
   cluster-nodes) cluster_nodes ;;
   *)
-    echo "usage: $0 {install|start|stop|kill|restart|url|status|start-cluster|stop-cluster|cluster-status|cluster-nodes}" >&2
+    echo "usage: $0 {install|start|stop|kill|restart|pause|resume|url|status|start-cluster|stop-cluster|cluster-status|cluster-nodes}" >&2
     exit 2
     ;;
 esac

@@ -16,20 +16,22 @@ interface Wire {
 
 /** The entry's text, or undefined when a value is not one the L1 can hold (the put is refused). */
 export function encodeEntry(entry: Entry): string | undefined {
-  const v: Record<string, unknown> = {};
+  const fields: [string, unknown][] = [];
   const d: string[] = [];
   for (const [field, value] of Object.entries(entry)) {
     if (value instanceof Date) {
       const ms = value.getTime();
       if (Number.isNaN(ms)) return undefined;
-      v[field] = ms;
+      fields.push([field, ms]);
       d.push(field);
     } else if (value === undefined || !isJson(value)) {
       return undefined;
     } else {
-      v[field] = value;
+      fields.push([field, value]);
     }
   }
+  // fromEntries defines own properties: a field named __proto__ stays a field.
+  const v = Object.fromEntries(fields);
   return JSON.stringify(d.length > 0 ? { v, d } : { v });
 }
 

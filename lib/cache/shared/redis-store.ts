@@ -28,6 +28,7 @@ import {
   type SharedMessage,
   type SharedStore,
   type SharedStoreOptions,
+  type SharedStoreTestingOptions,
 } from './types';
 
 export interface RedisStoreOptions extends SharedStoreOptions {
@@ -37,11 +38,6 @@ export interface RedisStoreOptions extends SharedStoreOptions {
   prefix?: string;
   /** A command unanswered after this long counts as failed (default 1,000 ms). */
   commandTimeoutMs?: number;
-}
-
-/** Test-only: `leaseCheck: false` removes the refill-race guard, to show a test catches its absence. */
-export interface RedisStoreTestingOptions {
-  leaseCheck?: boolean;
 }
 
 type Client = Redis | Cluster;
@@ -66,7 +62,7 @@ const MAX_PENDING_KEYS = 100_000;
 export class RedisSharedStore implements SharedStore {
   private epochValue = 0;
   private readonly ttl: Required<SharedStoreOptions>;
-  private readonly prefix: string;
+  readonly prefix: string;
   private readonly channel: string;
   private readonly client: Client;
   private readonly scripts: Scripts;
@@ -79,7 +75,7 @@ export class RedisSharedStore implements SharedStore {
   private channelLost = false;
   private closed = false;
 
-  constructor(options: RedisStoreOptions, testing: RedisStoreTestingOptions = {}) {
+  constructor(options: RedisStoreOptions, testing: SharedStoreTestingOptions = {}) {
     this.ttl = resolveTtls(options);
     this.prefix = options.prefix ?? 'proxorm';
     if (!/^[A-Za-z0-9_.-]+$/.test(this.prefix)) {

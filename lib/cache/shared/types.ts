@@ -104,6 +104,11 @@ export interface SharedStoreOptions {
   lockTtlMs?: number;
 }
 
+/** Test-only: `leaseCheck: false` removes the refill-race guard, to show that a test catches its absence. */
+export interface SharedStoreTestingOptions {
+  leaseCheck?: boolean;
+}
+
 export const SHARED_DEFAULTS = { entryTtlMs: 60_000, leaseTtlMs: 10_000, lockTtlMs: 30_000 } as const;
 
 export function emptyStats(): SharedStoreStats {
