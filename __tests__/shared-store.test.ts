@@ -2,6 +2,7 @@ import { execFile } from 'child_process';
 import * as path from 'path';
 import { promisify } from 'util';
 import Redis, { Cluster } from 'ioredis';
+import { MemorySharedStore } from '../lib/cache/shared/memory-store';
 import { recordKeys } from '../lib/cache/shared/naming';
 import { RedisSharedStore } from '../lib/cache/shared/redis-store';
 import type { Entry, SharedMessage, SharedStore } from '../lib/cache/shared/types';
@@ -97,7 +98,13 @@ describeEachStore('shared store', (kit: StoreKit) => {
 
   it('refuses a value the L1 cannot hold, storing nothing', async () => {
     const [store] = await kit.open(1);
-    const bad: Entry[] = [{ x: Number.NaN }, { x: 1n }, { x: undefined }, { x: new Map() }, { x: new Date(Number.NaN) }];
+    const bad: Entry[] = [
+      { x: Number.NaN },
+      { x: 1n },
+      { x: undefined },
+      { x: new Map() },
+      { x: new Date(Number.NaN) },
+    ];
     for (const [i, entry] of bad.entries()) expect(await missThenPut(store, 'bad', i, entry)).toBe(0);
     const after = await store.getMany('bad', [0, 1, 2, 3, 4]);
     expect(after.hits.size).toBe(0);
@@ -106,7 +113,23 @@ describeEachStore('shared store', (kit: StoreKit) => {
 
   it('keeps string keys apart whatever they hold, integer 1 apart from "1"', async () => {
     const [store] = await kit.open(1);
-    const keys: Key[] = ['a{b}c', '{', '}', '}{', '{x}', 'a:b', ':', 'ünï€😀', '"\'', '', '1', 1, 'n1', 's', 'x'.repeat(300)];
+    const keys: Key[] = [
+      'a{b}c',
+      '{',
+      '}',
+      '}{',
+      '{x}',
+      'a:b',
+      ':',
+      'ünï€😀',
+      '"\'',
+      '',
+      '1',
+      1,
+      'n1',
+      's',
+      'x'.repeat(300),
+    ];
     for (const [i, key] of keys.entries()) expect(await missThenPut(store, 'weird{model}:x', key, { i })).toBe(1);
     const got = await store.getMany('weird{model}:x', keys);
     expect(keys.map((k) => got.hits.get(k))).toEqual(keys.map((_, i) => ({ i })));
@@ -241,7 +264,15 @@ describeEachStore(
       const child = path.join(__dirname, 'helpers', 'shared-store-child.ts');
       const { stdout } = await run(
         process.execPath,
-        ['-r', 'ts-node/register/transpile-only', child, JSON.stringify(kit.connection), (store as RedisSharedStore).prefix, 'partner', JSON.stringify([3, 'k{3}'])],
+        [
+          '-r',
+          'ts-node/register/transpile-only',
+          child,
+          JSON.stringify(kit.connection),
+          (store as RedisSharedStore).prefix,
+          'partner',
+          JSON.stringify([3, 'k{3}']),
+        ],
         { cwd: path.resolve(__dirname, '..'), timeout: 60_000 },
       );
       expect(JSON.parse(stdout)).toMatchObject({ invalidationsSent: 1, errors: 0 });
@@ -249,7 +280,9 @@ describeEachStore(
       expect(heard[0]).toMatchObject({ kind: 'invalidate', model: 'partner', keys: [3, 'k{3}'] });
       const puts = [...leases].map(([key, lease]) => ({ key, entry: { name: 'old' }, lease }));
       expect(await store.putMany('partner', puts)).toBe(0);
-      console.log(`[${kit.backend}] invalidation latency (other process): ${store.stats().invalidationLatencyMaxMs} ms`);
+      console.log(
+        `[${kit.backend}] invalidation latency (other process): ${store.stats().invalidationLatencyMaxMs} ms`,
+      );
     });
   },
   ['redis', 'cluster'],
@@ -291,3 +324,18 @@ function node(text: string): { host: string; port: number } {
   const at = text.lastIndexOf(':');
   return { host: text.slice(0, at), port: Number(text.slice(at + 1)) };
 }
+
+describe('in-process shared store', () => {
+  it('sweeps expired entries nobody reads again (on the clock of its TTLs)', async () => {
+    let now = 1_000_000;
+    const store = new MemorySharedStore({ entryTtlMs: 1000, now: () => now });
+    for (let key = 0; key < 50; key++) expect(await missThenPut(store, 'partner', key, { key })).toBe(1);
+    expect(store.size).toBe(50);
+    now += 999;
+    expect(await missThenPut(store, 'partner', 50, { key: 50 })).toBe(1); // within the TTL: nothing expired
+    expect(store.size).toBe(51);
+    now += 2;
+    expect(await missThenPut(store, 'partner', 51, { key: 51 })).toBe(1);
+    expect(store.size).toBe(2); // 50 and 51
+  });
+});

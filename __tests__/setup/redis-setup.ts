@@ -54,7 +54,8 @@ export function setUpRedis(): void {
   if (started.length > 0) process.env.PROXORM_REDIS_STARTED = started.join(',');
   if (failures.length === 0) return;
   const reason = failures.join('\n');
-  if (process.env.REQUIRE_REDIS === '1') throw new Error(`Redis is required (REQUIRE_REDIS=1) but unavailable: ${reason}`);
+  if (process.env.REQUIRE_REDIS === '1')
+    throw new Error(`Redis is required (REQUIRE_REDIS=1) but unavailable: ${reason}`);
   const bar = '!'.repeat(78);
   process.stderr.write(
     [

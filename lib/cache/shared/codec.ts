@@ -48,7 +48,10 @@ export function decodeEntry(text: string): Entry | undefined {
   for (const field of dates) if (typeof wire.v[field] !== 'number') return undefined;
   // fromEntries defines own properties: a field named __proto__ stays a field.
   return Object.fromEntries(
-    Object.entries(wire.v).map(([field, value]) => [field, dates.has(field) ? new Date(value as number) : deepFreeze(value)]),
+    Object.entries(wire.v).map(([field, value]) => [
+      field,
+      dates.has(field) ? new Date(value as number) : deepFreeze(value),
+    ]),
   );
 }
 

@@ -39,6 +39,7 @@ export class MemorySharedStore implements SharedStore {
   private readonly subscribers = new Set<(message: SharedMessage) => void>();
   private readonly counters = emptyStats();
   private nextId = 0;
+  private nextSweep = 0;
   private readonly leaseCheck: boolean;
 
   constructor(options: MemoryStoreOptions = {}, testing: SharedStoreTestingOptions = {}) {
@@ -75,6 +76,7 @@ export class MemorySharedStore implements SharedStore {
   }
 
   putMany(model: string, puts: readonly Put[]): Promise<number> {
+    this.sweep();
     let stored = 0;
     for (const { key, entry, lease } of puts) {
       const text = encodeEntry(entry);
@@ -129,6 +131,13 @@ export class MemorySharedStore implements SharedStore {
     return { ...this.counters };
   }
 
+  /** Records held (entries, expired or not yet swept). */
+  get size(): number {
+    let n = 0;
+    for (const byKey of this.entries.values()) n += byKey.size;
+    return n;
+  }
+
   close(): Promise<void> {
     this.subscribers.clear();
     return Promise.resolve();
@@ -148,6 +157,19 @@ export class MemorySharedStore implements SharedStore {
         // A subscriber's failure is its own; the others still hear the message.
         this.counters.errors++;
       }
+    }
+  }
+
+  /**
+   * Drops every expired entry and lease, at most once per entry TTL (amortized over the
+   * puts of that period): entries nobody reads again do not pile up.
+   */
+  private sweep(): void {
+    const now = this.now();
+    if (now < this.nextSweep) return;
+    this.nextSweep = now + this.ttl.entryTtlMs;
+    for (const map of [this.entries, this.leases] as Map<string, Map<Key, Timed<unknown>>>[]) {
+      for (const byKey of map.values()) for (const [key, timed] of byKey) if (timed.expiresAt <= now) byKey.delete(key);
     }
   }
 
@@ -185,6 +207,6 @@ export class MemorySharedStore implements SharedStore {
 
 function slot<V>(map: Map<string, Map<Key, V>>, model: string): Map<Key, V> {
   let byKey = map.get(model);
-  if (byKey === undefined) map.set(model, (byKey = new Map()));
+  if (byKey === undefined) map.set(model, (byKey = new Map<Key, V>()));
   return byKey;
 }

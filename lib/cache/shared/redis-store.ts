@@ -142,7 +142,7 @@ export class RedisSharedStore implements SharedStore {
     const results = await Promise.all(
       puts.map(({ key, entry, lease }) => {
         const text = encodeEntry(entry);
-        if (text === undefined) return undefined;
+        if (text === undefined) return Promise.resolve(0);
         const k = recordKeys(this.prefix, model, key);
         return this.attempt(this.scripts.proxormPut(k.entry, k.lease, k.lock, lease, text, this.ttl.entryTtlMs));
       }),
