@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 /*
- * Data flows one way (DESIGN §5): model -> record -> session -> cache -> query -> db, with the
+ * Data flows one way (DESIGN §5): model -> record -> session -> query -> db, with the
  * public Environment (env/) above record/. No import cycles between files, and none of
  * the lower folders imports an upper one (run-time imports; `import type` is erased).
  */
@@ -55,7 +55,6 @@ describe('lib layout', () => {
       env: 5,
       record: 4,
       session: 3,
-      cache: 2.5,
       query: 2,
       db: 1,
       model: 0,
