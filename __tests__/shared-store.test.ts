@@ -210,6 +210,50 @@ describeEachStore('shared store', (kit: StoreKit) => {
     });
   });
 
+  describe('invalidateAll', () => {
+    /** The entry of `key` as a reader sees it at its second read (the first may bypass while generations catch up). */
+    async function served(store: SharedStore, model: string, key: Key): Promise<Entry | undefined> {
+      const first = (await store.getMany(model, [key])).hits.get(key);
+      const second = (await store.getMany(model, [key])).hits.get(key);
+      expect(first === undefined || second !== undefined).toBe(true);
+      return second;
+    }
+
+    it("drops a model's entries and what loads that began before it put, not other models'", async () => {
+      const [reader, writer] = await kit.open(2);
+      expect(await missThenPut(reader, 'a', 1, { n: 1 })).toBe(1);
+      expect(await missThenPut(reader, 'b', 1, { n: 1 })).toBe(1);
+      const before = (await reader.getMany('a', [2])).leases.get(2)!;
+      const heard: SharedMessage[] = [];
+      reader.subscribe((m) => heard.push(m));
+      await writer.invalidateAll('a');
+      await reader.putMany('a', [{ key: 2, entry: { n: 'old' }, lease: before }]);
+      expect(await served(reader, 'a', 1)).toBeUndefined();
+      expect(await served(reader, 'a', 2)).toBeUndefined();
+      expect(await served(writer, 'a', 2)).toBeUndefined();
+      expect(await served(reader, 'b', 1)).toEqual({ n: 1 });
+      await eventually(() => heard.length === 1, 2000);
+      expect(heard[0]).toMatchObject({ kind: 'invalidate', model: 'a', keys: 'all' });
+      // Loads that begin after it fill again.
+      await reader.getMany('a', [1]);
+      expect(await missThenPut(reader, 'a', 1, { n: 2 })).toBe(1);
+      expect(await served(writer, 'a', 1)).toEqual({ n: 2 });
+    });
+
+    it('of every model (undefined)', async () => {
+      const [reader, writer] = await kit.open(2);
+      expect(await missThenPut(reader, 'a', 1, { n: 1 })).toBe(1);
+      expect(await missThenPut(reader, 'b', 'x', { n: 1 })).toBe(1);
+      const heard: SharedMessage[] = [];
+      reader.subscribe((m) => heard.push(m));
+      await writer.invalidateAll(undefined);
+      expect(await served(reader, 'a', 1)).toBeUndefined();
+      expect(await served(reader, 'b', 'x')).toBeUndefined();
+      await eventually(() => heard.length === 1, 2000);
+      expect(heard[0]).toMatchObject({ kind: 'invalidate', model: undefined, keys: 'all' });
+    });
+  });
+
   it('expires entries after the entry TTL (the safety net)', async () => {
     const [store] = await kit.open(1, { entryTtlMs: 150 });
     expect(await missThenPut(store, 'partner', 1, { name: 'a' })).toBe(1);

@@ -117,6 +117,17 @@ export class MemorySharedStore implements SharedStore {
     return Promise.resolve();
   }
 
+  invalidateAll(model: string | undefined): Promise<void> {
+    // Leases live in these maps: dropping them voids every lease issued before.
+    for (const map of [this.entries, this.leases]) {
+      if (model === undefined) map.clear();
+      else map.delete(model);
+    }
+    this.counters.invalidationsSent++;
+    this.deliver({ kind: 'invalidate', model, keys: 'all', sentAt: Date.now() });
+    return Promise.resolve();
+  }
+
   unlock(model: string, keys: readonly Key[], lock: LockId): Promise<void> {
     for (const key of keys) this.release(model, key, lock);
     return Promise.resolve();

@@ -37,3 +37,17 @@ export function recordKeys(prefix: string, model: string, key: Key): RecordKeys 
 export function channelName(prefix: string): string {
   return `${prefix}:invalidations`;
 }
+
+/**
+ * The hash of generations: field `<model>` counts the invalidateAll of that model, `*`
+ * those of every model. One key (one slot); entries are tagged with what it held when
+ * their load began.
+ */
+export function generationsKey(prefix: string): string {
+  return `${prefix}:generations`;
+}
+
+/** The field of `model` in the generations hash (undefined: every model). */
+export function generationField(model: string | undefined): string {
+  return model === undefined ? '*' : encodeModel(model);
+}

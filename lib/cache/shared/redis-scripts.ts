@@ -3,6 +3,8 @@
  * lease, lock; see naming.ts), which share a hash tag, so it runs atomically on one
  * Cluster node. Time comes from the server (TIME), so lock expiry does not depend on
  * the clocks of the processes. A lock is a sorted set of lock ids scored by expiry.
+ * Whole-model invalidations are generations in one hash (see redis-store.ts), which a
+ * script cannot read on a Cluster (another slot): the caller passes them in.
  */
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -11,12 +13,21 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 const LOCKED = `redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local locked = redis.call('ZCARD', KEYS[3]) > 0`;
 
-/** ARGV: a fresh lease, lease TTL ms. Returns {2} locked (bypass), {1, entry} hit, {0, lease} miss. */
+/**
+ * ARGV: a fresh lease, lease TTL ms, and the generations the caller knows (model, all).
+ * An entry is stored as `<model gen>.<all gen>|<text>`; one put under an older generation
+ * than the caller's (an invalidateAll came after it) is deleted here and read as a miss.
+ * Returns {2} locked (bypass), {1, entry} hit, {0, lease} miss.
+ */
 export const GET = `${NOW}
 ${LOCKED}
 if locked then return {2} end
 local entry = redis.call('GET', KEYS[1])
-if entry then return {1, entry} end
+if entry then
+  local gm, ga = string.match(entry, '^(%d+)%.(%d+)|')
+  if gm and tonumber(gm) >= tonumber(ARGV[3]) and tonumber(ga) >= tonumber(ARGV[4]) then return {1, entry} end
+  redis.call('DEL', KEYS[1])
+end
 local lease = redis.call('GET', KEYS[2])
 if lease then return {0, lease} end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])

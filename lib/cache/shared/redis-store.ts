@@ -9,13 +9,19 @@
  * twice is harmless); until then the entry TTL bounds what other processes may serve.
  * Subscribers get `reset` when the subscriber connection drops and again once it is
  * subscribed again: invalidations sent in between were lost to this process.
+ *
+ * invalidateAll bumps a generation (naming.ts generationsKey) instead of finding every
+ * key of a model on every node. getMany reads the generations in the same round trip as
+ * the entries, passing the scripts the ones it last saw; if they moved meanwhile, that
+ * call's hits are bypassed (the next call's scripts delete the older entries). A lease
+ * carries the generations read before the load began, and its entry is tagged with them.
  */
 import { randomUUID } from 'crypto';
 import Redis, { Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
 import { EnvironmentError } from '../../errors';
 import type { Key } from '../../model/keys';
 import { decodeEntry, encodeEntry } from './codec';
-import { channelName, recordKeys } from './naming';
+import { channelName, generationField, generationsKey, recordKeys } from './naming';
 import { checkTtl, resolveTtls } from './options';
 import { GET, INVALIDATE, LOCK, UNLOCK, put } from './redis-scripts';
 import {
@@ -44,7 +50,15 @@ type Client = Redis | Cluster;
 type Reply = [0 | 1 | 2, string?];
 
 interface Scripts {
-  proxormGet(entry: string, lease: string, lock: string, newLease: string, ttl: number): Promise<Reply>;
+  proxormGet(
+    entry: string,
+    lease: string,
+    lock: string,
+    newLease: string,
+    ttl: number,
+    modelGeneration: number,
+    allGeneration: number,
+  ): Promise<Reply>;
   proxormPut(entry: string, lease: string, lock: string, token: string, text: string, ttl: number): Promise<number>;
   proxormLock(entry: string, lease: string, lock: string, id: string, ttl: number): Promise<number>;
   proxormInvalidate(entry: string, lease: string, lock: string, id: string): Promise<number>;
@@ -52,9 +66,15 @@ interface Scripts {
 }
 
 interface Wire {
-  m: string;
-  k: Key[];
+  m: string | null;
+  k: Key[] | 'all';
   t: number;
+}
+
+interface Pending {
+  readonly model: string | undefined;
+  readonly keys: readonly Key[] | 'all';
+  readonly lock?: LockId;
 }
 
 const MAX_PENDING_KEYS = 100_000;
@@ -70,7 +90,9 @@ export class RedisSharedStore implements SharedStore {
   private readonly subscribed: Promise<void>;
   private readonly subscribers = new Set<(message: SharedMessage) => void>();
   private readonly counters = emptyStats();
-  private pending: { model: string; keys: readonly Key[]; lock?: LockId }[] = [];
+  private pending: Pending[] = [];
+  // The generations last read: model -> its generation, and '*' (see naming.ts).
+  private readonly generations = new Map<string, number>();
   private pendingKeys = 0;
   private channelLost = false;
   private closed = false;
@@ -116,23 +138,38 @@ export class RedisSharedStore implements SharedStore {
   async getMany(model: string, keys: readonly Key[]): Promise<Lookup> {
     const hits = new Map<Key, Entry>();
     const leases = new Map<Key, Lease>();
-    const replies = await Promise.all(
-      keys.map((key) => {
+    const field = generationField(model);
+    const known = [this.generations.get(field) ?? 0, this.generations.get('*') ?? 0];
+    const [read, ...replies] = await Promise.all([
+      this.attempt(this.client.hmget(generationsKey(this.prefix), field, '*')),
+      ...keys.map((key) => {
         const k = recordKeys(this.prefix, model, key);
-        return this.attempt(this.scripts.proxormGet(k.entry, k.lease, k.lock, randomUUID(), this.ttl.leaseTtlMs));
+        return this.attempt(
+          this.scripts.proxormGet(k.entry, k.lease, k.lock, randomUUID(), this.ttl.leaseTtlMs, known[0], known[1]),
+        );
       }),
-    );
+    ]);
+    const now = read?.map((g) => Number(g ?? 0));
+    if (now !== undefined) {
+      // Taken as they are, even lower (a restarted server lost them, and its entries too).
+      this.generations.set(field, now[0]);
+      this.generations.set('*', now[1]);
+    }
+    // Hits checked against other generations than the current ones cannot be served.
+    const hitsValid = now !== undefined && now[0] === known[0] && now[1] === known[1];
+    const tag = now === undefined ? '' : `${now[0]}.${now[1]}`;
     keys.forEach((key, i) => {
       const reply = replies[i];
-      const entry = reply?.[0] === 1 && reply[1] !== undefined ? decodeEntry(reply[1]) : undefined;
+      const text = reply?.[0] === 1 && hitsValid ? reply[1]?.slice(reply[1].indexOf('|') + 1) : undefined;
+      const entry = text === undefined ? undefined : decodeEntry(text);
       if (entry !== undefined) {
         hits.set(key, entry);
         this.counters.hits++;
-      } else if (reply?.[0] === 0 && reply[1] !== undefined) {
-        leases.set(key, reply[1]);
+      } else if (reply?.[0] === 0 && reply[1] !== undefined && tag !== '') {
+        leases.set(key, `${tag}/${reply[1]}`);
         this.counters.misses++;
       } else {
-        this.counters.bypasses++; // locked, unreadable, or Redis unavailable
+        this.counters.bypasses++; // locked, unreadable, generations moved, or Redis unavailable
       }
     });
     return { hits, leases };
@@ -142,9 +179,13 @@ export class RedisSharedStore implements SharedStore {
     const results = await Promise.all(
       puts.map(({ key, entry, lease }) => {
         const text = encodeEntry(entry);
-        if (text === undefined) return Promise.resolve(0);
+        const slash = lease.indexOf('/');
+        if (text === undefined || slash < 0) return Promise.resolve(0);
         const k = recordKeys(this.prefix, model, key);
-        return this.attempt(this.scripts.proxormPut(k.entry, k.lease, k.lock, lease, text, this.ttl.entryTtlMs));
+        const [tag, token] = [lease.slice(0, slash), lease.slice(slash + 1)];
+        return this.attempt(
+          this.scripts.proxormPut(k.entry, k.lease, k.lock, token, `${tag}|${text}`, this.ttl.entryTtlMs),
+        );
       }),
     );
     const stored = results.filter((r) => r === 1).length;
@@ -168,6 +209,10 @@ export class RedisSharedStore implements SharedStore {
 
   async invalidate(model: string, keys: readonly Key[], lock?: LockId): Promise<void> {
     if (!(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+  }
+
+  async invalidateAll(model: string | undefined): Promise<void> {
+    if (!(await this.send(model, 'all', undefined))) this.enqueue(model, 'all', undefined);
   }
 
   async unlock(model: string, keys: readonly Key[], lock: LockId): Promise<void> {
@@ -201,25 +246,36 @@ export class RedisSharedStore implements SharedStore {
     await Promise.resolve();
   }
 
-  /** Deletes, voids, unlocks, then publishes; false if any step failed (the whole is retried). */
-  private async send(model: string, keys: readonly Key[], lock: LockId | undefined): Promise<boolean> {
-    const done = await Promise.all(
-      keys.map((key) => {
-        const k = recordKeys(this.prefix, model, key);
-        return this.attempt(this.scripts.proxormInvalidate(k.entry, k.lease, k.lock, lock ?? ''));
-      }),
-    );
+  /** Deletes, voids, unlocks (or bumps a generation), then publishes; false if any step failed (the whole is retried). */
+  private async send(
+    model: string | undefined,
+    keys: readonly Key[] | 'all',
+    lock: LockId | undefined,
+  ): Promise<boolean> {
+    let done: unknown[];
+    if (keys === 'all') {
+      done = [await this.attempt(this.client.hincrby(generationsKey(this.prefix), generationField(model), 1))];
+    } else {
+      const named = model ?? '';
+      done = await Promise.all(
+        keys.map((key) => {
+          const k = recordKeys(this.prefix, named, key);
+          return this.attempt(this.scripts.proxormInvalidate(k.entry, k.lease, k.lock, lock ?? ''));
+        }),
+      );
+    }
     if (done.some((r) => r === undefined)) return false;
-    const wire: Wire = { m: model, k: [...keys], t: Date.now() };
+    const wire: Wire = { m: model ?? null, k: keys === 'all' ? 'all' : [...keys], t: Date.now() };
     if ((await this.attempt(this.client.publish(this.channel, JSON.stringify(wire)))) === undefined) return false;
     this.counters.invalidationsSent++;
     return true;
   }
 
-  private enqueue(model: string, keys: readonly Key[], lock: LockId | undefined): void {
-    if (this.pendingKeys + keys.length > MAX_PENDING_KEYS) return; // counted as an error already; TTLs bound it
+  private enqueue(model: string | undefined, keys: readonly Key[] | 'all', lock: LockId | undefined): void {
+    const count = keys === 'all' ? 1 : keys.length;
+    if (this.pendingKeys + count > MAX_PENDING_KEYS) return; // counted as an error already; TTLs bound it
     this.pending.push({ model, keys, lock });
-    this.pendingKeys += keys.length;
+    this.pendingKeys += count;
   }
 
   private async flushPending(): Promise<void> {
@@ -227,7 +283,9 @@ export class RedisSharedStore implements SharedStore {
     const batch = this.pending;
     this.pending = [];
     this.pendingKeys = 0;
-    for (const { model, keys, lock } of batch) await this.invalidate(model, keys, lock);
+    for (const { model, keys, lock } of batch) {
+      if (!(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+    }
   }
 
   /** The command's result, or undefined (counted) if it failed or timed out. */
@@ -277,7 +335,8 @@ export class RedisSharedStore implements SharedStore {
       this.counters.errors++;
       return;
     }
-    if (typeof wire?.m !== 'string' || !Array.isArray(wire.k) || typeof wire.t !== 'number') {
+    const modelOk = typeof wire?.m === 'string' || wire?.m === null;
+    if (!modelOk || !(Array.isArray(wire.k) || wire.k === 'all') || typeof wire.t !== 'number') {
       this.counters.errors++;
       return;
     }
@@ -285,7 +344,7 @@ export class RedisSharedStore implements SharedStore {
     this.counters.invalidationsReceived++;
     this.counters.invalidationLatencyTotalMs += latency;
     this.counters.invalidationLatencyMaxMs = Math.max(this.counters.invalidationLatencyMaxMs, latency);
-    this.deliver({ kind: 'invalidate', model: wire.m, keys: wire.k, sentAt: wire.t });
+    this.deliver({ kind: 'invalidate', model: wire.m ?? undefined, keys: wire.k, sentAt: wire.t });
   }
 
   private deliver(message: SharedMessage): void {

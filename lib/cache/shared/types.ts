@@ -46,8 +46,10 @@ export interface Put {
 export type SharedMessage =
   | {
       readonly kind: 'invalidate';
-      readonly model: string;
-      readonly keys: readonly Key[];
+      /** undefined: every model. */
+      readonly model: string | undefined;
+      /** 'all': every record of the model. */
+      readonly keys: readonly Key[] | 'all';
       /** Date.now() of the sender when it published (latency = receive time - sentAt). */
       readonly sentAt: number;
     }
@@ -81,6 +83,11 @@ export interface SharedStore {
   lock(model: string, keys: readonly Key[], ttlMs?: number): Promise<LockId>;
   /** After the outermost commit: deletes the entries, voids leases, releases `lock`, publishes. */
   invalidate(model: string, keys: readonly Key[], lock?: LockId): Promise<void>;
+  /**
+   * Drops every entry of `model` (undefined: of every model) and voids every lease issued
+   * before; publishes. Soft locks stay.
+   */
+  invalidateAll(model: string | undefined): Promise<void>;
   /** After a rollback: releases `lock` (nothing changed, nothing is published). */
   unlock(model: string, keys: readonly Key[], lock: LockId): Promise<void>;
   /** Calls `fn` for every message; returns the unsubscribe function. */
