@@ -113,7 +113,7 @@ export class MemorySharedStore implements SharedStore {
       if (lock !== undefined) this.release(model, key, lock);
     }
     this.counters.invalidationsSent++;
-    this.deliver({ kind: 'invalidate', model, keys: [...keys], sentAt: Date.now() });
+    this.deliver({ kind: 'invalidate', model, keys: [...keys], sentAt: Date.now(), local: true });
     return Promise.resolve();
   }
 
@@ -124,7 +124,7 @@ export class MemorySharedStore implements SharedStore {
       else map.delete(model);
     }
     this.counters.invalidationsSent++;
-    this.deliver({ kind: 'invalidate', model, keys: 'all', sentAt: Date.now() });
+    this.deliver({ kind: 'invalidate', model, keys: 'all', sentAt: Date.now(), local: true });
     return Promise.resolve();
   }
 

@@ -69,6 +69,8 @@ interface Wire {
   m: string | null;
   k: Key[] | 'all';
   t: number;
+  /** The sending store's id. */
+  o: string;
 }
 
 interface Pending {
@@ -95,6 +97,7 @@ export class RedisSharedStore implements SharedStore {
   private readonly generations = new Map<string, number>();
   private pendingKeys = 0;
   private channelLost = false;
+  private readonly id = randomUUID();
   private closed = false;
 
   constructor(options: RedisStoreOptions, testing: SharedStoreTestingOptions = {}) {
@@ -265,7 +268,7 @@ export class RedisSharedStore implements SharedStore {
       );
     }
     if (done.some((r) => r === undefined)) return false;
-    const wire: Wire = { m: model ?? null, k: keys === 'all' ? 'all' : [...keys], t: Date.now() };
+    const wire: Wire = { m: model ?? null, k: keys === 'all' ? 'all' : [...keys], t: Date.now(), o: this.id };
     if ((await this.attempt(this.client.publish(this.channel, JSON.stringify(wire)))) === undefined) return false;
     this.counters.invalidationsSent++;
     return true;
@@ -344,7 +347,8 @@ export class RedisSharedStore implements SharedStore {
     this.counters.invalidationsReceived++;
     this.counters.invalidationLatencyTotalMs += latency;
     this.counters.invalidationLatencyMaxMs = Math.max(this.counters.invalidationLatencyMaxMs, latency);
-    this.deliver({ kind: 'invalidate', model: wire.m ?? undefined, keys: wire.k, sentAt: wire.t });
+    const local = wire.o === this.id;
+    this.deliver({ kind: 'invalidate', model: wire.m ?? undefined, keys: wire.k, sentAt: wire.t, local });
   }
 
   private deliver(message: SharedMessage): void {

@@ -52,6 +52,8 @@ export type SharedMessage =
       readonly keys: readonly Key[] | 'all';
       /** Date.now() of the sender when it published (latency = receive time - sentAt). */
       readonly sentAt: number;
+      /** Sent through this store object (this process), rather than by another one. */
+      readonly local: boolean;
     }
   | { readonly kind: 'reset'; readonly reason: 'disconnected' | 'reconnected' };
 
