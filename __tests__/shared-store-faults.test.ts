@@ -86,4 +86,24 @@ if (!canRun && process.env.REQUIRE_REDIS !== '1') {
       await eventually(async () => (await store.getMany('partner', [2])).hits.size === 1);
     });
   });
+
+  describe('shared store with no Redis at all', () => {
+    it('opens, and every call resolves: bypasses, refusals, queued invalidations', async () => {
+      const store = new RedisSharedStore({ connection: 'redis://127.0.0.1:6393', commandTimeoutMs: 200 });
+      try {
+        await store.ready();
+        const found = await store.getMany('partner', [1, 'a']);
+        expect(found.hits.size + found.leases.size).toBe(0);
+        expect(await store.putMany('partner', [{ key: 1, entry: { name: 'x' }, lease: '0.0/x' }])).toBe(0);
+        const lock = await store.lock('partner', [1]);
+        await store.invalidate('partner', [1], lock);
+        await store.invalidateAll('partner');
+        expect(store.pendingInvalidations).toBe(2);
+        expect(store.stats()).toMatchObject({ hits: 0, misses: 0, bypasses: 2, puts: 0, putsRefused: 1 });
+        expect(store.stats().errors).toBeGreaterThan(0);
+      } finally {
+        await store.close();
+      }
+    });
+  });
 }

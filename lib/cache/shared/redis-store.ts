@@ -133,9 +133,13 @@ export class RedisSharedStore implements SharedStore {
     return this.epochValue;
   }
 
-  /** Resolves once the subscriber listens (or the first attempt failed): invalidations from then on are heard. */
+  /**
+   * Resolves once the subscriber listens (invalidations from then on are heard), or its
+   * first connection attempt failed (then subscribers hear a reset when it listens).
+   */
   ready(): Promise<void> {
-    return this.subscribed;
+    const failed = new Promise<void>((resolve) => this.subscriber.once('error', () => resolve()));
+    return Promise.race([this.subscribed, failed]);
   }
 
   async getMany(model: string, keys: readonly Key[]): Promise<Lookup> {
