@@ -134,12 +134,19 @@ export class RedisSharedStore implements SharedStore {
   }
 
   /**
-   * Resolves once the subscriber listens (invalidations from then on are heard), or its
-   * first connection attempt failed (then subscribers hear a reset when it listens).
+   * Resolves once both connections are up and the subscriber listens (invalidations
+   * from then on are heard), or a first connection attempt failed (calls then resolve
+   * as bypasses, and subscribers hear a reset when the subscriber listens). Until then
+   * calls may answer bypass: the store does not queue commands.
    */
   ready(): Promise<void> {
-    const failed = new Promise<void>((resolve) => this.subscriber.once('error', () => resolve()));
-    return Promise.race([this.subscribed, failed]);
+    const failed = (client: Client) => new Promise<void>((resolve) => client.once('error', () => resolve()));
+    const up = (client: Client) =>
+      client.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    const listening = Promise.race([this.subscribed, failed(this.subscriber)]);
+    return Promise.all([listening, Promise.race([up(this.client), failed(this.client)])]).then(() => undefined);
   }
 
   async getMany(model: string, keys: readonly Key[]): Promise<Lookup> {
