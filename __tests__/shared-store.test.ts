@@ -1,6 +1,7 @@
 import { execFile } from 'child_process';
 import * as path from 'path';
 import { promisify } from 'util';
+import fc from 'fast-check';
 import Redis, { Cluster } from 'ioredis';
 import { MemorySharedStore } from '../lib/cache/shared/memory-store';
 import { recordKeys } from '../lib/cache/shared/naming';
@@ -381,5 +382,42 @@ describe('in-process shared store', () => {
     now += 2;
     expect(await missThenPut(store, 'partner', 51, { key: 51 })).toBe(1);
     expect(store.size).toBe(2); // 50 and 51
+  });
+});
+
+describe('shared store key names', () => {
+  const keyArb = fc.oneof(
+    fc.integer(),
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom('{', '}', '}{', '{a}', ':', 'a:b', '\uD800', '\uDBFF', '\uFFFD'),
+  );
+  const modelArb = fc.oneof(
+    fc.constantFrom('partner', 'res.users', 'a{b}', 'a:b', '', '\uD800', '\uFFFD'),
+    fc.string({ unit: 'binary' }),
+  );
+
+  it('have exactly one hash tag, made of safe characters, whatever the model and key hold', () => {
+    fc.assert(
+      fc.property(modelArb, keyArb, (model, key) => {
+        for (const name of Object.values(recordKeys('proxorm', model, key))) {
+          expect(name.split('{')).toHaveLength(2);
+          expect(name.split('}')).toHaveLength(2);
+          expect(/^proxorm:\{[A-Za-z0-9_.~-]+:[ns][A-Za-z0-9_-]*\}:[elk]$/.test(name)).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('never give two records one name', () => {
+    // Lone surrogates too (UTF-8 would turn each into U+FFFD).
+    const odd = ['\uD800', '\uDBFF', '\uFFFD', '1'];
+    const names = odd.flatMap((m) => [...odd, 1].map((k) => recordKeys('p', m, k).entry));
+    expect(new Set(names).size).toBe(names.length);
+    fc.assert(
+      fc.property(modelArb, keyArb, modelArb, keyArb, (m1, k1, m2, k2) => {
+        fc.pre(m1 !== m2 || k1 !== k2);
+        expect(recordKeys('p', m1, k1).entry).not.toBe(recordKeys('p', m2, k2).entry);
+      }),
+    );
   });
 });

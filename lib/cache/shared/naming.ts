@@ -18,14 +18,19 @@ export interface RecordKeys {
 
 const PLAIN = /^[A-Za-z0-9_.-]+$/;
 
-/** A model name as is when plain, else `~` + base64url of its UTF-8. */
+/** A model name as is when plain, else `~` + its code units in base64url. */
 export function encodeModel(model: string): string {
-  return PLAIN.test(model) ? model : `~${Buffer.from(model, 'utf8').toString('base64url')}`;
+  return PLAIN.test(model) ? model : `~${units(model)}`;
 }
 
-/** An integer key in decimal (`n42`), a string key as base64url of its UTF-8 (`s...`). */
+/** An integer key in decimal (`n42`), a string key as its code units in base64url (`s...`). */
 export function encodeKey(key: Key): string {
-  return typeof key === 'number' ? `n${key}` : `s${Buffer.from(key, 'utf8').toString('base64url')}`;
+  return typeof key === 'number' ? `n${key}` : `s${units(key)}`;
+}
+
+// UTF-16 code units, not UTF-8: lossless for any string (UTF-8 turns every lone surrogate into U+FFFD).
+function units(text: string): string {
+  return Buffer.from(text, 'utf16le').toString('base64url');
 }
 
 export function recordKeys(prefix: string, model: string, key: Key): RecordKeys {
