@@ -329,6 +329,37 @@ describeEachStore(
         `[${kit.backend}] invalidation latency (other process): ${store.stats().invalidationLatencyMaxMs} ms`,
       );
     });
+
+    it('delivers a stream of invalidations from another process, every one, with latency p50/p99 measured', async () => {
+      const [store] = await kit.open(1);
+      const latencies: number[] = [];
+      store.subscribe((m) => {
+        if (m.kind === 'invalidate') latencies.push(Date.now() - m.sentAt);
+      });
+      const child = path.join(__dirname, 'helpers', 'shared-store-child.ts');
+      const count = 200;
+      await run(
+        process.execPath,
+        [
+          '-r',
+          'ts-node/register/transpile-only',
+          child,
+          JSON.stringify(kit.connection),
+          (store as RedisSharedStore).prefix,
+          'partner',
+          JSON.stringify([1]),
+          String(count),
+        ],
+        { cwd: path.resolve(__dirname, '..'), timeout: 60_000 },
+      );
+      await eventually(() => latencies.length === count, 5000);
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const p50 = sorted[Math.floor(count * 0.5)];
+      const p99 = sorted[Math.floor(count * 0.99)];
+      console.log(`[${kit.backend}] invalidation latency across processes over ${count}: p50 ${p50} ms, p99 ${p99} ms`);
+      expect(p99).toBeLessThan(1000);
+      expect(store.stats().invalidationsReceived).toBe(count);
+    });
   },
   ['redis', 'cluster'],
 );
