@@ -56,6 +56,7 @@ describe('lib layout', () => {
       record: 4,
       session: 3,
       query: 2,
+      cache: 2.5,
       db: 1,
       model: 0,
       'errors.ts': -1,
