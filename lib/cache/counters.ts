@@ -1,0 +1,44 @@
+import { emptyModelCacheStats, type CacheLevel, type LevelStats, type ModelCacheStats } from './store';
+
+/** The live counters of one cache level, per model; `snapshot` copies them for `env.stats`. */
+export class LevelCounters {
+  private readonly byModel = new Map<string, ModelCacheStats>();
+
+  /** The counters of `model` (created at its first event). */
+  of(model: string): ModelCacheStats {
+    let c = this.byModel.get(model);
+    if (c === undefined) this.byModel.set(model, (c = emptyModelCacheStats()));
+    return c;
+  }
+
+  /** Models with counters so far. */
+  models(): IterableIterator<string> {
+    return this.byModel.keys();
+  }
+
+  snapshot(): LevelStats {
+    const total = emptyModelCacheStats();
+    const byModel: Record<string, ModelCacheStats> = {};
+    for (const [model, c] of this.byModel) {
+      byModel[model] = { ...c };
+      for (const k of COUNTERS) total[k] += c[k];
+    }
+    return { total, byModel };
+  }
+
+  reset(): void {
+    this.byModel.clear();
+  }
+}
+
+const COUNTERS = Object.keys(emptyModelCacheStats()) as (keyof ModelCacheStats)[];
+
+/**
+ * One line per model of a level, for a log: `l1 customer hits=10 misses=2 ...`. Model
+ * names and counts only, never keys or values.
+ */
+export function levelStatsText(level: CacheLevel, stats: LevelStats): string[] {
+  return Object.entries(stats.byModel).map(
+    ([model, c]) => `${level} ${model} ${COUNTERS.map((k) => `${k}=${c[k]}`).join(' ')}`,
+  );
+}
