@@ -3,11 +3,18 @@ import { emptyModelCacheStats, type CacheLevel, type LevelStats, type ModelCache
 /** The live counters of one cache level, per model; `snapshot` copies them for `env.stats`. */
 export class LevelCounters {
   private readonly byModel = new Map<string, ModelCacheStats>();
+  // The last model asked for: a loop counts one model's hits over and over, and this
+  // spares each field read a map lookup.
+  private lastModel: string | undefined;
+  private last: ModelCacheStats | undefined;
 
   /** The counters of `model` (created at its first event). */
   of(model: string): ModelCacheStats {
+    if (model === this.lastModel) return this.last!;
     let c = this.byModel.get(model);
     if (c === undefined) this.byModel.set(model, (c = emptyModelCacheStats()));
+    this.lastModel = model;
+    this.last = c;
     return c;
   }
 
@@ -28,6 +35,7 @@ export class LevelCounters {
 
   reset(): void {
     this.byModel.clear();
+    this.lastModel = this.last = undefined;
   }
 }
 
