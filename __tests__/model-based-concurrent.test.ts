@@ -14,7 +14,7 @@ import {
   type Environment,
   type RecordSet,
 } from '../lib';
-import { GONE, MISS } from '../lib/session/layer';
+import { GONE, MISS } from '../lib/cache/layer';
 import { describeEachDatabase, type TestDatabase } from './helpers/databases';
 import { mulberry32 } from './helpers/prng';
 import { mariadbLockMonitor, SeededScheduler, type LockMonitor } from './helpers/seeded-scheduler';
@@ -843,7 +843,7 @@ async function runSeed(
         if (failed) return;
         touch(c, ACC, ids);
         // The children's ids: what this scope's cache layer holds for their (unique) amounts.
-        const layer = c.env.session.scope().layer;
+        const layer = c.env.session.scope().cache;
         const children = childAmounts.map((amounts) =>
           amounts.map((amount) => {
             // (From 1: SQLite gives the ids of rolled-back inserts again.)

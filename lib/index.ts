@@ -1,6 +1,13 @@
 import 'reflect-metadata';
 
-export { Model, Field, type ModelOptions, type ModelDecorator, type FieldDecorator } from './model/decorators';
+export {
+  Model,
+  Field,
+  type ModelOptions,
+  type ModelCacheOptions,
+  type ModelDecorator,
+  type FieldDecorator,
+} from './model/decorators';
 export type {
   FieldType,
   BaseFieldOptions,
@@ -26,9 +33,19 @@ export {
   type DefinedFields,
   type DefinedInstance,
 } from './record/define-model';
-export { Environment, type EnvironmentConfig, type TransactionOptions } from './env/environment';
+export { Environment, type EnvironmentConfig, type EnvironmentStats, type TransactionOptions } from './env/environment';
+export type { CacheOptions } from './cache/options';
+export type { LevelStats, ModelCacheStats, CacheLevel } from './cache/store';
 export type { Stats } from './session/stats';
-export type { EnvironmentEvents, StatementStartEvent, StatementEndEvent, ListenOptions } from './db/events';
+export type {
+  EnvironmentEvents,
+  StatementStartEvent,
+  StatementEndEvent,
+  CacheLoadEvent,
+  CacheEvictEvent,
+  CacheInvalidateEvent,
+  ListenOptions,
+} from './db/events';
 export type { LogOption } from './env/log';
 export type { SyncReport } from './db/schema-sync';
 export type { DatabaseConfig, SqliteConfig, MysqlConfig } from './db/database';

@@ -1,4 +1,4 @@
-import { Environment, type EnvironmentConfig, type ModelClass } from '../../lib';
+import { Environment, type CacheOptions, type EnvironmentConfig, type ModelClass } from '../../lib';
 
 /**
  * Runs a suite once on embedded SQLite and once on MariaDB. The MariaDB half needs
@@ -10,6 +10,8 @@ export interface OpenOptions {
   prefetch?: boolean;
   /** The Environment's models (Environment.open's `models`; default: every registered model). */
   models?: readonly ModelClass<unknown>[];
+  /** Environment.open's `cache` (size cap, TTL). */
+  cache?: CacheOptions;
 }
 
 export interface TestDatabase {
@@ -67,7 +69,7 @@ function sqlite(): TestDatabase {
     name: 'sqlite',
     config: {},
     async open(options = {}) {
-      const env = await Environment.open({ prefetch: options.prefetch, models: options.models });
+      const env = await Environment.open({ prefetch: options.prefetch, models: options.models, cache: options.cache });
       await env.sync();
       return env;
     },
@@ -100,7 +102,12 @@ function mariadb(url: string): TestDatabase {
 
 /** Opens `config`'s database, drops every table, and syncs the Environment's models. */
 async function openEmpty(config: EnvironmentConfig, options: OpenOptions): Promise<Environment> {
-  const env = await Environment.open({ ...config, prefetch: options.prefetch, models: options.models });
+  const env = await Environment.open({
+    ...config,
+    prefetch: options.prefetch,
+    models: options.models,
+    cache: options.cache,
+  });
   await dropAllTables(env);
   await env.sync();
   return env;

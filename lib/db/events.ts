@@ -3,8 +3,7 @@
  * an event map. A fork's bus forwards to its parent's, so a listener on an Environment
  * also hears its forks (and `log` given to open() covers the whole pool).
  *
- * Later capabilities (cache events: load, evict, invalidate) add their events to
- * EnvironmentEvents and emit them on the same bus.
+ * The cache (lib/cache/) emits its events (load, evict, invalidate) on the same bus.
  */
 
 /** Where a statement ran; `E` is the Environment class (the bus lives below it). */
@@ -45,15 +44,60 @@ export interface StatementEndEvent<E = unknown> extends StatementStartEvent<E> {
   readonly error?: string;
 }
 
+/** A load put records into a cache level. Model names and counts only: never keys or values. */
+export interface CacheLoadEvent<E = unknown> {
+  readonly env: E;
+  readonly level: 'l1' | 'l2';
+  readonly model: string;
+  /** Records the load brought (values or missing marks), stored or not. */
+  readonly count: number;
+}
+
+/**
+ * A cache level dropped records without their being changed: 'lru' to stay under its
+ * size cap, 'ttl' because their time to live passed. Drops of one model and reason
+ * within one turn of the event loop are reported as one event.
+ */
+export interface CacheEvictEvent<E = unknown> {
+  readonly env: E;
+  readonly level: 'l1' | 'l2';
+  readonly model: string;
+  readonly count: number;
+  readonly reason: 'lru' | 'ttl';
+}
+
+/**
+ * A cache level forgot records because they (may have) changed: `keys` records of
+ * `model`, or 'all' of it; `model` undefined: everything. `source`: 'local' when this
+ * Environment asked (clearCache, invalidateRecord, a commit whose outcome is unknown),
+ * 'remote' when another process's commit did.
+ */
+export interface CacheInvalidateEvent<E = unknown> {
+  readonly env: E;
+  readonly level: 'l1' | 'l2';
+  readonly model: string | undefined;
+  readonly keys: number | 'all';
+  readonly source: 'local' | 'remote';
+}
+
 /** Every event of `env.on`, by name. */
 export interface EnvironmentEvents<E = unknown> {
   'statement:start': StatementStartEvent<E>;
   'statement:end': StatementEndEvent<E>;
+  'cache:load': CacheLoadEvent<E>;
+  'cache:evict': CacheEvictEvent<E>;
+  'cache:invalidate': CacheInvalidateEvent<E>;
 }
 
 export type EventName = keyof EnvironmentEvents;
 
-export const EVENT_NAMES: readonly EventName[] = ['statement:start', 'statement:end'];
+export const EVENT_NAMES: readonly EventName[] = [
+  'statement:start',
+  'statement:end',
+  'cache:load',
+  'cache:evict',
+  'cache:invalidate',
+];
 
 export interface ListenOptions {
   /** Give this listener the statement's bound values (`bindings`). Default false: values stay out of traces. */

@@ -10,11 +10,13 @@ import type { ModelSchema } from '../model/schema';
 import { modelApi, type ModelApi } from '../record/model-api';
 import type { ModelClass } from '../record/types';
 import { defaultSession, isDefaultSession, setDefaultSession } from '../session/default';
-import type { Layer } from '../session/layer';
+import type { Layer } from '../cache/layer';
+import { levelStatsText } from '../cache/counters';
+import { checkCacheOptions, retentionPolicy, type CacheOptions } from '../cache/options';
+import type { LevelStats } from '../cache/store';
 import { Session, type SharedPool } from '../session/session';
 import type { TransactionFrame } from '../session/scope';
 import type { Stats } from '../session/stats';
-import { emptyStats } from '../session/stats';
 import { attachLogging, checkLogOption, type LogOption } from './log';
 
 export type EnvironmentConfig = DatabaseConfig & {
@@ -40,10 +42,24 @@ export type EnvironmentConfig = DatabaseConfig & {
    * the statement's end event. Lines carry placeholders, never values. README "Seeing the SQL".
    */
   log?: LogOption<Environment>;
+  /**
+   * The record cache's size cap and expiry, for this Environment and each of its forks
+   * (each fork has its own cache under the same policy): `{ maxRecords, ttl }`.
+   * Default: no cap, no TTL. README "Cache size and expiry".
+   */
+  cache?: CacheOptions;
 };
 
 /** The options of open() that are the Environment's own (the rest are the database's). */
-const ENVIRONMENT_OPTIONS: readonly string[] = ['prefetch', 'queryTimeout', 'models', 'log'];
+const ENVIRONMENT_OPTIONS: readonly string[] = ['prefetch', 'queryTimeout', 'models', 'log', 'cache'];
+
+/** `env.stats`: the flat counters, and the cache's per level and per model. */
+export interface EnvironmentStats extends Stats {
+  readonly cache: {
+    /** This Environment's own cache (a fork's is its own). */
+    readonly l1: LevelStats;
+  };
+}
 
 export interface TransactionOptions {
   /**
@@ -92,15 +108,17 @@ export class Environment {
         `Environment.open: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (allowed: ${[...ENVIRONMENT_OPTIONS, ...allowed].join(', ')})`,
       );
     }
-    const { prefetch = true, queryTimeout = 0, models: classes, log, ...dbConfig } = config;
+    const { prefetch = true, queryTimeout = 0, models: classes, log, cache, ...dbConfig } = config;
     if (typeof prefetch !== 'boolean') throw new ValidationError('Environment.open: "prefetch" must be a boolean');
     if (!Number.isSafeInteger(queryTimeout) || queryTimeout < 0)
       throw new ValidationError('Environment.open: "queryTimeout" must be a non-negative integer (ms)');
     checkLogOption(log);
+    const cacheOptions = checkCacheOptions(cache);
     const models = ModelSet.of(classes); // checked before a connection is made
+    const retention = retentionPolicy(cacheOptions, models.schemas);
     const db = await openDatabase(dbConfig);
     const env = new Environment(
-      { db, queryTimeout, models, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>() },
+      { db, queryTimeout, models, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>(), retention },
       prefetch,
       true,
     );
@@ -138,13 +156,22 @@ export class Environment {
     return this.session.knex() as Knex;
   }
 
-  /** A snapshot of this Environment's counters. */
-  get stats(): Stats {
-    return { ...this.session.stats };
+  /**
+   * A snapshot of this Environment's counters: the flat ones (`queries`, `hits`, ...)
+   * and `cache.l1.byModel[model]` (hits, misses, loads, puts, evictions, expirations,
+   * invalidations), with their sums in `cache.l1.total`.
+   */
+  get stats(): EnvironmentStats {
+    return { ...this.session.stats, cache: { l1: this.session.l1.counters.snapshot() } };
+  }
+
+  /** The cache counters as text, one line per level and model (`l1 customer hits=... misses=...`), for a log. */
+  statsText(): string {
+    return levelStatsText('l1', this.session.l1.counters.snapshot()).join('\n');
   }
 
   resetStats(): void {
-    Object.assign(this.session.stats, emptyStats());
+    this.session.resetStats();
   }
 
   /** @internal The committed-state cache layer (tests look into it). */
@@ -180,7 +207,8 @@ export class Environment {
 
   /**
    * Listens to an event of this Environment and of its forks: 'statement:start' and
-   * 'statement:end' (see StatementStartEvent / StatementEndEvent). Returns the function
+   * 'statement:end' (see StatementStartEvent / StatementEndEvent), 'cache:load',
+   * 'cache:evict' and 'cache:invalidate' (CacheLoadEvent, ...). Returns the function
    * that stops listening. Bound values reach the listener only with
    * `{ includeValues: true }`. A listener that throws never affects the statement: the
    * first error of each listener is reported as a process warning (PROXORM_LISTENER_ERROR).

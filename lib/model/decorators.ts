@@ -37,9 +37,27 @@ export interface ModelOptions {
    * create / write / unlink on it are a ValidationError, and nothing references it by FK.
    */
   readonly?: boolean;
+  /**
+   * How this model's records are cached: `ttl`, how long (ms) a record's cached values
+   * serve reads before they are loaded again; it overrides the Environment's
+   * `cache.ttl`, and 0 means no TTL for this model (README "Cache size and expiry").
+   */
+  cache?: ModelCacheOptions;
 }
 
-export const MODEL_OPTION_KEYS: readonly string[] = ['name', 'table', 'order', 'primaryKey', 'naming', 'readonly'];
+export interface ModelCacheOptions {
+  ttl?: number;
+}
+
+export const MODEL_OPTION_KEYS: readonly string[] = [
+  'name',
+  'table',
+  'order',
+  'primaryKey',
+  'naming',
+  'readonly',
+  'cache',
+];
 
 /** A class decorator, for either decorator proposal. */
 export interface ModelDecorator {
@@ -90,6 +108,7 @@ export function defineSchema(target: ClassRef, arg: string | ModelOptions): void
   if (naming !== undefined && !NAMINGS.includes(naming))
     throw new SchemaError(`@Model "${name}": naming must be one of ${NAMINGS.map((n) => `'${n}'`).join(', ')}`);
   if (typeof readonly !== 'boolean') throw new SchemaError(`@Model "${name}": option "readonly" must be a boolean`);
+  const cache = modelCacheOptions(name, options.cache);
 
   const primaryKey = parsePrimaryKey(name, options.primaryKey, (c) => IDENTIFIER.test(c));
   const fields = new Map<string, FieldDef>();
@@ -111,6 +130,7 @@ export function defineSchema(target: ClassRef, arg: string | ModelOptions): void
     fields,
     cls: target,
     readonly,
+    cache,
     primaryKey,
     idField: keyField(primaryKey),
     prefetchFields: [...fields.values()].filter((f) => f.prefetch && isColumn(f)),
@@ -119,4 +139,15 @@ export function defineSchema(target: ClassRef, arg: string | ModelOptions): void
   parseOrder(schema, order, (msg) => new SchemaError(`@Model "${name}": bad order: ${msg}`));
   checkClassMembers(name, target);
   registerModel(schema);
+}
+
+function modelCacheOptions(name: string, value: unknown): ModelSchema['cache'] {
+  if (value === undefined) return { ttl: undefined };
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new SchemaError(`@Model "${name}": option "cache" must be an object ({ ttl })`);
+  checkKeys(`@Model "${name}": option "cache"`, value, ['ttl']);
+  const { ttl } = value as { ttl?: unknown };
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 0))
+    throw new SchemaError(`@Model "${name}": "cache.ttl" must be a non-negative integer (ms; 0: no TTL)`);
+  return { ttl };
 }

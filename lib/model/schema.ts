@@ -28,6 +28,8 @@ export interface ModelSchema {
   readonly cls: ClassRef;
   /** A view or a table the app must not write: never synced, never written (model/writable.ts). */
   readonly readonly: boolean;
+  /** `ttl`: ms a cached record of this model lives (0: no TTL; undefined: the Environment's). */
+  readonly cache: { readonly ttl: number | undefined };
 }
 
 /**

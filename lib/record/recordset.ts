@@ -4,7 +4,7 @@ import { MissingError, ProxormError, SingletonError, ValidationError } from '../
 import { isX2many, type FieldDef } from '../model/field-types';
 import { targetOf } from '../model/relations';
 import type { LoadMode } from '../session/loader';
-import { GONE, MISS } from '../session/layer';
+import { GONE, MISS } from '../cache/layer';
 import { relatedSet, type PrefetchSource } from '../session/prefetch-set';
 import type { Scope } from '../session/scope';
 import type { Session } from '../session/session';
@@ -84,7 +84,7 @@ export class RecordSetBase<M> {
     const found = await this.session.observing(async (since) => {
       const ids = await existingIds(scope.executor, this.schema, [...new Set(this.ids)]);
       const gone = this.ids.filter((id) => !ids.has(id));
-      if (gone.length) scope.layer.fillMissing(this.model, gone, since);
+      if (gone.length) scope.cache.putMany(this.model, { fields: [], keys: [], columns: [], missing: gone }, since);
       return ids;
     });
     return this.derive(this.ids.filter((id) => found.has(id)));
@@ -113,11 +113,11 @@ export class RecordSetBase<M> {
   ): Promise<Pick<DictValues<M>, F>> {
     const id = this.ids[this.ensureSingle('toDict')];
     const defs = this.fieldDefs(fields, 'toDict', [...this.schema.fields.values()]);
-    const layer = this.session.scope().layer;
-    const cached = defs.map((f) => layer.get(this.model, f.name, id));
+    const cache = this.session.scope().cache;
+    const cached = defs.map((f) => cache.get(this.model, f.name, id));
     if (!options.display && cached.every((v) => v !== MISS && v !== GONE)) {
       // Everything cached (the common case inside a loop): no promise per field.
-      this.session.stats.hits += defs.length;
+      this.session.hit(this.model, defs.length);
       const out: Record<string, unknown> = {};
       defs.forEach((f, i) => (out[f.name] = dictValue(f, cached[i])));
       return out as Pick<DictValues<M>, F>;
@@ -140,19 +140,19 @@ export class RecordSetBase<M> {
     const defs = this.fieldDefs(fields, 'read', [...this.schema.fields.values()]);
     const scope = this.session.scope();
     await this.session.loader.prefetch(this.schema, this.ids, defs, scope);
-    const gone = this.ids.filter((id) => scope.layer.isMissing(this.model, id));
+    const gone = this.ids.filter((id) => scope.cache.isMissing(this.model, id));
     if (gone.length) throw new MissingError(this.model, gone);
     const rows: Record<string, unknown>[] = [];
     for (const id of this.ids) {
       const row: Record<string, unknown> = { id };
       for (const f of defs) {
-        const v = scope.layer.get(this.model, f.name, id);
+        const v = scope.cache.get(this.model, f.name, id);
         // Not filled (changed while the load ran, or a cell that does not decode): read it alone.
         row[f.name] = dictValue(
           f,
           v === MISS || v === GONE
             ? await this.readValue(f, id, isX2many(f) ? 'relation' : 'fields')
-            : (this.session.stats.hits++, v),
+            : (this.session.hit(this.model, 1), v),
         );
       }
       rows.push(row);
@@ -309,10 +309,10 @@ export class RecordSetBase<M> {
     } catch (e) {
       return Promise.reject(e); // closed: a read is a promise, so it fails as one
     }
-    const value = scope.layer.get(this.model, field.name, id);
+    const value = scope.cache.get(this.model, field.name, id);
     if (value === GONE) return Promise.reject(new MissingError(this.model, [id]));
     if (value !== MISS) {
-      this.session.stats.hits++;
+      this.session.hit(this.model, 1);
       return Promise.resolve(readable(field, value));
     }
     return this.session.loader
@@ -448,16 +448,16 @@ function recordClassOf(cls: ClassRef): RecordClass {
  */
 function cachedRow<M>(set: RecordSetBase<M>, id: KeyOf<M>): CachedRow<M> {
   const row: Record<string, unknown> = { id };
-  let layer;
+  let cache;
   try {
-    layer = set.session.scope().layer;
+    cache = set.session.scope().cache;
   } catch (e) {
     // Closed, or logged from a transaction that ended: no cache to show from here.
     if (e instanceof ProxormError) return row as CachedRow<M>;
     throw e;
   }
   for (const f of set.schema.fields.values()) {
-    const v = layer.get(set.schema.name, f.name, id);
+    const v = cache.get(set.schema.name, f.name, id);
     if (v !== MISS && v !== GONE) row[f.name] = dictValue(f, v);
   }
   return row as CachedRow<M>;

@@ -59,12 +59,12 @@ export async function writeRecords(
         );
       }
       for (const [field, value] of columns)
-        for (const id of unique) scope.layer.put(schema.name, field.name, id, value);
+        for (const id of unique) scope.cache.layer.put(schema.name, field.name, id, value);
       const time = session.clock.tick();
-      scope.layer.touch(schema.name, unique, time);
+      scope.cache.layer.touch(schema.name, unique, time);
       afterMany2oneChange(
         session.models,
-        scope.layer,
+        scope.cache.layer,
         schema,
         [...columns.keys()].filter((f) => f.type === 'many2one'),
         time,
@@ -83,8 +83,8 @@ export async function unlinkRecords(session: Session, schema: ModelSchema, ids: 
   await session.atomic(async (scope) => {
     await deleteRows(scope.executor, schema, unique);
     const time = session.clock.tick();
-    scope.layer.markMissing(schema.name, unique, time);
-    afterUnlink(session.models, scope.layer, schema, time);
+    scope.cache.layer.markMissing(schema.name, unique, time);
+    afterUnlink(session.models, scope.cache.layer, schema, time);
   });
 }
 
@@ -102,13 +102,13 @@ async function insertAll(
   const ids = await insertRows(scope.executor, schema, columnRows);
   const time = session.clock.tick();
   // A key the database reuses, or a caller's key of a row deleted behind the cache's back: forget what was known of it.
-  scope.layer.invalidate(schema.name, ids, time);
+  scope.cache.layer.invalidate(schema.name, ids, time);
   for (const field of schema.columnFields)
-    columnRows.forEach((row, i) => scope.layer.put(schema.name, field.name, ids[i], row.values.get(field)));
-  scope.layer.touch(schema.name, ids, time);
+    columnRows.forEach((row, i) => scope.cache.layer.put(schema.name, field.name, ids[i], row.values.get(field)));
+  scope.cache.layer.touch(schema.name, ids, time);
   afterMany2oneChange(
     session.models,
-    scope.layer,
+    scope.cache.layer,
     schema,
     schema.columnFields.filter((f) => f.type === 'many2one'),
     time,
@@ -183,10 +183,10 @@ async function applyX2many(
         await insertAll(session, scope, target, rows);
       }
     }
-    for (const [id, parent] of moved) scope.layer.put(target.name, inverse.name, id, parent);
+    for (const [id, parent] of moved) scope.cache.layer.put(target.name, inverse.name, id, parent);
     const time = session.clock.tick();
-    scope.layer.touch(target.name, moved.keys(), time);
-    afterMany2oneChange(session.models, scope.layer, target, [inverse], time);
+    scope.cache.layer.touch(target.name, moved.keys(), time);
+    afterMany2oneChange(session.models, scope.cache.layer, target, [inverse], time);
     return;
   }
   const rel = relationOf(schema, field);
@@ -209,5 +209,5 @@ async function applyX2many(
       rel,
       parents.flatMap((p) => link.map((t) => [p, t] as const)),
     );
-  afterLinksChange(session.models, scope.layer, schema, field, session.clock.tick());
+  afterLinksChange(session.models, scope.cache.layer, schema, field, session.clock.tick());
 }

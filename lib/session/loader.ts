@@ -5,8 +5,9 @@ import type { ModelSchema } from '../model/schema';
 import { parseOrder } from '../model/order';
 import { inverseOf, relationOf, targetOf } from '../model/relations';
 import { CHUNK, loadMany2many, loadOne2many, loadRows } from '../query/statements';
-import type { Clock } from './clock';
-import { GONE, MISS, type Layer } from './layer';
+import type { Clock } from '../cache/clock';
+import type { L1Store } from '../cache/l1';
+import { GONE, MISS } from '../cache/layer';
 import { membersOf, type PrefetchSource } from './prefetch-set';
 import type { Scope } from './scope';
 import type { Stats } from './stats';
@@ -59,10 +60,13 @@ interface Batch {
  * A position in a prefetch set's members: every member before it was looked at. Valid
  * while no values of the model were dropped from the layer, and while the set's
  * members are the same list (a RelatedSet rebuilds them when its parents' lists change).
+ * Records the cache evicted (its cap, a TTL) do not invalidate it: `evictions` is the
+ * layer's count when the cursor last wrapped around (see topUp).
  */
 interface Cursor {
   pos: number;
   generation: number;
+  evictions: number;
   members: readonly Key[];
 }
 
@@ -81,7 +85,7 @@ export class Loader {
   private readonly pending = new Map<Scope, Map<string, Batch>>();
   private readonly inFlight = new Map<Scope, Map<string, Set<InFlight>>>();
   /** Where the last top-up over a prefetch set (for a set of fields, in a cache layer) stopped. */
-  private readonly cursors = new WeakMap<Layer, WeakMap<object, Map<string, Cursor>>>();
+  private readonly cursors = new WeakMap<L1Store, WeakMap<object, Map<string, Cursor>>>();
 
   constructor(
     private readonly stats: Stats,
@@ -117,7 +121,8 @@ export class Loader {
     mode: LoadMode,
   ): Promise<unknown> {
     this.stats.misses++;
-    if (scope.layer.isMissing(schema.name, id)) return Promise.reject(new MissingError(schema.name, [id]));
+    scope.cache.miss(schema.name);
+    if (scope.cache.isMissing(schema.name, id)) return Promise.reject(new MissingError(schema.name, [id]));
     for (const running of this.inFlight.get(scope)?.get(schema.name) ?? []) {
       if (running.ids.has(id) && running.fields.has(field))
         return running.done.then(() => this.valueAfterLoad(schema, field, id, scope, running.errors));
@@ -153,8 +158,8 @@ export class Loader {
     const lacking = (wanted: readonly FieldDef[]) =>
       [...new Set(ids)].filter(
         (id) =>
-          !scope.layer.isMissing(schema.name, id) &&
-          wanted.some((f) => scope.layer.get(schema.name, f.name, id) === MISS),
+          !scope.cache.isMissing(schema.name, id) &&
+          wanted.some((f) => scope.cache.get(schema.name, f.name, id) === MISS),
       );
     const columns = fields.filter((f) => !isX2many(f));
     if (columns.length) {
@@ -226,21 +231,39 @@ export class Loader {
    * Adds to `chunk` records of the batch's prefetch sets that lack a field asked
    * against their set, resuming each set where the last top-up over it stopped.
    * Returns a function that moves the cursors back to where they were.
+   *
+   * A cursor that reaches the end of its set goes on from the start (once, up to where
+   * this top-up began it) when the cache evicted records of the model since it last
+   * did: a second loop over a set larger than the cap finds its first records evicted
+   * behind the cursor, and loads them 1,000 at a time, as the first loop did.
    */
   private topUp(batch: Batch, chunk: Key[]): () => void {
     const { schema, scope } = batch;
     const inChunk = new Set(chunk);
     const before: Array<[Cursor, number]> = [];
+    const lacks = (names: readonly string[], id: Key) =>
+      !inChunk.has(id) &&
+      !scope.cache.isMissing(schema.name, id) &&
+      names.some((n) => scope.cache.get(schema.name, n, id) === MISS);
     for (const [source, fieldDefs] of batch.prefetchSets) {
       if (inChunk.size >= CHUNK) break;
-      const members = membersOf(source, scope.layer);
+      const members = membersOf(source, scope.cache);
       const names = [...fieldDefs].map((f) => f.name);
-      const cursor = this.cursor(scope.layer, schema.name, source, members, names.join('\u0000'));
-      before.push([cursor, cursor.pos]);
+      const cursor = this.cursor(scope.cache, schema.name, source, members, names.join('\u0000'));
+      const start = cursor.pos;
+      before.push([cursor, start]);
       while (cursor.pos < members.length && inChunk.size < CHUNK) {
         const id = members[cursor.pos++];
-        if (inChunk.has(id) || scope.layer.isMissing(schema.name, id)) continue;
-        if (names.every((n) => scope.layer.get(schema.name, n, id) !== MISS)) continue;
+        if (!lacks(names, id)) continue;
+        inChunk.add(id);
+        chunk.push(id);
+      }
+      const evictions = scope.cache.evictionsOf(schema.name);
+      if (cursor.pos < members.length || inChunk.size >= CHUNK || cursor.evictions === evictions) continue;
+      cursor.evictions = evictions;
+      for (cursor.pos = 0; cursor.pos < start && inChunk.size < CHUNK;) {
+        const id = members[cursor.pos++];
+        if (!lacks(names, id)) continue;
         inChunk.add(id);
         chunk.push(id);
       }
@@ -250,23 +273,24 @@ export class Loader {
     };
   }
 
-  private cursor(layer: Layer, model: string, source: PrefetchSource, members: readonly Key[], key: string): Cursor {
-    let bySource = this.cursors.get(layer);
-    if (!bySource) this.cursors.set(layer, (bySource = new WeakMap()));
+  private cursor(cache: L1Store, model: string, source: PrefetchSource, members: readonly Key[], key: string): Cursor {
+    let bySource = this.cursors.get(cache);
+    if (!bySource) this.cursors.set(cache, (bySource = new WeakMap()));
     let byKey = bySource.get(source);
     if (!byKey) bySource.set(source, (byKey = new Map<string, Cursor>()));
-    const generation = layer.generationOf(model);
+    const generation = cache.generationOf(model);
     let cursor = byKey.get(key);
-    if (!cursor) byKey.set(key, (cursor = { pos: 0, generation, members }));
+    if (!cursor) byKey.set(key, (cursor = { pos: 0, generation, evictions: cache.evictionsOf(model), members }));
     if (cursor.generation !== generation || cursor.members !== members) {
       cursor.pos = 0;
       cursor.generation = generation;
+      cursor.evictions = cache.evictionsOf(model);
       cursor.members = members;
     }
     return cursor;
   }
 
-  /** One load statement: fills the layer with the columns of `ids`, marks missing ids. */
+  /** One load statement: puts the columns of `ids` into the scope's L1, marks missing ids. */
   private run(
     schema: ModelSchema,
     scope: Scope,
@@ -286,11 +310,12 @@ export class Loader {
             bad.set(found[j], values[j] as DataError);
           }
         }
-        scope.layer.fill(schema.name, f.name, found, values, since, bad && ((j) => values[j] instanceof DataError));
       });
       const present = new Set(found);
-      const absent = ids.filter((id) => !present.has(id));
-      if (absent.length) scope.layer.fillMissing(schema.name, absent, since);
+      const skip = errors.size ? (i: number, j: number) => columns[i][j] instanceof DataError : undefined;
+      const names = fields.map((f) => f.name);
+      const missing = ids.filter((id) => !present.has(id));
+      scope.cache.putMany(schema.name, { fields: names, keys: found, columns, missing, skip }, since);
     });
   }
 
@@ -307,15 +332,9 @@ export class Loader {
           ? await loadOne2many(scope.executor, schema, target, inverseOf(schema, field).column, ids, order)
           : await loadMany2many(scope.executor, schema, relationOf(schema, field), target, ids, order);
       const found = [...present];
-      scope.layer.fill(
-        schema.name,
-        field.name,
-        found,
-        found.map((id) => Object.freeze(related.get(id) ?? [])),
-        since,
-      );
-      const absent = ids.filter((id) => !present.has(id));
-      if (absent.length) scope.layer.fillMissing(schema.name, absent, since);
+      const lists = found.map((id) => Object.freeze(related.get(id) ?? []));
+      const missing = ids.filter((id) => !present.has(id));
+      scope.cache.putMany(schema.name, { fields: [field.name], keys: found, columns: [lists], missing }, since);
     });
   }
 
@@ -361,7 +380,7 @@ export class Loader {
   }
 
   private valueAfterLoad(schema: ModelSchema, field: FieldDef, id: Key, scope: Scope, errors: CellErrors): unknown {
-    const value = scope.layer.get(schema.name, field.name, id);
+    const value = scope.cache.get(schema.name, field.name, id);
     if (value === GONE) throw new MissingError(schema.name, [id]);
     if (value !== MISS) return value;
     const bad = errors.get(field.name)?.get(id);

@@ -1,5 +1,6 @@
 import type { Key } from '../model/keys';
-import { MISS, type Layer } from './layer';
+import type { L1Store } from '../cache/l1';
+import { MISS } from '../cache/layer';
 
 /**
  * The records a miss may load along with its own (Odoo's prefetch set): an id list (a
@@ -19,7 +20,7 @@ export class RelatedSet {
   private members: Key[] = [];
   private seen = new Set<Key>();
   private parentPos = 0;
-  private walked: { layer: Layer; generation: number; parents: readonly Key[] } | undefined;
+  private walked: { layer: L1Store; generation: number; parents: readonly Key[] } | undefined;
 
   constructor(
     readonly parent: PrefetchSource,
@@ -33,7 +34,7 @@ export class RelatedSet {
    * layer, or the parents are a new list), the members are computed again from the
    * top, as a new list.
    */
-  extend(layer: Layer): readonly Key[] {
+  extend(layer: L1Store): readonly Key[] {
     const generation = layer.generationOf(this.model);
     const parents = membersOf(this.parent, layer);
     const w = this.walked;
@@ -61,7 +62,7 @@ export class RelatedSet {
   }
 }
 
-export function membersOf(source: PrefetchSource, layer: Layer): readonly Key[] {
+export function membersOf(source: PrefetchSource, layer: L1Store): readonly Key[] {
   return source instanceof RelatedSet ? source.extend(layer) : source;
 }
 

@@ -2,7 +2,7 @@ import type { FieldDef } from '../model/field-types';
 import type { ModelSet } from '../model/model-set';
 import { inverseOf, relationOf } from '../model/relations';
 import type { ModelSchema } from '../model/schema';
-import type { Layer } from './layer';
+import type { Layer } from '../cache/layer';
 
 /**
  * Cache rules for relations: what a change to one model may have changed in the cached

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Executor } from '../db/executor';
 import { DeadlockError, TransactionEndedError, type DatabaseError } from '../errors';
-import { Layer } from './layer';
+import type { L1Store } from '../cache/l1';
 
 /**
  * Where a statement runs and which cache layer its results go to: the pool with the
@@ -11,13 +11,11 @@ import { Layer } from './layer';
  */
 export interface Scope {
   readonly executor: Executor;
-  readonly layer: Layer;
+  /** The L1 cache as this scope sees it (its own layer over those below). */
+  readonly cache: L1Store;
   /** The transaction level, when the scope is one. */
   readonly frame: TransactionFrame | undefined;
 }
-
-/** The layer of an ended level: empty, and nothing below it. */
-const DETACHED = new Layer(undefined);
 
 /**
  * One level of a transaction: the outermost (BEGIN ... COMMIT) or a savepoint.
@@ -34,7 +32,7 @@ const DETACHED = new Layer(undefined);
  *   later statement fails with that error.
  */
 export class TransactionFrame implements Scope {
-  layer: Layer;
+  cache: L1Store;
   readonly root: TransactionFrame;
   executor!: Executor;
   /** Set on the outermost level when the database aborted the transaction. */
@@ -46,11 +44,12 @@ export class TransactionFrame implements Scope {
   constructor(
     readonly trx: Knex.Transaction,
     readonly parent: TransactionFrame | undefined,
-    baseLayer: Layer,
+    /** The committed-state store, below the outermost level. */
+    base: L1Store,
     /** Session clock time when the level began (bounds what its layer may need of versions). */
     readonly start: number,
   ) {
-    this.layer = new Layer(parent ? parent.layer : baseLayer);
+    this.cache = (parent ? parent.cache : base).above();
     this.root = parent ? parent.root : this;
   }
 
@@ -108,7 +107,7 @@ export class TransactionFrame implements Scope {
    * connection opened there, a timer) keep it, and must not keep the cache with it.
    */
   detach(): void {
-    this.layer = DETACHED;
+    this.cache = this.cache.detached();
     this.pending.clear();
   }
 

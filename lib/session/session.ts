@@ -14,8 +14,10 @@ import {
   type DatabaseError,
 } from '../errors';
 import type { ModelSet } from '../model/model-set';
-import { Clock } from './clock';
-import { Layer } from './layer';
+import { Clock } from '../cache/clock';
+import { L1, type L1Store } from '../cache/l1';
+import type { Layer } from '../cache/layer';
+import type { RetentionPolicy } from '../cache/retention';
 import { Loader } from './loader';
 import { TransactionFrame, type Scope } from './scope';
 import { emptyStats, type Stats } from './stats';
@@ -29,6 +31,8 @@ export interface SharedPool {
   closed: boolean;
   /** The transaction level of the current async context, whichever session of the pool owns it. */
   readonly transactions: AsyncLocalStorage<TransactionFrame>;
+  /** The cap and TTLs of every L1 of the pool (each fork has its own L1 under them); undefined: none. */
+  readonly retention: RetentionPolicy | undefined;
 }
 
 /** Versions kept before a prune is worth its scan while loads are running. */
@@ -47,7 +51,8 @@ const PRUNE_MIN = 10_000;
  */
 export class Session {
   readonly clock = new Clock();
-  readonly base = new Layer(undefined);
+  /** This session's L1 cache. */
+  readonly l1: L1;
   readonly stats: Stats = emptyStats();
   /** The listeners of `env.on`; a fork's forward to its parent's. */
   readonly events: EventBus<EnvironmentEvents>;
@@ -67,9 +72,10 @@ export class Session {
     parent?: Session,
   ) {
     this.events = new EventBus(parent?.events);
+    this.l1 = new L1(this.clock, shared.retention, this.events, front);
     this.loader = new Loader(this.stats, this.clock, () => this.prune());
     this.root = {
-      layer: this.base,
+      cache: this.l1.base,
       frame: undefined,
       executor: this.executor(shared.db.knex, this.rootGate(), {
         bus: this.events,
@@ -78,6 +84,22 @@ export class Session {
         depth: 0,
       }),
     };
+  }
+
+  /** The committed-state layer of L1. */
+  get base(): Layer {
+    return this.l1.base.layer;
+  }
+
+  /** Counts `n` reads of `model` served by L1 (the flat `hits` and the model's). */
+  hit(model: string, n: number): void {
+    this.stats.hits += n;
+    this.l1.base.hit(model, n);
+  }
+
+  resetStats(): void {
+    Object.assign(this.stats, emptyStats());
+    this.l1.counters.reset();
   }
 
   /** The models this session maps (and caches): those of its pool. */
@@ -158,13 +180,11 @@ export class Session {
 
   /** Drops cached values (of one model, or all) in the base layer and in the current transaction's. */
   clear(model: string | undefined): void {
-    const time = this.clock.tick();
-    for (const layer of this.visibleLayers()) layer.clear(model, time);
+    this.visibleStore().invalidate({ model, keys: 'all', source: 'local' });
   }
 
   invalidate(model: string, ids: readonly Key[]): void {
-    const time = this.clock.tick();
-    for (const layer of this.visibleLayers()) layer.invalidate(model, ids, time);
+    this.visibleStore().invalidate({ model, keys: ids, source: 'local' });
   }
 
   /** Closes this session; `destroyPool` also closes the pool (forks then stop working). */
@@ -202,7 +222,7 @@ export class Session {
         const err = dialect.translateError(e, parent ? 'SAVEPOINT' : 'BEGIN');
         throw parent ? parent.failed(err) : err;
       }
-      const frame = new TransactionFrame(trx, parent, this.base, this.clock.now());
+      const frame = new TransactionFrame(trx, parent, this.l1.base, this.clock.now());
       frame.executor = this.executor(trx, frame, origin);
       this.frames.add(frame);
       this.clock.hold(frame.start);
@@ -221,7 +241,7 @@ export class Session {
 
   /** Runs the level's body, waits for what it sent, then commits (merging its layer) or rolls back. */
   private async complete<T>(frame: TransactionFrame, body: (frame: TransactionFrame) => Promise<T>): Promise<T> {
-    const below = frame.layer.parent!;
+    const below = frame.cache.layer.parent!;
     let result: T;
     let failure: { error: unknown } | undefined;
     try {
@@ -250,23 +270,21 @@ export class Session {
         e instanceof ProxormError
           ? e
           : this.shared.db.dialect.translateError(e, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT');
-      if (err instanceof ConnectionError) frame.layer.forgetIn(below, this.clock.tick());
+      if (err instanceof ConnectionError) frame.cache.layer.forgetIn(below, this.clock.tick());
       throw err;
     }
     // Test hook: a COMMIT's reply may reach us after a later COMMIT's (see Layer.mergeInto).
     if (statementHooks.afterReply) await statementHooks.afterReply(frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT');
     // Observations of the outermost level are as old as the transaction's snapshot.
-    frame.layer.mergeInto(below, this.clock.tick(), frame.start, frame.parent ? Infinity : frame.start);
+    frame.cache.layer.mergeInto(below, this.clock.tick(), frame.start, frame.parent ? Infinity : frame.start);
     return result!;
   }
 
-  private visibleLayers(): Layer[] {
+  /** The store of the current transaction level (ended or not ours: the committed one). */
+  private visibleStore(): L1Store {
     this.checkOpen();
     const frame = this.shared.transactions.getStore();
-    const top = frame !== undefined && this.frames.has(frame) && !frame.isEnded ? frame.layer : this.base;
-    const out: Layer[] = [];
-    for (let layer: Layer | undefined = top; layer; layer = layer.parent) out.push(layer);
-    return out;
+    return frame !== undefined && this.frames.has(frame) && !frame.isEnded ? frame.cache : this.l1.base;
   }
 
   /**

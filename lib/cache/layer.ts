@@ -1,5 +1,6 @@
 import { Versions } from './versions';
 import type { Key } from '../model/keys';
+import type { Retention } from './retention';
 
 /** What a lookup found: a cached value, or one of these. */
 export const MISS: unique symbol = Symbol('proxorm.miss');
@@ -25,6 +26,11 @@ type ByField = Map<string, Map<Key, unknown>>;
  *   that did not change since the load started, and never replace a present value.
  * - Lookups walk from a layer down to the base: a value or missing mark answers; a
  *   tombstone stops the walk with a miss.
+ * - The base layer may have a Retention (L1's size cap and TTLs): it hears every record
+ *   entering the base, every read of one, and every record the base forgets, and drops
+ *   records (`evict`) to keep the cap and the TTLs. A dropped record was not changed: no
+ *   version moves, and prefetch cursors go on (see evictionsOf). Transaction layers have
+ *   none: nothing evicts what a transaction wrote or loaded before it ends.
  */
 export class Layer {
   readonly versions = new Versions();
@@ -41,8 +47,17 @@ export class Layer {
   private readonly hiddenRecords = new Map<string, Set<Key>>();
   private readonly changed = new Map<string, Set<Key>>();
   private readonly observedSince = new Map<string, Map<Key, number>>();
+  // Base layer only: records dropped by the retention, by model (see evictionsOf).
+  private readonly evictions = new Map<string, number>();
+  private retention: Retention | undefined;
 
   constructor(readonly parent: Layer | undefined) {}
+
+  /** Puts the base layer under a size cap and TTLs (once, before anything is cached). */
+  retain(retention: Retention): void {
+    if (this.parent) throw new Error('only the base layer has a retention');
+    this.retention = retention;
+  }
 
   /** The value of a field as seen from this layer, or MISS, or GONE (record known missing). */
   get(model: string, field: string, id: Key): unknown {
@@ -50,8 +65,13 @@ export class Layer {
     let layer: Layer | undefined = this;
     while (layer) {
       const byId = layer.values.get(model)?.get(field);
-      if (byId !== undefined && byId.has(id)) return byId.get(id);
-      if (layer.missing.get(model)?.has(id)) return GONE;
+      if (byId !== undefined && byId.has(id)) {
+        // Read from the base under a retention: the record becomes recent, or turns out expired.
+        if (layer.retention !== undefined && !layer.retention.touch(model, id)) return MISS;
+        return byId.get(id);
+      }
+      if (layer.missing.get(model)?.has(id))
+        return layer.retention !== undefined && !layer.retention.touch(model, id) ? MISS : GONE;
       if (layer.parent === undefined || layer.hides(model, field, id)) return MISS;
       layer = layer.parent;
     }
@@ -62,7 +82,7 @@ export class Layer {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     let layer: Layer | undefined = this;
     while (layer) {
-      if (layer.missing.get(model)?.has(id)) return true;
+      if (layer.missing.get(model)?.has(id)) return layer.retention === undefined || layer.retention.touch(model, id);
       if (layer.parent === undefined || layer.hidesRecord(model, id) || layer.changed.get(model)?.has(id)) return false;
       layer = layer.parent;
     }
@@ -83,6 +103,26 @@ export class Layer {
     return this.generationAll + (this.generations.get(model) ?? 0);
   }
 
+  /**
+   * Records of `model` the base below (or at) this layer dropped for its cap or TTL so
+   * far. Unlike a change, an eviction does not restart prefetch cursors from the top (a
+   * scan evicts what it left behind: starting over would load that again); a cursor
+   * that reached the end of its set wraps around once when this moved since it started.
+   */
+  evictionsOf(model: string): number {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    let layer: Layer = this;
+    while (layer.parent) layer = layer.parent;
+    return layer.evictions.get(model) ?? 0;
+  }
+
+  /** The retention dropped a record (its values and missing mark) from this base layer. */
+  evict(model: string, id: Key): void {
+    this.missing.get(model)?.delete(id);
+    this.forgetValues(model, id);
+    this.evictions.set(model, (this.evictions.get(model) ?? 0) + 1);
+  }
+
   private dropped(model: string): void {
     this.generations.set(model, (this.generations.get(model) ?? 0) + 1);
   }
@@ -94,13 +134,17 @@ export class Layer {
 
   // ---- observations: what a load that started at `since` found ----
 
-  /** Fills loaded values where nothing changed since the load started and nothing is cached. */
+  /**
+   * Fills loaded values where nothing changed since the load started and nothing is
+   * cached; sets `taken[j]` for each value it took.
+   */
   fill(
     model: string,
     field: string,
     ids: readonly Key[],
     values: readonly unknown[],
     since: number,
+    taken?: Uint8Array,
     skip?: (j: number) => boolean,
   ): void {
     const byId = this.fieldMap(model, field);
@@ -109,23 +153,27 @@ export class Layer {
       const id = ids[j];
       if (byId.has(id) || missing?.has(id) || (skip && skip(j)) || this.versions.changedSince(model, field, id, since))
         continue;
+      this.retention?.add(model, id);
       byId.set(id, values[j]);
+      if (taken) taken[j] = 1;
       if (this.parent) this.observe(model, id, since);
     }
   }
 
-  /** Marks records a load did not find as missing, unless they changed since it started. */
-  fillMissing(model: string, ids: readonly Key[], since: number): void {
+  /** Marks records a load did not find as missing, unless they changed since it started; how many it marked. */
+  fillMissing(model: string, ids: readonly Key[], since: number): number {
     const fresh = ids.filter((id) => !this.versions.recordChangedSince(model, id, since));
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return 0;
     this.setMissing(model, fresh);
     if (this.parent) for (const id of fresh) this.observe(model, id, since);
+    return fresh.length;
   }
 
   /** An observation merged from a committed child level, checked against this layer's versions already. */
   private putObserved(model: string, field: string, id: Key, value: unknown, since: number): void {
     const byId = this.fieldMap(model, field);
     if (byId.has(id) || this.missing.get(model)?.has(id)) return;
+    this.retention?.add(model, id);
     byId.set(id, value);
     if (this.parent) this.observe(model, id, since);
   }
@@ -139,6 +187,7 @@ export class Layer {
 
   /** Sets written values (the statement succeeded at this level). */
   put(model: string, field: string, id: Key, value: unknown): void {
+    this.retention?.add(model, id);
     this.fieldMap(model, field).set(id, value);
   }
 
@@ -174,6 +223,7 @@ export class Layer {
     for (const id of list) {
       if (missing?.delete(id)) forgot = true;
       if (this.forgetValues(model, id)) forgot = true;
+      this.retention?.forget(model, id);
       if (this.parent) this.add(this.hiddenRecords, model, id);
     }
     if (forgot) this.dropped(model);
@@ -195,6 +245,7 @@ export class Layer {
 
   /** Forgets one model, or everything. */
   clear(model: string | undefined, time: number): void {
+    this.retention?.forgetAll(model);
     if (model === undefined) {
       this.generationAll++;
       this.values.clear();
@@ -311,6 +362,7 @@ export class Layer {
     let set = this.missing.get(model);
     if (!set) this.missing.set(model, (set = new Set()));
     for (const id of ids) {
+      this.retention?.add(model, id);
       set.add(id);
       this.forgetValues(model, id);
     }
