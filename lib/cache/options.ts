@@ -2,6 +2,7 @@ import { ValidationError } from '../errors';
 import type { ModelSchema } from '../model/schema';
 import { CHUNK } from '../query/statements';
 import type { RetentionPolicy } from './retention';
+import { checkSharedOption, type SharedCacheOption } from './shared/open';
 
 /** `Environment.open({ cache })`: the L1 policy of the Environment and of each of its forks. */
 export interface CacheOptions {
@@ -16,15 +17,20 @@ export interface CacheOptions {
    * { ttl } })` overrides it). Default 0: no TTL.
    */
   ttl?: number;
+  /**
+   * A cache shared across Environments and processes (L2): `'memory'`, `{ redis: url }`
+   * or `{ cluster: nodes }` (shared/open.ts). Default: none (each Environment caches alone).
+   */
+  shared?: SharedCacheOption;
 }
 
-const KEYS: readonly string[] = ['maxRecords', 'ttl'];
+const KEYS: readonly string[] = ['maxRecords', 'ttl', 'shared'];
 
 /** Checks `open({ cache })`; ValidationError naming the option. */
 export function checkCacheOptions(value: unknown): CacheOptions {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new ValidationError('Environment.open: "cache" must be an object ({ maxRecords, ttl })');
+    throw new ValidationError('Environment.open: "cache" must be an object ({ maxRecords, ttl, shared })');
   const unknown = Object.keys(value).filter((k) => !KEYS.includes(k));
   if (unknown.length)
     throw new ValidationError(
@@ -42,7 +48,7 @@ export function checkCacheOptions(value: unknown): CacheOptions {
   }
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 0))
     throw new ValidationError('Environment.open: "cache.ttl" must be a non-negative integer (ms; 0: no TTL)');
-  return { maxRecords, ttl };
+  return { maxRecords, ttl, shared: checkSharedOption((value as { shared?: unknown }).shared) };
 }
 
 /**

@@ -13,6 +13,9 @@ import { defaultSession, isDefaultSession, setDefaultSession } from '../session/
 import type { Layer } from '../cache/layer';
 import { levelStatsText } from '../cache/counters';
 import { checkCacheOptions, retentionPolicy, type CacheOptions } from '../cache/options';
+import { L2Store } from '../cache/l2';
+import { openSharedStore } from '../cache/shared/open';
+import { SharedCache } from '../session/shared-cache';
 import type { LevelStats } from '../cache/store';
 import { Session, type SharedPool } from '../session/session';
 import type { TransactionFrame } from '../session/scope';
@@ -58,6 +61,8 @@ export interface EnvironmentStats extends Stats {
   readonly cache: {
     /** This Environment's own cache (a fork's is its own). */
     readonly l1: LevelStats;
+    /** The shared cache of the pool (every fork's reads together); absent without one. */
+    readonly l2?: LevelStats;
   };
 }
 
@@ -117,8 +122,26 @@ export class Environment {
     const models = ModelSet.of(classes); // checked before a connection is made
     const retention = retentionPolicy(cacheOptions, models.schemas);
     const db = await openDatabase(dbConfig);
+    let sharedCache: SharedCache | undefined;
+    if (cacheOptions.shared !== undefined) {
+      try {
+        const { store, owned } = await openSharedStore(cacheOptions.shared);
+        sharedCache = new SharedCache(new L2Store(store), models, owned);
+      } catch (e) {
+        await db.knex.destroy();
+        throw e;
+      }
+    }
     const env = new Environment(
-      { db, queryTimeout, models, closed: false, transactions: new AsyncLocalStorage<TransactionFrame>(), retention },
+      {
+        db,
+        queryTimeout,
+        models,
+        closed: false,
+        transactions: new AsyncLocalStorage<TransactionFrame>(),
+        retention,
+        sharedCache,
+      },
       prefetch,
       true,
     );
@@ -162,12 +185,16 @@ export class Environment {
    * invalidations), with their sums in `cache.l1.total`.
    */
   get stats(): EnvironmentStats {
-    return { ...this.session.stats, cache: { l1: this.session.l1.counters.snapshot() } };
+    const l2 = this.session.shared.sharedCache?.l2.stats();
+    return { ...this.session.stats, cache: { l1: this.session.l1.counters.snapshot(), ...(l2 && { l2 }) } };
   }
 
   /** The cache counters as text, one line per level and model (`l1 customer hits=... misses=...`), for a log. */
   statsText(): string {
-    return levelStatsText('l1', this.session.l1.counters.snapshot()).join('\n');
+    const l2 = this.session.shared.sharedCache?.l2.stats();
+    return [...levelStatsText('l1', this.session.l1.counters.snapshot()), ...(l2 ? levelStatsText('l2', l2) : [])].join(
+      '\n',
+    );
   }
 
   resetStats(): void {

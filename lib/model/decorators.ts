@@ -41,12 +41,16 @@ export interface ModelOptions {
    * How this model's records are cached: `ttl`, how long (ms) a record's cached values
    * serve reads before they are loaded again; it overrides the Environment's
    * `cache.ttl`, and 0 means no TTL for this model (README "Cache size and expiry").
+   * `shared: false` keeps the model out of the shared cache (README "Caching across
+   * requests and processes"): for a table written outside proxorm.
    */
   cache?: ModelCacheOptions;
 }
 
 export interface ModelCacheOptions {
   ttl?: number;
+  /** Whether the Environment's shared cache (L2), when it has one, holds this model's records (default true). */
+  shared?: boolean;
 }
 
 export const MODEL_OPTION_KEYS: readonly string[] = [
@@ -142,12 +146,13 @@ export function defineSchema(target: ClassRef, arg: string | ModelOptions): void
 }
 
 function modelCacheOptions(name: string, value: unknown): ModelSchema['cache'] {
-  if (value === undefined) return { ttl: undefined };
+  if (value === undefined) return { ttl: undefined, shared: true };
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new SchemaError(`@Model "${name}": option "cache" must be an object ({ ttl })`);
-  checkKeys(`@Model "${name}": option "cache"`, value, ['ttl']);
-  const { ttl } = value as { ttl?: unknown };
+    throw new SchemaError(`@Model "${name}": option "cache" must be an object ({ ttl, shared })`);
+  checkKeys(`@Model "${name}": option "cache"`, value, ['ttl', 'shared']);
+  const { ttl, shared = true } = value as { ttl?: unknown; shared?: unknown };
+  if (typeof shared !== 'boolean') throw new SchemaError(`@Model "${name}": "cache.shared" must be a boolean`);
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 0))
     throw new SchemaError(`@Model "${name}": "cache.ttl" must be a non-negative integer (ms; 0: no TTL)`);
-  return { ttl };
+  return { ttl, shared };
 }

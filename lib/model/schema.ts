@@ -28,8 +28,11 @@ export interface ModelSchema {
   readonly cls: ClassRef;
   /** A view or a table the app must not write: never synced, never written (model/writable.ts). */
   readonly readonly: boolean;
-  /** `ttl`: ms a cached record of this model lives (0: no TTL; undefined: the Environment's). */
-  readonly cache: { readonly ttl: number | undefined };
+  /**
+   * `ttl`: ms a cached record of this model lives (0: no TTL; undefined: the Environment's).
+   * `shared`: whether the shared cache (L2), when the Environment has one, holds its records.
+   */
+  readonly cache: { readonly ttl: number | undefined; readonly shared: boolean };
 }
 
 /**

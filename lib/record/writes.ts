@@ -1,5 +1,5 @@
 import { MissingError, ValidationError } from '../errors';
-import { afterLinksChange, afterMany2oneChange, afterUnlink } from '../session/relation-rules';
+import { afterLinksChange, afterMany2oneChange, afterUnlink, changedByUnlink } from '../session/relation-rules';
 import type { Scope } from '../session/scope';
 import type { Session } from '../session/session';
 import { isColumn, type FieldDef } from '../model/field-types';
@@ -25,7 +25,10 @@ import {
  * layer as each statement succeeds: the layer reaches the cache the Environment reads
  * only when the level commits (see session.ts), and is dropped if it fails. A failed
  * call changes neither the database nor the cache. What a readonly model refuses
- * (model/writable.ts) fails before any SQL.
+ * (model/writable.ts) fails before any SQL. With a shared cache, write and unlink
+ * soft-lock their records there before their statement (session.lockShared); the
+ * outermost commit invalidates them. create needs no lock: its keys are new, and the
+ * shared cache holds no x2many lists and no "missing" marks.
  */
 
 export async function createRecords(session: Session, schema: ModelSchema, list: readonly unknown[]): Promise<Key[]> {
@@ -50,6 +53,7 @@ export async function writeRecords(
   await session.atomic(async (scope) => {
     const columns = new Map([...normalized].filter(([f]) => isColumn(f)));
     if (columns.size) {
+      await session.lockShared(scope, schema, unique);
       const matched = await updateRows(scope.executor, schema, unique, columns);
       if (matched !== unique.length) {
         const found = await existingIds(scope.executor, schema, unique);
@@ -81,6 +85,8 @@ export async function unlinkRecords(session: Session, schema: ModelSchema, ids: 
   const unique = [...new Set(ids)];
   if (unique.length === 0) return;
   await session.atomic(async (scope) => {
+    await session.lockShared(scope, schema, unique);
+    for (const changed of changedByUnlink(session.models, schema)) session.invalidateSharedModel(scope, changed);
     await deleteRows(scope.executor, schema, unique);
     const time = session.clock.tick();
     scope.cache.layer.markMissing(schema.name, unique, time);
@@ -183,6 +189,8 @@ async function applyX2many(
         await insertAll(session, scope, target, rows);
       }
     }
+    // Which children moved is known only now; still before the commit, which is what the lock must precede.
+    await session.lockShared(scope, target, moved.keys());
     for (const [id, parent] of moved) scope.cache.layer.put(target.name, inverse.name, id, parent);
     const time = session.clock.tick();
     scope.cache.layer.touch(target.name, moved.keys(), time);

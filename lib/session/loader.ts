@@ -7,9 +7,11 @@ import { inverseOf, relationOf, targetOf } from '../model/relations';
 import { CHUNK, loadMany2many, loadOne2many, loadRows } from '../query/statements';
 import type { Clock } from '../cache/clock';
 import type { L1Store } from '../cache/l1';
+import type { L2Lease } from '../cache/l2';
 import { GONE, MISS } from '../cache/layer';
 import { membersOf, type PrefetchSource } from './prefetch-set';
 import type { Scope } from './scope';
+import type { SharedCache } from './shared-cache';
 import type { Stats } from './stats';
 
 /**
@@ -92,6 +94,8 @@ export class Loader {
     private readonly clock: Clock,
     /** Called after each load statement settled (the session prunes versions there). */
     private readonly afterLoad: () => void,
+    /** The pool's shared cache (L2), asked before the database outside transactions. */
+    private readonly shared: SharedCache | undefined,
   ) {}
 
   /**
@@ -290,7 +294,15 @@ export class Loader {
     return cursor;
   }
 
-  /** One load statement: puts the columns of `ids` into the scope's L1, marks missing ids. */
+  /**
+   * One batch of column loads: puts the columns of `ids` into the scope's L1, marks
+   * missing ids. With a shared cache (outside a transaction, for a model it holds), the
+   * batch asks it first (one round trip) and sends the load statement only for its
+   * misses; what the statement returned goes back to the shared cache with the leases of
+   * that round trip when it covers the record's prefetchable fields (an entry is those).
+   * Keys the shared cache bypassed (locked by a write, or the store unavailable) are
+   * loaded and not put. Resolves whether a statement was sent.
+   */
   private run(
     schema: ModelSchema,
     scope: Scope,
@@ -299,7 +311,18 @@ export class Loader {
     errors: CellErrors,
   ): Promise<void> {
     return this.track(schema, scope, ids, fields, errors, async (since) => {
-      const { ids: found, columns } = await loadRows(scope.executor, schema, ids, fields);
+      const names = fields.map((f) => f.name);
+      const l2 = scope.frame === undefined && this.shared?.holds(schema) ? this.shared.l2 : undefined;
+      let todo = ids;
+      let lease: L2Lease | undefined;
+      if (l2) {
+        const found = await l2.getMany(schema.name, ids, names);
+        if (found.hits.keys.length) scope.cache.putMany(schema.name, found.hits, since);
+        todo = [...found.misses];
+        lease = found.lease;
+        if (todo.length === 0) return false;
+      }
+      const { ids: found, columns } = await loadRows(scope.executor, schema, todo, fields);
       this.stats.loadedRecords += found.length;
       fields.forEach((f, i) => {
         const values = columns[i];
@@ -313,9 +336,13 @@ export class Loader {
       });
       const present = new Set(found);
       const skip = errors.size ? (i: number, j: number) => columns[i][j] instanceof DataError : undefined;
-      const names = fields.map((f) => f.name);
-      const missing = ids.filter((id) => !present.has(id));
-      scope.cache.putMany(schema.name, { fields: names, keys: found, columns, missing, skip }, since);
+      const missing = todo.filter((id) => !present.has(id));
+      const batch = { fields: names, keys: found, columns, missing, skip };
+      scope.cache.putMany(schema.name, batch, since);
+      // A record with a cell that did not decode is not shared (its entry would lack the field).
+      if (l2 && lease && schema.prefetchFields.every((f) => fields.includes(f)))
+        await l2.putMany(schema.name, { ...batch, missing: [] }, withoutBad(lease, found, columns));
+      return true;
     });
   }
 
@@ -335,6 +362,7 @@ export class Loader {
       const lists = found.map((id) => Object.freeze(related.get(id) ?? []));
       const missing = ids.filter((id) => !present.has(id));
       scope.cache.putMany(schema.name, { fields: [field.name], keys: found, columns: [lists], missing }, since);
+      return true;
     });
   }
 
@@ -348,7 +376,8 @@ export class Loader {
     ids: Key[],
     fields: readonly FieldDef[],
     errors: CellErrors,
-    work: (since: number) => Promise<void>,
+    /** Resolves whether it sent a statement (counted in stats.loads). */
+    work: (since: number) => Promise<boolean>,
   ): Promise<void> {
     const since = this.clock.now();
     this.clock.hold(since);
@@ -368,8 +397,7 @@ export class Loader {
     if (!list) byModel.set(schema.name, (list = new Set()));
     list.add(entry);
     try {
-      await running;
-      this.stats.loads++;
+      if (await running) this.stats.loads++;
     } finally {
       list.delete(entry);
       if (list.size === 0) byModel.delete(schema.name);
@@ -388,4 +416,13 @@ export class Loader {
     // Changed or invalidated while the load ran: load it again.
     return this.enqueue(schema, field, id, null, scope, isX2many(field) ? 'relation' : 'fields');
   }
+}
+
+/** The lease without the records a cell of which did not decode (so they are not put). */
+function withoutBad(lease: L2Lease, keys: readonly Key[], columns: readonly (readonly unknown[])[]): L2Lease {
+  const bad = keys.filter((_, j) => columns.some((column) => column[j] instanceof DataError));
+  if (bad.length === 0) return lease;
+  const kept = new Map(lease);
+  for (const key of bad) kept.delete(key);
+  return kept;
 }

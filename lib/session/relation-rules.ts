@@ -70,3 +70,20 @@ export function afterUnlink(
     }
   }
 }
+
+/**
+ * The models whose columns the database may change when records of `schema` are
+ * deleted (ON DELETE CASCADE deletes them, SET NULL clears a reference): the same
+ * foreign keys afterUnlink follows, for caches that cannot name the records (L2).
+ */
+export function changedByUnlink(models: ModelSet, schema: ModelSchema, seen = new Set<ModelSchema>()): ModelSchema[] {
+  if (seen.has(schema)) return [];
+  seen.add(schema);
+  const out: ModelSchema[] = [];
+  for (const ref of models.fieldsPointingAt(schema)) {
+    if (ref.field.type !== 'many2one') continue;
+    if (ref.field.onDelete === 'cascade') out.push(ref.schema, ...changedByUnlink(models, ref.schema, seen));
+    else if (ref.field.onDelete === 'set null') out.push(ref.schema);
+  }
+  return [...new Set(out)];
+}

@@ -1,3 +1,4 @@
+import type { SharedWrite } from './shared-cache';
 import type { Knex } from 'knex';
 import type { Executor } from '../db/executor';
 import { DeadlockError, TransactionEndedError, type DatabaseError } from '../errors';
@@ -37,6 +38,10 @@ export class TransactionFrame implements Scope {
   executor!: Executor;
   /** Set on the outermost level when the database aborted the transaction. */
   aborted: DeadlockError | undefined;
+  /** Outermost level: what its writes locked in the shared cache, published when it ends (session.ts). */
+  readonly sharedWrites: SharedWrite[] = [];
+  /** Outermost level: its COMMIT was sent (from then on a failure may still have committed). */
+  commitSent = false;
   private ended = false;
   private child: Promise<void> | undefined;
   private readonly pending = new Set<Promise<unknown>>();

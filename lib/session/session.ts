@@ -18,7 +18,9 @@ import { Clock } from '../cache/clock';
 import { L1, type L1Store } from '../cache/l1';
 import type { Layer } from '../cache/layer';
 import type { RetentionPolicy } from '../cache/retention';
+import type { ModelSchema } from '../model/schema';
 import { Loader } from './loader';
+import type { SharedCache } from './shared-cache';
 import { TransactionFrame, type Scope } from './scope';
 import { emptyStats, type Stats } from './stats';
 
@@ -33,6 +35,8 @@ export interface SharedPool {
   readonly transactions: AsyncLocalStorage<TransactionFrame>;
   /** The cap and TTLs of every L1 of the pool (each fork has its own L1 under them); undefined: none. */
   readonly retention: RetentionPolicy | undefined;
+  /** The shared cache (L2) of the pool, or undefined (the default: none). */
+  readonly sharedCache: SharedCache | undefined;
 }
 
 /** Versions kept before a prune is worth its scan while loads are running. */
@@ -73,7 +77,8 @@ export class Session {
   ) {
     this.events = new EventBus(parent?.events);
     this.l1 = new L1(this.clock, shared.retention, this.events, front);
-    this.loader = new Loader(this.stats, this.clock, () => this.prune());
+    this.loader = new Loader(this.stats, this.clock, () => this.prune(), shared.sharedCache);
+    shared.sharedCache?.register(this.l1);
     this.root = {
       cache: this.l1.base,
       frame: undefined,
@@ -191,9 +196,11 @@ export class Session {
   async close(destroyPool: boolean): Promise<void> {
     this.ownClosed = true;
     this.base.clear(undefined, this.clock.tick());
+    this.shared.sharedCache?.unregister(this.l1);
     if (destroyPool && !this.shared.closed) {
       this.shared.closed = true;
       await this.shared.db.knex.destroy();
+      await this.shared.sharedCache?.close();
     }
   }
 
@@ -227,7 +234,12 @@ export class Session {
       this.frames.add(frame);
       this.clock.hold(frame.start);
       try {
-        return await this.complete(frame, body);
+        const result = await this.complete(frame, body);
+        if (!parent) await this.publish(frame, true);
+        return result;
+      } catch (e) {
+        if (!parent) await this.publish(frame, frame.commitSent);
+        throw e;
       } finally {
         frame.end();
         frame.detach();
@@ -263,6 +275,7 @@ export class Session {
       }
       throw aborted ?? failure!.error;
     }
+    if (!frame.parent) frame.commitSent = true;
     try {
       await traceControl(origin, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT', () => frame.trx.commit());
     } catch (e) {
@@ -278,6 +291,38 @@ export class Session {
     // Observations of the outermost level are as old as the transaction's snapshot.
     frame.cache.layer.mergeInto(below, this.clock.tick(), frame.start, frame.parent ? Infinity : frame.start);
     return result!;
+  }
+
+  /**
+   * Before a write's statement: soft-locks `keys` of `schema` in the shared cache (readers
+   * bypass them, loads that began before cannot fill them), until the outermost level
+   * ends (publish). No-op without a shared cache, or for a model it does not hold.
+   */
+  async lockShared(scope: Scope, schema: ModelSchema, keys: Iterable<Key>): Promise<void> {
+    const cache = this.shared.sharedCache;
+    const list = [...keys];
+    if (!cache || !cache.holds(schema) || list.length === 0 || !scope.frame) return;
+    const lock = await cache.l2.lock(schema.name, list);
+    scope.frame.root.sharedWrites.push({ model: schema.name, keys: list, lock });
+  }
+
+  /** A write changed records of `schema` it cannot name (an ON DELETE): the whole model is invalidated at commit. */
+  invalidateSharedModel(scope: Scope, schema: ModelSchema): void {
+    const cache = this.shared.sharedCache;
+    if (!cache || !cache.holds(schema) || !scope.frame) return;
+    scope.frame.root.sharedWrites.push({ model: schema.name, keys: 'all' });
+  }
+
+  /**
+   * The outermost level ended: what its writes locked is invalidated and published
+   * (committed, or a COMMIT whose outcome is unknown) or unlocked (rolled back), before
+   * the transaction's promise settles: a fork created after it resolved never reads
+   * the old values from the shared cache.
+   */
+  private async publish(frame: TransactionFrame, committed: boolean): Promise<void> {
+    const cache = this.shared.sharedCache;
+    if (!cache || frame.sharedWrites.length === 0) return;
+    await cache.published(frame.sharedWrites.splice(0), committed, this.l1);
   }
 
   /** The store of the current transaction level (ended or not ours: the committed one). */

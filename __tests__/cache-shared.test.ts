@@ -1,0 +1,279 @@
+import 'reflect-metadata';
+import { randomUUID } from 'crypto';
+import * as os from 'os';
+import * as path from 'path';
+import { BaseModel, Environment, Field, Model, ValidationError, type EnvironmentConfig } from '../lib';
+import { MemorySharedStore } from '../lib/cache/shared/memory-store';
+import { RedisSharedStore } from '../lib/cache/shared/redis-store';
+import type { SharedCacheOption } from '../lib/cache/shared/open';
+import { statementHooks } from '../lib/db/executor';
+import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
+import { eventually } from './helpers/redis';
+
+/**
+ * The shared cache (L2) wired into the Environment: a fresh fork reads through it,
+ * writes lock and invalidate it around their commit, the refill race cannot put an old
+ * value back, invalidations drop other Environments' L1, and a transaction neither
+ * reads nor writes it. On SQLite and MariaDB, with the in-process store and, when the
+ * jest global setup started one, a Redis server shared by two pools (two "processes").
+ */
+@Model('l2_item')
+class Item extends BaseModel {
+  declare readonly id: number;
+  @Field() name!: string;
+  @Field.integer() qty!: number;
+}
+
+@Model({ name: 'l2_private', cache: { shared: false } })
+class Private extends BaseModel {
+  declare readonly id: number;
+  @Field() name!: string;
+}
+
+const MODELS = [Item, Private];
+const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `n${i}`, qty: i }));
+const redisUrl = process.env.PROXORM_REDIS_URL;
+
+async function readAll(env: Environment): Promise<number> {
+  let sum = 0;
+  for (const r of await env.model(Item).search([])) {
+    await r.name;
+    sum += await r.qty;
+  }
+  return sum;
+}
+
+async function nameOf(env: Environment, id: number): Promise<string> {
+  return env.model(Item).browse(id).name;
+}
+
+describeEachDatabase('shared cache (L2) in the Environment', (db) => {
+  let env: Environment | undefined;
+  afterEach(async () => {
+    statementHooks.afterReply = undefined;
+    await env?.close();
+    env = undefined;
+  });
+
+  const open = async (shared: SharedCacheOption = 'memory') =>
+    (env = await db.open({ models: MODELS, cache: { shared } }));
+
+  it('with a warm shared cache, a fresh fork loops over 1,000 records with 1 search and 0 loads', async () => {
+    const root = await open();
+    await root.fork().model(Item).create(rows(1000));
+    const first = root.fork();
+    expect(await countQueries(first, () => readAll(first))).toBe(2); // search + one load, which fills L2
+    const second = root.fork();
+    expect(await countQueries(second, () => readAll(second))).toBe(1);
+    expect(second.stats).toMatchObject({ queries: 1, loads: 0 });
+    expect(second.stats.cache.l2?.byModel.l2_item).toMatchObject({ hits: 1000, misses: 1000, puts: 1000, loads: 2 });
+    expect(root.statsText()).toMatch(/^l2 l2_item hits=1000 /m);
+  });
+
+  it('is off by default, and a model with shared: false stays out of it', async () => {
+    env = await db.open({ models: MODELS });
+    expect(env.stats.cache.l2).toBeUndefined();
+    await env.close();
+    const root = await open();
+    await root
+      .fork()
+      .model(Private)
+      .create([{ name: 'a' }]);
+    for (let i = 0; i < 2; i++) {
+      const fork = root.fork();
+      expect(await countQueries(fork, async () => (await fork.model(Private).search([])).at(0).name)).toBe(2);
+    }
+    expect(root.stats.cache.l2?.byModel.l2_private).toBeUndefined();
+  });
+
+  it('inside a transaction it is neither read nor written', async () => {
+    const root = await open();
+    await root.fork().model(Item).create(rows(10));
+    const warm = root.fork();
+    await readAll(warm);
+    const before = root.stats.cache.l2!.total;
+    const fork = root.fork();
+    await fork.transaction(async () => {
+      expect(await countQueries(fork, () => readAll(fork))).toBe(2);
+    });
+    expect(root.stats.cache.l2!.total).toEqual(before);
+  });
+
+  it('a write invalidates at commit: a fork made after it resolved and an older fork both read the new value', async () => {
+    const root = await open();
+    const [id] = (
+      await root
+        .fork()
+        .model(Item)
+        .create([{ name: 'old', qty: 1 }])
+    ).ids;
+    const older = root.fork();
+    expect(await nameOf(older, id)).toBe('old'); // in older's L1 and in L2
+    expect(await nameOf(root.fork(), id)).toBe('old'); // from L2
+    await root.fork().model(Item).browse(id).write({ name: 'new' });
+    expect(await nameOf(root.fork(), id)).toBe('new');
+    expect(await nameOf(older, id)).toBe('new');
+    // In a transaction: nothing is published before the commit, then it is.
+    const writer = root.fork();
+    await writer.transaction(async () => {
+      await writer.model(Item).browse(id).write({ name: 'newer' });
+      // Locked in L2: read from the database (SQLite's one connection is the transaction's).
+      if (db.name === 'mariadb') expect(await nameOf(root.fork(), id)).toBe('new');
+    });
+    expect(await nameOf(root.fork(), id)).toBe('newer');
+    expect(await nameOf(older, id)).toBe('newer');
+  });
+
+  it('a rolled-back write only unlocks: the old value is read and shared again', async () => {
+    const root = await open();
+    const [id] = (
+      await root
+        .fork()
+        .model(Item)
+        .create([{ name: 'old', qty: 1 }])
+    ).ids;
+    expect(await nameOf(root.fork(), id)).toBe('old');
+    const writer = root.fork();
+    await expect(
+      writer.transaction(async () => {
+        await writer.model(Item).browse(id).write({ name: 'lost' });
+        throw new Error('rollback');
+      }),
+    ).rejects.toThrow('rollback');
+    expect(await nameOf(root.fork(), id)).toBe('old'); // reloaded (the lock dropped the entry), put again
+    const fork = root.fork();
+    expect(await countQueries(fork, () => nameOf(fork, id))).toBe(0);
+  });
+
+  it('an unlink invalidates the records and the models its foreign keys change', async () => {
+    const root = await open();
+    const [a, b] = (
+      await root
+        .fork()
+        .model(Item)
+        .create([
+          { name: 'a', qty: 1 },
+          { name: 'b', qty: 2 },
+        ])
+    ).ids;
+    expect(await nameOf(root.fork(), a)).toBe('a');
+    await root.fork().model(Item).browse(a).unlink();
+    expect(await nameOf(root.fork(), b)).toBe('b');
+    await expect(nameOf(root.fork(), a)).rejects.toThrow(/l2_item/);
+  });
+
+  /**
+   * The refill race, deterministic: a reader's load gets its lease and its SELECT's
+   * reply (the old value) is held; a writer commits and invalidates; then the reader's
+   * put arrives. The reader's own L1 refuses it (its version moved when the invalidation
+   * dropped the record there), so the reader loads again and reads the new value. With
+   * the lease check the old value never lands in L2 (a third fork reads the new one);
+   * without it (the store's test flag), it does: the check is what this catches.
+   */
+  async function refillRace(shared: SharedCacheOption): Promise<{ reader: string; third: string }> {
+    const root = await open(shared);
+    const [id] = (
+      await root
+        .fork()
+        .model(Item)
+        .create([{ name: 'old', qty: 1 }])
+    ).ids;
+    let reached!: () => void;
+    const atSelect = new Promise<void>((r) => (reached = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let armed = true;
+    statementHooks.afterReply = async (sql) => {
+      if (!armed || !/^select/i.test(sql) || !sql.includes('l2_item')) return;
+      armed = false;
+      reached();
+      await gate;
+    };
+    const read = nameOf(root.fork(), id);
+    await atSelect;
+    await root.fork().model(Item).browse(id).write({ name: 'new' });
+    release();
+    const reader = await read;
+    statementHooks.afterReply = undefined;
+    const third = await nameOf(root.fork(), id);
+    await env?.close();
+    env = undefined;
+    return { reader, third };
+  }
+
+  it('refill race: a load whose SELECT ran before a committed write cannot put the old value back', async () => {
+    expect(await refillRace('memory')).toEqual({ reader: 'new', third: 'new' });
+    // The mutation: the same interleaving without the lease check serves the stale value.
+    expect((await refillRace(new MemorySharedStore({}, { leaseCheck: false }))).third).toBe('old');
+  });
+
+  it('refuses a bad shared option, naming it', async () => {
+    await expect(Environment.open({ cache: { shared: 'disk' as never } })).rejects.toThrow(ValidationError);
+    await expect(Environment.open({ cache: { shared: { redis: 'redis://x', entryTtl: -1 } } })).rejects.toThrow(
+      /cache\.shared"\.entryTtl/,
+    );
+  });
+
+  if (redisUrl) {
+    describe('two pools on one Redis (as two processes)', () => {
+      let other: Environment | undefined;
+      afterEach(async () => {
+        await other?.close();
+        other = undefined;
+      });
+
+      it('a commit in pool A: a fork of pool B made after it resolved reads the new value; an older fork drops the old one when the message arrives', async () => {
+        const shared = { redis: redisUrl, prefix: `w${randomUUID().slice(0, 8)}` };
+        const { a, b } = await openPair(db, shared);
+        env = a;
+        other = b;
+        const [id] = (
+          await a
+            .fork()
+            .model(Item)
+            .create([{ name: 'old', qty: 1 }])
+        ).ids;
+        const olderB = b.fork();
+        expect(await nameOf(olderB, id)).toBe('old'); // fills L2
+        const fresh = b.fork();
+        expect(await countQueries(fresh, () => nameOf(fresh, id))).toBe(0); // served by L2 (Redis)
+        await a.fork().model(Item).browse(id).write({ name: 'new' });
+        expect(await nameOf(b.fork(), id)).toBe('new');
+        await eventually(() => (olderB.stats.cache.l1.byModel.l2_item?.invalidations ?? 0) > 0);
+        expect(await nameOf(olderB, id)).toBe('new');
+      });
+
+      it('refill race through Redis: the old value never lands; without the lease check it does', async () => {
+        expect(await refillRace({ redis: redisUrl, prefix: `r${randomUUID().slice(0, 8)}` })).toEqual({
+          reader: 'new',
+          third: 'new',
+        });
+        const unchecked = new RedisSharedStore(
+          { connection: redisUrl, prefix: `u${randomUUID().slice(0, 8)}` },
+          { leaseCheck: false },
+        );
+        try {
+          await unchecked.ready();
+          expect((await refillRace(unchecked)).third).toBe('old');
+        } finally {
+          await unchecked.close();
+        }
+      });
+    });
+  }
+});
+
+/** Two pools (two "processes") on one database, each with its own connection to the shared cache. */
+async function openPair(db: TestDatabase, shared: SharedCacheOption): Promise<{ a: Environment; b: Environment }> {
+  const cache = { shared };
+  if (db.name === 'mariadb') {
+    const a = await db.open({ models: MODELS, cache });
+    const b = await Environment.open({ ...db.config, models: MODELS, cache });
+    return { a, b };
+  }
+  const config: EnvironmentConfig = { filename: path.join(os.tmpdir(), `proxorm-l2-${randomUUID()}.db`) };
+  const a = await Environment.open({ ...config, models: MODELS, cache });
+  await a.sync();
+  const b = await Environment.open({ ...config, models: MODELS, cache });
+  return { a, b };
+}

@@ -1,0 +1,104 @@
+import type { L1 } from '../cache/l1';
+import type { L2Store } from '../cache/l2';
+import type { Invalidation } from '../cache/store';
+import type { LockId, SharedStore } from '../cache/shared/types';
+import type { Key } from '../model/keys';
+import type { ModelSet } from '../model/model-set';
+import type { ModelSchema } from '../model/schema';
+
+/**
+ * What a transaction wrote to records the shared cache may hold, kept on its outermost
+ * level until it ends: locked records (soft-locked before their statement), and whole
+ * models a foreign key's ON DELETE may have changed (which records is not known).
+ */
+export type SharedWrite =
+  | { readonly model: string; readonly keys: readonly Key[]; readonly lock: LockId }
+  | { readonly model: string; readonly keys: 'all' };
+
+/**
+ * A pool's side of the shared cache (L2): the store, which models it holds, and the L1
+ * of every live Environment of the pool, so that an invalidation (another process's, or
+ * a commit of this pool) drops what they hold. Environments are held weakly: a fork is
+ * often never closed, and must not be kept alive by the cache.
+ *
+ * Contract:
+ * - Invalidations from other processes (`remote`) drop the records from every L1 of the
+ *   pool; a reset (the channel was lost: invalidations may have been missed) drops every
+ *   shared model from every L1. L1's versions refuse the put of a load that began before.
+ * - This pool's own commits are fanned out by `published` (before the commit resolves),
+ *   to every L1 but the writer's, which holds the committed values already.
+ */
+export class SharedCache {
+  private readonly caches = new Set<WeakRef<L1>>();
+  private readonly finalizer = new FinalizationRegistry<WeakRef<L1>>((ref) => this.caches.delete(ref));
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    readonly l2: L2Store,
+    private readonly models: ModelSet,
+    /** Closed with the pool (false: the caller's store, closed by the caller). */
+    private readonly owned: boolean,
+  ) {
+    this.unsubscribe = l2.subscribe((invalidation) => {
+      if (invalidation.source === 'remote') this.drop(invalidation, undefined);
+    });
+  }
+
+  get store(): SharedStore {
+    return this.l2.shared;
+  }
+
+  /** Whether the shared cache holds records of `schema`. */
+  holds(schema: ModelSchema): boolean {
+    return schema.cache.shared;
+  }
+
+  register(l1: L1): void {
+    const ref = new WeakRef(l1);
+    this.caches.add(ref);
+    this.finalizer.register(l1, ref, ref);
+  }
+
+  unregister(l1: L1): void {
+    for (const ref of this.caches) {
+      if (ref.deref() === l1) {
+        this.caches.delete(ref);
+        this.finalizer.unregister(ref);
+      }
+    }
+  }
+
+  /**
+   * After the outermost level ended: `committed` (or its outcome is unknown) invalidates
+   * and unlocks in L2 and drops the records from the pool's other L1s; a rollback only
+   * unlocks. Never rejects (the store resolves every call).
+   */
+  async published(writes: readonly SharedWrite[], committed: boolean, writer: L1): Promise<void> {
+    const sent: Promise<void>[] = [];
+    for (const w of writes) {
+      if (w.keys !== 'all') sent.push(this.l2.release(w.model, w.keys, w.lock, committed));
+      else if (committed) sent.push(this.l2.invalidate({ model: w.model, keys: 'all', source: 'local' }));
+    }
+    await Promise.all(sent);
+    if (!committed) return;
+    for (const w of writes) this.drop({ model: w.model, keys: w.keys, source: 'local' }, writer);
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    this.caches.clear();
+    if (this.owned) await this.l2.shared.close();
+  }
+
+  private drop(invalidation: Invalidation, except: L1 | undefined): void {
+    const { model } = invalidation;
+    const shared = this.models.schemas.filter((s) => this.holds(s)).map((s) => s.name);
+    for (const ref of this.caches) {
+      const l1 = ref.deref();
+      if (l1 === undefined || l1 === except) continue;
+      if (model !== undefined) {
+        if (shared.includes(model)) l1.base.invalidate(invalidation);
+      } else for (const name of shared) l1.base.invalidate({ model: name, keys: 'all', source: invalidation.source });
+    }
+  }
+}
