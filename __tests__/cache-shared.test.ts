@@ -3,9 +3,7 @@ import { randomUUID } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
 import { BaseModel, Environment, Field, Model, ValidationError, type EnvironmentConfig } from '../lib';
-import { MemorySharedStore } from '../lib/cache/shared/memory-store';
-import { RedisSharedStore } from '../lib/cache/shared/redis-store';
-import type { SharedCacheOption } from '../lib/cache/shared/open';
+import { sharedStoreTesting, type SharedCacheOption } from '../lib/cache/shared/open';
 import { statementHooks } from '../lib/db/executor';
 import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
 import { eventually } from './helpers/redis';
@@ -204,7 +202,7 @@ describeEachDatabase('shared cache (L2) in the Environment', (db) => {
   it('refill race: a load whose SELECT ran before a committed write cannot put the old value back', async () => {
     expect(await refillRace('memory')).toEqual({ reader: 'new', third: 'new' });
     // The mutation: the same interleaving without the lease check serves the stale value.
-    expect((await refillRace(new MemorySharedStore({}, { leaseCheck: false }))).third).toBe('old');
+    expect((await withoutLeaseCheck(() => refillRace('memory'))).third).toBe('old');
   });
 
   it('refuses a bad shared option, naming it', async () => {
@@ -248,20 +246,22 @@ describeEachDatabase('shared cache (L2) in the Environment', (db) => {
           reader: 'new',
           third: 'new',
         });
-        const unchecked = new RedisSharedStore(
-          { connection: redisUrl, prefix: `u${randomUUID().slice(0, 8)}` },
-          { leaseCheck: false },
-        );
-        try {
-          await unchecked.ready();
-          expect((await refillRace(unchecked)).third).toBe('old');
-        } finally {
-          await unchecked.close();
-        }
+        const race = () => refillRace({ redis: redisUrl, prefix: `u${randomUUID().slice(0, 8)}` });
+        expect((await withoutLeaseCheck(race)).third).toBe('old');
       });
     });
   }
 });
+
+/** Runs `fn` with the stores it opens lacking the refill-race guard (the mutation the race test must catch). */
+async function withoutLeaseCheck<T>(fn: () => Promise<T>): Promise<T> {
+  sharedStoreTesting.leaseCheck = false;
+  try {
+    return await fn();
+  } finally {
+    sharedStoreTesting.leaseCheck = undefined;
+  }
+}
 
 /** Two pools (two "processes") on one database, each with its own connection to the shared cache. */
 async function openPair(db: TestDatabase, shared: SharedCacheOption): Promise<{ a: Environment; b: Environment }> {

@@ -35,6 +35,7 @@ export {
 } from './record/define-model';
 export { Environment, type EnvironmentConfig, type EnvironmentStats, type TransactionOptions } from './env/environment';
 export type { CacheOptions } from './cache/options';
+export type { SharedCacheOption, SharedCacheTuning } from './cache/shared/open';
 export type { LevelStats, ModelCacheStats, CacheLevel } from './cache/store';
 export type { Stats } from './session/stats';
 export type {

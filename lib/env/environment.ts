@@ -125,8 +125,7 @@ export class Environment {
     let sharedCache: SharedCache | undefined;
     if (cacheOptions.shared !== undefined) {
       try {
-        const { store, owned } = await openSharedStore(cacheOptions.shared);
-        sharedCache = new SharedCache(new L2Store(store), models, owned);
+        sharedCache = new SharedCache(new L2Store(await openSharedStore(cacheOptions.shared)), models);
       } catch (e) {
         await db.knex.destroy();
         throw e;

@@ -36,8 +36,6 @@ export class SharedCache {
   constructor(
     readonly l2: L2Store,
     private readonly models: ModelSet,
-    /** Closed with the pool (false: the caller's store, closed by the caller). */
-    private readonly owned: boolean,
   ) {
     this.unsubscribe = l2.subscribe((invalidation) => {
       if (invalidation.source === 'remote') this.drop(invalidation, undefined);
@@ -87,7 +85,7 @@ export class SharedCache {
   async close(): Promise<void> {
     this.unsubscribe();
     this.caches.clear();
-    if (this.owned) await this.l2.shared.close();
+    await this.l2.shared.close();
   }
 
   private drop(invalidation: Invalidation, except: L1 | undefined): void {

@@ -1,7 +1,7 @@
 import { ValidationError } from '../../errors';
 import { MemorySharedStore } from './memory-store';
 import { RedisSharedStore, type RedisStoreOptions } from './redis-store';
-import type { SharedStore } from './types';
+import type { SharedStore, SharedStoreTestingOptions } from './types';
 
 /**
  * `Environment.open({ cache: { shared } })`: where the shared cache (L2) lives.
@@ -9,13 +9,14 @@ import type { SharedStore } from './types';
  * - `{ redis: url }` / `{ cluster: ['host:port', ...] }`: Redis, shared by every process
  *   on it (`prefix` names the key space; `entryTtl` the entries' ms to live, the bound on
  *   what a lost invalidation can cost; `timeout` the ms after which a command counts as failed).
- * - a SharedStore object: one the caller made (and closes).
  */
 export type SharedCacheOption =
   | 'memory'
   | (SharedCacheTuning & { readonly redis: string })
-  | (SharedCacheTuning & { readonly cluster: readonly (string | { host: string; port: number })[] })
-  | SharedStore;
+  | (SharedCacheTuning & { readonly cluster: readonly (string | { host: string; port: number })[] });
+
+/** Test-only: the stores opened from now on get these (`leaseCheck: false`: the refill-race mutation). */
+export const sharedStoreTesting: SharedStoreTestingOptions = {};
 
 export interface SharedCacheTuning {
   readonly prefix?: string;
@@ -30,7 +31,6 @@ const TUNING = ['prefix', 'entryTtl', 'timeout'];
 /** Checks the option; ValidationError naming what is wrong (never the URL: it may hold a password). */
 export function checkSharedOption(value: unknown): SharedCacheOption | undefined {
   if (value === undefined || value === 'memory') return value;
-  if (isSharedStore(value)) return value;
   const where = 'Environment.open: "cache.shared"';
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new ValidationError(`${where} must be 'memory', { redis: url } or { cluster: nodes }`);
@@ -56,29 +56,20 @@ export function checkSharedOption(value: unknown): SharedCacheOption | undefined
 }
 
 /**
- * The store of an option, and whether the pool owns it (closes it with the root
- * Environment). A Redis store is given until its connections are up (or failed: then it
- * answers bypass until Redis is back, and the database serves every read).
+ * The store of an option, one per pool (closed with the root Environment). A Redis
+ * store is given once its connections are up (or failed: then it answers bypass until
+ * Redis is back, and the database serves every read).
  */
-export async function openSharedStore(option: SharedCacheOption): Promise<{ store: SharedStore; owned: boolean }> {
-  if (option === 'memory') return { store: new MemorySharedStore(), owned: true };
-  if (isSharedStore(option)) return { store: option, owned: false };
+export async function openSharedStore(option: SharedCacheOption): Promise<SharedStore> {
+  const testing = { ...sharedStoreTesting };
+  if (option === 'memory') return new MemorySharedStore({}, testing);
   const options: RedisStoreOptions = {
     connection: 'redis' in option ? option.redis : { cluster: option.cluster },
     prefix: option.prefix,
     entryTtlMs: option.entryTtl,
     commandTimeoutMs: option.timeout,
   };
-  const store = new RedisSharedStore(options);
+  const store = new RedisSharedStore(options, testing);
   await store.ready();
-  return { store, owned: true };
-}
-
-function isSharedStore(value: unknown): value is SharedStore {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as SharedStore).getMany === 'function' &&
-    typeof (value as SharedStore).subscribe === 'function'
-  );
+  return store;
 }
