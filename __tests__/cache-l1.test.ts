@@ -130,6 +130,7 @@ describeEachDatabase('L1 cache: size cap, TTL, statistics, events', (db) => {
       await env.model(Item).browse(all.ids.slice(0, 1000)).prefetch();
       await first.name; // the most recent now
       await env.model(Item).browse(all.ids.slice(1000)).prefetch(); // 500 more: evicts 500
+      await new Promise<void>((resolve) => setImmediate(resolve)); // prefetch() pins what it loaded until then
       expect(await countQueries(env, () => first.name)).toBe(0);
       expect(await countQueries(env, () => all.at(1).name)).toBe(1);
     });
@@ -145,6 +146,27 @@ describeEachDatabase('L1 cache: size cap, TTL, statistics, events', (db) => {
       expect(env.stats.cache.l1.byModel.l1_item.evictions).toBeGreaterThanOrEqual(1000);
       expect(env.cache.has('l1_item', 'name', created.ids[0])).toBe(false);
       expect(await readLoop(created)).toBe(total(2000));
+    });
+
+    it('Promise.all over 3,000 records under a cap of 1,000: 3 loads, as without a cap (a load pins what it filled until its readers ran)', async () => {
+      env = await db.open({ models: MODELS, cache: { maxRecords: 1000 } });
+      await seed(Item, 3000);
+      const items = await env.model(Item).search([]);
+      let qty: number[] = [];
+      expect(await countQueries(env, async () => (qty = await Promise.all([...items].map((r) => r.qty))))).toBe(3);
+      expect(qty.reduce((a, b) => a + b, 0)).toBe(total(3000));
+      expect(env.stats.cache.l1.byModel.l1_item.evictions).toBe(2000);
+    });
+
+    it('read() of 3,000 records under a cap of 1,000: 3 loads, every row complete', async () => {
+      env = await db.open({ models: MODELS, cache: { maxRecords: 1000 } });
+      await seed(Item, 3000);
+      const items = await env.model(Item).search([]);
+      let read: Array<{ qty: number }> = [];
+      expect(await countQueries(env, async () => (read = await items.read(['name', 'qty'])))).toBe(3);
+      expect(read.reduce((a, r) => a + r.qty, 0)).toBe(total(3000));
+      await new Promise<void>((resolve) => setImmediate(resolve)); // the pins are released
+      expect(env.stats.cache.l1.byModel.l1_item.evictions).toBe(2000);
     });
 
     it('a fork has its own cache under the same cap, and its own counters', async () => {
@@ -221,6 +243,28 @@ describeEachDatabase('L1 cache: size cap, TTL, statistics, events', (db) => {
       now = T0 + 101;
       expect(await countQueries(env, async () => expect((await group.members).length).toBe(3))).toBe(1);
       await fork.close();
+    });
+
+    it('a TTL shorter than a load never starves its readers: each reads what its own load brought', async () => {
+      env = await db.open({ models: MODELS, cache: { ttl: 1 } });
+      await seed(Item, 2500);
+      const items = await env.model(Item).search([]);
+      const clock = retentionHooks.now;
+      retentionHooks.now = () => (now += 1); // every look at the clock is 1 ms later
+      try {
+        const fork = env.fork(); // its retention reads the moving clock
+        const mine = fork.model(Item).browse(items.ids);
+        let qty: number[] = [];
+        expect(await countQueries(fork, async () => (qty = await Promise.all([...mine].map((r) => r.qty))))).toBe(3);
+        expect(qty.reduce((a, b) => a + b, 0)).toBe(total(2500));
+        // Expired again by the next read. Its load fills name, then qty: by then (1 ms per
+        // look at the clock) the record's name expired within the fill itself, so name loads
+        // once more, alone, and that value is pinned for the reader: 2 statements, and done.
+        expect(await countQueries(fork, async () => expect(await mine.at(7).name).toBe('n7'))).toBe(2);
+        await fork.close();
+      } finally {
+        retentionHooks.now = clock;
+      }
     });
 
     it('a missing mark expires too: the record is looked for again', async () => {

@@ -169,6 +169,15 @@ export class L1Store implements CacheStore<number, false> {
     return { stored, refused: count - stored };
   }
 
+  /**
+   * Keeps the records of `keys` from being evicted or expiring until the returned
+   * function is called: a load pins what it filled until its readers have read it.
+   * Undefined when nothing would drop them (no cap and no TTL, or a transaction's layer).
+   */
+  pin(model: string, keys: readonly Key[]): (() => void) | undefined {
+    return this.layer.retained?.pin(model, keys);
+  }
+
   /** Forgets entries here and, for readers of this scope, in every layer below, at a new clock time. */
   invalidate(invalidation: Invalidation): void {
     const { model, keys } = invalidation;

@@ -53,6 +53,11 @@ export class Layer {
 
   constructor(readonly parent: Layer | undefined) {}
 
+  /** The base layer's retention, if any (see retention.ts). */
+  get retained(): Retention | undefined {
+    return this.retention;
+  }
+
   /** Puts the base layer under a size cap and TTLs (once, before anything is cached). */
   retain(retention: Retention): void {
     if (this.parent) throw new Error('only the base layer has a retention');

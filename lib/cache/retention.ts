@@ -42,6 +42,10 @@ const GET_OPTIONS = {};
  *   (it was just dropped). `forget` when the layer itself forgot the record.
  * - Drops are reported to `onDrop` synchronously, during the call that caused them;
  *   records the layer forgot itself (`forget`) are not reported.
+ * - A pinned record (`pin`: a load just filled it, and its readers have not run yet)
+ *   is not dropped: its drop waits for the last unpin, and reads serve it meanwhile. So
+ *   a reader always gets what its own load brought, however small the TTL or however
+ *   many records one batch loads; the cap may be exceeded by what is pinned.
  * - Only the committed layer has a retention: what a transaction wrote or loaded is in
  *   its own layer, which nothing evicts.
  * - Models with no TTL are not tracked at all when there is no cap.
@@ -49,6 +53,9 @@ const GET_OPTIONS = {};
 export class Retention {
   private readonly refs = new Map<string, Map<Key, Ref>>();
   private readonly lru: LRUCache<Ref, Ref>;
+  private readonly pins = new Map<Ref, number>();
+  // Pinned records the cap or their TTL dropped from the LRU list: dropped at the last unpin.
+  private readonly deferred = new Map<Ref, DropReason>();
 
   constructor(
     private readonly policy: RetentionPolicy,
@@ -61,8 +68,9 @@ export class Retention {
       sizeCalculation: () => 1,
       dispose: (ref, _key, reason) => {
         if (reason !== 'evict' && reason !== 'expire') return; // 'delete': the layer forgot it first
-        this.unref(ref);
-        this.onDrop(ref.model, ref.id, reason === 'evict' ? 'lru' : 'ttl');
+        const why = reason === 'evict' ? 'lru' : 'ttl';
+        if (this.pins.has(ref)) this.deferred.set(ref, why);
+        else this.drop(ref, why);
       },
       ...(now ? { perf: { now }, ttlResolution: 0 } : {}),
     });
@@ -79,6 +87,11 @@ export class Retention {
     let byId = this.refs.get(model);
     if (!byId) this.refs.set(model, (byId = new Map<Key, Ref>()));
     const ref = byId.get(id);
+    // A pinned record whose drop waits is filled again: it goes back to the list.
+    if (ref !== undefined && this.deferred.delete(ref)) {
+      this.lru.set(ref, ref, { ttl: this.policy.ttls.get(model) ?? 0 });
+      return;
+    }
     // A held record is only touched: its life counts from its first value. A get that
     // finds it expired drops it (through dispose), and it starts again below.
     if (ref !== undefined && this.lru.get(ref, GET_OPTIONS) !== undefined) return;
@@ -90,7 +103,37 @@ export class Retention {
   /** A held record was read: it becomes the most recent; false if its TTL passed (it was dropped). */
   touch(model: string, id: Key): boolean {
     const ref = this.refs.get(model)?.get(id);
-    return ref === undefined || this.lru.get(ref, GET_OPTIONS) !== undefined;
+    return ref === undefined || this.lru.get(ref, GET_OPTIONS) !== undefined || this.deferred.has(ref);
+  }
+
+  /**
+   * Holds the records of `ids` held now until the returned function is called (once):
+   * the loader pins what a load filled until the load's readers have read it.
+   */
+  pin(model: string, ids: readonly Key[]): () => void {
+    const byId = this.refs.get(model);
+    if (!byId) return () => undefined;
+    const pinned: Ref[] = [];
+    for (const id of ids) {
+      const ref = byId.get(id);
+      if (ref === undefined) continue;
+      this.pins.set(ref, (this.pins.get(ref) ?? 0) + 1);
+      pinned.push(ref);
+    }
+    return () => {
+      for (const ref of pinned) {
+        const n = this.pins.get(ref)! - 1;
+        if (n > 0) {
+          this.pins.set(ref, n);
+          continue;
+        }
+        this.pins.delete(ref);
+        const why = this.deferred.get(ref);
+        if (why === undefined) continue;
+        this.deferred.delete(ref);
+        this.drop(ref, why);
+      }
+    };
   }
 
   /** The layer forgot the record (invalidated, written as missing, cleared). */
@@ -99,6 +142,7 @@ export class Retention {
     const ref = byId?.get(id);
     if (ref === undefined) return;
     byId!.delete(id);
+    this.deferred.delete(ref);
     this.lru.delete(ref);
   }
 
@@ -106,7 +150,10 @@ export class Retention {
   forgetAll(model: string | undefined): void {
     for (const [name, byId] of this.refs) {
       if (model !== undefined && name !== model) continue;
-      for (const ref of byId.values()) this.lru.delete(ref);
+      for (const ref of byId.values()) {
+        this.deferred.delete(ref);
+        this.lru.delete(ref);
+      }
       this.refs.delete(name);
     }
   }
@@ -116,8 +163,9 @@ export class Retention {
     return this.lru.size;
   }
 
-  private unref(ref: Ref): void {
+  private drop(ref: Ref, why: DropReason): void {
     const byId = this.refs.get(ref.model);
     if (byId?.get(ref.id) === ref) byId.delete(ref.id);
+    this.onDrop(ref.model, ref.id, why);
   }
 }

@@ -37,6 +37,9 @@ import type { Stats } from './stats';
  *   MissingError while the other readers of the batch get their values. A cell that
  *   does not decode (DataError) is not cached; only its readers get the error.
  * - A failed statement rejects every reader of its batch and caches nothing from it.
+ * - Under a size cap or a TTL, what a load filled is pinned (neither evicted nor
+ *   expired) until its readers have run: the readers of a batch, or the code awaiting
+ *   prefetch() up to its next I/O. A reader never loads again what its load brought.
  */
 export type LoadMode = 'record' | 'fields' | 'relation';
 
@@ -52,6 +55,8 @@ interface Batch {
   /** Prefetch sets of the requesters, with the fields asked against each. */
   readonly prefetchSets: Map<PrefetchSource, Set<FieldDef>>;
   readonly errors: CellErrors;
+  /** Unpins what the batch's loads filled (see L1Store.pin): called once its readers ran. */
+  readonly unpins: Array<() => void>;
   readonly done: Promise<void>;
   // Properties, not methods: they are the promise's own functions, passed along unbound.
   resolve: () => void;
@@ -148,8 +153,14 @@ export class Loader {
    * right away (the seed's _prefetch_records). Cells that did not decode stay uncached.
    */
   prefetch(schema: ModelSchema, ids: readonly Key[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
-    const done = this.prefetchNow(schema, ids, fields, scope);
+    const unpins: Array<() => void> = [];
+    const done = this.prefetchNow(schema, ids, fields, scope, unpins);
     scope.frame?.sent(done);
+    // The caller reads what was prefetched in the jobs that follow (read() does): unpin after them.
+    if (scope.cache.layer.retained) {
+      const unpin = () => void setImmediate(() => unpins.forEach((f) => f()));
+      done.then(unpin, unpin);
+    }
     return done;
   }
 
@@ -158,6 +169,7 @@ export class Loader {
     ids: readonly Key[],
     fields: readonly FieldDef[],
     scope: Scope,
+    unpins: Array<() => void>,
   ): Promise<void> {
     const lacking = (wanted: readonly FieldDef[]) =>
       [...new Set(ids)].filter(
@@ -169,11 +181,12 @@ export class Loader {
     if (columns.length) {
       const todo = lacking(columns);
       for (let i = 0; i < todo.length; i += CHUNK)
-        await this.run(schema, scope, todo.slice(i, i + CHUNK), columns, new Map());
+        await this.run(schema, scope, todo.slice(i, i + CHUNK), columns, new Map(), unpins);
     }
     for (const rel of fields.filter(isX2many)) {
       const todo = lacking([rel]);
-      for (let i = 0; i < todo.length; i += CHUNK) await this.runRelation(schema, scope, todo.slice(i, i + CHUNK), rel);
+      for (let i = 0; i < todo.length; i += CHUNK)
+        await this.runRelation(schema, scope, todo.slice(i, i + CHUNK), rel, unpins);
     }
   }
 
@@ -195,6 +208,7 @@ export class Loader {
         requests: new Map(),
         prefetchSets: new Map(),
         errors: new Map(),
+        unpins: [],
         done,
         resolve,
         reject,
@@ -205,6 +219,11 @@ export class Loader {
         byKey.delete(key);
         if (byKey.size === 0) this.pending.delete(scope);
         this.flush(b).then(b.resolve, b.reject);
+        // After the readers' own callbacks on `done`, attached before this one.
+        if (scope.cache.layer.retained) {
+          const unpin = () => b.unpins.forEach((f) => f());
+          b.done.then(unpin, unpin);
+        }
       });
     }
     return batch;
@@ -222,8 +241,8 @@ export class Loader {
     const rewind = batch.mode !== 'fields' && last.length < CHUNK ? this.topUp(batch, last) : undefined;
     try {
       for (const chunk of chunks) {
-        if (batch.mode === 'relation') await this.runRelation(schema, scope, chunk, fields[0]);
-        else await this.run(schema, scope, chunk, fields, batch.errors);
+        if (batch.mode === 'relation') await this.runRelation(schema, scope, chunk, fields[0], batch.unpins);
+        else await this.run(schema, scope, chunk, fields, batch.errors, batch.unpins);
       }
     } catch (e) {
       rewind?.(); // what the failed statement was to load is still to be loaded
@@ -309,6 +328,7 @@ export class Loader {
     ids: Key[],
     fields: readonly FieldDef[],
     errors: CellErrors,
+    unpins: Array<() => void>,
   ): Promise<void> {
     return this.track(schema, scope, ids, fields, errors, async (since) => {
       const names = fields.map((f) => f.name);
@@ -317,7 +337,10 @@ export class Loader {
       let lease: L2Lease | undefined;
       if (l2) {
         const found = await l2.getMany(schema.name, ids, names);
-        if (found.hits.keys.length) scope.cache.putMany(schema.name, found.hits, since);
+        if (found.hits.keys.length) {
+          scope.cache.putMany(schema.name, found.hits, since);
+          this.pin(scope, schema, found.hits.keys, [], unpins);
+        }
         todo = [...found.misses];
         lease = found.lease;
         if (todo.length === 0) return false;
@@ -339,6 +362,7 @@ export class Loader {
       const missing = todo.filter((id) => !present.has(id));
       const batch = { fields: names, keys: found, columns, missing, skip };
       scope.cache.putMany(schema.name, batch, since);
+      this.pin(scope, schema, found, missing, unpins);
       // A record with a cell that did not decode is not shared (its entry would lack the field).
       if (l2 && lease && schema.prefetchFields.every((f) => fields.includes(f)))
         await l2.putMany(schema.name, { ...batch, missing: [] }, withoutBad(lease, found, columns));
@@ -350,7 +374,13 @@ export class Loader {
    * One x2many load: the target ids of every parent in `ids` (frozen arrays, [] when
    * none); parents that do not exist are marked missing, as a column load does.
    */
-  private runRelation(schema: ModelSchema, scope: Scope, ids: Key[], field: FieldDef): Promise<void> {
+  private runRelation(
+    schema: ModelSchema,
+    scope: Scope,
+    ids: Key[],
+    field: FieldDef,
+    unpins: Array<() => void>,
+  ): Promise<void> {
     return this.track(schema, scope, ids, [field], new Map(), async (since) => {
       const target = targetOf(schema, field);
       const order = parseOrder(target, target.order, (m) => new Error(m));
@@ -362,6 +392,7 @@ export class Loader {
       const lists = found.map((id) => Object.freeze(related.get(id) ?? []));
       const missing = ids.filter((id) => !present.has(id));
       scope.cache.putMany(schema.name, { fields: [field.name], keys: found, columns: [lists], missing }, since);
+      this.pin(scope, schema, found, missing, unpins);
       return true;
     });
   }
@@ -405,6 +436,17 @@ export class Loader {
       this.clock.release(since);
       this.afterLoad();
     }
+  }
+
+  private pin(
+    scope: Scope,
+    schema: ModelSchema,
+    found: readonly Key[],
+    missing: readonly Key[],
+    unpins: Array<() => void>,
+  ): void {
+    const unpin = scope.cache.pin(schema.name, missing.length ? [...found, ...missing] : found);
+    if (unpin) unpins.push(unpin);
   }
 
   private valueAfterLoad(schema: ModelSchema, field: FieldDef, id: Key, scope: Scope, errors: CellErrors): unknown {
