@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { randomUUID } from 'crypto';
-import * as os from 'os';
-import * as path from 'path';
-import { BaseModel, Environment, Field, Model, ValidationError, type EnvironmentConfig } from '../lib';
+import { BaseModel, Environment, Field, Model, ValidationError } from '../lib';
 import { sharedStoreTesting, type SharedCacheOption } from '../lib/cache/shared/open';
 import { statementHooks } from '../lib/db/executor';
-import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
+import { countQueries, describeEachDatabase } from './helpers/databases';
+import { openPair } from './helpers/pools';
 import { eventually } from './helpers/redis';
 
 /**
@@ -222,7 +221,7 @@ describeEachDatabase('shared cache (L2) in the Environment', (db) => {
 
       it('a commit in pool A: a fork of pool B made after it resolved reads the new value; an older fork drops the old one when the message arrives', async () => {
         const shared = { redis: redisUrl, prefix: `w${randomUUID().slice(0, 8)}` };
-        const { a, b } = await openPair(db, shared);
+        const { a, b } = await openPair(db, { models: MODELS, cache: { shared } });
         env = a;
         other = b;
         const [id] = (
@@ -261,19 +260,4 @@ async function withoutLeaseCheck<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     sharedStoreTesting.leaseCheck = undefined;
   }
-}
-
-/** Two pools (two "processes") on one database, each with its own connection to the shared cache. */
-async function openPair(db: TestDatabase, shared: SharedCacheOption): Promise<{ a: Environment; b: Environment }> {
-  const cache = { shared };
-  if (db.name === 'mariadb') {
-    const a = await db.open({ models: MODELS, cache });
-    const b = await Environment.open({ ...db.config, models: MODELS, cache });
-    return { a, b };
-  }
-  const config: EnvironmentConfig = { filename: path.join(os.tmpdir(), `proxorm-l2-${randomUUID()}.db`) };
-  const a = await Environment.open({ ...config, models: MODELS, cache });
-  await a.sync();
-  const b = await Environment.open({ ...config, models: MODELS, cache });
-  return { a, b };
 }
