@@ -12,7 +12,8 @@ import { eventually } from './helpers/redis';
  * writes lock and invalidate it around their commit, the refill race cannot put an old
  * value back, invalidations drop other Environments' L1, and a transaction neither
  * reads nor writes it. On SQLite and MariaDB, with the in-process store and, when the
- * jest global setup started one, a Redis server shared by two pools (two "processes").
+ * jest global setup started them, a Redis server and a Redis Cluster, each shared by two
+ * pools (two "processes").
  */
 @Model('l2_item')
 class Item extends BaseModel {
@@ -27,9 +28,22 @@ class Private extends BaseModel {
   @Field() name!: string;
 }
 
-const MODELS = [Item, Private];
+@Model('l2_note')
+class Note extends BaseModel {
+  declare readonly id: number;
+  @Field() text!: string;
+  @Field.many2one(() => Item, { onDelete: 'set null' }) item!: Item | null;
+}
+
+const MODELS = [Item, Private, Note];
 const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `n${i}`, qty: i }));
 const redisUrl = process.env.PROXORM_REDIS_URL;
+const clusterNodes = process.env.PROXORM_REDIS_CLUSTER?.split(',').filter(Boolean);
+/** The Redis backends the jest global setup provided: a single server, a 3-node Cluster. */
+const REDIS: [string, (prefix: string) => SharedCacheOption][] = [
+  ...(redisUrl ? [['redis', (prefix: string) => ({ redis: redisUrl, prefix })] as const] : []),
+  ...(clusterNodes ? [['cluster', (prefix: string) => ({ cluster: clusterNodes, prefix })] as const] : []),
+].map(([name, make]) => [name, make]);
 
 async function readAll(env: Environment): Promise<number> {
   let sum = 0;
@@ -153,10 +167,19 @@ describeEachDatabase('shared cache (L2) in the Environment', (db) => {
           { name: 'b', qty: 2 },
         ])
     ).ids;
+    const [note] = (
+      await root
+        .fork()
+        .model(Note)
+        .create([{ text: 't', item: a }])
+    ).ids;
     expect(await nameOf(root.fork(), a)).toBe('a');
+    expect((await root.fork().model(Note).browse(note).item)?.ids).toEqual([a]); // in L2
     await root.fork().model(Item).browse(a).unlink();
     expect(await nameOf(root.fork(), b)).toBe('b');
     await expect(nameOf(root.fork(), a)).rejects.toThrow(/l2_item/);
+    // ON DELETE SET NULL changed the note: its model was invalidated in L2.
+    expect((await root.fork().model(Note).browse(note).item)?.ids).toEqual([]);
   });
 
   /**
@@ -211,8 +234,8 @@ describeEachDatabase('shared cache (L2) in the Environment', (db) => {
     );
   });
 
-  if (redisUrl) {
-    describe('two pools on one Redis (as two processes)', () => {
+  for (const [backend, sharedOn] of REDIS) {
+    describe(`two pools on one Redis (as two processes) [${backend}]`, () => {
       let other: Environment | undefined;
       afterEach(async () => {
         await other?.close();
@@ -220,7 +243,7 @@ describeEachDatabase('shared cache (L2) in the Environment', (db) => {
       });
 
       it('a commit in pool A: a fork of pool B made after it resolved reads the new value; an older fork drops the old one when the message arrives', async () => {
-        const shared = { redis: redisUrl, prefix: `w${randomUUID().slice(0, 8)}` };
+        const shared = sharedOn(`w${randomUUID().slice(0, 8)}`);
         const { a, b } = await openPair(db, { models: MODELS, cache: { shared } });
         env = a;
         other = b;
@@ -241,11 +264,11 @@ describeEachDatabase('shared cache (L2) in the Environment', (db) => {
       });
 
       it('refill race through Redis: the old value never lands; without the lease check it does', async () => {
-        expect(await refillRace({ redis: redisUrl, prefix: `r${randomUUID().slice(0, 8)}` })).toEqual({
+        expect(await refillRace(sharedOn(`r${randomUUID().slice(0, 8)}`))).toEqual({
           reader: 'new',
           third: 'new',
         });
-        const race = () => refillRace({ redis: redisUrl, prefix: `u${randomUUID().slice(0, 8)}` });
+        const race = () => refillRace(sharedOn(`u${randomUUID().slice(0, 8)}`));
         expect((await withoutLeaseCheck(race)).third).toBe('old');
       });
     });
