@@ -1,5 +1,6 @@
 /**
- * Jest globalSetup: make a MariaDB server available to the MySQL half of the suite.
+ * Jest globalSetup: make a MariaDB server available to the MySQL half of the suite (and
+ * Redis to the shared-cache suites: redis-setup.ts).
  *
  * - PROXORM_MYSQL_URL already set  -> use it, start nothing.
  * - mariadbd installed             -> `bash scripts/mariadb.sh start`, export its URL.
@@ -12,6 +13,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { setUpRedis } from './redis-setup';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'scripts', 'mariadb.sh');
@@ -73,6 +75,7 @@ function warnSkipped(reason: string): void {
 }
 
 export default async function globalSetup(): Promise<void> {
+  setUpRedis();
   if (process.env.PROXORM_MYSQL_URL) return;
 
   let reason: string;

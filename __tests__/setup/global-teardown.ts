@@ -3,10 +3,12 @@
  */
 import { execFileSync } from 'child_process';
 import * as path from 'path';
+import { tearDownRedis } from './redis-setup';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 export default async function globalTeardown(): Promise<void> {
+  tearDownRedis();
   if (process.env.PROXORM_MARIADB_STARTED !== '1') return;
   try {
     execFileSync('bash', [path.join(ROOT, 'scripts', 'mariadb.sh'), 'stop'], {

@@ -74,12 +74,18 @@ export interface ModelDecorator {
  */
 export function Model(arg: string | ModelOptions): ModelDecorator {
   startStandardClass();
+  // `@Model class X` calls this with the class: the decorator returned would replace it.
+  const given: unknown = arg;
+  if (typeof given === 'function')
+    throw new SchemaError(
+      `@Model on ${given.name}: @Model needs the model's name: @Model('name') or @Model({ name, ... })`,
+    );
   return (target: ClassRef, context?: ClassDecoratorContext) => {
     if (context !== undefined) {
       const fields = takeStandardFields(context.metadata);
       if (context.kind !== 'class')
         throw new SchemaError(`@Model on ${String(context.name)}: @Model decorates a class`);
-      declareOn(prototypeOf(target), fields);
+      declareOn(prototypeOf(target), fields, target.name);
     }
     defineSchema(target, arg);
   };

@@ -58,9 +58,21 @@ export function declarationOf(value: unknown): FieldDeclaration | undefined {
   return typeof value === 'function' ? declarations.get(value) : undefined;
 }
 
-/** Adds fields to a class (its prototype): what legacy decorators and defineModel do. */
-export function declareOn(proto: object, fields: readonly PendingField[]): void {
-  declaredOn.set(proto, [...(declaredOn.get(proto) ?? []), ...fields]);
+/**
+ * Adds fields to a class (its prototype): what legacy decorators, @Model (for standard
+ * ones) and defineModel do. A property decorated as a field twice is a SchemaError: which
+ * declaration should win is a guess (a subclass redeclaring a base's field is another
+ * prototype, and wins).
+ */
+export function declareOn(proto: object, fields: readonly PendingField[], owner: string): void {
+  const all = [...(declaredOn.get(proto) ?? []), ...fields];
+  const names = new Set<string>();
+  for (const { name } of all) {
+    if (names.has(name))
+      throw new SchemaError(`@Field on ${owner}.${name}: declared as a field twice; keep one Field decorator`);
+    names.add(name);
+  }
+  declaredOn.set(proto, all);
 }
 
 /** The fields of a class: its own first, then those inherited from base classes. */
@@ -111,6 +123,22 @@ function isFieldContext(value: unknown): value is ClassMemberDecoratorContext {
   return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string';
 }
 
+/**
+ * A Field factory applied as a decorator (`@Field.string` without its call) gets the
+ * arguments of a decorator: `(prototype, key)` or `(undefined, context)`. Its result
+ * would then be used as the property's descriptor or initializer and the field silently
+ * dropped, so the factories refuse it: this is the property's name in that case.
+ */
+export function decoratorCallName(args: readonly unknown[]): string | undefined {
+  const [target, key] = args;
+  if (isObject(target) && (typeof key === 'string' || typeof key === 'symbol')) return String(key);
+  if (target === undefined && isFieldContext(key)) {
+    takeStandardFields(key.metadata); // dropped: the class will not be defined
+    return String(key.name);
+  }
+  return undefined;
+}
+
 /** The decorator a Field factory returns (field.ts): it tells the two proposals apart by its arguments. */
 export function fieldDecorator<T>(declaration: FieldDeclaration, label: string): FieldDecorator<T> {
   const decorator = (target: unknown, key: unknown): void => {
@@ -135,9 +163,11 @@ function declareLegacy(d: FieldDeclaration, label: string, target: unknown, key:
   const problem =
     typeof target !== 'object' || target === null ? 'not applied to a class property' : declarationProblem(d);
   if (problem) throw new SchemaError(`${label} on ${owner}.${key}: ${problem}`);
-  declareOn(target as object, [
-    { name: key, designType: Reflect.getMetadata('design:type', target as object, key), declaredBy: 'legacy', ...d },
-  ]);
+  declareOn(
+    target as object,
+    [{ name: key, designType: Reflect.getMetadata('design:type', target as object, key), declaredBy: 'legacy', ...d }],
+    owner,
+  );
 }
 
 function declareStandard(d: FieldDeclaration, label: string, context: ClassMemberDecoratorContext): void {
@@ -162,8 +192,8 @@ function declareStandard(d: FieldDeclaration, label: string, context: ClassMembe
   else pendingList.push(field);
 }
 
-/** What can be checked before the model is known; the rest is resolve-field.ts. */
-function declarationProblem(d: FieldDeclaration): string | undefined {
+/** What can be checked before the model is known (resolve-field.ts checks it again for defineModel's fields, with the rest). */
+export function declarationProblem(d: FieldDeclaration): string | undefined {
   if (!d.options || typeof d.options !== 'object') return 'options must be an object';
   if (d.target !== undefined && typeof d.target !== 'function')
     return 'the target must be a function returning the model class, e.g. () => Customer';

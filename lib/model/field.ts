@@ -9,7 +9,8 @@ import type {
   Many2oneOptions,
   StringFieldOptions,
 } from './field-types';
-import { fieldDecorator, type FieldDecorator } from './field-declaration';
+import { SchemaError } from '../errors';
+import { decoratorCallName, fieldDecorator, type FieldDecorator } from './field-declaration';
 import type { ModelBrand } from '../record/types';
 
 /*
@@ -43,6 +44,19 @@ interface Relation<A extends unknown[], N extends 'one' | 'many'> {
   <T extends ModelBrand = ModelBrand>(target: () => ClassRef, ...rest: A): FieldDecorator<RelationValue<T, N>>;
 }
 
+/** A factory that refuses to be used as the decorator it returns (`@Field.string` without its call). */
+function factory<A extends unknown[]>(
+  label: string,
+  make: (...args: A) => FieldDecorator<never>,
+): (...args: A) => FieldDecorator<never> {
+  return (...args: A) => {
+    const name = decoratorCallName(args);
+    if (name !== undefined)
+      throw new SchemaError(`${label} on ${name}: a Field factory, used without its call: write ${label}(...)`);
+    return make(...args);
+  };
+}
+
 type FieldFactory<O, T> = <const P extends O = O>(options?: P) => FieldDecorator<Nullable<P, T>>;
 
 /**
@@ -74,16 +88,25 @@ export const Field: ((
   one2many: Relation<[inverse: string], 'many'>;
   /** Records of `target` linked through a relation table. */
   many2many: Relation<[options?: Many2manyOptions], 'many'>;
-} = Object.assign((options?: FieldOptions) => declare(undefined, options), {
-  many2one: (target: () => ClassRef, o?: Many2oneOptions) => declare('many2one', o as FieldOptions, { target }),
-  one2many: (target: () => ClassRef, inverse: string) => declare('one2many', {}, { target, inverse }),
-  many2many: (target: () => ClassRef, o?: Many2manyOptions) => declare('many2many', o as FieldOptions, { target }),
-  string: (o?: StringFieldOptions) => declare('string', o),
-  text: (o?: BaseFieldOptions<string>) => declare('text', o),
-  integer: (o?: BaseFieldOptions<number>) => declare('integer', o),
-  float: (o?: BaseFieldOptions<number>) => declare('float', o),
-  decimal: (o?: DecimalFieldOptions) => declare('decimal', o as FieldOptions),
-  boolean: (o?: BaseFieldOptions<boolean>) => declare('boolean', o),
-  datetime: (o?: DatetimeFieldOptions) => declare('datetime', o as FieldOptions),
-  json: (o?: BaseFieldOptions<unknown>) => declare('json', o),
-});
+} = Object.assign(
+  factory('@Field', (options?: FieldOptions) => declare(undefined, options)),
+  {
+    many2one: factory('@Field.many2one', (target: () => ClassRef, o?: Many2oneOptions) =>
+      declare('many2one', o as FieldOptions, { target }),
+    ),
+    one2many: factory('@Field.one2many', (target: () => ClassRef, inverse: string) =>
+      declare('one2many', {}, { target, inverse }),
+    ),
+    many2many: factory('@Field.many2many', (target: () => ClassRef, o?: Many2manyOptions) =>
+      declare('many2many', o as FieldOptions, { target }),
+    ),
+    string: factory('@Field.string', (o?: StringFieldOptions) => declare('string', o)),
+    text: factory('@Field.text', (o?: BaseFieldOptions<string>) => declare('text', o)),
+    integer: factory('@Field.integer', (o?: BaseFieldOptions<number>) => declare('integer', o)),
+    float: factory('@Field.float', (o?: BaseFieldOptions<number>) => declare('float', o)),
+    decimal: factory('@Field.decimal', (o?: DecimalFieldOptions) => declare('decimal', o as FieldOptions)),
+    boolean: factory('@Field.boolean', (o?: BaseFieldOptions<boolean>) => declare('boolean', o)),
+    datetime: factory('@Field.datetime', (o?: DatetimeFieldOptions) => declare('datetime', o as FieldOptions)),
+    json: factory('@Field.json', (o?: BaseFieldOptions<unknown>) => declare('json', o)),
+  },
+);

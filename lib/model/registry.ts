@@ -10,8 +10,13 @@ import type { ModelSchema } from './schema';
  */
 const byClass = new Map<ClassRef, ModelSchema>();
 
-/** Adds (or, for a class decorated again, replaces) a model. */
+/** Adds a model. A class is one model: decorating it again (`@Model('a') @Model('b')`) is a SchemaError. */
 export function registerModel(schema: ModelSchema): void {
+  const existing = byClass.get(schema.cls);
+  if (existing)
+    throw new SchemaError(
+      `@Model "${schema.name}": class ${schema.cls.name} is already the model "${existing.name}"; a class takes one @Model`,
+    );
   byClass.set(schema.cls, schema);
 }
 

@@ -8,7 +8,7 @@ import {
   type FieldDef,
   type RelationType,
 } from './field-types';
-import type { PendingField } from './field-declaration';
+import { declarationProblem, type PendingField } from './field-declaration';
 import { RESERVED_NAMES } from './schema';
 import { normalizeValue } from './values';
 import { columnFor, referenceColumnFor, type Naming } from './naming';
@@ -28,6 +28,8 @@ export function resolveField(model: string, p: PendingField, naming: Naming | un
       `${where}: "${p.name}" is reserved by recordsets; choose another property name (use { column } to keep the column name)`,
     );
   if (!IDENTIFIER.test(p.name)) throw new SchemaError(`${where}: invalid property name`);
+  const problem = declarationProblem(p);
+  if (problem) throw new SchemaError(`${where}: ${problem}`);
   const type = p.type ?? inferFieldType(p.designType);
   if (!type) throw new SchemaError(`${where}: ${noTypeReason(p)}`);
   if (p.target) return resolveRelation(model, p, type as RelationType, where, naming);

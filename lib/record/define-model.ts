@@ -59,13 +59,16 @@ export function defineModel<F extends Record<string, FieldDecorator<unknown>>, M
       );
     return { name, designType: undefined, declaredBy: 'defineModel', ...declaration };
   });
-  declareOn(cls.prototype, declared);
+  declareOn(cls.prototype, declared, cls.name);
   for (const key of Reflect.ownKeys(methods ?? {})) {
     if (typeof key === 'string' && Object.hasOwn(fields, key))
       throw new SchemaError(`${where}: "${key}" is both a field and a method`);
     if (key === 'constructor' || key === '__proto__' || key === 'prototype')
       throw new SchemaError(`${where}: "${key}" cannot be a method`);
-    Object.defineProperty(cls.prototype, key, Object.getOwnPropertyDescriptor(methods, key) as PropertyDescriptor);
+    const descriptor = Object.getOwnPropertyDescriptor(methods, key) as PropertyDescriptor;
+    if ('value' in descriptor && typeof descriptor.value !== 'function')
+      throw new SchemaError(`${where}: method "${String(key)}" must be a function or a getter`);
+    Object.defineProperty(cls.prototype, key, descriptor);
   }
   defineSchema(cls, modelOptions);
   return cls as unknown as DefinedModel<F, M>;

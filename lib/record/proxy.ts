@@ -9,7 +9,9 @@ import type { RecordSetBase } from './recordset';
  * would shadow recordset state (model/members.ts), so every other property (a
  * recordset member, a method or getter of the model class) is looked up on the target,
  * whose prototype chain holds both, with the Proxy as `this`.
- * Records are read-only: assignment points to write().
+ * Records are read-only: assignment points to write(). Their only own property on show
+ * is `ids` (Object.keys, spread, Object.assign, deep-equal helpers): the Environment's
+ * handles the target holds are internals, never copied out of a record.
  */
 export function makeHandler(schema: ModelSchema): ProxyHandler<RecordSetBase<unknown>> {
   const fields = schema.fields;
@@ -27,6 +29,8 @@ export function makeHandler(schema: ModelSchema): ProxyHandler<RecordSetBase<unk
     has(target, prop) {
       return (typeof prop === 'string' && fields.has(prop)) || Reflect.has(target, prop);
     },
+    // The target's other own properties are configurable, so leaving them out keeps the Proxy invariants.
+    ownKeys: (target) => Reflect.ownKeys(target).filter((key) => key === 'ids'),
     set: (_t, prop) => readOnly(prop),
     defineProperty: (_t, prop) => readOnly(prop),
     deleteProperty: (_t, prop) => readOnly(prop),

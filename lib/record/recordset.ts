@@ -53,9 +53,14 @@ export class RecordSetBase<M> {
     return this.ids[this.ensureSingle('id')];
   }
 
-  /** Singletons that share this recordset's prefetch set. */
+  /**
+   * Singletons that share this recordset's prefetch set. A singleton yields itself, so
+   * deep-equality helpers that walk iterables (jest's toEqual of two records) meet a
+   * cycle they detect instead of a new singleton at every step, forever.
+   */
   *[Symbol.iterator](): Iterator<RecordSet<M>> {
-    for (const id of this.ids) yield this.derive([id]);
+    if (this.ids.length === 1) yield this as unknown as RecordSet<M>;
+    else for (const id of this.ids) yield this.derive([id]);
   }
 
   /** The record at index i (negative counts from the end), sharing the prefetch set. */
@@ -361,6 +366,12 @@ export class RecordSetBase<M> {
     for (const o of others) {
       if (!(o instanceof RecordSetBase) || o.schema !== this.schema) {
         throw new ValidationError(`${this.model}: can only combine recordsets of the same model`);
+      }
+      // Keys are per database: those of an Environment opened apart name other records (forks share the database).
+      if (o.session.shared !== this.session.shared) {
+        throw new ValidationError(
+          `${this.model}: can only combine recordsets of one database (this one comes from an Environment opened apart)`,
+        );
       }
     }
     const all = [this.ids, ...others.map((o) => o.ids)].flat();

@@ -1,0 +1,385 @@
+/**
+ * The Redis shared store (ioredis; one server or a Cluster). Protocol: types.ts; Lua:
+ * redis-scripts.ts; key names: naming.ts.
+ *
+ * Failure contract: no call rejects. With Redis down or slow (commandTimeoutMs, no
+ * offline queue, no retries), getMany answers bypass, putMany refuses, lock answers an
+ * id that locks nothing, and each failure counts in `stats().errors`. A failed
+ * invalidation is queued and sent again when the connection is back (invalidating
+ * twice is harmless); until then the entry TTL bounds what other processes may serve.
+ * Subscribers get `reset` when the subscriber connection drops and again once it is
+ * subscribed again: invalidations sent in between were lost to this process.
+ *
+ * invalidateAll bumps a generation (naming.ts generationsKey) instead of finding every
+ * key of a model on every node. getMany reads the generations in the same round trip as
+ * the entries, passing the scripts the ones it last saw; if they moved meanwhile, that
+ * call's hits are bypassed (the next call's scripts delete the older entries). A lease
+ * carries the generations read before the load began, and its entry is tagged with them.
+ */
+import { randomUUID } from 'crypto';
+import Redis, { Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
+import { EnvironmentError } from '../../errors';
+import type { Key } from '../../model/keys';
+import { decodeEntry, encodeEntry } from './codec';
+import { channelName, generationField, generationsKey, recordKeys } from './naming';
+import { checkTtl, resolveTtls } from './options';
+import { GET, INVALIDATE, LOCK, UNLOCK, put } from './redis-scripts';
+import {
+  emptyStats,
+  type Entry,
+  type Lease,
+  type LockId,
+  type Lookup,
+  type Put,
+  type SharedMessage,
+  type SharedStore,
+  type SharedStoreOptions,
+  type SharedStoreTestingOptions,
+} from './types';
+
+export interface RedisStoreOptions extends SharedStoreOptions {
+  /** A single server's URL (`redis://host:port/db`), or a Cluster's startup nodes (`host:port`). */
+  connection: string | { readonly cluster: readonly (string | { host: string; port: number })[] };
+  /** Prefix of every key and of the channel, [A-Za-z0-9_.-]+ (default 'proxorm'). */
+  prefix?: string;
+  /** A command unanswered after this long counts as failed (default 1,000 ms). */
+  commandTimeoutMs?: number;
+}
+
+type Client = Redis | Cluster;
+type Reply = [0 | 1 | 2, string?];
+
+interface Scripts {
+  proxormGet(
+    entry: string,
+    lease: string,
+    lock: string,
+    newLease: string,
+    ttl: number,
+    modelGeneration: number,
+    allGeneration: number,
+  ): Promise<Reply>;
+  proxormPut(entry: string, lease: string, lock: string, token: string, text: string, ttl: number): Promise<number>;
+  proxormLock(entry: string, lease: string, lock: string, id: string, ttl: number): Promise<number>;
+  proxormInvalidate(entry: string, lease: string, lock: string, id: string): Promise<number>;
+  proxormUnlock(entry: string, lease: string, lock: string, id: string): Promise<number>;
+}
+
+interface Wire {
+  m: string | null;
+  k: Key[] | 'all';
+  t: number;
+  /** The sending store's id. */
+  o: string;
+}
+
+interface Pending {
+  readonly model: string | undefined;
+  readonly keys: readonly Key[] | 'all';
+  readonly lock?: LockId;
+}
+
+const MAX_PENDING_KEYS = 100_000;
+
+export class RedisSharedStore implements SharedStore {
+  private epochValue = 0;
+  private readonly ttl: Required<SharedStoreOptions>;
+  readonly prefix: string;
+  private readonly channel: string;
+  private readonly client: Client;
+  private readonly scripts: Scripts;
+  private readonly subscriber: Client;
+  private readonly subscribed: Promise<void>;
+  private readonly subscribers = new Set<(message: SharedMessage) => void>();
+  private readonly counters = emptyStats();
+  private pending: Pending[] = [];
+  // The generations last read: model -> its generation, and '*' (see naming.ts).
+  private readonly generations = new Map<string, number>();
+  private pendingKeys = 0;
+  private channelLost = false;
+  private readonly id = randomUUID();
+  private closed = false;
+
+  constructor(options: RedisStoreOptions, testing: SharedStoreTestingOptions = {}) {
+    this.ttl = resolveTtls(options);
+    this.prefix = options.prefix ?? 'proxorm';
+    if (!/^[A-Za-z0-9_.-]+$/.test(this.prefix)) {
+      throw new EnvironmentError('shared cache: prefix must be letters, digits, "_", "." or "-"');
+    }
+    const timeout = options.commandTimeoutMs ?? 1000;
+    checkTtl('commandTimeoutMs', timeout);
+    this.channel = channelName(this.prefix);
+    // Commands fail fast rather than wait for a connection: the database is the fallback.
+    this.client = connect(options.connection, {
+      commandTimeout: timeout,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+    });
+    // The subscriber queues its SUBSCRIBE until connected and re-subscribes after a drop.
+    this.subscriber = connect(options.connection, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.client.on('error', () => {}); // failures are counted per call; ioredis reconnects by itself
+    this.client.on('ready', () => void this.flushPending());
+    this.scripts = this.client as unknown as Scripts;
+    this.client.defineCommand('proxormGet', { numberOfKeys: 3, lua: GET });
+    this.client.defineCommand('proxormPut', { numberOfKeys: 3, lua: put(testing.leaseCheck ?? true) });
+    this.client.defineCommand('proxormLock', { numberOfKeys: 3, lua: LOCK });
+    this.client.defineCommand('proxormInvalidate', { numberOfKeys: 3, lua: INVALIDATE });
+    this.client.defineCommand('proxormUnlock', { numberOfKeys: 3, lua: UNLOCK });
+    this.subscribed = this.listen();
+  }
+
+  get epoch(): number {
+    return this.epochValue;
+  }
+
+  /**
+   * Resolves once both connections are up and the subscriber listens (invalidations
+   * from then on are heard), or a first connection attempt failed (calls then resolve
+   * as bypasses, and subscribers hear a reset when the subscriber listens). Until then
+   * calls may answer bypass: the store does not queue commands.
+   */
+  ready(): Promise<void> {
+    const failed = (client: Client) => new Promise<void>((resolve) => client.once('error', () => resolve()));
+    const up = (client: Client) =>
+      client.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    const listening = Promise.race([this.subscribed, failed(this.subscriber)]);
+    return Promise.all([listening, Promise.race([up(this.client), failed(this.client)])]).then(() => undefined);
+  }
+
+  async getMany(model: string, keys: readonly Key[]): Promise<Lookup> {
+    const hits = new Map<Key, Entry>();
+    const leases = new Map<Key, Lease>();
+    const field = generationField(model);
+    const known = [this.generations.get(field) ?? 0, this.generations.get('*') ?? 0];
+    const [read, ...replies] = await Promise.all([
+      this.attempt(this.client.hmget(generationsKey(this.prefix), field, '*')),
+      ...keys.map((key) => {
+        const k = recordKeys(this.prefix, model, key);
+        return this.attempt(
+          this.scripts.proxormGet(k.entry, k.lease, k.lock, randomUUID(), this.ttl.leaseTtlMs, known[0], known[1]),
+        );
+      }),
+    ]);
+    const now = read?.map((g) => Number(g ?? 0));
+    if (now !== undefined) {
+      // Taken as they are, even lower (a restarted server lost them, and its entries too).
+      this.generations.set(field, now[0]);
+      this.generations.set('*', now[1]);
+    }
+    // Hits checked against other generations than the current ones cannot be served.
+    const hitsValid = now !== undefined && now[0] === known[0] && now[1] === known[1];
+    const tag = now === undefined ? '' : `${now[0]}.${now[1]}`;
+    keys.forEach((key, i) => {
+      const reply = replies[i];
+      const text = reply?.[0] === 1 && hitsValid ? reply[1]?.slice(reply[1].indexOf('|') + 1) : undefined;
+      const entry = text === undefined ? undefined : decodeEntry(text);
+      if (entry !== undefined) {
+        hits.set(key, entry);
+        this.counters.hits++;
+      } else if (reply?.[0] === 0 && reply[1] !== undefined && tag !== '') {
+        leases.set(key, `${tag}/${reply[1]}`);
+        this.counters.misses++;
+      } else {
+        this.counters.bypasses++; // locked, unreadable, generations moved, or Redis unavailable
+      }
+    });
+    return { hits, leases };
+  }
+
+  async putMany(model: string, puts: readonly Put[]): Promise<number> {
+    const results = await Promise.all(
+      puts.map(({ key, entry, lease }) => {
+        const text = encodeEntry(entry);
+        const slash = lease.indexOf('/');
+        if (text === undefined || slash < 0) return Promise.resolve(0);
+        const k = recordKeys(this.prefix, model, key);
+        const [tag, token] = [lease.slice(0, slash), lease.slice(slash + 1)];
+        return this.attempt(
+          this.scripts.proxormPut(k.entry, k.lease, k.lock, token, `${tag}|${text}`, this.ttl.entryTtlMs),
+        );
+      }),
+    );
+    const stored = results.filter((r) => r === 1).length;
+    this.counters.puts += stored;
+    this.counters.putsRefused += puts.length - stored;
+    return stored;
+  }
+
+  async lock(model: string, keys: readonly Key[], ttlMs = this.ttl.lockTtlMs): Promise<LockId> {
+    checkTtl('lock ttlMs', ttlMs);
+    const id = randomUUID();
+    await Promise.all(
+      keys.map((key) => {
+        const k = recordKeys(this.prefix, model, key);
+        return this.attempt(this.scripts.proxormLock(k.entry, k.lease, k.lock, id, ttlMs));
+      }),
+    );
+    this.counters.locks++;
+    return id;
+  }
+
+  async invalidate(model: string, keys: readonly Key[], lock?: LockId): Promise<void> {
+    if (!(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+  }
+
+  async invalidateAll(model: string | undefined): Promise<void> {
+    if (!(await this.send(model, 'all', undefined))) this.enqueue(model, 'all', undefined);
+  }
+
+  async unlock(model: string, keys: readonly Key[], lock: LockId): Promise<void> {
+    await Promise.all(
+      keys.map((key) => {
+        const k = recordKeys(this.prefix, model, key);
+        return this.attempt(this.scripts.proxormUnlock(k.entry, k.lease, k.lock, lock));
+      }),
+    );
+  }
+
+  subscribe(fn: (message: SharedMessage) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  stats() {
+    return { ...this.counters };
+  }
+
+  /** Invalidations waiting for Redis to come back (records). */
+  get pendingInvalidations(): number {
+    return this.pendingKeys;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.subscribers.clear();
+    this.client.disconnect();
+    this.subscriber.disconnect();
+    await Promise.resolve();
+  }
+
+  /** Deletes, voids, unlocks (or bumps a generation), then publishes; false if any step failed (the whole is retried). */
+  private async send(
+    model: string | undefined,
+    keys: readonly Key[] | 'all',
+    lock: LockId | undefined,
+  ): Promise<boolean> {
+    let done: unknown[];
+    if (keys === 'all') {
+      done = [await this.attempt(this.client.hincrby(generationsKey(this.prefix), generationField(model), 1))];
+    } else {
+      const named = model ?? '';
+      done = await Promise.all(
+        keys.map((key) => {
+          const k = recordKeys(this.prefix, named, key);
+          return this.attempt(this.scripts.proxormInvalidate(k.entry, k.lease, k.lock, lock ?? ''));
+        }),
+      );
+    }
+    if (done.some((r) => r === undefined)) return false;
+    const wire: Wire = { m: model ?? null, k: keys === 'all' ? 'all' : [...keys], t: Date.now(), o: this.id };
+    if ((await this.attempt(this.client.publish(this.channel, JSON.stringify(wire)))) === undefined) return false;
+    this.counters.invalidationsSent++;
+    return true;
+  }
+
+  private enqueue(model: string | undefined, keys: readonly Key[] | 'all', lock: LockId | undefined): void {
+    const count = keys === 'all' ? 1 : keys.length;
+    if (this.pendingKeys + count > MAX_PENDING_KEYS) return; // counted as an error already; TTLs bound it
+    this.pending.push({ model, keys, lock });
+    this.pendingKeys += count;
+  }
+
+  private async flushPending(): Promise<void> {
+    if (this.closed) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingKeys = 0;
+    for (const { model, keys, lock } of batch) {
+      if (!(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+    }
+  }
+
+  /** The command's result, or undefined (counted) if it failed or timed out. */
+  private async attempt<T>(command: Promise<T>): Promise<T | undefined> {
+    try {
+      return await command;
+    } catch {
+      this.counters.errors++;
+      return undefined;
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const sub = this.subscriber;
+    sub.on('error', () => {});
+    sub.on('message', (channel: string, text: string) => {
+      if (channel === this.channel) this.receive(text);
+    });
+    sub.on('close', () => {
+      if (this.closed || this.channelLost) return;
+      this.channelLost = true;
+      this.reset('disconnected');
+    });
+    sub.on('ready', () => {
+      if (!this.channelLost || this.closed) return;
+      // Reset only once SUBSCRIBE is confirmed: from then on no invalidation is lost.
+      void this.attempt(sub.subscribe(this.channel)).then((ok) => {
+        if (ok === undefined || this.closed || !this.channelLost) return;
+        this.channelLost = false;
+        this.reset('reconnected');
+      });
+    });
+    await this.attempt(sub.subscribe(this.channel));
+  }
+
+  private reset(reason: 'disconnected' | 'reconnected'): void {
+    this.epochValue++;
+    this.counters.resets++;
+    this.deliver({ kind: 'reset', reason });
+  }
+
+  private receive(text: string): void {
+    let wire: Wire;
+    try {
+      wire = JSON.parse(text) as Wire;
+    } catch {
+      this.counters.errors++;
+      return;
+    }
+    const modelOk = typeof wire?.m === 'string' || wire?.m === null;
+    if (!modelOk || !(Array.isArray(wire.k) || wire.k === 'all') || typeof wire.t !== 'number') {
+      this.counters.errors++;
+      return;
+    }
+    const latency = Math.max(0, Date.now() - wire.t);
+    this.counters.invalidationsReceived++;
+    this.counters.invalidationLatencyTotalMs += latency;
+    this.counters.invalidationLatencyMaxMs = Math.max(this.counters.invalidationLatencyMaxMs, latency);
+    const local = wire.o === this.id;
+    this.deliver({ kind: 'invalidate', model: wire.m ?? undefined, keys: wire.k, sentAt: wire.t, local });
+  }
+
+  private deliver(message: SharedMessage): void {
+    for (const fn of [...this.subscribers]) {
+      try {
+        fn(message);
+      } catch {
+        this.counters.errors++; // one subscriber's failure is its own
+      }
+    }
+  }
+}
+
+function connect(connection: RedisStoreOptions['connection'], options: RedisOptions): Client {
+  if (typeof connection === 'string') return new Redis(connection, options);
+  const nodes: ClusterNode[] = connection.cluster.map((node) => {
+    if (typeof node !== 'string') return node;
+    const at = node.lastIndexOf(':');
+    return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+  });
+  const { enableOfflineQueue, ...redisOptions } = options;
+  return new Cluster(nodes, { enableOfflineQueue, enableAutoPipelining: options.enableAutoPipelining, redisOptions });
+}
