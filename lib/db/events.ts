@@ -69,8 +69,8 @@ export interface CacheEvictEvent<E = unknown> {
 /**
  * A cache level forgot records because they (may have) changed: `keys` records of
  * `model`, or 'all' of it; `model` undefined: everything. `source`: 'local' when this
- * Environment asked (clearCache, invalidateRecord, a commit whose outcome is unknown),
- * 'remote' when another process's commit did.
+ * Environment asked (clearCache, invalidateRecord), 'remote' when another process's
+ * commit did (through a shared cache).
  */
 export interface CacheInvalidateEvent<E = unknown> {
   readonly env: E;
