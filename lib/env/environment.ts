@@ -61,7 +61,10 @@ export interface EnvironmentStats extends Stats {
   readonly cache: {
     /** This Environment's own cache (a fork's is its own). */
     readonly l1: LevelStats;
-    /** The shared cache of the pool (every fork's reads together); absent without one. */
+    /**
+     * The shared cache (L2) as this pool used it: every fork's reads together, since the
+     * pool opened (resetStats leaves it). Absent without a shared cache.
+     */
     readonly l2?: LevelStats;
   };
 }
