@@ -20,6 +20,7 @@ class Item extends BaseModel {
   declare readonly id: number;
   @Field() name!: string;
   @Field.integer() qty!: number;
+  @Field.one2many(() => Note, 'item') notes!: Note[];
 }
 
 @Model({ name: 'l2_private', cache: { shared: false } })
@@ -180,6 +181,29 @@ describeEachDatabase('shared cache (L2) in the Environment', (db) => {
     await expect(nameOf(root.fork(), a)).rejects.toThrow(/l2_item/);
     // ON DELETE SET NULL changed the note: its model was invalidated in L2.
     expect((await root.fork().model(Note).browse(note).item)?.ids).toEqual([]);
+  });
+
+  it('a create takes no lock: x2many lists are not shared, so a fresh fork sees the new child', async () => {
+    const root = await open();
+    const [a] = (
+      await root
+        .fork()
+        .model(Item)
+        .create([{ name: 'a', qty: 1 }])
+    ).ids;
+    const first = root.fork();
+    expect(await first.model(Item).browse(a).name).toBe('a');
+    expect((await first.model(Item).browse(a).notes).ids).toEqual([]);
+    const [note] = (
+      await root
+        .fork()
+        .model(Note)
+        .create([{ text: 't', item: a }])
+    ).ids;
+    const fresh = root.fork();
+    expect(await fresh.model(Item).browse(a).name).toBe('a'); // from L2: no query
+    expect((await fresh.model(Item).browse(a).notes).ids).toEqual([note]); // the list: one query
+    expect(fresh.stats.queries).toBe(1);
   });
 
   /**
