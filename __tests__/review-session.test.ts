@@ -247,8 +247,8 @@ describeEachDatabase('review: session', (db) => {
     const env = root.fork();
     let layer!: WeakRef<object>;
     await env.transaction(async () => {
-      const frame = env.session.shared.transactions.getStore() as unknown as { layer: object };
-      layer = new WeakRef(frame.layer);
+      const frame = env.session.shared.transactions.getStore() as unknown as { cache: { layer: object } };
+      layer = new WeakRef(frame.cache.layer);
       for (const r of await env.model(Item).search([])) await r.name; // what the layer holds
       const other = root.fork();
       if (db.name === 'mariadb') await Promise.all(Array.from({ length: 6 }, () => other.model(Item).search([]))); // MariaDB: new pooled connections

@@ -780,7 +780,7 @@ describe('Environment.open with a bad config', () => {
     [
       'an unknown option',
       { logging: true },
-      /unknown option "logging" \(allowed: prefetch, queryTimeout, models, log, client, filename\)/,
+      /unknown option "logging" \(allowed: prefetch, queryTimeout, models, log, cache, client, filename\)/,
     ],
     [
       'options of another client',
@@ -900,8 +900,8 @@ describeEachDatabase('Environment', (db) => {
     // The fork starts cold: it queries what the root has cached.
     env.resetStats();
     expect(await fork.model(Note).browse(note.id).title).toBe('a');
-    expect(fork.stats).toEqual({ queries: 1, hits: 0, misses: 1, loads: 1, loadedRecords: 1 });
-    expect(env.stats).toEqual({ queries: 0, hits: 0, misses: 0, loads: 0, loadedRecords: 0 });
+    expect(fork.stats).toMatchObject({ queries: 1, hits: 0, misses: 1, loads: 1, loadedRecords: 1 });
+    expect(env.stats).toMatchObject({ queries: 0, hits: 0, misses: 0, loads: 0, loadedRecords: 0 });
 
     // A read in the fork does not fill the root's cache.
     env.clearCache();
