@@ -22,7 +22,7 @@ export type {
   Many2oneOptions,
   Many2manyOptions,
 } from './model/field-types';
-export type { ModelSchema } from './model/schema';
+export type { ModelSchema, ModelWarmer } from './model/schema';
 export type { ClassRef } from './model/class-ref';
 export type { Key, KeyType, PrimaryKeyDef, PrimaryKeyOption } from './model/keys';
 export { BaseModel, asRecord } from './record/base-model';
@@ -38,6 +38,7 @@ export type { CacheOptions } from './cache/options';
 export type { SharedCacheOption, SharedCacheTuning } from './cache/shared/open';
 export type { LevelStats, ModelCacheStats, CacheLevel } from './cache/store';
 export type { Stats } from './session/stats';
+export type { WarmResult } from './session/warm';
 export type {
   EnvironmentEvents,
   StatementStartEvent,

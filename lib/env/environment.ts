@@ -8,7 +8,7 @@ import { validKey, type Key } from '../model/keys';
 import { ModelSet } from '../model/model-set';
 import type { ModelSchema } from '../model/schema';
 import { modelApi, type ModelApi } from '../record/model-api';
-import type { ModelClass } from '../record/types';
+import type { FieldKeys, ModelClass } from '../record/types';
 import { defaultSession, isDefaultSession, setDefaultSession } from '../session/default';
 import type { Layer } from '../cache/layer';
 import { levelStatsText } from '../cache/counters';
@@ -20,6 +20,8 @@ import type { LevelStats } from '../cache/store';
 import { Session, type SharedPool } from '../session/session';
 import type { TransactionFrame } from '../session/scope';
 import type { Stats } from '../session/stats';
+import { planWarm, runWarm, type WarmPlan, type WarmResult } from '../session/warm';
+import type { Domain } from '../query/domain';
 import { attachLogging, checkLogOption, type LogOption } from './log';
 
 export type EnvironmentConfig = DatabaseConfig & {
@@ -123,6 +125,11 @@ export class Environment {
     checkLogOption(log);
     const cacheOptions = checkCacheOptions(cache);
     const models = ModelSet.of(classes); // checked before a connection is made
+    const warmers = models.schemas.flatMap((s) =>
+      s.cache.warm
+        ? [planWarm(s, s.cache.warm.domain ?? [], s.cache.warm.fields, `@Model "${s.name}": cache.warm`)]
+        : [],
+    );
     const retention = retentionPolicy(cacheOptions, models.schemas);
     const db = await openDatabase(dbConfig);
     let sharedCache: SharedCache | undefined;
@@ -148,8 +155,23 @@ export class Environment {
       true,
     );
     attachLogging(env.events, log);
+    await env.runWarmers(warmers);
     setDefaultSession(env.session);
     return env;
+  }
+
+  /**
+   * The models' warmers (`@Model({ cache: { warm } })`), one after the other. A warmer
+   * that fails (a missing table, the database down) fails open with its error, after
+   * closing the pool: an app that counts on a warm cache should not start cold unawares.
+   */
+  private async runWarmers(plans: readonly WarmPlan[]): Promise<void> {
+    try {
+      for (const plan of plans) await runWarm(this.session, plan, `@Model "${plan.schema.name}": cache.warm`);
+    } catch (e) {
+      await this.session.close(true);
+      throw e;
+    }
   }
 
   /** The Environment that `Model.browse/search/...` use: the last opened, or the one set. */
@@ -211,6 +233,21 @@ export class Environment {
   /** Model-level calls (browse, search, searchCount, create) in this Environment; SchemaError for a model outside its `models`. */
   model<M>(cls: ModelClass<M>): ModelApi<M> {
     return modelApi(this.session, this.session.models.schemaOf(cls)) as ModelApi<M>;
+  }
+
+  /**
+   * Loads the records of `domain` (default every record) into this Environment's cache
+   * and, when the model is in the shared cache, into it: `fields` (default the
+   * prefetchable ones; the prefetchable ones are loaded in any case), 1,000 records a
+   * statement, as first reads would load them (README "Warming"). Outside a transaction
+   * only (ValidationError inside one). Bad input (a model outside this Environment, a bad
+   * domain, an unknown field) fails before any statement. Resolves how many records the
+   * domain matched and how many statements the warm sent (its search included).
+   */
+  async warm<M>(model: ModelClass<M>, domain: Domain = [], fields?: readonly FieldKeys<M>[]): Promise<WarmResult> {
+    const schema = this.session.models.schemaOf(model);
+    const where = `env.warm(${schema.name})`;
+    return runWarm(this.session, planWarm(schema, domain, fields, where), where);
   }
 
   /** Creates missing tables and columns for the models of this Environment (see `models`), and only those. */

@@ -5,7 +5,8 @@ import { declareOn, fieldsOf, startStandardClass, takeStandardFields } from './f
 import { keyField, parsePrimaryKey, type PrimaryKeyOption } from './keys';
 import { registerModel } from './registry';
 import { checkClassMembers } from './members';
-import type { ModelSchema } from './schema';
+import type { Domain } from '../query/domain';
+import type { ModelSchema, ModelWarmer } from './schema';
 import { parseOrder } from './order';
 import { NAMINGS, type Naming } from './naming';
 import { IDENTIFIER, checkKeys, resolveField } from './resolve-field';
@@ -42,7 +43,9 @@ export interface ModelOptions {
    * serve reads before they are loaded again; it overrides the Environment's
    * `cache.ttl`, and 0 means no TTL for this model (README "Cache size and expiry").
    * `shared: false` keeps the model out of the shared cache (README "Caching across
-   * requests and processes"): for a table written outside proxorm.
+   * requests and processes"): for a table written outside proxorm. `warm: { domain,
+   * fields }` loads those records when an Environment mapping the model opens (README
+   * "Warming").
    */
   cache?: ModelCacheOptions;
 }
@@ -51,6 +54,8 @@ export interface ModelCacheOptions {
   ttl?: number;
   /** Whether the Environment's shared cache (L2), when it has one, holds this model's records (default true). */
   shared?: boolean;
+  /** Records Environment.open loads into the cache before it resolves: `{ domain?, fields? }`. */
+  warm?: ModelWarmer;
 }
 
 export const MODEL_OPTION_KEYS: readonly string[] = [
@@ -112,7 +117,6 @@ export function defineSchema(target: ClassRef, arg: string | ModelOptions): void
   if (naming !== undefined && !NAMINGS.includes(naming))
     throw new SchemaError(`@Model "${name}": naming must be one of ${NAMINGS.map((n) => `'${n}'`).join(', ')}`);
   if (typeof readonly !== 'boolean') throw new SchemaError(`@Model "${name}": option "readonly" must be a boolean`);
-  const cache = modelCacheOptions(name, options.cache);
 
   const primaryKey = parsePrimaryKey(name, options.primaryKey, (c) => IDENTIFIER.test(c));
   const fields = new Map<string, FieldDef>();
@@ -120,6 +124,7 @@ export function defineSchema(target: ClassRef, arg: string | ModelOptions): void
     if (fields.has(pending.name)) continue; // a subclass redeclared it; the subclass wins
     fields.set(pending.name, resolveField(name, pending, naming));
   }
+  const cache = modelCacheOptions(name, options.cache, fields);
   // Column names are compared without case, as both databases do.
   const columns = new Set<string>([primaryKey.column.toLowerCase()]);
   for (const f of [...fields.values()].filter(isColumn)) {
@@ -145,14 +150,42 @@ export function defineSchema(target: ClassRef, arg: string | ModelOptions): void
   registerModel(schema);
 }
 
-function modelCacheOptions(name: string, value: unknown): ModelSchema['cache'] {
-  if (value === undefined) return { ttl: undefined, shared: true };
+function modelCacheOptions(name: string, value: unknown, fields: ReadonlyMap<string, FieldDef>): ModelSchema['cache'] {
+  if (value === undefined) return { ttl: undefined, shared: true, warm: undefined };
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new SchemaError(`@Model "${name}": option "cache" must be an object ({ ttl, shared })`);
-  checkKeys(`@Model "${name}": option "cache"`, value, ['ttl', 'shared']);
-  const { ttl, shared = true } = value as { ttl?: unknown; shared?: unknown };
+    throw new SchemaError(`@Model "${name}": option "cache" must be an object ({ ttl, shared, warm })`);
+  checkKeys(`@Model "${name}": option "cache"`, value, ['ttl', 'shared', 'warm']);
+  const { ttl, shared = true, warm } = value as { ttl?: unknown; shared?: unknown; warm?: unknown };
   if (typeof shared !== 'boolean') throw new SchemaError(`@Model "${name}": "cache.shared" must be a boolean`);
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 0))
     throw new SchemaError(`@Model "${name}": "cache.ttl" must be a non-negative integer (ms; 0: no TTL)`);
-  return { ttl, shared };
+  return { ttl, shared, warm: warmer(name, warm, fields) };
+}
+
+/**
+ * Checks `cache.warm`'s shape and field names here; its domain may follow relations to
+ * models not yet defined, so Environment.open parses it (DomainError before connecting).
+ */
+function warmer(name: string, value: unknown, fields: ReadonlyMap<string, FieldDef>): ModelWarmer | undefined {
+  if (value === undefined) return undefined;
+  const where = `@Model "${name}": "cache.warm"`;
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new SchemaError(`${where} must be an object ({ domain, fields })`);
+  checkKeys(where, value, ['domain', 'fields']);
+  const { domain, fields: names } = value as { domain?: unknown; fields?: unknown };
+  if (domain !== undefined && !Array.isArray(domain))
+    throw new SchemaError(`${where}: "domain" must be an array of terms`);
+  if (names !== undefined) {
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
+      throw new SchemaError(`${where}: "fields" must be an array of field names`);
+    const unknown = (names as string[]).filter((n) => !fields.has(n));
+    if (unknown.length)
+      throw new SchemaError(
+        `${where}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}`,
+      );
+  }
+  return Object.freeze({
+    domain: domain === undefined ? undefined : Object.freeze([...(domain as Domain)]),
+    fields: names === undefined ? undefined : Object.freeze([...(names as string[])]),
+  });
 }

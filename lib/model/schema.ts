@@ -1,3 +1,4 @@
+import type { Domain } from '../query/domain';
 import type { ClassRef } from './class-ref';
 import type { FieldDef } from './field-types';
 import type { PrimaryKeyDef } from './keys';
@@ -31,8 +32,23 @@ export interface ModelSchema {
   /**
    * `ttl`: ms a cached record of this model lives (0: no TTL; undefined: the Environment's).
    * `shared`: whether the shared cache (L2), when the Environment has one, holds its records.
+   * `warm`: the records Environment.open loads before it resolves (fields checked, domain not yet).
    */
-  readonly cache: { readonly ttl: number | undefined; readonly shared: boolean };
+  readonly cache: {
+    readonly ttl: number | undefined;
+    readonly shared: boolean;
+    readonly warm: ModelWarmer | undefined;
+  };
+}
+
+/**
+ * A model's warmer (`@Model({ cache: { warm } })`): Environment.open runs
+ * `env.warm(model, domain, fields)` with it. `domain` default `[]` (every record);
+ * `fields` default: the prefetchable fields.
+ */
+export interface ModelWarmer {
+  readonly domain?: Domain;
+  readonly fields?: readonly string[];
 }
 
 /**

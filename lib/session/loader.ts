@@ -151,8 +151,9 @@ export class Loader {
   /**
    * Loads `fields` for those of `ids` that lack any of them, CHUNK ids a statement,
    * right away (the seed's _prefetch_records). Cells that did not decode stay uncached.
+   * Resolves how many load statements it sent (a batch the shared cache answered sends none).
    */
-  prefetch(schema: ModelSchema, ids: readonly Key[], fields: readonly FieldDef[], scope: Scope): Promise<void> {
+  prefetch(schema: ModelSchema, ids: readonly Key[], fields: readonly FieldDef[], scope: Scope): Promise<number> {
     const unpins: Array<() => void> = [];
     const done = this.prefetchNow(schema, ids, fields, scope, unpins);
     scope.frame?.sent(done);
@@ -170,7 +171,8 @@ export class Loader {
     fields: readonly FieldDef[],
     scope: Scope,
     unpins: Array<() => void>,
-  ): Promise<void> {
+  ): Promise<number> {
+    let sent = 0;
     const lacking = (wanted: readonly FieldDef[]) =>
       [...new Set(ids)].filter(
         (id) =>
@@ -181,13 +183,14 @@ export class Loader {
     if (columns.length) {
       const todo = lacking(columns);
       for (let i = 0; i < todo.length; i += CHUNK)
-        await this.run(schema, scope, todo.slice(i, i + CHUNK), columns, new Map(), unpins);
+        if (await this.run(schema, scope, todo.slice(i, i + CHUNK), columns, new Map(), unpins)) sent++;
     }
     for (const rel of fields.filter(isX2many)) {
       const todo = lacking([rel]);
       for (let i = 0; i < todo.length; i += CHUNK)
-        await this.runRelation(schema, scope, todo.slice(i, i + CHUNK), rel, unpins);
+        if (await this.runRelation(schema, scope, todo.slice(i, i + CHUNK), rel, unpins)) sent++;
     }
+    return sent;
   }
 
   private batchFor(schema: ModelSchema, scope: Scope, mode: LoadMode, field: string): Batch {
@@ -329,7 +332,7 @@ export class Loader {
     fields: readonly FieldDef[],
     errors: CellErrors,
     unpins: Array<() => void>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     return this.track(schema, scope, ids, fields, errors, async (since) => {
       const names = fields.map((f) => f.name);
       const l2 = scope.frame === undefined && this.shared?.holds(schema) ? this.shared.l2 : undefined;
@@ -380,7 +383,7 @@ export class Loader {
     ids: Key[],
     field: FieldDef,
     unpins: Array<() => void>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     return this.track(schema, scope, ids, [field], new Map(), async (since) => {
       const target = targetOf(schema, field);
       const order = parseOrder(target, target.order, (m) => new Error(m));
@@ -400,6 +403,7 @@ export class Loader {
   /**
    * Runs one load statement registered as in flight for (ids x fields), so that misses
    * it covers wait for it; counts it; holds its start time on the clock while it runs.
+   * Resolves whether it sent a statement.
    */
   private async track(
     schema: ModelSchema,
@@ -409,7 +413,7 @@ export class Loader {
     errors: CellErrors,
     /** Resolves whether it sent a statement (counted in stats.loads). */
     work: (since: number) => Promise<boolean>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const since = this.clock.now();
     this.clock.hold(since);
     const running = work(since);
@@ -428,7 +432,9 @@ export class Loader {
     if (!list) byModel.set(schema.name, (list = new Set()));
     list.add(entry);
     try {
-      if (await running) this.stats.loads++;
+      const sent = await running;
+      if (sent) this.stats.loads++;
+      return sent;
     } finally {
       list.delete(entry);
       if (list.size === 0) byModel.delete(schema.name);
