@@ -47,6 +47,7 @@ describeEachStore('L2 cache store', (kit) => {
       evictions: 0,
       expirations: 0,
       invalidations: 0,
+      invalidationsReceived: 0,
     });
   });
 

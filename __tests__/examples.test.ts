@@ -14,6 +14,7 @@ describe('examples (embedded SQLite)', () => {
       'chinook',
       'multiple-records',
       'process-orders',
+      'prometheus',
       'to-dict',
       'user-manager',
     ]);
@@ -38,6 +39,18 @@ describe('examples (embedded SQLite)', () => {
     expect(lines).toContain(
       '[the same with prefetch off and no prefetch() (the N+1 the seed plan started from)] 47 queries',
     );
+  });
+
+  it('prometheus: env.stats as metric lines, per level and model', async () => {
+    const lines = await output('prometheus');
+    expect(lines).toContain('proxorm_queries_total 2'); // the root's create and write
+    // The first fork's load filled L2 (20 misses, 20 puts); the second fork read all 20 from it.
+    expect(lines).toContain('proxorm_cache_hits_total{level="l2",model="user"} 20');
+    expect(lines).toContain('proxorm_cache_misses_total{level="l2",model="user"} 20');
+    expect(lines).toContain('proxorm_cache_puts_total{level="l2",model="user"} 20');
+    expect(lines).toContain('proxorm_cache_invalidations_total{level="l2",model="user"} 1'); // the write
+    expect(lines).toContain('proxorm_cache_invalidations_received_total{level="l2",model="user"} 0');
+    expect(lines.filter((l) => l.includes('level="l1"') && l.includes('invalidations_received'))).toEqual([]);
   });
 
   it('to-dict: loads only the asked fields, then the rest', async () => {

@@ -5,6 +5,7 @@ import * as multipleRecords from './multiple-records';
 import * as toDict from './to-dict';
 import * as userManager from './user-manager';
 import * as processOrders from './process-orders';
+import * as prometheus from './prometheus';
 
 export const EXAMPLES: Record<string, { run(log: Log): Promise<void> }> = {
   'basic-field-access': basicFieldAccess,
@@ -12,6 +13,7 @@ export const EXAMPLES: Record<string, { run(log: Log): Promise<void> }> = {
   'to-dict': toDict,
   'user-manager': userManager,
   'process-orders': processOrders,
+  prometheus,
   // Imported when run, not here: its models (Chinook's Customer, Invoice, ...) then exist
   // only in the process that maps Chinook, and the other examples' Environments, which
   // serve every registered model, never see them.

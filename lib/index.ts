@@ -37,6 +37,8 @@ export { Environment, type EnvironmentConfig, type EnvironmentStats, type Transa
 export type { CacheOptions } from './cache/options';
 export type { SharedCacheOption, SharedCacheTuning } from './cache/shared/open';
 export type { LevelStats, ModelCacheStats, CacheLevel } from './cache/store';
+export type { L2Stats, L2ModelStats } from './cache/l2';
+export type { LatencySummary } from './cache/latency';
 export type { Stats } from './session/stats';
 export type { WarmResult } from './session/warm';
 export type {

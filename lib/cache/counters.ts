@@ -42,11 +42,14 @@ export class LevelCounters {
 const COUNTERS = Object.keys(emptyModelCacheStats()) as (keyof ModelCacheStats)[];
 
 /**
- * One line per model of a level, for a log: `l1 customer hits=10 misses=2 ...`. Model
+ * One line per model of a level (every counter it has: L2 has more), for a log: `l1 customer hits=10 misses=2 ...`. Model
  * names and counts only, never keys or values.
  */
 export function levelStatsText(level: CacheLevel, stats: LevelStats): string[] {
   return Object.entries(stats.byModel).map(
-    ([model, c]) => `${level} ${model} ${COUNTERS.map((k) => `${k}=${c[k]}`).join(' ')}`,
+    ([model, c]) =>
+      `${level} ${model} ${Object.entries(c)
+        .map(([k, n]) => `${k}=${String(n)}`)
+        .join(' ')}`,
   );
 }

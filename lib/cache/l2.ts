@@ -1,4 +1,6 @@
 import type { Key } from '../model/keys';
+import { levelStatsText } from './counters';
+import { LatencyReservoir, wallClockMs, type LatencySummary } from './latency';
 import type { Entry, Lease, LockId, Put, SharedStore } from './shared/types';
 import {
   emptyModelCacheStats,
@@ -10,6 +12,26 @@ import {
   type PutOutcome,
   type RecordBatch,
 } from './store';
+
+/**
+ * A model's counters at L2: `invalidations` counts the records this pool invalidated
+ * (sent to the others), `invalidationsReceived` those named by other processes'
+ * invalidations this pool heard (1 for a whole model, as `invalidations`).
+ */
+export interface L2ModelStats extends ModelCacheStats {
+  invalidationsReceived: number;
+}
+
+/** `env.stats.cache.l2`: the pool's counters per model, and how fast others' invalidations reached it. */
+export interface L2Stats extends LevelStats {
+  readonly total: L2ModelStats;
+  readonly byModel: Readonly<Record<string, L2ModelStats>>;
+  /**
+   * From another process publishing an invalidation (after its commit) to this process
+   * having dropped the records from the L1 of each of its live Environments.
+   */
+  readonly invalidationLatency: LatencySummary;
+}
 
 /** L2's lease: the shared store's lease of each miss. A miss without one was bypassed: its put is refused. */
 export type L2Lease = ReadonlyMap<Key, Lease>;
@@ -25,9 +47,33 @@ export type L2Lease = ReadonlyMap<Key, Lease>;
  */
 export class L2Store implements CacheStore<L2Lease, true> {
   readonly level = 'l2';
-  private readonly byModel = new Map<string, ModelCacheStats>();
+  private readonly byModel = new Map<string, L2ModelStats>();
+  private readonly latency = new LatencyReservoir();
+  private readonly listeners = new Set<(invalidation: Invalidation) => void>();
 
-  constructor(readonly shared: SharedStore) {}
+  constructor(readonly shared: SharedStore) {
+    // One subscription for every listener: a remote invalidation is counted once, and its
+    // latency measured after the listeners (the pool's L1s) have dropped its records.
+    shared.subscribe((message) => {
+      const invalidation: Invalidation =
+        message.kind === 'reset'
+          ? { model: undefined, keys: 'all', source: 'remote' }
+          : { model: message.model, keys: message.keys, source: message.local ? 'local' : 'remote' };
+      let failed = false;
+      for (const listener of [...this.listeners]) {
+        try {
+          listener(invalidation);
+        } catch {
+          failed = true; // the other listeners still hear it
+        }
+      }
+      if (failed) throw new Error('an L2 invalidation listener failed'); // the store counts it in errors
+      if (message.kind === 'reset' || message.local) return;
+      this.latency.record(wallClockMs() - message.sentAt);
+      if (message.model !== undefined)
+        this.of(message.model).invalidationsReceived += message.keys === 'all' ? 1 : message.keys.length;
+    });
+  }
 
   async getMany(model: string, keys: readonly Key[], fields: readonly string[]): Promise<Found<L2Lease>> {
     const { hits, leases } = await this.shared.getMany(model, keys);
@@ -95,25 +141,37 @@ export class L2Store implements CacheStore<L2Lease, true> {
    * what was cached before cannot be proven fresh.
    */
   subscribe(listener: (invalidation: Invalidation) => void): () => void {
-    return this.shared.subscribe((message) => {
-      if (message.kind === 'reset') listener({ model: undefined, keys: 'all', source: 'remote' });
-      else listener({ model: message.model, keys: message.keys, source: message.local ? 'local' : 'remote' });
-    });
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
-  stats(): LevelStats {
-    const total = emptyModelCacheStats();
-    const byModel: Record<string, ModelCacheStats> = {};
+  stats(): L2Stats {
+    const total = emptyL2ModelStats();
+    const byModel: Record<string, L2ModelStats> = {};
     for (const [model, counters] of this.byModel) {
       byModel[model] = { ...counters };
-      for (const name of Object.keys(total) as (keyof ModelCacheStats)[]) total[name] += counters[name];
+      for (const name of Object.keys(total) as (keyof L2ModelStats)[]) total[name] += counters[name];
     }
-    return { total, byModel };
+    return { total, byModel, invalidationLatency: this.latency.snapshot() };
   }
 
-  private of(model: string): ModelCacheStats {
+  private of(model: string): L2ModelStats {
     let counters = this.byModel.get(model);
-    if (counters === undefined) this.byModel.set(model, (counters = emptyModelCacheStats()));
+    if (counters === undefined) this.byModel.set(model, (counters = emptyL2ModelStats()));
     return counters;
   }
+}
+
+/** statsText's L2 lines: one per model (levelStatsText), then the invalidation latency. */
+export function l2StatsText(stats: L2Stats): string[] {
+  const { count, p50Ms, p99Ms, maxMs } = stats.invalidationLatency;
+  const ms = (n: number) => `${n.toFixed(2)}ms`;
+  return [
+    ...levelStatsText('l2', stats),
+    `l2 invalidation-latency received=${count} p50=${ms(p50Ms)} p99=${ms(p99Ms)} max=${ms(maxMs)}`,
+  ];
+}
+
+function emptyL2ModelStats(): L2ModelStats {
+  return { ...emptyModelCacheStats(), invalidationsReceived: 0 };
 }

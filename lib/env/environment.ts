@@ -13,7 +13,7 @@ import { defaultSession, isDefaultSession, setDefaultSession } from '../session/
 import type { Layer } from '../cache/layer';
 import { levelStatsText } from '../cache/counters';
 import { checkCacheOptions, retentionPolicy, type CacheOptions } from '../cache/options';
-import { L2Store } from '../cache/l2';
+import { L2Store, l2StatsText, type L2Stats } from '../cache/l2';
 import { openSharedStore } from '../cache/shared/open';
 import { SharedCache } from '../session/shared-cache';
 import type { LevelStats } from '../cache/store';
@@ -65,9 +65,10 @@ export interface EnvironmentStats extends Stats {
     readonly l1: LevelStats;
     /**
      * The shared cache (L2) as this pool used it: every fork's reads together, since the
-     * pool opened (resetStats leaves it). Absent without a shared cache.
+     * pool opened (resetStats leaves it), with the invalidations it received from other
+     * processes and their latency. Absent without a shared cache.
      */
-    readonly l2?: LevelStats;
+    readonly l2?: L2Stats;
   };
 }
 
@@ -216,9 +217,7 @@ export class Environment {
   /** The cache counters as text, one line per level and model (`l1 customer hits=... misses=...`), for a log. */
   statsText(): string {
     const l2 = this.session.shared.sharedCache?.l2.stats();
-    return [...levelStatsText('l1', this.session.l1.counters.snapshot()), ...(l2 ? levelStatsText('l2', l2) : [])].join(
-      '\n',
-    );
+    return [...levelStatsText('l1', this.session.l1.counters.snapshot()), ...(l2 ? l2StatsText(l2) : [])].join('\n');
   }
 
   resetStats(): void {

@@ -4,6 +4,7 @@
  * invalidations reach this process's subscribers before `invalidate` resolves.
  */
 import type { Key } from '../../model/keys';
+import { wallClockMs } from '../latency';
 import { decodeEntry, encodeEntry } from './codec';
 import { checkTtl, resolveTtls } from './options';
 import {
@@ -113,7 +114,7 @@ export class MemorySharedStore implements SharedStore {
       if (lock !== undefined) this.release(model, key, lock);
     }
     this.counters.invalidationsSent++;
-    this.deliver({ kind: 'invalidate', model, keys: [...keys], sentAt: Date.now(), local: true });
+    this.deliver({ kind: 'invalidate', model, keys: [...keys], sentAt: wallClockMs(), local: true });
     return Promise.resolve();
   }
 
@@ -124,7 +125,7 @@ export class MemorySharedStore implements SharedStore {
       else map.delete(model);
     }
     this.counters.invalidationsSent++;
-    this.deliver({ kind: 'invalidate', model, keys: 'all', sentAt: Date.now(), local: true });
+    this.deliver({ kind: 'invalidate', model, keys: 'all', sentAt: wallClockMs(), local: true });
     return Promise.resolve();
   }
 
@@ -156,7 +157,7 @@ export class MemorySharedStore implements SharedStore {
 
   private deliver(message: SharedMessage): void {
     if (message.kind === 'invalidate') {
-      const latency = Date.now() - message.sentAt;
+      const latency = Math.max(0, wallClockMs() - message.sentAt);
       this.counters.invalidationsReceived++;
       this.counters.invalidationLatencyTotalMs += latency;
       this.counters.invalidationLatencyMaxMs = Math.max(this.counters.invalidationLatencyMaxMs, latency);

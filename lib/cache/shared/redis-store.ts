@@ -19,6 +19,7 @@
 import { randomUUID } from 'crypto';
 import Redis, { Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
 import { EnvironmentError } from '../../errors';
+import { wallClockMs } from '../latency';
 import type { Key } from '../../model/keys';
 import { decodeEntry, encodeEntry } from './codec';
 import { channelName, generationField, generationsKey, recordKeys } from './naming';
@@ -279,7 +280,7 @@ export class RedisSharedStore implements SharedStore {
       );
     }
     if (done.some((r) => r === undefined)) return false;
-    const wire: Wire = { m: model ?? null, k: keys === 'all' ? 'all' : [...keys], t: Date.now(), o: this.id };
+    const wire: Wire = { m: model ?? null, k: keys === 'all' ? 'all' : [...keys], t: wallClockMs(), o: this.id };
     if ((await this.attempt(this.client.publish(this.channel, JSON.stringify(wire)))) === undefined) return false;
     this.counters.invalidationsSent++;
     return true;
@@ -354,7 +355,7 @@ export class RedisSharedStore implements SharedStore {
       this.counters.errors++;
       return;
     }
-    const latency = Math.max(0, Date.now() - wire.t);
+    const latency = Math.max(0, wallClockMs() - wire.t);
     this.counters.invalidationsReceived++;
     this.counters.invalidationLatencyTotalMs += latency;
     this.counters.invalidationLatencyMaxMs = Math.max(this.counters.invalidationLatencyMaxMs, latency);

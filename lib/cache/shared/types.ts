@@ -50,7 +50,7 @@ export type SharedMessage =
       readonly model: string | undefined;
       /** 'all': every record of the model. */
       readonly keys: readonly Key[] | 'all';
-      /** Date.now() of the sender when it published (latency = receive time - sentAt). */
+      /** The sender's wallClockMs() (latency.ts) when it published (latency = receive time - sentAt). */
       readonly sentAt: number;
       /** Sent through this store object (this process), rather than by another one. */
       readonly local: boolean;
