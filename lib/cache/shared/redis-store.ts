@@ -5,8 +5,10 @@
  * Failure contract: no call rejects. With Redis down or slow (commandTimeoutMs, no
  * offline queue, no retries), getMany answers bypass, putMany refuses, lock answers an
  * id that locks nothing, and each failure counts in `stats().errors`. A failed
- * invalidation is queued and sent again when the connection is back (invalidating
- * twice is harmless); until then the entry TTL bounds what other processes may serve.
+ * invalidation is queued and sent again, in order, before the next invalidation, when
+ * the connection is back, and every commandTimeoutMs meanwhile (a timeout need not drop
+ * the connection; invalidating twice is harmless); until then the entry TTL bounds what
+ * other processes may serve from L2.
  * Subscribers get `reset` when the subscriber connection drops and again once it is
  * subscribed again: invalidations sent in between were lost to this process.
  *
@@ -96,6 +98,9 @@ export class RedisSharedStore implements SharedStore {
   // The generations last read: model -> its generation, and '*' (see naming.ts).
   private readonly generations = new Map<string, number>();
   private pendingKeys = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly retryMs: number;
   private channelLost = false;
   private readonly id = randomUUID();
   private closed = false;
@@ -108,6 +113,7 @@ export class RedisSharedStore implements SharedStore {
     }
     const timeout = options.commandTimeoutMs ?? 1000;
     checkTtl('commandTimeoutMs', timeout);
+    this.retryMs = timeout;
     this.channel = channelName(this.prefix);
     // Commands fail fast rather than wait for a connection: the database is the fallback.
     this.client = connect(options.connection, {
@@ -222,11 +228,11 @@ export class RedisSharedStore implements SharedStore {
   }
 
   async invalidate(model: string, keys: readonly Key[], lock?: LockId): Promise<void> {
-    if (!(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+    await this.sendInOrder(model, keys, lock);
   }
 
   async invalidateAll(model: string | undefined): Promise<void> {
-    if (!(await this.send(model, 'all', undefined))) this.enqueue(model, 'all', undefined);
+    await this.sendInOrder(model, 'all', undefined);
   }
 
   async unlock(model: string, keys: readonly Key[], lock: LockId): Promise<void> {
@@ -254,6 +260,7 @@ export class RedisSharedStore implements SharedStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.retry);
     this.subscribers.clear();
     this.client.disconnect();
     this.subscriber.disconnect();
@@ -285,20 +292,47 @@ export class RedisSharedStore implements SharedStore {
     return true;
   }
 
+  /**
+   * Sends one invalidation after those still queued (a subscriber must never hear a later
+   * one first: it would take the earlier as delivered), or queues it behind them.
+   */
+  private async sendInOrder(
+    model: string | undefined,
+    keys: readonly Key[] | 'all',
+    lock: LockId | undefined,
+  ): Promise<void> {
+    if (this.pending.length || this.flushing) await this.flushPending();
+    if (this.pending.length || !(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+  }
+
   private enqueue(model: string | undefined, keys: readonly Key[] | 'all', lock: LockId | undefined): void {
     const count = keys === 'all' ? 1 : keys.length;
     if (this.pendingKeys + count > MAX_PENDING_KEYS) return; // counted as an error already; TTLs bound it
     this.pending.push({ model, keys, lock });
     this.pendingKeys += count;
+    if (this.retry === undefined && !this.closed) {
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        void this.flushPending();
+      }, this.retryMs);
+      this.retry.unref();
+    }
   }
 
-  private async flushPending(): Promise<void> {
+  /** Sends the queued invalidations again; one run at a time (callers share the running one). */
+  private flushPending(): Promise<void> {
+    this.flushing ??= this.resend().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async resend(): Promise<void> {
     if (this.closed) return;
     const batch = this.pending;
     this.pending = [];
     this.pendingKeys = 0;
     for (const { model, keys, lock } of batch) {
-      if (!(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+      // After one failure the rest wait behind it, in order.
+      if (this.pending.length || !(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
     }
   }
 
