@@ -17,6 +17,8 @@
  * the entries, passing the scripts the ones it last saw; if they moved meanwhile, that
  * call's hits are bypassed (the next call's scripts delete the older entries). A lease
  * carries the generations read before the load began, and its entry is tagged with them.
+ * A generations hash that was lost restarts above every count it held (GENERATIONS in
+ * redis-scripts.ts), so entries on other nodes keep failing the check.
  */
 import { randomUUID } from 'crypto';
 import Redis, { Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
@@ -25,7 +27,7 @@ import type { Key } from '../../model/keys';
 import { decodeEntry, encodeEntry } from './codec';
 import { channelName, generationField, generationsKey, recordKeys } from './naming';
 import { checkTtl, resolveTtls } from './options';
-import { GET, INVALIDATE, LOCK, UNLOCK, put } from './redis-scripts';
+import { GENERATIONS, GET, INVALIDATE, LOCK, UNLOCK, put } from './redis-scripts';
 import {
   emptyStats,
   type Entry,
@@ -52,6 +54,7 @@ type Client = Redis | Cluster;
 type Reply = [0 | 1 | 2, string?];
 
 interface Scripts {
+  proxormGenerations(hash: string, field: string): Promise<(string | null)[]>;
   proxormGet(
     entry: string,
     lease: string,
@@ -127,6 +130,7 @@ export class RedisSharedStore implements SharedStore {
     this.client.on('error', () => {}); // failures are counted per call; ioredis reconnects by itself
     this.client.on('ready', () => void this.flushPending());
     this.scripts = this.client as unknown as Scripts;
+    this.client.defineCommand('proxormGenerations', { numberOfKeys: 1, lua: GENERATIONS });
     this.client.defineCommand('proxormGet', { numberOfKeys: 3, lua: GET });
     this.client.defineCommand('proxormPut', { numberOfKeys: 3, lua: put(testing.leaseCheck ?? true) });
     this.client.defineCommand('proxormLock', { numberOfKeys: 3, lua: LOCK });
@@ -152,7 +156,16 @@ export class RedisSharedStore implements SharedStore {
         ? Promise.resolve()
         : new Promise<void>((resolve) => client.once('ready', () => resolve()));
     const listening = Promise.race([this.subscribed, failed(this.subscriber)]);
-    return Promise.all([listening, Promise.race([up(this.client), failed(this.client)])]).then(() => undefined);
+    return Promise.all([listening, Promise.race([up(this.client), failed(this.client)])]).then(() =>
+      this.primeGenerations(),
+    );
+  }
+
+  /** Reads the `*` generation once at start: a first read compares against it, not against 0. */
+  private async primeGenerations(): Promise<void> {
+    if (this.client.status !== 'ready') return;
+    const read = await this.attempt(this.scripts.proxormGenerations(generationsKey(this.prefix), '*'));
+    if (read !== undefined) this.generations.set('*', Number(read[1] ?? 0));
   }
 
   async getMany(model: string, keys: readonly Key[]): Promise<Lookup> {
@@ -161,7 +174,7 @@ export class RedisSharedStore implements SharedStore {
     const field = generationField(model);
     const known = [this.generations.get(field) ?? 0, this.generations.get('*') ?? 0];
     const [read, ...replies] = await Promise.all([
-      this.attempt(this.client.hmget(generationsKey(this.prefix), field, '*')),
+      this.attempt(this.scripts.proxormGenerations(generationsKey(this.prefix), field)),
       ...keys.map((key) => {
         const k = recordKeys(this.prefix, model, key);
         return this.attempt(
