@@ -1,4 +1,5 @@
 import { randomUUID } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
 import knexFactory, { type Knex } from 'knex';
 import { ConnectionError, ValidationError } from '../errors';
@@ -32,8 +33,9 @@ export interface Database {
   /**
    * Names the database for what pools share outside it (the shared cache's default key
    * prefix): the same for every pool on one database, different for different databases.
-   * SQLite: the file's absolute path (an in-memory database is its pool's alone); MySQL:
-   * the server's host name and port, and the schema, as the server reports them.
+   * SQLite: the file's canonical path (an in-memory database is its pool's alone); MySQL:
+   * the server's host name and port, and the schema, as the server reports them (so that
+   * two names of one server agree; two servers alike in all three do not differ).
    */
   readonly identity: string;
 }
@@ -58,7 +60,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     const knex = knexFactory(sqliteKnexConfig(filename));
     await probe(knex, sqliteDialect, () => Promise.resolve(undefined));
     const memory = filename === ':memory:' || filename.startsWith('file::memory:');
-    const identity = `sqlite:${memory ? `memory:${randomUUID()}` : path.resolve(filename)}`;
+    const identity = `sqlite:${memory ? `memory:${randomUUID()}` : realPath(filename)}`;
     return { knex, dialect: sqliteDialect, maxConnections: 1, identity };
   }
   if (client === 'mysql2' || client === 'mysql') {
@@ -115,5 +117,14 @@ async function probe(knex: Knex, dialect: Dialect, read: () => Promise<void>): P
     throw err instanceof ConnectionError
       ? err
       : new ConnectionError(`cannot open the database: ${err.message}`, err.sql, err.code, e);
+  }
+}
+
+/** The file's canonical path (symlinks resolved: two paths to one file are one database). */
+function realPath(filename: string): string {
+  try {
+    return fs.realpathSync(filename);
+  } catch {
+    return path.resolve(filename);
   }
 }
