@@ -1,3 +1,6 @@
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import knexFactory, { type Knex } from 'knex';
 import { ConnectionError, ValidationError } from '../errors';
 import type { Dialect } from './dialect';
@@ -27,6 +30,14 @@ export interface Database {
   readonly dialect: Dialect;
   /** Size of the connection pool (1 for SQLite: a transaction holds the only connection). */
   readonly maxConnections: number;
+  /**
+   * Names the database for what pools share outside it (the shared cache's default key
+   * prefix): the same for every pool on one database, different for different databases.
+   * SQLite: the file's canonical path (an in-memory database is its pool's alone); MySQL:
+   * the server's host name and port, and the schema, as the server reports them (so that
+   * two names of one server agree; two servers alike in all three do not differ).
+   */
+  readonly identity: string;
 }
 
 /**
@@ -48,7 +59,9 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     assertDriverInstalled('sqlite');
     const knex = knexFactory(sqliteKnexConfig(filename));
     await probe(knex, sqliteDialect, () => Promise.resolve(undefined));
-    return { knex, dialect: sqliteDialect, maxConnections: 1 };
+    const memory = filename === ':memory:' || filename.startsWith('file::memory:');
+    const identity = `sqlite:${memory ? `memory:${randomUUID()}` : realPath(filename)}`;
+    return { knex, dialect: sqliteDialect, maxConnections: 1, identity };
   }
   if (client === 'mysql2' || client === 'mysql') {
     const { connection, poolMax = 10 } = config as MysqlConfig;
@@ -58,14 +71,27 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     assertDriverInstalled('mysql');
     const knex = knexFactory(mysqlKnexConfig(connection, poolMax));
     let info: Parameters<typeof mysqlDialect>[0] | undefined;
+    let identity = '';
     await probe(
       knex,
       mysqlDialect({ mariadb: true, autoincLockMode: 1, autoincIncrement: 1, maxAllowedPacket: 0 }),
       async () => {
         const [rows] = (await knex.raw(
-          'SELECT VERSION() AS v, @@innodb_autoinc_lock_mode AS lockMode, @@auto_increment_increment AS step, @@max_allowed_packet AS packet',
-        )) as [Array<{ v: string; lockMode: number; step: number; packet: number | string }>];
+          'SELECT VERSION() AS v, @@innodb_autoinc_lock_mode AS lockMode, @@auto_increment_increment AS step, @@max_allowed_packet AS packet, ' +
+            '@@hostname AS host, @@port AS port, DATABASE() AS db',
+        )) as [
+          Array<{
+            v: string;
+            lockMode: number;
+            step: number;
+            packet: number | string;
+            host: string;
+            port: number;
+            db: string | null;
+          }>,
+        ];
         const r = rows[0];
+        identity = `mysql:${JSON.stringify([r.host, Number(r.port), r.db])}`;
         info = {
           mariadb: /mariadb/i.test(r.v),
           autoincLockMode: Number(r.lockMode),
@@ -74,7 +100,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
         };
       },
     );
-    return { knex, dialect: mysqlDialect(info!), maxConnections: poolMax };
+    return { knex, dialect: mysqlDialect(info!), maxConnections: poolMax, identity };
   }
   throw new ValidationError(`unknown client "${String(client)}" (use 'sqlite' or 'mysql2')`);
 }
@@ -91,5 +117,14 @@ async function probe(knex: Knex, dialect: Dialect, read: () => Promise<void>): P
     throw err instanceof ConnectionError
       ? err
       : new ConnectionError(`cannot open the database: ${err.message}`, err.sql, err.code, e);
+  }
+}
+
+/** The file's canonical path (symlinks resolved: two paths to one file are one database). */
+function realPath(filename: string): string {
+  try {
+    return fs.realpathSync(filename);
+  } catch {
+    return path.resolve(filename);
   }
 }

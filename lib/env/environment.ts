@@ -136,7 +136,7 @@ export class Environment {
     let sharedCache: SharedCache | undefined;
     if (cacheOptions.shared !== undefined) {
       try {
-        sharedCache = new SharedCache(new L2Store(await openSharedStore(cacheOptions.shared)), models);
+        sharedCache = new SharedCache(new L2Store(await openSharedStore(cacheOptions.shared, db.identity)), models);
       } catch (e) {
         await db.knex.destroy();
         throw e;

@@ -183,13 +183,18 @@ export class Session {
     return this.level(this.scope().frame, fn);
   }
 
-  /** Drops cached values (of one model, or all) in the base layer and in the current transaction's. */
+  /**
+   * Drops cached values (of one model, or all) in the base layer and in the current
+   * transaction's, and in the shared cache (see forgetShared).
+   */
   clear(model: string | undefined): void {
     this.visibleStore().invalidate({ model, keys: 'all', source: 'local' });
+    this.forgetShared(model, 'all');
   }
 
   invalidate(model: string, ids: readonly Key[]): void {
     this.visibleStore().invalidate({ model, keys: ids, source: 'local' });
+    this.forgetShared(model, ids);
   }
 
   /** Closes this session; `destroyPool` also closes the pool (forks then stop working). */
@@ -327,9 +332,33 @@ export class Session {
 
   /** The store of the current transaction level (ended or not ours: the committed one). */
   private visibleStore(): L1Store {
+    return this.liveFrame()?.cache ?? this.l1.base;
+  }
+
+  /** The current transaction level of this session, unless there is none or it ended. */
+  private liveFrame(): TransactionFrame | undefined {
     this.checkOpen();
     const frame = this.shared.transactions.getStore();
-    return frame !== undefined && this.frames.has(frame) && !frame.isEnded ? frame.cache : this.l1.base;
+    return frame !== undefined && this.frames.has(frame) && !frame.isEnded ? frame : undefined;
+  }
+
+  /**
+   * clearCache / invalidateRecord reach the shared cache: the rows may have been changed
+   * by raw SQL, and L2 would serve the old values to this and every other Environment.
+   * Outside a transaction now (the store's commands are sent before this returns, ahead
+   * of any later read's); inside one at its outermost commit, when the change is visible.
+   */
+  private forgetShared(model: string | undefined, keys: readonly Key[] | 'all'): void {
+    const cache = this.shared.sharedCache;
+    if (!cache || !cache.holdsModel(model)) return;
+    const frame = this.liveFrame();
+    if (frame === undefined) {
+      void cache.l2.invalidate({ model, keys, source: 'local' });
+      return;
+    }
+    const models = model === undefined ? this.models.schemas.filter((s) => cache.holds(s)).map((s) => s.name) : [model];
+    for (const name of models)
+      frame.root.sharedWrites.push(keys === 'all' ? { model: name, keys } : { model: name, keys, lock: undefined });
   }
 
   /**

@@ -10,9 +10,11 @@ import type { ModelSchema } from '../model/schema';
  * What a transaction wrote to records the shared cache may hold, kept on its outermost
  * level until it ends: locked records (soft-locked before their statement), and whole
  * models a foreign key's ON DELETE may have changed (which records is not known).
+ * Records without a lock were named by `invalidateRecord` (changed by raw SQL): they are
+ * invalidated at commit, which is all a later reader needs (leases void older loads).
  */
 export type SharedWrite =
-  | { readonly model: string; readonly keys: readonly Key[]; readonly lock: LockId }
+  | { readonly model: string; readonly keys: readonly Key[]; readonly lock: LockId | undefined }
   | { readonly model: string; readonly keys: 'all' };
 
 /**
@@ -46,6 +48,11 @@ export class SharedCache {
     return this.l2.shared;
   }
 
+  /** Whether the shared cache holds records of the model named `model` (undefined: of any model). */
+  holdsModel(model: string | undefined): boolean {
+    return this.models.schemas.some((s) => (model === undefined || s.name === model) && this.holds(s));
+  }
+
   /** Whether the shared cache holds records of `schema`. */
   holds(schema: ModelSchema): boolean {
     return schema.cache.shared;
@@ -74,8 +81,8 @@ export class SharedCache {
   async published(writes: readonly SharedWrite[], committed: boolean, writer: L1): Promise<void> {
     const sent: Promise<void>[] = [];
     for (const w of writes) {
-      if (w.keys !== 'all') sent.push(this.l2.release(w.model, w.keys, w.lock, committed));
-      else if (committed) sent.push(this.l2.invalidate({ model: w.model, keys: 'all', source: 'local' }));
+      if (w.keys !== 'all' && w.lock !== undefined) sent.push(this.l2.release(w.model, w.keys, w.lock, committed));
+      else if (committed) sent.push(this.l2.invalidate({ model: w.model, keys: w.keys, source: 'local' }));
     }
     await Promise.all(sent);
     if (!committed) return;

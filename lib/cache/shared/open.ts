@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { ValidationError } from '../../errors';
 import { MemorySharedStore } from './memory-store';
 import { RedisSharedStore, type RedisStoreOptions } from './redis-store';
@@ -7,7 +8,8 @@ import type { SharedStore, SharedStoreTestingOptions } from './types';
  * `Environment.open({ cache: { shared } })`: where the shared cache (L2) lives.
  * - `'memory'`: in this process, shared by the pool's forks.
  * - `{ redis: url }` / `{ cluster: ['host:port', ...] }`: Redis, shared by every process
- *   on it (`prefix` names the key space; `entryTtl` the entries' ms to live, the bound on
+ *   on it (`prefix` names the key space, by default one per database: two databases'
+ *   records of one model name must not share entries; `entryTtl` the entries' ms to live, the bound on
  *   what a lost invalidation can cost; `timeout` the ms after which a command counts as failed).
  */
 export type SharedCacheOption =
@@ -60,16 +62,21 @@ export function checkSharedOption(value: unknown): SharedCacheOption | undefined
  * store is given once its connections are up (or failed: then it answers bypass until
  * Redis is back, and the database serves every read).
  */
-export async function openSharedStore(option: SharedCacheOption): Promise<SharedStore> {
+export async function openSharedStore(option: SharedCacheOption, database: string): Promise<SharedStore> {
   const testing = { ...sharedStoreTesting };
   if (option === 'memory') return new MemorySharedStore({}, testing);
   const options: RedisStoreOptions = {
     connection: 'redis' in option ? option.redis : { cluster: option.cluster },
-    prefix: option.prefix,
+    prefix: option.prefix ?? defaultPrefix(database),
     entryTtlMs: option.entryTtl,
     commandTimeoutMs: option.timeout,
   };
   const store = new RedisSharedStore(options, testing);
   await store.ready();
   return store;
+}
+
+/** `proxorm.` and a digest of the database's identity (db/database.ts): one key space per database. */
+export function defaultPrefix(database: string): string {
+  return `proxorm.${createHash('sha256').update(database).digest('hex').slice(0, 16)}`;
 }

@@ -34,6 +34,20 @@ redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return {0, ARGV[1]}`;
 
 /**
+ * KEYS[1]: the generations hash; ARGV[1]: a model's field. Returns {model gen, all gen}.
+ * A hash without its `#` mark is new, or was lost with its counts (a Cluster node that
+ * restarted, a failover to a lagging replica) while entries on other nodes kept their
+ * tags: the `*` generation then starts at the server's time in ms, above any count it
+ * can have held, so no entry tagged before passes for current again.
+ */
+export const GENERATIONS = `if redis.call('HSETNX', KEYS[1], '#', 1) == 1 then
+  ${NOW.replace(/\n/g, '\n  ')}
+  local all = tonumber(redis.call('HGET', KEYS[1], '*') or '0')
+  redis.call('HSET', KEYS[1], '*', string.format('%d', math.max(now, all + 1)))
+end
+return redis.call('HMGET', KEYS[1], ARGV[1], '*')`;
+
+/**
  * ARGV: lease, entry text, entry TTL ms. Stores only while the lease is the record's
  * current one (lock and invalidate delete it) and no lock holds the record. Returns 1 or 0.
  * CHECK_LEASE is the refill-race guard; the mutation test turns it off (see redis-store.ts).

@@ -5,8 +5,10 @@
  * Failure contract: no call rejects. With Redis down or slow (commandTimeoutMs, no
  * offline queue, no retries), getMany answers bypass, putMany refuses, lock answers an
  * id that locks nothing, and each failure counts in `stats().errors`. A failed
- * invalidation is queued and sent again when the connection is back (invalidating
- * twice is harmless); until then the entry TTL bounds what other processes may serve.
+ * invalidation is queued and sent again, in order, before the next invalidation, when
+ * the connection is back, and every commandTimeoutMs meanwhile (a timeout need not drop
+ * the connection; invalidating twice is harmless); until then the entry TTL bounds what
+ * other processes may serve from L2.
  * Subscribers get `reset` when the subscriber connection drops and again once it is
  * subscribed again: invalidations sent in between were lost to this process.
  *
@@ -15,6 +17,8 @@
  * the entries, passing the scripts the ones it last saw; if they moved meanwhile, that
  * call's hits are bypassed (the next call's scripts delete the older entries). A lease
  * carries the generations read before the load began, and its entry is tagged with them.
+ * A generations hash that was lost restarts above every count it held (GENERATIONS in
+ * redis-scripts.ts), so entries on other nodes keep failing the check.
  */
 import { randomUUID } from 'crypto';
 import Redis, { Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
@@ -24,7 +28,7 @@ import type { Key } from '../../model/keys';
 import { decodeEntry, encodeEntry } from './codec';
 import { channelName, generationField, generationsKey, recordKeys } from './naming';
 import { checkTtl, resolveTtls } from './options';
-import { GET, INVALIDATE, LOCK, UNLOCK, put } from './redis-scripts';
+import { GENERATIONS, GET, INVALIDATE, LOCK, UNLOCK, put } from './redis-scripts';
 import {
   emptyStats,
   type Entry,
@@ -51,6 +55,7 @@ type Client = Redis | Cluster;
 type Reply = [0 | 1 | 2, string?];
 
 interface Scripts {
+  proxormGenerations(hash: string, field: string): Promise<(string | null)[]>;
   proxormGet(
     entry: string,
     lease: string,
@@ -97,6 +102,9 @@ export class RedisSharedStore implements SharedStore {
   // The generations last read: model -> its generation, and '*' (see naming.ts).
   private readonly generations = new Map<string, number>();
   private pendingKeys = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly retryMs: number;
   private channelLost = false;
   private readonly id = randomUUID();
   private closed = false;
@@ -109,6 +117,7 @@ export class RedisSharedStore implements SharedStore {
     }
     const timeout = options.commandTimeoutMs ?? 1000;
     checkTtl('commandTimeoutMs', timeout);
+    this.retryMs = timeout;
     this.channel = channelName(this.prefix);
     // Commands fail fast rather than wait for a connection: the database is the fallback.
     this.client = connect(options.connection, {
@@ -122,6 +131,7 @@ export class RedisSharedStore implements SharedStore {
     this.client.on('error', () => {}); // failures are counted per call; ioredis reconnects by itself
     this.client.on('ready', () => void this.flushPending());
     this.scripts = this.client as unknown as Scripts;
+    this.client.defineCommand('proxormGenerations', { numberOfKeys: 1, lua: GENERATIONS });
     this.client.defineCommand('proxormGet', { numberOfKeys: 3, lua: GET });
     this.client.defineCommand('proxormPut', { numberOfKeys: 3, lua: put(testing.leaseCheck ?? true) });
     this.client.defineCommand('proxormLock', { numberOfKeys: 3, lua: LOCK });
@@ -147,7 +157,16 @@ export class RedisSharedStore implements SharedStore {
         ? Promise.resolve()
         : new Promise<void>((resolve) => client.once('ready', () => resolve()));
     const listening = Promise.race([this.subscribed, failed(this.subscriber)]);
-    return Promise.all([listening, Promise.race([up(this.client), failed(this.client)])]).then(() => undefined);
+    return Promise.all([listening, Promise.race([up(this.client), failed(this.client)])]).then(() =>
+      this.primeGenerations(),
+    );
+  }
+
+  /** Reads the `*` generation once at start: a first read compares against it, not against 0. */
+  private async primeGenerations(): Promise<void> {
+    if (this.client.status !== 'ready') return;
+    const read = await this.attempt(this.scripts.proxormGenerations(generationsKey(this.prefix), '*'));
+    if (read !== undefined) this.generations.set('*', Number(read[1] ?? 0));
   }
 
   async getMany(model: string, keys: readonly Key[]): Promise<Lookup> {
@@ -156,7 +175,7 @@ export class RedisSharedStore implements SharedStore {
     const field = generationField(model);
     const known = [this.generations.get(field) ?? 0, this.generations.get('*') ?? 0];
     const [read, ...replies] = await Promise.all([
-      this.attempt(this.client.hmget(generationsKey(this.prefix), field, '*')),
+      this.attempt(this.scripts.proxormGenerations(generationsKey(this.prefix), field)),
       ...keys.map((key) => {
         const k = recordKeys(this.prefix, model, key);
         return this.attempt(
@@ -223,11 +242,11 @@ export class RedisSharedStore implements SharedStore {
   }
 
   async invalidate(model: string, keys: readonly Key[], lock?: LockId): Promise<void> {
-    if (!(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+    await this.sendInOrder(model, keys, lock);
   }
 
   async invalidateAll(model: string | undefined): Promise<void> {
-    if (!(await this.send(model, 'all', undefined))) this.enqueue(model, 'all', undefined);
+    await this.sendInOrder(model, 'all', undefined);
   }
 
   async unlock(model: string, keys: readonly Key[], lock: LockId): Promise<void> {
@@ -255,6 +274,7 @@ export class RedisSharedStore implements SharedStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.retry);
     this.subscribers.clear();
     this.client.disconnect();
     this.subscriber.disconnect();
@@ -286,20 +306,47 @@ export class RedisSharedStore implements SharedStore {
     return true;
   }
 
+  /**
+   * Sends one invalidation after those still queued (a subscriber must never hear a later
+   * one first: it would take the earlier as delivered), or queues it behind them.
+   */
+  private async sendInOrder(
+    model: string | undefined,
+    keys: readonly Key[] | 'all',
+    lock: LockId | undefined,
+  ): Promise<void> {
+    if (this.pending.length || this.flushing) await this.flushPending();
+    if (this.pending.length || !(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+  }
+
   private enqueue(model: string | undefined, keys: readonly Key[] | 'all', lock: LockId | undefined): void {
     const count = keys === 'all' ? 1 : keys.length;
     if (this.pendingKeys + count > MAX_PENDING_KEYS) return; // counted as an error already; TTLs bound it
     this.pending.push({ model, keys, lock });
     this.pendingKeys += count;
+    if (this.retry === undefined && !this.closed) {
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        void this.flushPending();
+      }, this.retryMs);
+      this.retry.unref();
+    }
   }
 
-  private async flushPending(): Promise<void> {
+  /** Sends the queued invalidations again; one run at a time (callers share the running one). */
+  private flushPending(): Promise<void> {
+    this.flushing ??= this.resend().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async resend(): Promise<void> {
     if (this.closed) return;
     const batch = this.pending;
     this.pending = [];
     this.pendingKeys = 0;
     for (const { model, keys, lock } of batch) {
-      if (!(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
+      // After one failure the rest wait behind it, in order.
+      if (this.pending.length || !(await this.send(model, keys, lock))) this.enqueue(model, keys, lock);
     }
   }
 
