@@ -1,30 +1,6 @@
 import { prototypeOf, type ClassRef } from './class-ref';
 import { SchemaError } from '../errors';
-import { RESERVED_NAMES } from './schema';
-
-/**
- * Public recordset methods a model class may override, Odoo style: a record's prototype
- * chain runs through the class before the recordset's methods (record/prototype.ts), so
- * the class's `async write(values) { ...; await super.write(values); }` is what
- * `record.write(...)` calls. Only as methods: a getter or a value of that name is refused.
- */
-export const OVERRIDABLE_METHODS: ReadonlySet<string> = new Set([
-  'at',
-  'ensureOne',
-  'exists',
-  'prefetch',
-  'toDict',
-  'read',
-  'write',
-  'unlink',
-  'filtered',
-  'mapped',
-  'sorted',
-  'concat',
-  'union',
-  'toString',
-  'toJSON',
-]);
+import { OVERRIDABLE_METHODS, RESERVED_NAMES } from './schema';
 
 /**
  * SchemaError when a member declared on the model class (or a model base class it

@@ -58,6 +58,30 @@ export interface ModelWarmer {
 export const MAX_NAME_LENGTH = 63;
 
 /**
+ * Public recordset methods a model class may override, Odoo style: a record's prototype
+ * chain runs through the class before the recordset's methods (record/prototype.ts), so
+ * the class's `async write(values) { ...; await super.write(values); }` is what
+ * `record.write(...)` calls. Only as methods: a getter or a value of that name is refused.
+ */
+export const OVERRIDABLE_METHODS: ReadonlySet<string> = new Set([
+  'at',
+  'ensureOne',
+  'exists',
+  'prefetch',
+  'toDict',
+  'read',
+  'write',
+  'unlink',
+  'filtered',
+  'mapped',
+  'sorted',
+  'concat',
+  'union',
+  'toString',
+  'toJSON',
+]);
+
+/**
  * Property names a field may not take, because recordsets answer them themselves
  * (the record proxy would shadow either the field or the method). A test checks that
  * this list covers every member of RecordSet. Members of a model class may not take
@@ -76,23 +100,9 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'constructor',
   'prototype',
   '__proto__',
-  'at',
-  'ensureOne',
-  'exists',
-  'prefetch',
-  'toDict',
-  'read',
-  'write',
-  'unlink',
-  'filtered',
-  'mapped',
-  'sorted',
-  'concat',
-  'union',
+  ...OVERRIDABLE_METHODS,
   'isEmpty',
   'withEnv',
-  'toString',
-  'toJSON',
   'valueOf',
   'inspect',
   'hasOwnProperty',
