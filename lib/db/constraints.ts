@@ -125,3 +125,39 @@ function matchingKeys(existing: TableConstraints, spec: ForeignKeySpec): Existin
       (key.references.length === 0 || sameList(key.references, [spec.targetColumn])),
   );
 }
+
+/**
+ * A foreign key of the database as a DELETE sees it: deleting rows of `target` makes the
+ * database change rows of `table` when `onDelete` is CASCADE, SET NULL or SET DEFAULT.
+ * Read for every table of the database (Dialect.readDeleteRules), mapped or not.
+ */
+export interface DeleteRule {
+  readonly table: string;
+  readonly target: string;
+  /** Upper case, as the database reports it: CASCADE, SET NULL, SET DEFAULT, RESTRICT, NO ACTION. */
+  readonly onDelete: string;
+}
+
+/**
+ * The tables whose rows a DELETE from `table` may change through `rules`: the referencing
+ * tables of each CASCADE, SET NULL or SET DEFAULT, and, through each CASCADE, what deleting
+ * their rows changes in turn. Names compare without case (an over-match only invalidates more).
+ */
+export function tablesChangedByDelete(rules: readonly DeleteRule[], table: string): Set<string> {
+  const changed = new Set<string>();
+  const deleted = [table.toLowerCase()];
+  const seen = new Set(deleted);
+  for (let target = deleted.pop(); target !== undefined; target = deleted.pop()) {
+    for (const rule of rules) {
+      if (rule.target.toLowerCase() !== target) continue;
+      const referencing = rule.table.toLowerCase();
+      if (rule.onDelete === 'CASCADE' || rule.onDelete === 'SET NULL' || rule.onDelete === 'SET DEFAULT')
+        changed.add(referencing);
+      if (rule.onDelete === 'CASCADE' && !seen.has(referencing)) {
+        seen.add(referencing);
+        deleted.push(referencing);
+      }
+    }
+  }
+  return changed;
+}

@@ -3,7 +3,7 @@ import type { FieldDef } from '../model/field-types';
 import type { Key, PrimaryKeyDef } from '../model/keys';
 import type { Decoder } from '../model/decode';
 import type { DatabaseError } from '../errors';
-import type { ForeignKeySpec, TableConstraints } from './constraints';
+import type { DeleteRule, ForeignKeySpec, TableConstraints } from './constraints';
 import type { Pinned } from './pinned';
 import type { StatementOrigin } from './trace';
 
@@ -88,6 +88,8 @@ export interface Dialect {
   relationExists(db: Pinned, name: string): Promise<boolean>;
   /** Indexes (the primary key and unique ones included) and foreign keys of an existing table. */
   readConstraints(db: Pinned, table: string): Promise<TableConstraints>;
+  /** Every foreign key of the database, each table's, as the rule a DELETE follows (one statement). */
+  readDeleteRules(db: Pinned): Promise<DeleteRule[]>;
   /**
    * The type a new column referencing an existing key column must have, as SQL for a
    * column definition (MySQL: the key's exact type, sign, charset and collation, which

@@ -137,7 +137,9 @@ export class Environment {
     if (cacheOptions.shared !== undefined) {
       try {
         sharedCache = new SharedCache(new L2Store(await openSharedStore(cacheOptions.shared, db.identity)), models);
+        await sharedCache.readDeleteRules(db);
       } catch (e) {
+        await sharedCache?.close();
         await db.knex.destroy();
         throw e;
       }
@@ -254,7 +256,14 @@ export class Environment {
     this.session.checkOpen();
     const db = this.session.shared.db;
     try {
-      return await syncSchemas(db.knex, db.dialect, this.session.models.schemas, this.session.root.executor.origin);
+      const report = await syncSchemas(
+        db.knex,
+        db.dialect,
+        this.session.models.schemas,
+        this.session.root.executor.origin,
+      );
+      await this.session.shared.sharedCache?.readDeleteRules(db);
+      return report;
     } catch (e) {
       if (e instanceof ProxormError) throw e;
       throw db.dialect.translateError(e, undefined);

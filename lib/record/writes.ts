@@ -1,5 +1,5 @@
 import { MissingError, ValidationError } from '../errors';
-import { afterLinksChange, afterMany2oneChange, afterUnlink, changedByUnlink } from '../session/relation-rules';
+import { afterLinksChange, afterMany2oneChange, afterUnlink } from '../session/relation-rules';
 import type { Scope } from '../session/scope';
 import type { Session } from '../session/session';
 import { isColumn, type FieldDef } from '../model/field-types';
@@ -86,7 +86,7 @@ export async function unlinkRecords(session: Session, schema: ModelSchema, ids: 
   if (unique.length === 0) return;
   await session.atomic(async (scope) => {
     await session.lockShared(scope, schema, unique);
-    for (const changed of changedByUnlink(session.models, schema)) session.invalidateSharedModel(scope, changed);
+    session.invalidateSharedAfterDelete(scope, schema);
     await deleteRows(scope.executor, schema, unique);
     const time = session.clock.tick();
     scope.cache.layer.markMissing(schema.name, unique, time);

@@ -20,6 +20,7 @@ import type { Layer } from '../cache/layer';
 import type { RetentionPolicy } from '../cache/retention';
 import type { ModelSchema } from '../model/schema';
 import { Loader } from './loader';
+import { changedByUnlink } from './relation-rules';
 import type { SharedCache } from './shared-cache';
 import { TransactionFrame, type Scope } from './scope';
 import { emptyStats, type Stats } from './stats';
@@ -311,11 +312,17 @@ export class Session {
     scope.frame.root.sharedWrites.push({ model: schema.name, keys: list, lock });
   }
 
-  /** A write changed records of `schema` it cannot name (an ON DELETE): the whole model is invalidated at commit. */
-  invalidateSharedModel(scope: Scope, schema: ModelSchema): void {
+  /**
+   * Rows of `schema` are deleted: what the database's ON DELETE rules change in other
+   * tables (records it cannot name) is invalidated at commit, whole models, or the whole
+   * shared cache when a table reached is not one this pool holds (SharedCache.changedByDelete).
+   */
+  invalidateSharedAfterDelete(scope: Scope, schema: ModelSchema): void {
     const cache = this.shared.sharedCache;
-    if (!cache || !cache.holds(schema) || !scope.frame) return;
-    scope.frame.root.sharedWrites.push({ model: schema.name, keys: 'all' });
+    if (!cache || !scope.frame) return;
+    const changed = cache.changedByDelete(schema, changedByUnlink(this.models, schema));
+    const models = changed === 'every' ? [undefined] : changed;
+    for (const model of models) scope.frame.root.sharedWrites.push({ model, keys: 'all' });
   }
 
   /**

@@ -1,4 +1,7 @@
 import type { L1 } from '../cache/l1';
+import { tablesChangedByDelete, type DeleteRule } from '../db/constraints';
+import type { Database } from '../db/database';
+import { withPinnedConnection } from '../db/pinned';
 import type { L2Store } from '../cache/l2';
 import type { Invalidation } from '../cache/store';
 import type { LockId, SharedStore } from '../cache/shared/types';
@@ -15,7 +18,8 @@ import type { ModelSchema } from '../model/schema';
  */
 export type SharedWrite =
   | { readonly model: string; readonly keys: readonly Key[]; readonly lock: LockId | undefined }
-  | { readonly model: string; readonly keys: 'all' };
+  /** model undefined: every model (a write changed a table no model of this pool holds in L2). */
+  | { readonly model: string | undefined; readonly keys: 'all' };
 
 /**
  * A pool's side of the shared cache (L2): the store, which models it holds, and the L1
@@ -34,6 +38,8 @@ export class SharedCache {
   private readonly caches = new Set<WeakRef<L1>>();
   private readonly finalizer = new FinalizationRegistry<WeakRef<L1>>((ref) => this.caches.delete(ref));
   private readonly unsubscribe: () => void;
+  /** The database's foreign keys, every table's (set by readDeleteRules at open and after sync). */
+  private deleteRules: readonly DeleteRule[] = [];
 
   constructor(
     readonly l2: L2Store,
@@ -56,6 +62,34 @@ export class SharedCache {
   /** Whether the shared cache holds records of `schema`. */
   holds(schema: ModelSchema): boolean {
     return schema.cache.shared;
+  }
+
+  /**
+   * Reads the database's foreign keys, which `changedByDelete` follows besides the
+   * models' own: at open, and after this pool's sync (one statement, not traced).
+   */
+  async readDeleteRules(db: Database): Promise<void> {
+    this.deleteRules = await withPinnedConnection(db.knex, undefined, (pinned) => db.dialect.readDeleteRules(pinned));
+  }
+
+  /**
+   * What a DELETE from `schema`'s table may change in L2: the shared models of this pool
+   * mapping the tables the database's ON DELETE rules reach (`declared`: those the models
+   * themselves declare, for tables created since the rules were read), or 'every' when a
+   * table reached is held by no shared model of this pool. That table may be mapped by
+   * another pool on the same L2 (under a name this pool cannot know), whose entries
+   * must not outlive the delete: the whole shared cache is invalidated.
+   */
+  changedByDelete(schema: ModelSchema, declared: readonly ModelSchema[]): string[] | 'every' {
+    const tables = tablesChangedByDelete(this.deleteRules, schema.table);
+    for (const s of declared) tables.add(s.table.toLowerCase());
+    const models: string[] = [];
+    for (const table of tables) {
+      const held = this.models.schemas.filter((s) => this.holds(s) && s.table.toLowerCase() === table);
+      if (held.length === 0) return 'every';
+      models.push(...held.map((s) => s.name));
+    }
+    return [...new Set(models)];
   }
 
   register(l1: L1): void {

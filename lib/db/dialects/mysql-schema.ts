@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { LockTimeoutError } from '../../errors';
-import type { ForeignKeySpec, TableConstraints } from '../constraints';
+import type { DeleteRule, ForeignKeySpec, TableConstraints } from '../constraints';
 import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../pinned';
 import type { StatementOrigin } from '../trace';
 
@@ -123,6 +123,17 @@ export async function readMysqlConstraints(db: Pinned, table: string): Promise<T
     foreignKeys.set(k.name, key);
   }
   return { indexes: [...indexes.values()], foreignKeys: [...foreignKeys.values()] };
+}
+
+/** The foreign keys of the current database's tables (one statement). */
+export async function readMysqlDeleteRules(db: Pinned): Promise<DeleteRule[]> {
+  const found = await rows<{ t: string; target: string; rule: string }>(
+    db,
+    `SELECT TABLE_NAME AS t, REFERENCED_TABLE_NAME AS target, DELETE_RULE AS rule
+     FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()`,
+    [],
+  );
+  return found.map((r) => ({ table: r.t, target: r.target, onDelete: r.rule.toUpperCase() }));
 }
 
 /** One ALTER TABLE per key: rows that break it fail it with ER_NO_REFERENCED_ROW_2 (a ForeignKeyViolationError). */

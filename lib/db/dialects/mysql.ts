@@ -22,6 +22,7 @@ import {
   mysqlColumnType,
   mysqlRelationExists,
   readMysqlConstraints,
+  readMysqlDeleteRules,
   withMysqlSchemaLock,
 } from './mysql-schema';
 
@@ -164,6 +165,7 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     withSchemaLock: withMysqlSchemaLock,
     relationExists: mysqlRelationExists,
     readConstraints: readMysqlConstraints,
+    readDeleteRules: readMysqlDeleteRules,
     referencedKeyType: mysqlColumnType,
     addForeignKeys: addMysqlForeignKeys,
   };

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { ForeignKeyViolationError, SchemaError } from '../../errors';
-import type { ExistingIndex, ForeignKeySpec, TableConstraints } from '../constraints';
+import type { DeleteRule, ExistingIndex, ForeignKeySpec, TableConstraints } from '../constraints';
 import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../pinned';
 import type { StatementOrigin } from '../trace';
 
@@ -117,6 +117,16 @@ export async function readSqliteConstraints(db: Pinned, table: string): Promise<
     keys.set(p.id, key);
   }
   return { indexes, foreignKeys: [...keys.values()] };
+}
+
+/** The foreign keys of every table of the database (one statement). */
+export async function readSqliteDeleteRules(db: Pinned): Promise<DeleteRule[]> {
+  const found = await rows<{ t: string; target: string; rule: string }>(
+    db,
+    `SELECT m.name AS t, p."table" AS target, p.on_delete AS rule
+     FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) p WHERE m.type = 'table'`,
+  );
+  return found.map((r) => ({ table: r.t, target: r.target, onDelete: r.rule.toUpperCase() }));
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   addSqliteForeignKeys,
   sqliteRelationExists,
   readSqliteConstraints,
+  readSqliteDeleteRules,
   withSqliteSchemaLock,
 } from './sqlite-schema';
 
@@ -147,6 +148,7 @@ export const sqliteDialect: Dialect = {
   withSchemaLock: withSqliteSchemaLock,
   relationExists: sqliteRelationExists,
   readConstraints: readSqliteConstraints,
+  readDeleteRules: readSqliteDeleteRules,
   // A foreign key needs no matching types in SQLite: the key's own type is used.
   referencedKeyType: () => Promise.resolve(undefined),
   addForeignKeys: addSqliteForeignKeys,
