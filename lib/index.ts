@@ -52,7 +52,7 @@ export type {
 } from './db/events';
 export type { LogOption } from './env/log';
 export type { SyncReport } from './db/schema-sync';
-export type { DatabaseConfig, SqliteConfig, MysqlConfig } from './db/database';
+export type { DatabaseConfig, SqliteConfig, MysqlConfig, PostgresConfig } from './db/database';
 export { ModelApi, type BrowseOptions, type SearchOptions } from './record/model-api';
 export { RecordSetBase } from './record/recordset';
 export type {

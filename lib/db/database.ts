@@ -6,6 +6,7 @@ import { ConnectionError, ValidationError } from '../errors';
 import type { Dialect } from './dialect';
 import { sqliteDialect, sqliteKnexConfig } from './dialects/sqlite';
 import { mysqlDialect, mysqlKnexConfig } from './dialects/mysql';
+import { postgresModule } from './dialects/postgres';
 import { assertDriverInstalled } from './drivers';
 
 /** Embedded SQLite (the default): `filename` defaults to ':memory:'. */
@@ -22,7 +23,15 @@ export interface MysqlConfig {
   poolMax?: number;
 }
 
-export type DatabaseConfig = SqliteConfig | MysqlConfig;
+/** PostgreSQL through pg: a `postgres://user:pw@host:port/db` URL or pg options. */
+export interface PostgresConfig {
+  client: 'pg' | 'postgres' | 'postgresql';
+  connection: string | Record<string, unknown>;
+  /** Largest number of pooled connections (default 10). */
+  poolMax?: number;
+}
+
+export type DatabaseConfig = SqliteConfig | MysqlConfig | PostgresConfig;
 
 /** An open connection pool and the dialect of the server behind it. */
 export interface Database {
@@ -35,7 +44,8 @@ export interface Database {
    * prefix): the same for every pool on one database, different for different databases.
    * SQLite: the file's canonical path (an in-memory database is its pool's alone); MySQL:
    * the server's host name and port, and the schema, as the server reports them (so that
-   * two names of one server agree; two servers alike in all three do not differ).
+   * two names of one server agree; two servers alike in all three do not differ);
+   * PostgreSQL: the server's address and port, the database and the schema.
    */
   readonly identity: string;
 }
@@ -47,6 +57,7 @@ export interface Database {
 export function databaseOptionKeys(client: unknown): readonly string[] | undefined {
   if (client === undefined || client === 'sqlite' || client === 'better-sqlite3') return ['client', 'filename'];
   if (client === 'mysql2' || client === 'mysql') return ['client', 'connection', 'poolMax'];
+  if (postgresModule.clients.includes(client as string)) return postgresModule.optionKeys;
   return undefined;
 }
 
@@ -102,7 +113,8 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     );
     return { knex, dialect: mysqlDialect(info!), maxConnections: poolMax, identity };
   }
-  throw new ValidationError(`unknown client "${String(client)}" (use 'sqlite' or 'mysql2')`);
+  if (postgresModule.clients.includes(client)) return postgresModule.open(config as unknown as Record<string, unknown>);
+  throw new ValidationError(`unknown client "${String(client)}" (use 'sqlite', 'mysql2' or 'pg')`);
 }
 
 /** Connects once so a wrong URL or a stopped server fails in open(), not at the first query. */

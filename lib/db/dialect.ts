@@ -4,15 +4,16 @@ import type { Key, PrimaryKeyDef } from '../model/keys';
 import type { Decoder } from '../model/decode';
 import type { DatabaseError } from '../errors';
 import type { DeleteRule, ForeignKeySpec, TableConstraints } from './constraints';
+import type { Database } from './database';
 import type { Pinned } from './pinned';
 import type { StatementOrigin } from './trace';
 
 /**
- * Everything that differs between SQLite and MySQL/MariaDB, and nothing else. The
- * query layer builds SQL through knex and asks the dialect only for these answers.
+ * Everything that differs between SQLite, MySQL/MariaDB and PostgreSQL, and nothing
+ * else. The query layer builds SQL through knex and asks the dialect only for these answers.
  */
 export interface Dialect {
-  readonly name: 'sqlite' | 'mysql';
+  readonly name: 'sqlite' | 'mysql' | 'postgres';
   /** Canonical JS value (see model/values.ts) -> value bound to the driver. */
   toDb(field: FieldDef, value: unknown): unknown;
   /**
@@ -21,14 +22,29 @@ export interface Dialect {
    * is not one of the field's type. Never throws.
    */
   decoder(field: FieldDef): Decoder;
-  /** Ids of rows inserted by one multi-row INSERT, from what knex returned for it. */
-  insertedIds(result: unknown[], count: number): number[];
   /**
-   * Whether one multi-row INSERT gets consecutive ids on this server (what
-   * insertedIds relies on); when false, rows are inserted one per statement.
+   * An INSERT of rows whose key the database generates, made to report those keys where
+   * the driver does not on its own (PostgreSQL: RETURNING the key column); the builder
+   * as it is elsewhere.
+   */
+  returningKeys(qb: Knex.QueryBuilder, keyColumn: string): Knex.QueryBuilder;
+  /**
+   * Ids of rows inserted by one multi-row INSERT (built with returningKeys), in the
+   * order of its rows, from what knex returned for it.
+   */
+  insertedIds(result: unknown[], count: number, keyColumn: string): number[];
+  /**
+   * Whether insertedIds can tell the ids of a multi-row INSERT on this server
+   * (consecutive ids, or RETURNING every row's); when false, rows are inserted one per statement.
    */
   readonly consecutiveInsertIds: boolean;
-  /** Whether a statement past its timeout can be killed on the server (MySQL: KILL QUERY). */
+  /**
+   * Whether a statement that fails inside a transaction aborts the whole transaction
+   * (PostgreSQL: every later statement fails with 25P02 until a rollback), so that
+   * proxorm must run a statement it lets the transaction survive inside a savepoint.
+   */
+  readonly failedStatementAbortsTransaction: boolean;
+  /** Whether a statement past its timeout can be cancelled on the server (MySQL: KILL QUERY; PostgreSQL: pg_cancel_backend). */
   readonly canCancel: boolean;
   /** FK constraints are declared in CREATE TABLE (else added by ALTER TABLE once all tables exist). */
   readonly inlineForeignKeys: boolean;
@@ -103,6 +119,26 @@ export interface Dialect {
    * ForeignKeyViolationError (and, where the lock is a transaction, undo the whole sync).
    */
   addForeignKeys(db: Pinned, table: string, keys: readonly ForeignKeySpec[]): Promise<void>;
+}
+
+/**
+ * A database proxorm can open: the `client` names that select it, the options it takes,
+ * its driver, and how to open a pool on it. lib/db/dialects/registry.ts lists them.
+ */
+export interface DialectModule {
+  readonly name: Dialect['name'];
+  /** `client` values that select it ('sqlite'|'better-sqlite3'; 'mysql2'|'mysql'; 'pg'|'postgres'|'postgresql'). */
+  readonly clients: readonly string[];
+  /** Options open() accepts for it besides the Environment's own (e.g. ['client','connection','poolMax']). */
+  readonly optionKeys: readonly string[];
+  /** The npm package that drives it (and knex's `client` name for it). */
+  readonly driver: string;
+  /**
+   * Validates its options (ValidationError naming the option, never a password/URL), checks the driver is
+   * installed (EnvironmentError with the npm command), connects once and probes the server (ConnectionError),
+   * and returns the Database (knex, dialect, maxConnections, identity).
+   */
+  open(config: Readonly<Record<string, unknown>>): Promise<Database>;
 }
 
 /** What a dialect's rowCount reads of knex's query object: the driver's raw reply. */

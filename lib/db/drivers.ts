@@ -9,6 +9,7 @@ import { EnvironmentError } from '../errors';
 export const DRIVERS = {
   sqlite: 'better-sqlite3',
   mysql: 'mysql2',
+  postgres: 'pg',
 } as const;
 
 export type DriverName = keyof typeof DRIVERS;

@@ -66,6 +66,7 @@ export function upToFirstQuote(text: string): string {
 export function wrapDriverError(
   err: unknown,
   sql: string | undefined,
+  /** The kind of a driver error from its code ('' when it has none) and message. */
   kindOf: (code: string, message: string) => ErrorKind,
   cleanMessage: (code: string | undefined, text: string) => string,
 ): DatabaseError {
@@ -91,9 +92,7 @@ export function wrapDriverError(
         : 'connection'
       : /Transaction query already complete/.test(raw)
         ? 'connection'
-        : code
-          ? kindOf(code, text)
-          : 'other';
+        : kindOf(code ?? '', text);
   const clean = cleanMessage(code, text);
   const cause: DriverErrorInfo = Object.freeze({
     name: typeof e.name === 'string' ? e.name : 'Error',

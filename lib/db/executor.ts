@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DatabaseError } from '../errors';
 import type { Dialect, KnexQueryReply } from './dialect';
-import { TracedStatement, tracing, type StatementOrigin } from './trace';
+import { TracedStatement, traceControl, tracing, type StatementOrigin } from './trace';
 
 /**
  * What decides whether a statement may be sent, and what its failure means: a
@@ -18,7 +18,24 @@ export interface StatementGate {
   sent(statement: Promise<unknown>): void;
   /** The error the caller gets for a statement that failed with `error`. */
   failed(error: DatabaseError): Error;
+  /**
+   * Where a failed statement would abort the transaction (see
+   * Dialect.failedStatementAbortsTransaction), and the transaction must survive it: runs
+   * `send` inside a savepoint of its own (`savepoint` sends the control statements), which
+   * is released after it, or rolled back after its failure unless the failure ended the
+   * transaction anyway (a DeadlockError). Other statements of the level wait meanwhile.
+   * Absent where a failed statement ends what it runs in anyway (outside a transaction, a
+   * write's own level). Called unbound.
+   */
+  guard?<R extends StatementReply<unknown>>(
+    this: void,
+    savepoint: (sql: string) => Promise<unknown>,
+    send: () => Promise<R>,
+  ): Promise<R>;
 }
+
+/** How a statement ended: its result, or the typed error it failed with. */
+export type StatementReply<T> = { ok: true; value: T } | { ok: false; error: DatabaseError };
 
 /**
  * @internal Test hook: when set, every statement proxorm sends waits for it after the
@@ -60,16 +77,32 @@ export class Executor {
     qb.on('query', this.onQuery);
     if (this.timeoutMs > 0) qb.timeout(this.timeoutMs, { cancel: this.dialect.canCancel });
     const trace = tracing(this.origin) ? this.trace(qb) : undefined;
-    let reply: { ok: true; value: T } | { ok: false; error: DatabaseError };
+    const attempt = async (): Promise<StatementReply<T>> => {
+      try {
+        return { ok: true, value: (await qb) as T };
+      } catch (error) {
+        return { ok: false, error: this.dialect.translateError(error, sqlOf(qb)) };
+      }
+    };
+    const guard = this.dialect.failedStatementAbortsTransaction ? this.gate.guard : undefined;
+    let reply: StatementReply<T>;
     try {
-      reply = { ok: true, value: (await qb) as T };
+      reply = guard ? await guard<StatementReply<T>>((sql) => this.control(sql), attempt) : await attempt();
     } catch (error) {
-      reply = { ok: false, error: this.dialect.translateError(error, sqlOf(qb)) };
+      // The savepoint's own statements failed (a lost connection, mostly).
+      reply = { ok: false, error: this.dialect.translateError(error, 'SAVEPOINT') };
     }
     trace?.end(reply.ok ? undefined : reply.error);
     if (statementHooks.afterReply) await statementHooks.afterReply(sqlOf(qb) ?? '');
     if (reply.ok) return reply.value;
     throw this.gate.failed(reply.error);
+  }
+
+  /** A savepoint statement of `guard`, on this executor's transaction, traced as a transaction's. */
+  private control(sql: string): Promise<unknown> {
+    return traceControl(this.origin, sql, async (): Promise<void> => {
+      await this.knex.raw(sql);
+    });
   }
 
   /**

@@ -192,8 +192,8 @@ export class Environment {
     return this.session.prefetch;
   }
 
-  /** 'sqlite' or 'mysql'. */
-  get dialect(): 'sqlite' | 'mysql' {
+  /** 'sqlite', 'mysql' (MySQL and MariaDB) or 'postgres'. */
+  get dialect(): 'sqlite' | 'mysql' | 'postgres' {
     return this.session.shared.db.dialect.name;
   }
 

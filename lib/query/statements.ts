@@ -221,8 +221,16 @@ async function insertRun(ex: Executor, schema: ModelSchema, rows: readonly NewRo
   );
   const keys: Key[] = [];
   for (const chunk of chunks) {
-    const result = await ex.run<unknown[]>(ex.table(schema.table).insert(chunk));
-    if (!given) keys.push(...dialect.insertedIds(result, chunk.length));
+    const insert = ex.table(schema.table).insert(chunk);
+    if (given) await ex.run(insert);
+    else
+      keys.push(
+        ...dialect.insertedIds(
+          await ex.run<unknown[]>(dialect.returningKeys(insert, keyColumn)),
+          chunk.length,
+          keyColumn,
+        ),
+      );
   }
   return given ? rows.map((r) => r.key as Key) : keys;
 }

@@ -1,6 +1,6 @@
 import type { SharedWrite } from './shared-cache';
 import type { Knex } from 'knex';
-import type { Executor } from '../db/executor';
+import type { Executor, StatementGate, StatementReply } from '../db/executor';
 import { DeadlockError, TransactionEndedError, type DatabaseError } from '../errors';
 import type { L1Store } from '../cache/l1';
 
@@ -32,7 +32,7 @@ export interface Scope {
  * - A DeadlockError from any statement of the transaction kills all its levels: every
  *   later statement fails with that error.
  */
-export class TransactionFrame implements Scope {
+export class TransactionFrame implements Scope, StatementGate {
   cache: L1Store;
   readonly root: TransactionFrame;
   executor!: Executor;
@@ -53,6 +53,12 @@ export class TransactionFrame implements Scope {
     base: L1Store,
     /** Session clock time when the level began (bounds what its layer may need of versions). */
     readonly start: number,
+    /**
+     * Whether the level outlives a failed statement of its own (env.transaction's levels,
+     * whose callback may catch the error and go on), rather than failing with it (a write's
+     * level): see guard.
+     */
+    private readonly survivesFailures: boolean,
   ) {
     this.cache = (parent ? parent.cache : base).above();
     this.root = parent ? parent.root : this;
@@ -81,6 +87,37 @@ export class TransactionFrame implements Scope {
     if (error instanceof DeadlockError && !this.root.aborted) this.root.aborted = error;
     return error;
   }
+
+  /**
+   * StatementGate.guard, for a level that outlives its failed statements: the statement
+   * runs as this level's child (statements of the level wait for it, as for a savepoint),
+   * inside `SAVEPOINT proxorm_statement` (one at a time per level, so the name always
+   * means the newest). The slot is freed before the caller sees the reply, so that a test
+   * hook holding the reply holds no other statement of the level.
+   */
+  get guard(): StatementGate['guard'] {
+    return this.survivesFailures ? this.statementSavepoint : undefined;
+  }
+
+  private readonly statementSavepoint = async <R extends StatementReply<unknown>>(
+    savepoint: (sql: string) => Promise<unknown>,
+    send: () => Promise<R>,
+  ): Promise<R> => {
+    const release = await this.openChild();
+    try {
+      await savepoint('SAVEPOINT proxorm_statement');
+      const reply = await send();
+      if (reply.ok) await savepoint('RELEASE SAVEPOINT proxorm_statement');
+      // A deadlock ended the whole transaction: nothing to roll back to. Otherwise the
+      // failure is the statement's alone; if even the rollback fails (a lost
+      // connection), the statement's error is the one to report.
+      else if (!(reply.error instanceof DeadlockError))
+        await savepoint('ROLLBACK TO SAVEPOINT proxorm_statement').catch(() => undefined);
+      return reply;
+    } finally {
+      release();
+    }
+  };
 
   /**
    * Waits until a savepoint may be opened on this level; the returned function frees

@@ -168,7 +168,7 @@ export class Session {
       );
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.level(parent, (frame) => this.shared.transactions.run(frame, fn));
+        return await this.level(parent, (frame) => this.shared.transactions.run(frame, fn), true);
       } catch (e) {
         if (!(e instanceof DeadlockError) || attempt >= retries) throw e;
       }
@@ -181,7 +181,7 @@ export class Session {
    * scope explicitly, and puts its cache effects in that scope's layer.
    */
   atomic<T>(fn: (scope: Scope) => Promise<T>): Promise<T> {
-    return this.level(this.scope().frame, fn);
+    return this.level(this.scope().frame, fn, false);
   }
 
   /**
@@ -210,8 +210,13 @@ export class Session {
     }
   }
 
-  private level<T>(parent: TransactionFrame | undefined, body: (frame: TransactionFrame) => Promise<T>): Promise<T> {
-    const run = this.runLevel(parent, body);
+  /** `survivesFailures`: see TransactionFrame's (true for env.transaction, false for a write's level). */
+  private level<T>(
+    parent: TransactionFrame | undefined,
+    body: (frame: TransactionFrame) => Promise<T>,
+    survivesFailures: boolean,
+  ): Promise<T> {
+    const run = this.runLevel(parent, body, survivesFailures);
     parent?.sent(run);
     return run;
   }
@@ -219,6 +224,7 @@ export class Session {
   private async runLevel<T>(
     parent: TransactionFrame | undefined,
     body: (frame: TransactionFrame) => Promise<T>,
+    survivesFailures: boolean,
   ): Promise<T> {
     this.checkOpen();
     const dialect = this.shared.db.dialect;
@@ -235,7 +241,7 @@ export class Session {
         const err = dialect.translateError(e, parent ? 'SAVEPOINT' : 'BEGIN');
         throw parent ? parent.failed(err) : err;
       }
-      const frame = new TransactionFrame(trx, parent, this.l1.base, this.clock.now());
+      const frame = new TransactionFrame(trx, parent, this.l1.base, this.clock.now(), survivesFailures);
       frame.executor = this.executor(trx, frame, origin);
       this.frames.add(frame);
       this.clock.hold(frame.start);

@@ -71,6 +71,8 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     // InnoDB wants the referenced table to exist: FKs are added once all tables do.
     inlineForeignKeys: false,
     canCancel: true,
+    // InnoDB undoes a failed statement only (a deadlock excepted, see kindOf).
+    failedStatementAbortsTransaction: false,
     toDb(field, value) {
       if (value === null) return null;
       switch (field.type) {
@@ -113,6 +115,8 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
           throw new Error(`${field.type} is not a column`);
       }
     },
+    // mysql2 reports the first id of an INSERT.
+    returningKeys: (qb) => qb,
     insertedIds(result, count) {
       const first = Number(result[0]);
       return Array.from({ length: count }, (_, i) => first + i * info.autoincIncrement);

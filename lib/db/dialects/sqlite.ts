@@ -68,6 +68,8 @@ export const sqliteDialect: Dialect = {
   inlineForeignKeys: true,
   // better-sqlite3 runs statements synchronously in this process: nothing to cancel.
   canCancel: false,
+  // A failed statement undoes itself only; the transaction goes on.
+  failedStatementAbortsTransaction: false,
   toDb(field, value) {
     if (value === null) return null;
     switch (field.type) {
@@ -108,6 +110,8 @@ export const sqliteDialect: Dialect = {
         throw new Error(`${field.type} is not a column`);
     }
   },
+  // better-sqlite3 reports the last rowid of an INSERT.
+  returningKeys: (qb) => qb,
   insertedIds(result, count) {
     const last = Number(result[0]);
     return Array.from({ length: count }, (_, i) => last - count + 1 + i);

@@ -1,0 +1,120 @@
+import knexFactory, { type Knex } from 'knex';
+import { ConnectionError, ValidationError } from '../../../errors';
+import type { Database } from '../../database';
+import type { DialectModule } from '../../dialect';
+import { assertDriverInstalled, DRIVERS } from '../../drivers';
+import { postgresDialect, type PostgresServerInfo } from './dialect';
+import { translatePostgresError } from './errors';
+import { poolTypeParsers, type TypeParsers } from './types';
+
+/**
+ * PostgreSQL through pg (node-postgres):
+ * `Environment.open({ client: 'pg', connection: 'postgres://user:pw@host:5432/db', poolMax })`,
+ * or `connection` as pg's options object (host, port, user, password, database, ssl, ...).
+ * Tables live in the connection's current schema (its search_path).
+ */
+export const postgresModule: DialectModule = {
+  name: 'postgres',
+  clients: ['pg', 'postgres', 'postgresql'],
+  optionKeys: ['client', 'connection', 'poolMax'],
+  driver: DRIVERS.postgres,
+  open: openPostgres,
+};
+
+/** Collations `ilike` may fold under, best first (see PostgresServerInfo.ilikeCollation). */
+const ILIKE_COLLATIONS = ['und-x-icu', 'C.utf8', 'C.UTF-8', 'en_US.utf8'];
+
+/** What open() reads of the server (inet_server_addr: NULL over a Unix socket). */
+interface ProbeRow {
+  readonly db: string;
+  readonly schema: string | null;
+  readonly host: string | null;
+  readonly port: number | null;
+  readonly ilike: string | null;
+}
+
+async function openPostgres(config: Readonly<Record<string, unknown>>): Promise<Database> {
+  const { connection, poolMax = 10 } = config;
+  if (
+    typeof connection !== 'string' &&
+    (typeof connection !== 'object' || connection === null || Array.isArray(connection))
+  )
+    throw new ValidationError('postgres: `connection` must be a URL string or an options object');
+  if (!Number.isSafeInteger(poolMax) || (poolMax as number) < 1)
+    throw new ValidationError('postgres: `poolMax` must be a positive integer');
+  assertDriverInstalled('postgres');
+  // pg's own parsers, for the types proxorm leaves to it: those of the pg knex loaded.
+  const driver: { types?: TypeParsers } = {};
+  const types = poolTypeParsers(() => driver.types!);
+  const knex = knexFactory(
+    postgresKnexConfig(connection as string | Record<string, unknown>, poolMax as number, types),
+  );
+  driver.types = (knex.client as { driver: { types: TypeParsers } }).driver.types;
+  try {
+    const { rows } = await knex.raw<{ rows: ProbeRow[] }>(
+      `SELECT current_database() AS db, current_schema() AS schema, host(inet_server_addr()) AS host,
+         inet_server_port() AS port,
+         (SELECT collname FROM pg_catalog.pg_collation WHERE collname = ANY(?)
+          AND collencoding IN (-1, pg_catalog.pg_char_to_encoding(pg_catalog.getdatabaseencoding()))
+          ORDER BY array_position(?, collname::text) LIMIT 1) AS ilike`,
+      [ILIKE_COLLATIONS, ILIKE_COLLATIONS],
+    );
+    const r = rows[0];
+    if (r.schema === null) {
+      throw new ConnectionError(
+        'postgres: the connection has no current schema (its search_path names no schema that exists)',
+        undefined,
+        undefined,
+        undefined,
+      );
+    }
+    const info: PostgresServerInfo = { ilikeCollation: r.ilike ?? undefined };
+    return {
+      knex,
+      dialect: postgresDialect(info),
+      maxConnections: poolMax as number,
+      // A Unix socket has no address: the server is then this machine's.
+      identity: `postgres:${JSON.stringify([r.host ?? 'local', r.port, r.db, r.schema])}`,
+    };
+  } catch (e) {
+    await knex.destroy().catch(() => undefined);
+    if (e instanceof ConnectionError) throw e;
+    // Whatever the driver says (refused, authentication, no such database), the database cannot be used.
+    const err = translatePostgresError(e, 'SELECT current_database()');
+    throw err instanceof ConnectionError
+      ? err
+      : new ConnectionError(`cannot open the database: ${err.message}`, err.sql, err.code, e);
+  }
+}
+
+/** pg settings from a URL or an options object; proxorm's own (the type parsers) win. */
+export function postgresKnexConfig(
+  connection: string | Record<string, unknown>,
+  poolMax: number,
+  types: TypeParsers,
+): Knex.Config {
+  const base = typeof connection === 'string' ? { connectionString: checkedUrl(connection) } : { ...connection };
+  return {
+    client: postgresModule.driver,
+    connection: { ...base, types },
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 10_000,
+    // Error messages carry the statement with placeholders, not with the values bound.
+    compileSqlOnError: false,
+  };
+}
+
+/** The URL, when it is one of PostgreSQL's; the error never quotes it (it may hold a password). */
+function checkedUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ValidationError(
+      'cannot parse PostgreSQL connection URL (expected postgres://user:password@host:port/database)',
+    );
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')
+    throw new ValidationError(`unsupported URL scheme "${u.protocol}" (use postgres://)`);
+  return url;
+}
