@@ -1,17 +1,25 @@
 import { Environment, type EnvironmentConfig } from '../../lib';
-import { copyChinookSqlite, dropChinookMysql, loadChinookMysql } from '../../examples/chinook/database';
+import {
+  copyChinookSqlite,
+  dropChinookMysql,
+  dropChinookPostgres,
+  loadChinookMysql,
+  loadChinookPostgres,
+} from '../../examples/chinook/database';
 import { CHINOOK_MODELS } from '../../examples/chinook/models';
 import { describeOnBoth } from './databases';
 
 /**
- * Runs a suite on a fresh Chinook database, once on SQLite (a copy of the shipped file)
- * and once on MariaDB (the shipped MySQL script loaded into `<test database>_chinook` on
- * the server of PROXORM_MYSQL_URL: 0.5 to 3 s, so tests that only read share one load).
+ * Runs a suite on a fresh Chinook database, once on SQLite (a copy of the shipped file),
+ * once on MariaDB (the shipped MySQL script loaded into `<test database>_chinook` on
+ * the server of PROXORM_MYSQL_URL: 0.5 to 3 s, so tests that only read share one load)
+ * and once on PostgreSQL (the same script as PostgreSQL runs it, into
+ * `<test database>_chinook` on the server of PROXORM_PG_URL).
  * Nothing a test writes is seen by the next one. `open()` gives an Environment on that
  * copy, not synced: the test says when to sync, so it can look at the schema first.
  */
 export interface ChinookDatabase {
-  readonly name: 'sqlite' | 'mariadb';
+  readonly name: 'sqlite' | 'mariadb' | 'postgres';
   /** Config of the current copy (another pool on the same database). */
   readonly config: EnvironmentConfig;
   /**
@@ -34,6 +42,7 @@ export function describeEachChinook(title: string, suite: (db: ChinookDatabase) 
     {
       sqlite: () => lifecycle('sqlite', sqliteCopy),
       mariadb: (url) => lifecycle('mariadb', () => mariadbCopy(url)),
+      postgres: (url) => lifecycle('postgres', () => postgresCopy(url)),
     },
     suite,
   );
@@ -56,12 +65,18 @@ async function mariadbCopy(serverUrl: string): Promise<Copy> {
   return { config: { client: 'mysql2', connection: url }, remove: () => dropChinookMysql(serverUrl, database) };
 }
 
+async function postgresCopy(serverUrl: string): Promise<Copy> {
+  const database = `${new URL(serverUrl).pathname.slice(1)}_chinook`;
+  const url = await loadChinookPostgres(serverUrl, database);
+  return { config: { client: 'pg', connection: url }, remove: () => dropChinookPostgres(serverUrl, database) };
+}
+
 /**
  * Makes a copy before the first test of the suite and keeps it while tests only read; a
  * test that may write (`open({ writes: true })`) gets a new copy after it. Every
  * Environment a test opened is closed after it.
  */
-function lifecycle(name: 'sqlite' | 'mariadb', make: () => Promise<Copy>): ChinookDatabase {
+function lifecycle(name: ChinookDatabase['name'], make: () => Promise<Copy>): ChinookDatabase {
   let copy: Copy | undefined;
   let raw: Environment | undefined;
   let dirty = false;
@@ -106,7 +121,8 @@ function lifecycle(name: 'sqlite' | 'mariadb', make: () => Promise<Copy>): Chino
     },
     async rows<T>(sql: string, bindings: readonly SqlValue[] = []) {
       const result: unknown = await (await rawEnv()).knex.raw(sql, [...bindings]);
-      // better-sqlite3 gives the rows; mysql2 gives [rows, fields].
+      // better-sqlite3 gives the rows; mysql2 gives [rows, fields]; pg a Result.
+      if (name === 'postgres') return (result as { rows: T[] }).rows;
       return (name === 'mariadb' ? (result as [T[]])[0] : result) as T[];
     },
     async schemaDump() {
@@ -119,6 +135,23 @@ function lifecycle(name: 'sqlite' | 'mariadb', make: () => Promise<Copy>): Chino
           `schema_version ${version}`,
           ...master.map((m) => `${m.type} ${m.name} on ${m.tbl_name}:\n${m.sql ?? '(automatic)'}`),
         ].join('\n');
+      }
+      if (name === 'postgres') {
+        // Columns (types, defaults, collations), indexes and constraints, in a stable order.
+        const columns = await db.rows<Record<string, unknown>>(
+          `SELECT table_name, column_name, ordinal_position, data_type, character_maximum_length, numeric_precision,
+             numeric_scale, is_nullable, column_default, collation_name, is_identity
+           FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`,
+        );
+        const indexes = await db.rows<Record<string, unknown>>(
+          'SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY tablename, indexname',
+        );
+        const constraints = await db.rows<Record<string, unknown>>(
+          `SELECT c.conrelid::regclass::text AS tbl, c.conname, pg_get_constraintdef(c.oid) AS def
+           FROM pg_constraint c JOIN pg_namespace s ON s.oid = c.connamespace
+           WHERE s.nspname = current_schema() ORDER BY 1, 2`,
+        );
+        return [...columns, ...indexes, ...constraints].map((r) => JSON.stringify(r)).join('\n');
       }
       const tables = await db.rows<{ name: string; type: string }>(
         'SELECT table_name AS name, table_type AS type FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name',

@@ -1,10 +1,12 @@
 import { Environment, type CacheOptions, type EnvironmentConfig, type ModelClass } from '../../lib';
 
 /**
- * Runs a suite once on embedded SQLite and once on MariaDB. The MariaDB half needs
- * PROXORM_MYSQL_URL, which the jest global setup sets after starting the throwaway
- * server (scripts/mariadb.sh); without it the half is not run and says so (see
- * announceSkipped), unless REQUIRE_MYSQL=1, where its absence fails the run.
+ * Runs a suite once on embedded SQLite, once on MariaDB and once on PostgreSQL. The
+ * MariaDB half needs PROXORM_MYSQL_URL, which the jest global setup sets after starting
+ * the throwaway server (scripts/mariadb.sh); the PostgreSQL half needs PROXORM_PG_URL (a
+ * database of its own: its tables are dropped). Without its URL a half is not run and
+ * says so (see announceSkipped), unless REQUIRE_MYSQL=1 / REQUIRE_PG=1, where its
+ * absence fails the run.
  */
 export interface OpenOptions {
   prefetch?: boolean;
@@ -15,53 +17,70 @@ export interface OpenOptions {
 }
 
 export interface TestDatabase {
-  readonly name: 'sqlite' | 'mariadb';
+  readonly name: 'sqlite' | 'mariadb' | 'postgres';
   /** A new Environment on empty tables for its models (the root of its pool). */
   open(options?: OpenOptions): Promise<Environment>;
   /**
    * The same on a second database, separate from the first (SQLite: another in-memory
-   * database; MariaDB: the test database's name + "_2", created if missing).
+   * database; MariaDB and PostgreSQL: the test database's name + "_2", created if missing).
    */
   openSecond(options?: OpenOptions): Promise<Environment>;
   /** Config to open another pool on the same database (SQLite: a file, so two pools see one database). */
   readonly config: EnvironmentConfig;
 }
 
-const mysqlUrl = process.env.PROXORM_MYSQL_URL;
+/** The servers the halves other than SQLite's run on. */
+const SERVERS = {
+  mariadb: {
+    url: process.env.PROXORM_MYSQL_URL,
+    required: 'REQUIRE_MYSQL',
+    product: 'MariaDB',
+    env: 'PROXORM_MYSQL_URL',
+  },
+  postgres: { url: process.env.PROXORM_PG_URL, required: 'REQUIRE_PG', product: 'PostgreSQL', env: 'PROXORM_PG_URL' },
+} as const;
 
 export function describeEachDatabase(title: string, suite: (db: TestDatabase) => void): void {
-  describeOnBoth(title, { sqlite, mariadb }, suite);
+  describeOnBoth(title, { sqlite, mariadb, postgres }, suite);
 }
 
 /**
- * Runs `suite` on SQLite and, as describeEachDatabase says, on MariaDB, with the
- * database handle each of `make` gives (the test databases, or a fixture's copies).
+ * Runs `suite` on SQLite and, as describeEachDatabase says, on MariaDB and PostgreSQL,
+ * with the database handle each of `make` gives (the test databases, or a fixture's copies).
  */
 export function describeOnBoth<D>(
   title: string,
-  make: { sqlite: () => D; mariadb: (url: string) => D },
+  make: { sqlite: () => D; mariadb: (url: string) => D; postgres: (url: string) => D },
   suite: (db: D) => void,
 ): void {
   describe(`${title} [sqlite]`, () => suite(make.sqlite()));
-  if (mysqlUrl) {
-    describe(`${title} [mariadb]`, () => suite(make.mariadb(mysqlUrl)));
-  } else if (process.env.REQUIRE_MYSQL === '1') {
-    describe(`${title} [mariadb]`, () => {
-      it('needs MariaDB (REQUIRE_MYSQL=1) but PROXORM_MYSQL_URL is not set', () => {
-        throw new Error('MariaDB required but not available');
+  for (const half of ['mariadb', 'postgres'] as const) {
+    const server = SERVERS[half];
+    const url = server.url;
+    if (url) {
+      describe(`${title} [${half}]`, () => suite(make[half](url)));
+    } else if (process.env[server.required] === '1') {
+      describe(`${title} [${half}]`, () => {
+        it(`needs ${server.product} (${server.required}=1) but ${server.env} is not set`, () => {
+          throw new Error(`${server.product} required but not available`);
+        });
       });
-    });
-  } else {
-    announceSkipped(`${title} [mariadb]`);
+    } else {
+      announceSkipped(`${title} [${half}]`, half);
+    }
   }
 }
 
 /**
- * Without MariaDB (and without REQUIRE_MYSQL) its half is not registered at all, and
- * said loudly here, besides the banner of the global setup: no test stands skipped.
+ * Without a server (and without its REQUIRE_ variable) its half is not registered at all,
+ * and said loudly here, besides the banner of the global setup: no test stands skipped.
  */
-export function announceSkipped(title: string): void {
-  console.warn(`!!! NOT RUN: ${title}: MariaDB is not available (run "bash scripts/mariadb.sh install")`);
+export function announceSkipped(title: string, half: 'mariadb' | 'postgres' = 'mariadb'): void {
+  const how =
+    half === 'mariadb'
+      ? 'run "bash scripts/mariadb.sh install"'
+      : 'set PROXORM_PG_URL=postgres://user@host:port/database, a database of its own';
+  console.warn(`!!! NOT RUN: ${title}: ${SERVERS[half].product} is not available (${how})`);
 }
 
 function sqlite(): TestDatabase {
@@ -100,6 +119,29 @@ function mariadb(url: string): TestDatabase {
   };
 }
 
+function postgres(url: string): TestDatabase {
+  const config: EnvironmentConfig = { client: 'pg', connection: url };
+  return {
+    name: 'postgres',
+    config,
+    open: (options = {}) => openEmpty(config, options),
+    async openSecond(options = {}) {
+      const second = new URL(url);
+      const name = `${decodeURIComponent(second.pathname.slice(1))}_2`;
+      second.pathname = `/${encodeURIComponent(name)}`;
+      const first = await Environment.open({ ...config, models: [] });
+      try {
+        const { rows } = await first.knex.raw('SELECT count(*)::int AS n FROM pg_database WHERE datname = ?', [name]);
+        // CREATE DATABASE has no IF NOT EXISTS; a concurrent creation is the one we wanted.
+        if (rows[0].n === 0) await first.knex.raw('CREATE DATABASE ??', [name]).catch(() => undefined);
+      } finally {
+        await first.close();
+      }
+      return openEmpty({ client: 'pg', connection: second.toString() }, options);
+    },
+  };
+}
+
 /** Opens `config`'s database, drops every table, and syncs the Environment's models. */
 async function openEmpty(config: EnvironmentConfig, options: OpenOptions): Promise<Environment> {
   const env = await Environment.open({
@@ -113,8 +155,25 @@ async function openEmpty(config: EnvironmentConfig, options: OpenOptions): Promi
   return env;
 }
 
-/** Drops every table of the test database, so each test starts from the registry alone. */
-async function dropAllTables(env: Environment): Promise<void> {
+/** Drops every table (and view) of the test database, so each test starts from the registry alone. */
+export async function dropAllTables(env: Environment): Promise<void> {
+  if (env.dialect === 'postgres') {
+    const { rows } = await env.knex.raw(
+      `SELECT c.relname AS t, c.relkind AS kind FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+       WHERE s.nspname = current_schema() AND c.relkind IN ('r', 'v', 'm', 'p')`,
+    );
+    const views = rows.filter((r: { kind: string }) => r.kind === 'v' || r.kind === 'm');
+    const tables = rows.filter((r: { kind: string }) => r.kind === 'r' || r.kind === 'p');
+    // CASCADE: the foreign keys of other tables, and views, go with them.
+    for (const v of views)
+      await env.knex.raw(`DROP ${v.kind === 'm' ? 'MATERIALIZED VIEW' : 'VIEW'} IF EXISTS ?? CASCADE`, [v.t]);
+    if (tables.length > 0)
+      await env.knex.raw(
+        `DROP TABLE IF EXISTS ${tables.map(() => '??').join(', ')} CASCADE`,
+        tables.map((t: { t: string }) => t.t),
+      );
+    return;
+  }
   const [rows] = (await env.knex.raw(
     'SELECT table_name AS t, table_type AS type FROM information_schema.tables WHERE table_schema = DATABASE()',
   )) as [Array<{ t: string; type: string }>];

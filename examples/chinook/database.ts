@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createConnection } from 'mysql2/promise';
+import { Client } from 'pg';
 
 export const CHINOOK_DATA = path.join(__dirname, 'data');
 export const CHINOOK_SQLITE = path.join(CHINOOK_DATA, 'Chinook_Sqlite.sqlite');
@@ -93,4 +94,70 @@ export function chinookMysqlScript(database: string): string {
     throw new Error('Chinook_MySql.sql: expected DROP DATABASE, CREATE DATABASE and USE of `Chinook`');
   }
   return renamed;
+}
+
+/**
+ * PostgreSQL has no published script in data/: the MySQL one, rewritten where the two
+ * dialects differ (identifiers in double quotes, N'...' literals as plain ones, NVARCHAR
+ * as VARCHAR, DATETIME as TIMESTAMP) and without its DROP / CREATE / USE DATABASE lines,
+ * is run into database `database` (dropped first if it exists, then created) on the
+ * server of `serverUrl`. Returns that database's URL. Its text columns use the database's
+ * default collation (C.UTF-8 on the test server): exact, unlike MySQL's utf8mb3_general_ci.
+ * One difference in the data: MySQL reads `\ ` in a literal as a space, PostgreSQL keeps
+ * the backslash (as the SQLite file has it).
+ */
+export async function loadChinookPostgres(serverUrl: string, database: string): Promise<string> {
+  const url = urlFor(serverUrl, database);
+  await onServer(serverUrl, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    await client.query(`CREATE DATABASE "${database}"`);
+  });
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(chinookPostgresScript());
+  } finally {
+    await client.end();
+  }
+  return url;
+}
+
+/** Drops a database loadChinookPostgres made (no error if it is gone). */
+export async function dropChinookPostgres(serverUrl: string, database: string): Promise<void> {
+  if (!DATABASE_NAME.test(database)) throw new Error(`not a plain database name: ${JSON.stringify(database)}`);
+  await onServer(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+}
+
+/** The MySQL script as PostgreSQL runs it (see loadChinookPostgres). */
+export function chinookPostgresScript(): string {
+  const text = fs.readFileSync(CHINOOK_MYSQL_SCRIPT, 'utf8');
+  const body = text.slice(
+    text.indexOf('/*******************************************************************************\n   Create Tables'),
+  );
+  if (body.length === text.length || /`Chinook`/.test(body))
+    throw new Error('Chinook_MySql.sql: expected its database statements before "Create Tables" only');
+  return body
+    .replace(/`/g, '"')
+    .replace(/\bNVARCHAR\(/g, 'VARCHAR(')
+    .replace(/\bDATETIME\b/g, 'TIMESTAMP')
+    .replace(/([(,]\s*)N'/g, "$1'");
+}
+
+/** The URL of database `database` on the server of `serverUrl` (any scheme). */
+function urlFor(serverUrl: string, database: string): string {
+  if (!DATABASE_NAME.test(database)) throw new Error(`not a plain database name: ${JSON.stringify(database)}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** Runs `fn` on a connection to the server's maintenance database (`postgres`). */
+async function onServer<T>(serverUrl: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: urlFor(serverUrl, 'postgres') });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
 }
