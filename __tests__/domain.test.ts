@@ -957,7 +957,8 @@ describeEachDatabase('domains', (db) => {
     });
 
     it('hostile strings are matched literally by =, in, like and ilike, and no table is harmed', async () => {
-      const names = [...HOSTILE, ...DECOYS];
+      // PostgreSQL stores no U+0000 (see "a NUL byte" below): its rows are the others.
+      const names = [...HOSTILE, ...DECOYS].filter((s) => db.name !== 'postgres' || !hasNul(s));
       const recs = await seedNames(names);
       await env.fork().model(Bulk).create({ n: 1, label: 'still here' });
       const idOf = new Map(recs.map((r) => [r.name, r.id]));
@@ -982,7 +983,8 @@ describeEachDatabase('domains', (db) => {
       expect(got).toEqual(want);
       // = finds exactly the row; like finds at least it (the reference above says which others)
       for (const s of HOSTILE) {
-        expect({ s, ids: (await items().search([['name', '=', s]])).ids }).toEqual({ s, ids: [idOf.get(s)] });
+        const stored = idOf.get(s);
+        expect({ s, ids: (await items().search([['name', '=', s]])).ids }).toEqual({ s, ids: stored ? [stored] : [] });
         if (hasNul(s)) continue;
         expect({ s, found: (await items().search([['name', 'like', s]])).ids.includes(idOf.get(s)!) }).toEqual({
           s,
@@ -1001,7 +1003,7 @@ describeEachDatabase('domains', (db) => {
           ["x'; DROP TABLE dom_item; --", "Robert'); DROP TABLE dom_item;--", '_', '\\\\_', '50% off_sale'],
         ],
         [[['name', 'like', '\\']], ['\\', '\\%', '\\\\_', "back\\slash\\'s"]],
-        [[['name', '=', 'nul\u0000byte']], ['nul\u0000byte']],
+        [[['name', '=', 'nul\u0000byte']], db.name === 'postgres' ? [] : ['nul\u0000byte']],
         [[['name', '=', 'nul']], ['nul']],
         [[['name', 'like', '\u{1F984}']], ['\u{1F984} emoji \u{1F389}', '\u{1F984}']],
         [[['name', '=like', '\u{1F984}_']], []],
@@ -1016,6 +1018,40 @@ describeEachDatabase('domains', (db) => {
     });
 
     it('a NUL byte inside a string is an ordinary character for =, like, ilike and =like', async () => {
+      const withNul = ['nul\u0000byte', 'nul\u0000other', 'NUL\u0000BYTE'];
+      if (db.name === 'postgres') {
+        // PostgreSQL's text holds no U+0000: a write of one is refused before any SQL, and
+        // a domain value holding one matches what no stored value can, exactly.
+        for (const name of withNul) {
+          const queries = await countQueries(env, async () => {
+            await expect(items().create(row({ name }))).rejects.toThrow(
+              /name: PostgreSQL cannot store the character U\+0000 \(NUL\)/,
+            );
+          });
+          expect(queries).toBe(0);
+        }
+        const recs = await seedNames(['nul', 'nulXbyte', 'byte', 'nul\u0001', 'num', 'nuk', 'nt']);
+        const cases: Domain[] = [
+          [['name', '=', 'nul\u0000byte']],
+          [['name', '!=', 'nul\u0000byte']],
+          [['name', 'in', ['nul\u0000byte', 'byte']]],
+          [['name', 'not in', ['nul\u0000byte', 'byte']]],
+          [['name', 'like', '\u0000']],
+          [['name', 'not like', 'nul\u0000']],
+          [['name', 'ilike', 'NUL\u0000']],
+          [['name', '=like', 'nul_byte']],
+          [['name', '=like', 'nul\u0000%']],
+          [['name', '<', 'nul\u0000b']],
+          [['name', '<=', 'nul\u0000b']],
+          [['name', '>', 'nul\u0000b']],
+          [['name', '>=', 'nul\u0000b']],
+          ['!', ['name', '>', 'nul\u0000b']],
+        ];
+        const got = await Promise.all(cases.map(async (domain) => ({ domain, names: await namesOf(recs, domain) })));
+        expect(got).toEqual(cases.map((domain) => ({ domain, names: expectedNames(recs, domain) })));
+        expect(await namesOf(recs, [['name', '>', 'nul\u0000b']])).toEqual(['nulXbyte', 'nul\u0001', 'num']);
+        return;
+      }
       const recs = await seedNames(['nul\u0000byte', 'nul', 'nul\u0000other', 'nulXbyte', 'byte', 'NUL\u0000BYTE']);
       await expectNames(recs, [
         [[['name', '=', 'nul\u0000byte']], ['nul\u0000byte']],

@@ -9,7 +9,7 @@ import {
   UniqueViolationError,
   ValidationError,
 } from '../lib';
-import { countQueries, describeEachDatabase } from './helpers/databases';
+import { countQueries, describeEachDatabase, postgresCaseless } from './helpers/databases';
 
 /** Primary keys other than the default auto-increment `id` (issue 10, item 1). */
 
@@ -205,6 +205,10 @@ describeEachDatabase('primary keys', (db) => {
       await env.knex.raw(
         'CREATE TABLE key_user (login TEXT COLLATE NOCASE PRIMARY KEY, name TEXT NOT NULL, manager_login TEXT)',
       );
+    } else if (db.name === 'postgres') {
+      await env.knex.raw(
+        `CREATE TABLE key_user (login VARCHAR(64) COLLATE ${await postgresCaseless(env)} PRIMARY KEY, name VARCHAR(255) NOT NULL, manager_login VARCHAR(64))`,
+      );
     } else {
       await env.knex.raw(
         'CREATE TABLE key_user (login VARCHAR(64) COLLATE utf8mb3_general_ci PRIMARY KEY, name VARCHAR(255) NOT NULL, manager_login VARCHAR(64)) CHARSET utf8mb3',
@@ -227,8 +231,12 @@ describeEachDatabase('primary keys', (db) => {
   it('x2many commands through a near key change no link, on link and inverse columns that ignore case', async () => {
     await env.knex.schema.dropTable('key_user_tag');
     await env.knex.schema.dropTable('key_user');
-    const ci = db.name === 'sqlite' ? 'COLLATE NOCASE' : 'COLLATE utf8mb3_general_ci';
-    const text = db.name === 'sqlite' ? 'TEXT' : 'VARCHAR(64) CHARACTER SET utf8mb3';
+    const ci = {
+      sqlite: 'COLLATE NOCASE',
+      mariadb: 'COLLATE utf8mb3_general_ci',
+      postgres: `COLLATE ${db.name === 'postgres' ? await postgresCaseless(env) : ''}`,
+    }[db.name];
+    const text = { sqlite: 'TEXT', mariadb: 'VARCHAR(64) CHARACTER SET utf8mb3', postgres: 'VARCHAR(64)' }[db.name];
     await env.knex.raw(
       `CREATE TABLE key_user (login ${text} ${ci} PRIMARY KEY, name ${text} NOT NULL, manager_login ${text} ${ci})`,
     );

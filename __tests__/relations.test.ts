@@ -9,7 +9,7 @@ import {
   ValidationError,
   type Key,
 } from '../lib';
-import { countQueries, describeEachDatabase } from './helpers/databases';
+import { countQueries, describeEachDatabase, tableNames } from './helpers/databases';
 import {
   KEY_COLUMN,
   KEY_KINDS,
@@ -367,12 +367,7 @@ for (const kind of KEY_KINDS) {
     });
 
     it('sync creates FK constraints and the relation table', async () => {
-      const tables =
-        db.name === 'sqlite'
-          ? (await env.knex.raw("SELECT name FROM sqlite_master WHERE type = 'table'")).map(
-              (r: { name: string }) => r.name,
-            )
-          : ((await env.knex.raw('SHOW TABLES'))[0] as Array<Record<string, string>>).map((r) => Object.values(r)[0]);
+      const tables = await tableNames(env);
       expect(tables).toEqual(
         expect.arrayContaining([`${T('rel_post')}_${T('rel_tag')}_rel`, T('rel_orders'), T('rel_line')]),
       );

@@ -192,3 +192,40 @@ export async function countQueries(env: Environment, fn: () => Promise<unknown>)
   await fn();
   return env.stats.queries - before;
 }
+
+/**
+ * Rows of a raw statement through `env.knex` (better-sqlite3 gives the rows, mysql2
+ * [rows, fields], pg a Result), for tests that look at the database behind proxorm.
+ */
+export async function rawRows<T = Record<string, unknown>>(
+  env: Environment,
+  sql: string,
+  bindings: readonly unknown[] = [],
+): Promise<T[]> {
+  const result: unknown = await env.knex.raw(sql, bindings as never);
+  if (env.dialect === 'postgres') return (result as { rows: T[] }).rows;
+  return (env.dialect === 'mysql' ? (result as [T[]])[0] : result) as T[];
+}
+
+/** The names of the tables of the test database (of its current schema on PostgreSQL). */
+export async function tableNames(env: Environment): Promise<string[]> {
+  const sql = {
+    sqlite: "SELECT name AS t FROM sqlite_master WHERE type = 'table'",
+    mysql:
+      "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
+    postgres:
+      "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+  }[env.dialect];
+  return (await rawRows<{ t: string }>(env, sql)).map((r) => r.t);
+}
+
+/**
+ * A PostgreSQL collation that compares without case (ICU, nondeterministic), as a table
+ * made by another program may have on its text columns; created once per database.
+ */
+export async function postgresCaseless(env: Environment): Promise<string> {
+  await env.knex.raw(
+    "CREATE COLLATION IF NOT EXISTS proxorm_test_caseless (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+  );
+  return 'proxorm_test_caseless';
+}

@@ -69,6 +69,13 @@ export interface Dialect {
   /** Engine / charset / collation for a new table. */
   tableOptions(t: Knex.CreateTableBuilder): void;
   /**
+   * What completes a table sync just created (inside the schema lock), given its key
+   * (undefined for a relation table's composite one). PostgreSQL: a generated key's
+   * sequence moves past a key given on insert, as AUTO_INCREMENT and SQLite's
+   * AUTOINCREMENT do (else the next generated key would collide with it).
+   */
+  createdTable(db: Pinned, table: string, key: PrimaryKeyDef | undefined): Promise<void>;
+  /**
    * Adds `column IN (values)` to a builder, for any number of values (already converted
    * with toDb), as one statement.
    */
@@ -79,6 +86,23 @@ export interface Dialect {
    * trailing spaces, so a write to key 'A' never changes the row stored as 'a'.
    */
   whereKeyIn(qb: Knex.QueryBuilder, key: PrimaryKeyDef, keys: readonly Key[]): Knex.QueryBuilder;
+  /**
+   * Where `s` holds the first character no column of this database can store (PostgreSQL:
+   * U+0000, which text and jsonb refuse), or -1. toDb refuses such a value
+   * (ValidationError); a domain value holding one matches what no stored value can (where.ts).
+   */
+  unstorableAt(s: string): number;
+  /**
+   * The placeholder of a domain value compared with a column of `field` (`<`, `=`, ...):
+   * `?`, or `?` with a cast where the database would read the value as the column's type
+   * and cannot (PostgreSQL: 1.5 or 2^64 against a BIGINT).
+   */
+  valueSql(field: FieldDef, value: unknown): string;
+  /**
+   * Orders by `column` (qualified) with NULL before every value, as SQLite and MySQL
+   * sort it: first ascending, last descending.
+   */
+  orderBy(qb: Knex.QueryBuilder, column: string, direction: 'asc' | 'desc'): Knex.QueryBuilder;
   /** SQL for a case-insensitive LIKE of `??` (column) against `?` (pattern) with escape `?`. */
   readonly ilikeSql: string;
   /** SQL for a case-sensitive LIKE, same placeholders. */

@@ -191,6 +191,11 @@ async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec, types:
     for (const i of spec.indexes) addIndex(t, i);
     if (dialect.inlineForeignKeys) for (const k of spec.foreignKeys) addForeignKey(t, k);
   });
+  await dialect.createdTable(
+    db,
+    spec.table,
+    Array.isArray(spec.primaryKey) ? undefined : (spec.primaryKey as PrimaryKeyDef),
+  );
 }
 
 /** Adds the columns the table lacks (compared without case); returns them as `table.column`. */

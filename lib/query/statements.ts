@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Executor } from '../db/executor';
-import { DataError } from '../errors';
+import { DataError, ValidationError } from '../errors';
 import { keyDecoder, storedTypeOf, UNDECODABLE, type Decoder } from '../model/decode';
 import type { FieldDef } from '../model/field-types';
 import type { Key, PrimaryKeyDef } from '../model/keys';
@@ -37,7 +37,7 @@ export async function searchIds(
 ): Promise<Key[]> {
   const qb = ex.table(schema.table).select({ id: `${schema.table}.${schema.primaryKey.column}` });
   const size = applyCondition(qb, cond, schema.table, ex.dialect);
-  orderBy(qb, schema.table, opts.order, schema);
+  orderBy(qb, ex.dialect, schema.table, opts.order, schema);
   if (opts.limit !== undefined) qb.limit(opts.limit);
   if (opts.offset !== undefined && opts.offset > 0) qb.offset(opts.offset);
   checkSearchBytes(qb, ex.dialect, size);
@@ -206,6 +206,8 @@ async function insertRun(ex: Executor, schema: ModelSchema, rows: readonly NewRo
       ? Math.max(1, Math.min(dialect.maxInsertRows, Math.floor(dialect.limits.boundValues / columnsPerRow)))
       : 1;
   const values = rows.map((row) => {
+    if (typeof row.key === 'string' && dialect.unstorableAt(row.key) >= 0)
+      throw new ValidationError(`${schema.name}.create: a key holds a character ${dialect.name} cannot store`);
     const cols = toColumns(ex, row.values);
     // A model without fields still inserts a row: a null key lets the database pick it.
     if (given || row.values.size === 0) cols[keyColumn] = given ? (row.key as Knex.Value) : null;
@@ -312,7 +314,7 @@ export async function loadOne2many(
     .select({ parent, id: `${child}.${target.primaryKey.column}` })
     .leftJoin({ [child]: target.table }, `${child}.${inverseColumn}`, parent);
   ex.dialect.whereIn(qb, parent, parentIds);
-  orderBy(qb, child, order, target);
+  orderBy(qb, ex.dialect, child, order, target);
   return group(owner, target, parentIds, await ex.run<Array<{ id: unknown; parent: unknown }>>(qb));
 }
 
@@ -333,7 +335,7 @@ export async function loadMany2many(
     .leftJoin(rel.table, `${rel.table}.${rel.column1}`, parent)
     .leftJoin({ [linked]: target.table }, `${linked}.${target.primaryKey.column}`, `${rel.table}.${rel.column2}`);
   ex.dialect.whereIn(qb, parent, parentIds);
-  orderBy(qb, linked, order, target);
+  orderBy(qb, ex.dialect, linked, order, target);
   return group(owner, target, parentIds, await ex.run<Array<{ id: unknown; parent: unknown }>>(qb));
 }
 
@@ -445,10 +447,16 @@ export async function clearInverseExcept(
   return drop;
 }
 
-/** The model's order, then its key: a total order, the same on every database. */
-function orderBy(qb: Knex.QueryBuilder, table: string, order: readonly OrderTerm[], schema: ModelSchema): void {
+/** The model's order, then its key: a total order, the same on every database (NULL first). */
+function orderBy(
+  qb: Knex.QueryBuilder,
+  dialect: Executor['dialect'],
+  table: string,
+  order: readonly OrderTerm[],
+  schema: ModelSchema,
+): void {
   const keyColumn = schema.primaryKey.column;
-  for (const o of order) qb.orderBy(`${table}.${o.column}`, o.direction);
+  for (const o of order) dialect.orderBy(qb, `${table}.${o.column}`, o.direction);
   if (!order.some((o) => o.column === keyColumn)) qb.orderBy(`${table}.${keyColumn}`, 'asc');
 }
 

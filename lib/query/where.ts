@@ -124,7 +124,8 @@ function applyPath(qb: Builder, cond: PathCondition, table: string, dialect: Dia
  * A leaf, with as few parentheses as its meaning needs: a plain predicate is added as
  * it is; one that must also take (or refuse) NULL rows is a group.
  */
-function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Dialect, bool: Bool): void {
+function applyLeaf(qb: Builder, given: LeafCondition, col: string, dialect: Dialect, bool: Bool): void {
+  const leaf = storableLeaf(given, dialect);
   const { op, negated } = leaf;
   const value = op.endsWith('like') ? leaf.value : bindValue(leaf, dialect);
   if (op === '=' && value === null) {
@@ -161,11 +162,14 @@ function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Diale
       base = (b, bl) => raw(b, bl, sql, [col, pattern, LIKE_ESCAPE]);
       break;
     }
-    default:
+    default: {
+      const placeholder = dialect.valueSql(leaf.field, value);
       base = (b, bl) => {
-        if (bl === 'or') b.orWhere(col, op, value as Knex.Value);
+        if (placeholder !== '?') raw(b, bl, `?? ${op} ${placeholder}`, [col, value as Knex.Value]);
+        else if (bl === 'or') b.orWhere(col, op, value as Knex.Value);
         else b.where(col, op, value as Knex.Value);
       };
+    }
   }
   const pred = base;
   if (!negated) {
@@ -194,6 +198,38 @@ function applyLeaf(qb: Builder, leaf: LeafCondition, col: string, dialect: Diale
     group(qb, bool, (b) => {
       b.whereNot((x) => pred(x, 'and')).orWhereNull(col);
     });
+  }
+}
+
+/**
+ * The leaf with its string values as the database can hold them, and the same meaning:
+ * a string holding a character no row can hold (Dialect.unstorableAt: PostgreSQL's
+ * U+0000) equals no stored value and contains no stored value's pattern, so `=` and the
+ * likes with it match nothing (an "in" list drops it). Compared by order, it stands
+ * between its prefix (the part before that character) and every string the prefix
+ * continues with another character: `< v` and `<= v` are `<= prefix`, `> v` and `>= v`
+ * are `> prefix` (exact where strings compare by code point, as on the tables proxorm
+ * creates). Negation applies on top, unchanged.
+ */
+function storableLeaf(leaf: LeafCondition, dialect: Dialect): LeafCondition {
+  const at = (v: unknown) => (typeof v === 'string' ? dialect.unstorableAt(v) : -1);
+  switch (leaf.op) {
+    case 'in': {
+      const list = leaf.value as unknown[];
+      return list.some((v) => at(v) >= 0) ? { ...leaf, value: list.filter((v) => at(v) < 0) } : leaf;
+    }
+    case '=':
+    case 'like':
+    case 'ilike':
+    case '=like':
+    case '=ilike':
+      return at(leaf.value) >= 0 ? { ...leaf, op: 'in', value: [] } : leaf;
+    default: {
+      const cut = at(leaf.value);
+      if (cut < 0) return leaf;
+      const prefix = (leaf.value as string).slice(0, cut);
+      return { ...leaf, op: leaf.op === '<' || leaf.op === '<=' ? '<=' : '>', value: prefix };
+    }
   }
 }
 

@@ -133,6 +133,8 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
       }
       return key.type === 'uuid' ? t.uuid(column) : t.string(column, key.size);
     },
+    // The rowid / AUTO_INCREMENT counter moves past a given key on its own.
+    createdTable: () => Promise.resolve(),
     tableOptions(t) {
       t.engine('InnoDB');
       t.charset('utf8mb4');
@@ -153,6 +155,11 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
         .whereIn(key.column, keys as Knex.Value[])
         .whereRaw(`CONVERT(?? USING utf8mb4) COLLATE ${collation} IN (${marks})`, [key.column, ...keys]);
     },
+    // Text columns hold any character (NUL included).
+    unstorableAt: () => -1,
+    valueSql: () => '?',
+    // NULL sorts first (it is the smallest value).
+    orderBy: (qb, column, direction) => qb.orderBy(column, direction),
     likeSql: '?? LIKE ? ESCAPE ?',
     ilikeSql: 'LOWER(??) LIKE LOWER(?) ESCAPE ?',
     translateError(err, sql) {

@@ -124,6 +124,8 @@ export const sqliteDialect: Dialect = {
     if (key.type === 'integer') return primary && key.generated ? t.increments(column) : t.integer(column);
     return key.type === 'uuid' ? t.uuid(column) : t.string(column, key.size);
   },
+  // The rowid / AUTO_INCREMENT counter moves past a given key on its own.
+  createdTable: () => Promise.resolve(),
   tableOptions() {},
   // One bound JSON array instead of one placeholder per value: no limit on the list's
   // length (SQLite allows 32,766 variables) and a statement text that does not vary.
@@ -135,6 +137,11 @@ export const sqliteDialect: Dialect = {
     key.type === 'integer'
       ? sqliteDialect.whereIn(qb, key.column, keys)
       : qb.whereRaw('?? COLLATE BINARY IN (SELECT value FROM json_each(?))', [key.column, JSON.stringify(keys)]),
+  // Text columns hold any character (NUL included).
+  unstorableAt: () => -1,
+  valueSql: () => '?',
+  // NULL sorts first (it is the smallest value).
+  orderBy: (qb, column, direction) => qb.orderBy(column, direction),
   likeSql: 'proxorm_like(??, ?, ?)',
   ilikeSql: 'proxorm_ilike(??, ?, ?)',
   // SQLite's messages name tables, columns and constraints, never bound values; a

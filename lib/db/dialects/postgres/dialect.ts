@@ -16,6 +16,7 @@ import { translatePostgresError } from './errors';
 import { POSTGRES_LIMITS, valueBytes } from './limits';
 import {
   addPostgresForeignKeys,
+  followGivenKeys,
   postgresColumnType,
   postgresRelationExists,
   readPostgresConstraints,
@@ -65,6 +66,9 @@ export function postgresDialect(info: PostgresServerInfo): Dialect {
           return (value as Date).toISOString();
         case 'json':
           return JSON.stringify(storableJson(field, value));
+        // A string key of the target: no row holds U+0000 in its key.
+        case 'many2one':
+          return typeof value === 'string' ? storable(field, value) : value;
         default:
           return value;
       }
@@ -112,9 +116,17 @@ export function postgresDialect(info: PostgresServerInfo): Dialect {
       return key.type === 'uuid' ? t.uuid(column) : t.specificType(column, `varchar(${key.size}) COLLATE "C"`);
     },
     tableOptions() {},
+    createdTable: followGivenKeys,
     // One array parameter: `col = ANY($1)` whatever the list's length. A string holding
     // U+0000 can be no stored value: left out (toDb refuses it in a domain's own values).
-    whereIn: (qb, column, values) => qb.whereRaw('?? = ANY(?)', [column, withoutNul(values)]),
+    // Numbers an integer column cannot hold make it a numeric array (see valueSql).
+    whereIn: (qb, column, values) =>
+      qb.whereRaw(
+        values.some((v) => typeof v === 'number' && !Number.isSafeInteger(v))
+          ? '?? = ANY(?::numeric[])'
+          : '?? = ANY(?)',
+        [column, withoutNul(values)],
+      ),
     // Exact: uuid input ignores case ('ABC...' = 'abc...'), and an existing column may
     // have a collation that is not deterministic. The first test finds the rows by the
     // key's index, the second keeps exact matches.
@@ -123,6 +135,12 @@ export function postgresDialect(info: PostgresServerInfo): Dialect {
       if (key.type === 'integer') return qb.whereRaw('?? = ANY(?)', [key.column, list]);
       return qb.whereRaw('?? = ANY(?) AND ??::text COLLATE "C" = ANY(?::text[])', [key.column, list, key.column, list]);
     },
+    unstorableAt: (s) => s.indexOf(NUL),
+    // A number an integer column cannot hold (a fraction, past int8) compared as numeric.
+    valueSql: (field, value) =>
+      field.type === 'integer' && typeof value === 'number' && !Number.isSafeInteger(value) ? '?::numeric' : '?',
+    // NULL sorts last ascending on PostgreSQL (it is the largest value).
+    orderBy: (qb, column, direction) => qb.orderBy(column, direction, direction === 'asc' ? 'first' : 'last'),
     // The column as text: LIKE has no uuid (or other non-text) operand.
     likeSql: '??::text LIKE ? ESCAPE ?',
     ilikeSql: `(??::text${ilike}) ILIKE ? ESCAPE ?`,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { PrimaryKeyDef } from '../../../model/keys';
 import type {
   DeleteRule,
   ExistingForeignKey,
@@ -167,4 +168,40 @@ function quote(identifier: string): string {
 async function rows<R>(db: Pinned, sql: string, bindings: readonly Knex.RawBinding[]): Promise<R[]> {
   const result = (await db.raw(sql, bindings)) as unknown as { rows: R[] };
   return result.rows;
+}
+
+/**
+ * The function the trigger of followGivenKeys runs: moves the sequence named by its
+ * first argument to the key (its second argument names the column) of the row inserted.
+ */
+const FOLLOW_FUNCTION = `CREATE OR REPLACE FUNCTION proxorm_follow_key() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_catalog.setval(TG_ARGV[0]::regclass, (pg_catalog.to_jsonb(NEW) ->> TG_ARGV[1])::bigint);
+  RETURN NEW;
+END $$`;
+
+/**
+ * For a generated (identity) key: a row inserted with a key past the sequence's last
+ * value moves the sequence there, so that the next generated key is past it, as MySQL's
+ * AUTO_INCREMENT and SQLite's AUTOINCREMENT go. A BEFORE INSERT trigger whose WHEN clause
+ * compares the key with the sequence (a generated key never passes it, so the function
+ * runs only for given keys). setval is not transactional: a rolled-back insert leaves
+ * the sequence moved, as on MySQL. Tables proxorm did not create keep their own rules.
+ */
+export async function followGivenKeys(db: Pinned, table: string, key: PrimaryKeyDef | undefined): Promise<void> {
+  if (!key || key.type !== 'integer' || !key.generated) return;
+  const [found] = await rows<{ seq: string | null }>(
+    db,
+    'SELECT pg_catalog.pg_get_serial_sequence(pg_catalog.quote_ident(current_schema()) || ? || pg_catalog.quote_ident(?), ?) AS seq',
+    ['.', table, key.column],
+  );
+  if (!found?.seq) return;
+  await db.raw(FOLLOW_FUNCTION);
+  // DDL takes no bound values: the names are quoted here, the sequence as a literal.
+  const seq = `'${found.seq.replace(/'/g, "''")}'`;
+  await db.raw(
+    `CREATE TRIGGER proxorm_follow_key BEFORE INSERT ON ${quote(table)} FOR EACH ROW
+     WHEN (NEW.${quote(key.column)} > COALESCE(pg_catalog.pg_sequence_last_value(${seq}::regclass), 0))
+     EXECUTE FUNCTION proxorm_follow_key(${seq}, '${key.column.replace(/'/g, "''")}')`,
+  );
 }
