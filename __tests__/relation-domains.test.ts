@@ -1,7 +1,6 @@
 import 'reflect-metadata';
-import type { Knex } from 'knex';
 import { BaseModel, DomainError, Environment, Field, Model, type Domain, type DomainTerm } from '../lib';
-import { countQueries, describeEachDatabase } from './helpers/databases';
+import { countQueries, describeEachDatabase, rawRows } from './helpers/databases';
 
 /*
  * Dotted-path domains and domains on bare relational fields, on both databases.
@@ -460,8 +459,7 @@ describeEachDatabase('relation domains', (db) => {
     args: readonly unknown[] = [],
     options: { sorted?: boolean } = {},
   ): Promise<number[]> {
-    const res: unknown = await env.knex.raw(sql, args as readonly Knex.RawBinding[]);
-    const rows = (db.name === 'mariadb' ? (res as unknown[])[0] : res) as Array<{ id: unknown }>;
+    const rows = await rawRows<{ id: unknown }>(env, sql, args);
     const ids = rows.map((r) => Number(r.id));
     return options.sorted === false ? ids : ids.sort((a, b) => a - b);
   }
@@ -549,7 +547,8 @@ describeEachDatabase('relation domains', (db) => {
         {
           kind: 'order',
           domain: [['customer.name', 'like', 'ali']],
-          sql: 'SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE INSTR(c.name, ?) > 0',
+          // (string, substring): INSTR on SQLite and MySQL, STRPOS on PostgreSQL.
+          sql: `SELECT o.id FROM rdom_orders o JOIN rdom_customer c ON c.id = o.customer_id WHERE ${db.name === 'postgres' ? 'STRPOS' : 'INSTR'}(c.name, ?) > 0`,
           args: ['ali'],
           labels: ['o5'],
         },

@@ -839,6 +839,15 @@ describeEachDatabase('Environment', (db) => {
     const refused: EnvironmentConfig[] = [];
     if (db.name === 'sqlite') {
       refused.push({ filename: '/sch-no-such-dir/sub/x.db' });
+    } else if (db.name === 'postgres') {
+      // A user the server does not know (with a password it never sees in a message), a database it does not have.
+      const url = new URL(String((db.config as { connection: string }).connection));
+      const badUser = new URL(url.href);
+      badUser.username = 'sch_no_such_user';
+      badUser.password = 'wrong-s3cret';
+      const badDatabase = new URL(url.href);
+      badDatabase.pathname = '/sch_no_such_database';
+      refused.push({ client: 'pg', connection: badUser.href }, { client: 'pg', connection: badDatabase.href });
     } else {
       const url = new URL(String((db.config as { connection: string }).connection));
       const badPassword = new URL(url.href);
@@ -999,7 +1008,8 @@ describeEachDatabase('Environment', (db) => {
       t.increments('id').primary();
       t.string('name', 255);
     });
-    const [oldId] = await env.knex('sch_legacy').insert<number[]>({ name: 'old' });
+    const inserted = await env.knex('sch_legacy').insert({ name: 'old' }, ['id']);
+    const oldId = Number(typeof inserted[0] === 'object' ? (inserted[0] as { id: unknown }).id : inserted[0]);
 
     expect(await env.sync()).toEqual({
       createdTables: [],
@@ -1101,6 +1111,14 @@ async function indexes(env: Environment, table: string): Promise<Record<string, 
       const cols = await env.knex.raw<Array<{ name: string }>>('SELECT name FROM pragma_index_info(?)', [index.name]);
       if (cols.length === 1) out[cols[0].name] = Boolean(index.u);
     }
+  } else if (env.dialect === 'postgres') {
+    const { rows } = await env.knex.raw(
+      `SELECT a.attname AS col, i.indisunique AS u FROM pg_index i
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+       WHERE i.indrelid = ?::regclass AND NOT i.indisprimary AND i.indnkeyatts = 1`,
+      [`"${table}"`],
+    );
+    for (const r of rows as Array<{ col: string; u: boolean }>) out[r.col] = r.u;
   } else {
     const [rows] = (await env.knex.raw('SHOW INDEX FROM ??', [table])) as [
       Array<{ Key_name: string; Column_name: string; Non_unique: number }>,

@@ -84,7 +84,7 @@ export async function readPostgresConstraints(db: Pinned, table: string): Promis
   const indexes = await rows<{ name: string; columns: Array<string | null>; unique: boolean; partial: boolean }>(
     db,
     `SELECT ic.relname AS name, i.indisunique AS "unique", i.indpred IS NOT NULL AS partial,
-       ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, pos)
+       ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, pos)
              LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num AND k.num > 0
              WHERE k.pos <= i.indnkeyatts ORDER BY k.pos) AS columns
      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
@@ -95,9 +95,9 @@ export async function readPostgresConstraints(db: Pinned, table: string): Promis
   const keys = await rows<{ name: string; columns: string[]; target: string; references: string[]; rule: string }>(
     db,
     `SELECT k.conname AS name, t.relname AS target, k.confdeltype AS rule,
-       ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY c(num, pos)
+       ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY c(num, pos)
              JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = c.num ORDER BY c.pos) AS columns,
-       ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY c(num, pos)
+       ARRAY(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY c(num, pos)
              JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = c.num ORDER BY c.pos) AS "references"
      FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class t ON t.oid = k.confrelid
      WHERE k.contype = 'f' AND k.conrelid = ${TABLE}
