@@ -55,7 +55,7 @@ if (redisUrl) {
 
     it('no fork created after the writer’s commit resolved reads the old value; the older fork drops it', async () => {
       let config: EnvironmentConfig;
-      if (db.name === 'mariadb') {
+      if (db.name !== 'sqlite') {
         env = await db.open({ models: [Item] });
         config = db.config;
       } else {

@@ -73,12 +73,12 @@ async function readAll(env: Environment, domain: [string, '<', number][] = []): 
   return sum;
 }
 
-/** A database two pools can open (a SQLite file, or the MariaDB test database), with MODELS synced on empty tables. */
+/** A database two pools can open (a SQLite file, or the MariaDB / PostgreSQL test database), with MODELS synced on empty tables. */
 async function sharedDatabase(db: TestDatabase): Promise<EnvironmentConfig> {
   const config: EnvironmentConfig =
-    db.name === 'mariadb' ? db.config : { filename: path.join(os.tmpdir(), `proxorm-warm-${randomUUID()}.db`) };
+    db.name !== 'sqlite' ? db.config : { filename: path.join(os.tmpdir(), `proxorm-warm-${randomUUID()}.db`) };
   const env =
-    db.name === 'mariadb' ? await db.open({ models: MODELS }) : await Environment.open({ ...config, models: MODELS });
+    db.name !== 'sqlite' ? await db.open({ models: MODELS }) : await Environment.open({ ...config, models: MODELS });
   try {
     await env.sync();
     await env.model(Item).create(rows(2500));

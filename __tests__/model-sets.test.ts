@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { BaseModel, Environment, Field, Model, SchemaError, ValidationError, type EnvironmentConfig } from '../lib';
-import { countQueries, describeEachDatabase } from './helpers/databases';
+import { countQueries, describeEachDatabase, tableNames } from './helpers/databases';
 
 /**
  * Environment.open({ models }): each Environment maps a set of models, and names and
@@ -77,13 +77,7 @@ function thrown(fn: () => unknown): Error {
 
 /** The tables of `env`'s database, sorted, lower-cased. */
 async function tablesOf(env: Environment): Promise<string[]> {
-  const sql =
-    env.dialect === 'sqlite'
-      ? "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-      : 'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()';
-  const result = (await env.knex.raw(sql)) as Array<{ t: string }> | [Array<{ t: string }>];
-  const rows = (env.dialect === 'sqlite' ? result : result[0]) as Array<{ t: string }>;
-  return rows.map((r) => r.t.toLowerCase()).sort();
+  return (await tableNames(env)).map((t) => t.toLowerCase()).sort();
 }
 
 async function columnsOf(env: Environment, table: string): Promise<string[]> {

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import mysql from 'mysql2/promise';
 import {
   BaseModel,
   ConnectionError,
@@ -14,9 +13,11 @@ import {
   LockTimeoutError,
   Model,
   TransactionEndedError,
+  type EnvironmentConfig,
 } from '../lib';
 import { statementHooks } from '../lib/db/executor';
 import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
+import { openAdmin } from './helpers/server-admin';
 
 /**
  * Issue 9: the scope of a transaction. What runs in it (statements sent from its async
@@ -223,7 +224,7 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
       })
       .finally(() => (txSettled = true));
     await held.arrived;
-    if (db.name === 'mariadb') {
+    if (db.name !== 'sqlite') {
       // Another connection: the transaction has not committed while the write is in flight.
       expect(await env.fork().model(Item).browse(id).name).toBe('orig');
     }
@@ -394,7 +395,7 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     ).ids;
     const all = await items().search([]);
     const victim = all.at(700);
-    const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
+    const held = holdReply(/^select [`"]id[`"] as [`"]proxorm_key[`"], [`"]name[`"]/i);
     const first = all.at(0).name; // loads the 1,000 records in one statement
     await held.arrived; // its reply (all 'orig') is held: the load is in flight
     expect(env.stats.queries).toBe(2);
@@ -420,7 +421,7 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
       .create(Array.from({ length: 1000 }, () => ({ name: 'orig' })));
     const all = await items().search([]);
     const victim = all.at(700);
-    const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
+    const held = holdReply(/^select [`"]id[`"] as [`"]proxorm_key[`"], [`"]name[`"]/i);
     const first = all.at(0).name;
     await held.arrived;
     await env.transaction(async () => {
@@ -451,7 +452,7 @@ describeEachDatabase('transaction scope: statements of the callback', (db) => {
     expect(await loop()).toBe(1);
   });
 
-  if (db.name === 'mariadb') {
+  if (db.name !== 'sqlite') {
     it("a fork's read inside a transaction works on a pool of 10 and sees the committed value", async () => {
       const id = await seed();
       const fork = env.fork();
@@ -559,14 +560,14 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
     }, 70_000);
   }
 
-  if (db.name === 'mariadb') {
-    const url = (db.config as { connection: string }).connection;
+  if (db.name !== 'sqlite') {
+    const withPool = (poolMax: number) => ({ ...db.config, poolMax }) as EnvironmentConfig;
 
     it("poolMax: 1: a fork's read inside a transaction fails at once with EnvironmentError (the single-connection rule)", async () => {
       const setup = await db.open();
       const id = (await setup.model(Item).create({ name: 'orig' })).id;
       await setup.close();
-      const env = await Environment.open({ client: 'mysql2', connection: url, poolMax: 1 });
+      const env = await Environment.open(withPool(1));
       try {
         const out = await env.transaction(async () => {
           await env.model(Item).browse(id).write({ qty: 3 });
@@ -585,7 +586,7 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
       const setup = await db.open();
       const id = (await setup.model(Item).create({ name: 'orig' })).id;
       await setup.close();
-      const env = await Environment.open({ client: 'mysql2', connection: url, poolMax: 1 });
+      const env = await Environment.open(withPool(1));
       try {
         let write!: Promise<unknown>;
         const out = await env.transaction(async () => {
@@ -617,7 +618,7 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
         ])
       ).ids;
       await setup.close();
-      const env = await Environment.open({ client: 'mysql2', connection: url, poolMax: 2 });
+      const env = await Environment.open(withPool(2));
       try {
         let arrive!: () => void;
         let count = 0;
@@ -674,7 +675,7 @@ describeEachDatabase('transaction scope: close()', (db) => {
 
   it('K / t16: a read in flight when close() is called fails with EnvironmentError and caches nothing', async () => {
     const id = (await env.fork().model(Item).create({ name: 'orig' })).id;
-    const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
+    const held = holdReply(/^select [`"]id[`"] as [`"]proxorm_key[`"], [`"]name[`"]/i);
     const read = rejection(env.model(Item).browse(id).name);
     await held.arrived;
     await env.close();
@@ -687,7 +688,7 @@ describeEachDatabase('transaction scope: close()', (db) => {
   it("a fork's read in flight when the fork is closed fails with EnvironmentError; the root still works", async () => {
     const id = (await env.fork().model(Item).create({ name: 'orig' })).id;
     const fork = env.fork();
-    const held = holdReply(/^select `id` as `proxorm_key`, `name`/i);
+    const held = holdReply(/^select [`"]id[`"] as [`"]proxorm_key[`"], [`"]name[`"]/i);
     const read = rejection(fork.model(Item).browse(id).name);
     await held.arrived;
     await fork.close();
@@ -761,23 +762,7 @@ describeEachDatabase('transaction scope: close()', (db) => {
     }
   });
 
-  if (db.name === 'mariadb') {
-    const url = (db.config as { connection: string }).connection;
-
-    /** The connection id of this database's statement matching `like` once it waits in the server. */
-    async function waitingStatement(admin: mysql.Connection, like: string): Promise<number> {
-      for (let i = 0; i < 500; i++) {
-        const [rows] = (await admin.query(
-          'SELECT id FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID() AND info LIKE ?',
-          [like],
-        )) as unknown as [Array<{ id: number }>];
-        if (rows.length === 1) return Number(rows[0].id);
-        if (rows.length > 1) throw new Error(`${rows.length} statements match ${like}`);
-        await new Promise((resolve) => setTimeout(resolve, 10)); // polling for a state, not deciding an outcome
-      }
-      throw new Error(`no statement like ${like} reached the server`);
-    }
-
+  if (db.name !== 'sqlite') {
     /**
      * Five readers of five records (one prefetch set) in a fresh fork: their one batched
      * load waits in the server for a table lock; its connection is KILLed there.
@@ -791,13 +776,13 @@ describeEachDatabase('transaction scope: close()', (db) => {
       ).ids;
       const work = env.fork();
       const recs = work.model(Item).browse(ids);
-      const admin = await mysql.createConnection(url);
+      const admin = await openAdmin(db);
       try {
-        await admin.query('LOCK TABLES ts_item WRITE'); // the load will wait for this lock in the server
+        await admin.lockTable('ts_item'); // the load will wait for this lock in the server
         const reads = Promise.allSettled(ids.map((_, i) => recs.at(i).name));
-        const loadConnection = await waitingStatement(admin, 'select `id` as `proxorm_key`, `name`%');
-        await admin.query(`KILL ${loadConnection}`);
-        await admin.query('UNLOCK TABLES');
+        const loadConnection = await admin.waitingStatement('select `id` as `proxorm_key`, `name`%');
+        await admin.kill(loadConnection);
+        await admin.unlockTables();
         return { ids, work, recs, results: await reads };
       } finally {
         await admin.end();
@@ -828,13 +813,13 @@ describeEachDatabase('transaction scope: close()', (db) => {
     it('t16: close() while a load waits in the server: the read fails with EnvironmentError, close() resolves', async () => {
       const id = (await env.fork().model(Item).create({ name: 'orig' })).id;
       const other = await Environment.open(db.config);
-      const admin = await mysql.createConnection(url);
+      const admin = await openAdmin(db);
       try {
-        await admin.query('LOCK TABLES ts_item WRITE');
+        await admin.lockTable('ts_item');
         const read = rejection(other.model(Item).browse(id).name);
-        await waitingStatement(admin, 'select `id` as `proxorm_key`, `name`%');
+        await admin.waitingStatement('select `id` as `proxorm_key`, `name`%');
         const closing = other.close();
-        await admin.query('UNLOCK TABLES');
+        await admin.unlockTables();
         await closing;
         expect(await read).toBeInstanceOf(EnvironmentError);
         expect(other.cache.has('ts_item', 'name', id)).toBe(false);

@@ -156,13 +156,13 @@ for (const kind of KEY_KINDS) {
       await env.transaction(async () => {
         await acc.write({ balance: 42 });
         outside = other.model(Account).browse(acc.id).balance;
-        if (db.name === 'mariadb') {
+        if (db.name !== 'sqlite') {
           // Another connection reads the committed value while the transaction is open.
           expect(await outside).toBe(1);
         }
         // SQLite has one connection: the fork's read waits for the transaction to end.
       });
-      expect(await outside).toBe(db.name === 'mariadb' ? 1 : 42);
+      expect(await outside).toBe(db.name !== 'sqlite' ? 1 : 42);
       expect(await env.fork().model(Account).browse(acc.id).balance).toBe(42);
     });
 

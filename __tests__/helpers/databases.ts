@@ -210,7 +210,7 @@ export async function rawRows<T = Record<string, unknown>>(
 /** The names of the tables of the test database (of its current schema on PostgreSQL). */
 export async function tableNames(env: Environment): Promise<string[]> {
   const sql = {
-    sqlite: "SELECT name AS t FROM sqlite_master WHERE type = 'table'",
+    sqlite: "SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
     mysql:
       "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
     postgres:

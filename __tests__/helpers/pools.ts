@@ -6,11 +6,11 @@ import type { OpenOptions, TestDatabase } from './databases';
 
 /**
  * Two pools on one database, as two processes would hold (the first syncs the models on
- * empty tables): on MariaDB the test database, on SQLite a fresh file in the temp dir.
+ * empty tables): on MariaDB and PostgreSQL the test database, on SQLite a fresh file in the temp dir.
  */
 export async function openPair(db: TestDatabase, options: OpenOptions): Promise<{ a: Environment; b: Environment }> {
   const { models, cache } = options;
-  if (db.name === 'mariadb') {
+  if (db.name !== 'sqlite') {
     const a = await db.open(options);
     const b = await Environment.open({ ...db.config, models, cache });
     return { a, b };
