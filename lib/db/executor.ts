@@ -77,12 +77,16 @@ export class Executor {
     qb.on('query', this.onQuery);
     if (this.timeoutMs > 0) qb.timeout(this.timeoutMs, { cancel: this.dialect.canCancel });
     const trace = tracing(this.origin) ? this.trace(qb) : undefined;
+    // The statement's end is traced as it comes (before a savepoint around it is released).
     const attempt = async (): Promise<StatementReply<T>> => {
+      let reply: StatementReply<T>;
       try {
-        return { ok: true, value: (await qb) as T };
+        reply = { ok: true, value: (await qb) as T };
       } catch (error) {
-        return { ok: false, error: this.dialect.translateError(error, sqlOf(qb)) };
+        reply = { ok: false, error: this.dialect.translateError(error, sqlOf(qb)) };
       }
+      trace?.end(reply.ok ? undefined : reply.error);
+      return reply;
     };
     const guard = this.dialect.failedStatementAbortsTransaction ? this.gate.guard : undefined;
     let reply: StatementReply<T>;
@@ -92,7 +96,6 @@ export class Executor {
       // The savepoint's own statements failed (a lost connection, mostly).
       reply = { ok: false, error: this.dialect.translateError(error, 'SAVEPOINT') };
     }
-    trace?.end(reply.ok ? undefined : reply.error);
     if (statementHooks.afterReply) await statementHooks.afterReply(sqlOf(qb) ?? '');
     if (reply.ok) return reply.value;
     throw this.gate.failed(reply.error);
