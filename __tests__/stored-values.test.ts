@@ -10,7 +10,7 @@ import {
   type Domain,
   type Environment,
 } from '../lib';
-import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
+import { countQueries, describeEachDatabase, postgresCaseless, type TestDatabase } from './helpers/databases';
 import { inTimeZone } from './helpers/time-zone';
 
 /*
@@ -104,6 +104,17 @@ async function createTables(db: TestDatabase, env: Environment): Promise<void> {
       CONSTRAINT [PK_sv_InvoiceLine] PRIMARY KEY ([InvoiceLineId]))`);
     await env.knex.raw(`CREATE TABLE [sv_Artist] ([ArtistId] INTEGER NOT NULL, [Name] NVARCHAR(120) COLLATE NOCASE,
       CONSTRAINT [PK_sv_Artist] PRIMARY KEY ([ArtistId]))`);
+  } else if (db.name === 'postgres') {
+    // As Chinook's PostgreSQL script: TIMESTAMP without time zone, NUMERIC(10,2), quoted
+    // PascalCase names; Name with a collation that ignores case (nondeterministic, ICU).
+    await env.knex.raw(`CREATE TABLE "sv_Invoice" (
+      "InvoiceId" INT NOT NULL, "InvoiceDate" TIMESTAMP NOT NULL, "Total" NUMERIC(10,2) NOT NULL,
+      "BillingCity" VARCHAR(40), CONSTRAINT "PK_sv_Invoice" PRIMARY KEY ("InvoiceId"))`);
+    await env.knex.raw(`CREATE TABLE "sv_InvoiceLine" (
+      "InvoiceLineId" INT NOT NULL, "UnitPrice" NUMERIC(10,2) NOT NULL, "Quantity" INT NOT NULL,
+      CONSTRAINT "PK_sv_InvoiceLine" PRIMARY KEY ("InvoiceLineId"))`);
+    await env.knex.raw(`CREATE TABLE "sv_Artist" ("ArtistId" INT NOT NULL,
+      "Name" VARCHAR(120) COLLATE ${await postgresCaseless(env)}, CONSTRAINT "PK_sv_Artist" PRIMARY KEY ("ArtistId"))`);
   } else {
     // As Chinook_MySql's: NVARCHAR is utf8mb3 with its default collation, utf8mb3_general_ci.
     await env.knex.raw(`CREATE TABLE \`sv_Invoice\` (
@@ -117,18 +128,28 @@ async function createTables(db: TestDatabase, env: Environment): Promise<void> {
   }
   // Literals in the SQL text, as the scripts insert them.
   const q = (s: string | null) => (s === null ? 'NULL' : `'${s}'`);
-  await env.knex.raw(
+  await rawRows(
+    db,
+    env,
     `INSERT INTO sv_Invoice (InvoiceId, InvoiceDate, Total, BillingCity) VALUES ${DATES.map(
       (d, i) => `(${i + 1}, '${d}', 1.98, 'Paris')`,
     ).join(', ')}`,
   );
-  await env.knex.raw(
+  await rawRows(
+    db,
+    env,
     `INSERT INTO sv_InvoiceLine (InvoiceLineId, UnitPrice, Quantity) VALUES ${PRICES.map((p, i) => `(${i + 1}, ${p}, 1)`).join(', ')}`,
   );
-  await env.knex.raw(
+  await rawRows(
+    db,
+    env,
     `INSERT INTO sv_Artist (ArtistId, Name) VALUES ${NAMES.map((n, i) => `(${i + 1}, ${q(n)})`).join(', ')}`,
   );
 }
+
+/** The tables' PascalCase names, which PostgreSQL folds to lower case unless quoted. */
+const IDENTIFIERS =
+  /\b(sv_InvoiceLine|sv_Invoice|sv_Artist|InvoiceLineId|InvoiceId|InvoiceDate|Total|BillingCity|UnitPrice|Quantity|ArtistId|Name)\b/g;
 
 /** Rows of a raw SELECT, whichever the driver. */
 async function rawRows<T>(
@@ -137,7 +158,17 @@ async function rawRows<T>(
   sql: string,
   bindings: readonly unknown[] = [],
 ): Promise<T[]> {
-  const result = await env.knex.raw(sql, bindings as never);
+  // The raw SQL of this file names tables and columns unquoted, as the Chinook scripts do.
+  // (Not inside string literals, which split() leaves at the odd positions.)
+  const text =
+    db.name === 'postgres'
+      ? sql
+          .split(/('[^']*')/)
+          .map((part, i) => (i % 2 ? part : part.replace(IDENTIFIERS, '"$1"')))
+          .join('')
+      : sql;
+  const result = await env.knex.raw(text, bindings as never);
+  if (db.name === 'postgres') return (result as { rows: T[] }).rows;
   return (db.name === 'sqlite' ? result : result[0]) as T[];
 }
 
@@ -157,12 +188,13 @@ async function rawIds(db: TestDatabase, env: Environment, table: string, where: 
   return rows.map((r) => Number(r.id));
 }
 
-/** The InvoiceDate text as stored (MySQL: the DATETIME as the server writes it). */
+/** The InvoiceDate text as stored (MySQL: the DATETIME as the server writes it; PostgreSQL: the TIMESTAMP's). */
 async function storedDate(db: TestDatabase, env: Environment, id: number): Promise<{ text: string; kind: string }> {
-  const sql =
-    db.name === 'sqlite'
-      ? 'SELECT InvoiceDate AS text, typeof(InvoiceDate) AS kind FROM sv_Invoice WHERE InvoiceId = ?'
-      : "SELECT CAST(InvoiceDate AS CHAR) AS text, 'datetime' AS kind FROM sv_Invoice WHERE InvoiceId = ?";
+  const sql = {
+    sqlite: 'SELECT InvoiceDate AS text, typeof(InvoiceDate) AS kind FROM sv_Invoice WHERE InvoiceId = ?',
+    mariadb: "SELECT CAST(InvoiceDate AS CHAR) AS text, 'datetime' AS kind FROM sv_Invoice WHERE InvoiceId = ?",
+    postgres: "SELECT InvoiceDate::text AS text, 'datetime' AS kind FROM sv_Invoice WHERE InvoiceId = ?",
+  }[db.name];
   const [row] = await rawRows<{ text: string; kind: string }>(db, env, sql, [id]);
   return row;
 }
@@ -215,9 +247,11 @@ describeEachDatabase('values as existing databases store them', (db) => {
         const raw = await rawRows<{ id: number; d: string }>(
           db,
           env,
-          db.name === 'sqlite'
-            ? 'SELECT InvoiceId AS id, InvoiceDate AS d FROM sv_Invoice ORDER BY 1'
-            : 'SELECT InvoiceId AS id, CAST(InvoiceDate AS CHAR) AS d FROM sv_Invoice ORDER BY 1',
+          {
+            sqlite: 'SELECT InvoiceId AS id, InvoiceDate AS d FROM sv_Invoice ORDER BY 1',
+            mariadb: 'SELECT InvoiceId AS id, CAST(InvoiceDate AS CHAR) AS d FROM sv_Invoice ORDER BY 1',
+            postgres: 'SELECT InvoiceId AS id, InvoiceDate::text AS d FROM sv_Invoice ORDER BY 1',
+          }[db.name],
         );
         expect(raw.map((r) => r.d)).toEqual(DATES);
         const invoices = env.model(Invoice).browse(idsOf(DATES.length));
@@ -367,6 +401,24 @@ describeEachDatabase('values as existing databases store them', (db) => {
         ['happened', 'varchar(19)'],
         ['stamp', 'varchar(24)'],
       ]);
+    } else if (db.name === 'postgres') {
+      // timestamptz, shown in UTC (PostgreSQL writes no trailing zeros of a fraction).
+      const [row] = await rawRows<{ happened: string; stamp: string }>(
+        db,
+        env,
+        "SELECT (happened AT TIME ZONE 'UTC')::text AS happened, (stamp AT TIME ZONE 'UTC')::text AS stamp FROM sv_event WHERE id = ?",
+        [ev.id],
+      );
+      expect(row).toEqual({ happened: '2020-02-29 12:00:01', stamp: '2020-02-29 12:00:01.25' });
+      const cols = await rawRows<{ c: string; t: string; p: number }>(
+        db,
+        env,
+        "SELECT column_name AS c, data_type AS t, datetime_precision AS p FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'sv_event' AND column_name <> 'id' ORDER BY ordinal_position",
+      );
+      expect(cols.map((c) => [c.c, c.t, c.p])).toEqual([
+        ['happened', 'timestamp with time zone', 0],
+        ['stamp', 'timestamp with time zone', 3],
+      ]);
     } else {
       const [row] = await rawRows<{ happened: string; stamp: string }>(
         db,
@@ -390,10 +442,18 @@ describeEachDatabase('values as existing databases store them', (db) => {
     expect((await again.happened)?.toISOString()).toBe('2020-02-29T12:00:01.000Z');
     expect((await again.stamp)?.toISOString()).toBe('2020-02-29T12:00:01.250Z');
     // A format 'sql' column holding a fraction another program wrote reads it as stored.
-    await env.knex('sv_event').update({ happened: '2020-02-29 12:00:01.5' }).where({ id: ev.id });
+    await env
+      .knex('sv_event')
+      .update({ happened: db.name === 'postgres' ? '2020-02-29 12:00:01.5+00' : '2020-02-29 12:00:01.5' })
+      .where({ id: ev.id });
     env.clearCache();
-    // MariaDB's DATETIME cuts the fraction on the way in (MySQL's rounds it): the row holds :01.
-    const stored = db.name === 'sqlite' ? '2020-02-29T12:00:01.500Z' : '2020-02-29T12:00:01.000Z';
+    // MariaDB's DATETIME cuts the fraction on the way in (MySQL's rounds it, and so does
+    // PostgreSQL's timestamptz(0)): the row holds :01 (:02).
+    const stored = {
+      sqlite: '2020-02-29T12:00:01.500Z',
+      mariadb: '2020-02-29T12:00:01.000Z',
+      postgres: '2020-02-29T12:00:02.000Z',
+    }[db.name];
     expect((await env.model(Event).browse(ev.id).happened)?.toISOString()).toBe(stored);
   });
 
@@ -456,7 +516,7 @@ describeEachDatabase('values as existing databases store them', (db) => {
       'SELECT UnitPrice AS p FROM sv_InvoiceLine WHERE InvoiceLineId = ?',
       [created.id],
     );
-    expect([row.p, made.p]).toEqual(db.name === 'sqlite' ? [1.25, 3] : ['1.25', '3.00']);
+    expect([row.p, made.p]).toEqual(db.name === 'sqlite' ? [1.25, 3] : ['1.25', '3.00']); // NUMERIC as text elsewhere
     expect([await line.UnitPrice, await created.UnitPrice]).toEqual(['1.25', '3.00']);
     env.clearCache();
     expect(await env.model(Line).browse([1, created.id]).mapped('UnitPrice')).toEqual(['1.25', '3.00']);
@@ -469,6 +529,13 @@ describeEachDatabase('values as existing databases store them', (db) => {
     if (db.name === 'sqlite') {
       const [row] = await rawRows<{ sql: string }>(db, env, "SELECT sql FROM sqlite_master WHERE name = 'sv_Artist'");
       expect(row.sql).toMatch(/COLLATE NOCASE/);
+    } else if (db.name === 'postgres') {
+      const [row] = await rawRows<{ c: string }>(
+        db,
+        env,
+        "SELECT collation_name AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'sv_Artist' AND column_name = 'Name'",
+      );
+      expect(row.c).toBe('proxorm_test_caseless');
     } else {
       const [row] = await rawRows<{ c: string }>(
         db,
@@ -481,16 +548,19 @@ describeEachDatabase('values as existing databases store them', (db) => {
 
   it('=, in, like and ilike on such a column match what its collation matches; records read their own rows', async () => {
     // Ids by name: 1 'abc', 2 'ABC', 3 'abc ', 4 'Abc', 5 'abd', 6 'ábc', 7 'xabcx', 8 null.
-    const expected: Record<string, { sqlite: number[]; mariadb: number[] }> = {
-      // NOCASE folds ASCII case only; utf8mb3_general_ci also accents and trailing spaces (PAD SPACE).
-      eq: { sqlite: [1, 2, 4], mariadb: [1, 2, 3, 4, 6] },
-      in: { sqlite: [1, 2, 4, 5], mariadb: [1, 2, 3, 4, 5, 6] },
-      ne: { sqlite: [3, 5, 6, 7, 8], mariadb: [5, 7, 8] },
+    const expected: Record<string, Record<TestDatabase['name'], number[]>> = {
+      // NOCASE folds ASCII case only; utf8mb3_general_ci also accents and trailing spaces
+      // (PAD SPACE); PostgreSQL's caseless ICU collation (level 2) case, not accents or spaces.
+      eq: { sqlite: [1, 2, 4], mariadb: [1, 2, 3, 4, 6], postgres: [1, 2, 4] },
+      in: { sqlite: [1, 2, 4, 5], mariadb: [1, 2, 3, 4, 5, 6], postgres: [1, 2, 4, 5] },
+      ne: { sqlite: [3, 5, 6, 7, 8], mariadb: [5, 7, 8], postgres: [3, 5, 6, 7, 8] },
       // proxorm's like on SQLite is its own function: case-sensitive whatever the column;
-      // MariaDB's LIKE follows the collation (no padding: 'abc ' is not LIKE 'abc').
-      like: { sqlite: [1, 3, 7], mariadb: [1, 2, 3, 4, 6, 7] },
-      eqlike: { sqlite: [1], mariadb: [1, 2, 4, 6] },
-      ilike: { sqlite: [1, 2, 3, 4, 7], mariadb: [1, 2, 3, 4, 6, 7] },
+      // MariaDB's LIKE follows the collation (no padding: 'abc ' is not LIKE 'abc');
+      // PostgreSQL has no LIKE under a nondeterministic collation: proxorm's compares
+      // code points there, as on SQLite.
+      like: { sqlite: [1, 3, 7], mariadb: [1, 2, 3, 4, 6, 7], postgres: [1, 3, 7] },
+      eqlike: { sqlite: [1], mariadb: [1, 2, 4, 6], postgres: [1] },
+      ilike: { sqlite: [1, 2, 3, 4, 7], mariadb: [1, 2, 3, 4, 6, 7], postgres: [1, 2, 3, 4, 7] },
     };
     const domains: Record<string, Domain> = {
       eq: [['Name', '=', 'abc']],
@@ -520,11 +590,11 @@ describeEachDatabase('values as existing databases store them', (db) => {
     expect(stored.get(3)).toBe('abc ');
   });
 
-  it("a character the column's character set cannot hold is refused by MariaDB (utf8mb3), stored by SQLite", async () => {
+  it("a character the column's character set cannot hold is refused by MariaDB (utf8mb3), stored by SQLite and PostgreSQL", async () => {
     const artist = env.model(Artist).browse(1);
     expect(await artist.Name).toBe('abc');
     const name = 'note \u{1F3B5}'; // outside the BMP: four bytes in UTF-8, which utf8mb3 lacks
-    if (db.name === 'sqlite') {
+    if (db.name !== 'mariadb') {
       await artist.write({ Name: name });
       env.clearCache();
       expect(await env.model(Artist).browse(1).Name).toBe(name);

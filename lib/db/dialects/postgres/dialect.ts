@@ -141,8 +141,9 @@ export function postgresDialect(info: PostgresServerInfo): Dialect {
       field.type === 'integer' && typeof value === 'number' && !Number.isSafeInteger(value) ? '?::numeric' : '?',
     // NULL sorts last ascending on PostgreSQL (it is the largest value).
     orderBy: (qb, column, direction) => qb.orderBy(column, direction, direction === 'asc' ? 'first' : 'last'),
-    // The column as text: LIKE has no uuid (or other non-text) operand.
-    likeSql: '??::text LIKE ? ESCAPE ?',
+    // The column as text (LIKE has no uuid operand), under "C": LIKE compares code points
+    // under every deterministic collation anyway, and has none under a nondeterministic one.
+    likeSql: '(??::text COLLATE "C") LIKE ? ESCAPE ?',
     ilikeSql: `(??::text${ilike}) ILIKE ? ESCAPE ?`,
     translateError: translatePostgresError,
     // pg's Result: rowCount for every command (rows of a SELECT, rows changed otherwise).
