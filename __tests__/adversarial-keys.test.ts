@@ -9,7 +9,7 @@ import {
   UniqueViolationError,
   ValidationError,
 } from '../lib';
-import { countQueries, describeEachDatabase } from './helpers/databases';
+import { countQueries, describeEachDatabase, postgresCaseless, rawRows } from './helpers/databases';
 
 /**
  * An adversarial pass over issue 10 (keys of any column and type). The first tests
@@ -358,6 +358,81 @@ describeEachDatabase('adversarial keys', (db) => {
         for (const close of cleanup) await close();
         for (const t of ['adv_review', 'adv_artist', 'adv_genre', 'adv_code'])
           await raw.knex.raw('DROP TABLE IF EXISTS ??', [t]);
+        await raw.close();
+      }
+    });
+  }
+
+  if (db.name === 'postgres') {
+    it('a new table referencing existing INT, VARCHAR(36) and caseless keys gets their column types, so sync() adds its foreign keys', async () => {
+      // A uuid key stored as VARCHAR(36) by another program: a native uuid column could not
+      // reference it (PostgreSQL has no uuid = varchar operator for a foreign key).
+      const lib = freshLib();
+      const raw = await lib.Environment.open({ ...db.config, models: [] });
+      const cleanup: Array<() => Promise<void>> = [];
+      const drop = async () => {
+        for (const t of ['adv_review', 'adv_artist', 'adv_ticket', 'adv_code'])
+          await raw.knex.raw('DROP TABLE IF EXISTS ?? CASCADE', [t]);
+      };
+      try {
+        await drop();
+        const caseless = await postgresCaseless(raw);
+        await raw.knex.raw('CREATE TABLE adv_artist ("ArtistId" INT NOT NULL PRIMARY KEY, "Name" VARCHAR(120))');
+        await raw.knex.raw('CREATE TABLE adv_ticket (ref VARCHAR(36) NOT NULL PRIMARY KEY)');
+        await raw.knex.raw(`CREATE TABLE adv_code ("Code" VARCHAR(10) COLLATE ${caseless} NOT NULL PRIMARY KEY)`);
+        @lib.Model({
+          name: 'adv_artist',
+          table: 'adv_artist',
+          primaryKey: { column: 'ArtistId', type: 'integer', generated: false },
+        })
+        class Artist extends lib.BaseModel {
+          @lib.Field.string({ column: 'Name', size: 120 }) name!: string | null;
+        }
+        @lib.Model({ name: 'adv_ticket', table: 'adv_ticket', primaryKey: { column: 'ref', type: 'uuid' } })
+        class Ticket extends lib.BaseModel {
+          declare readonly id: string;
+        }
+        @lib.Model({ name: 'adv_code', table: 'adv_code', primaryKey: { column: 'Code', type: 'string', size: 10 } })
+        class Code extends lib.BaseModel {
+          declare readonly id: string;
+        }
+        @lib.Model({ name: 'adv_review', table: 'adv_review' })
+        class Review extends lib.BaseModel {
+          @lib.Field.many2one(() => Artist, { onDelete: 'cascade' }) artist!: Artist | null;
+          @lib.Field.many2one(() => Ticket, { onDelete: 'cascade' }) ticket!: Ticket | null;
+          @lib.Field.many2one(() => Code, { onDelete: 'cascade' }) code!: Code | null;
+        }
+        const mapped = await lib.Environment.open({ ...db.config, models: [Artist, Ticket, Code, Review] });
+        cleanup.push(() => mapped.close());
+        const report = await mapped.sync();
+        expect(report.createdTables).toEqual(['adv_review']);
+        expect(
+          await rawRows(
+            raw,
+            `SELECT column_name AS c, data_type AS t, collation_name AS coll FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = 'adv_review' AND column_name <> 'id' ORDER BY column_name`,
+          ),
+        ).toEqual([
+          { c: 'artist_id', t: 'integer', coll: null },
+          { c: 'code_id', t: 'character varying', coll: caseless },
+          { c: 'ticket_id', t: 'character varying', coll: null },
+        ]);
+        const artist = await mapped.model(Artist).create({ id: 7, name: 'a' });
+        const ticket = await mapped.model(Ticket).create({});
+        await mapped.model(Code).create({ id: 'X1' });
+        await mapped.model(Review).create({ artist, ticket, code: 'X1' });
+        await expect(mapped.model(Review).create({ artist: 8 })).rejects.toThrow(lib.ForeignKeyViolationError);
+        await ticket.unlink();
+        expect(await mapped.fork().model(Review).searchCount()).toBe(0); // ON DELETE CASCADE is in place
+        expect(await mapped.sync()).toEqual({
+          createdTables: [],
+          addedColumns: [],
+          addedIndexes: [],
+          addedConstraints: [],
+        });
+      } finally {
+        for (const close of cleanup) await close();
+        await drop();
         await raw.close();
       }
     });

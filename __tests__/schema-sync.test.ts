@@ -9,7 +9,7 @@ import { constraintName } from '../lib/db/names';
 import { MAX_NAME_LENGTH } from '../lib/model/schema';
 import { CRASH_EXIT_CODE, type ChildArgs } from './fixtures/sync-child';
 import { SYNC_MODEL_TABLES, declareSyncModels } from './fixtures/sync-models';
-import { describeEachDatabase, type TestDatabase } from './helpers/databases';
+import { describeEachDatabase, dropAllTables, rawRows, type TestDatabase } from './helpers/databases';
 
 /**
  * sync() is safe: derived names fit every database, existing constraints are recognised
@@ -76,7 +76,45 @@ interface Found {
 }
 
 async function inspect(env: Environment, table: string): Promise<Found> {
+  if (env.dialect === 'postgres') return inspectPostgres(env, table);
   return env.dialect === 'sqlite' ? inspectSqlite(env, table) : inspectMysql(env, table);
+}
+
+/** PostgreSQL's catalog: indexes but the primary key's (the engine's own, as MySQL's PRIMARY), foreign keys. */
+async function inspectPostgres(env: Environment, table: string): Promise<Found> {
+  const indexes = await rawRows<{ name: string; columns: string[]; unique: boolean }>(
+    env,
+    `SELECT c.relname AS name, i.indisunique AS unique,
+       ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, pos)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.pos) AS columns
+     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+     WHERE i.indrelid = (SELECT t.oid FROM pg_class t JOIN pg_namespace s ON s.oid = t.relnamespace
+                          WHERE s.nspname = current_schema() AND t.relname = ?) AND NOT i.indisprimary
+     ORDER BY c.relname`,
+    [table],
+  );
+  const keys = await rawRows<{ name: string; columns: string[]; target: string; rule: string }>(
+    env,
+    `SELECT k.conname AS name, t.relname AS target, k.confdeltype AS rule,
+       ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY c(n, pos)
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = c.n ORDER BY c.pos) AS columns
+     FROM pg_constraint k JOIN pg_class t ON t.oid = k.confrelid
+     WHERE k.contype = 'f' AND k.conrelid = (SELECT t.oid FROM pg_class t JOIN pg_namespace s ON s.oid = t.relnamespace
+                                             WHERE s.nspname = current_schema() AND t.relname = ?)
+     ORDER BY k.conname`,
+    [table],
+  );
+  const rules: Record<string, string> = {
+    a: 'NO ACTION',
+    r: 'RESTRICT',
+    c: 'CASCADE',
+    n: 'SET NULL',
+    d: 'SET DEFAULT',
+  };
+  return {
+    indexes,
+    foreignKeys: keys.map((k) => ({ name: k.name, columns: k.columns, target: k.target, onDelete: rules[k.rule] })),
+  };
 }
 
 async function inspectSqlite(env: Environment, table: string): Promise<Found> {
@@ -157,21 +195,9 @@ function indexOn(found: Found, column: string): FoundIndex[] {
 
 // ---- databases and child processes ------------------------------------------------------
 
-/** Drops every table of the MariaDB test database. */
-async function dropAllTables(env: Environment): Promise<void> {
-  const [rows] = (await env.knex.raw(
-    'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE()',
-  )) as [Array<{ t: string }>];
-  await env.knex.transaction(async (trx) => {
-    await trx.raw('SET FOREIGN_KEY_CHECKS = 0');
-    for (const { t } of rows) await trx.raw('DROP TABLE ??', [t]);
-    await trx.raw('SET FOREIGN_KEY_CHECKS = 1');
-  });
-}
-
 /**
  * An empty database that several Environments (or processes) can open: a SQLite file in a
- * new directory, or the MariaDB test database with every table dropped.
+ * new directory, or the MariaDB / PostgreSQL test database with every table dropped.
  */
 async function emptyDatabase(db: TestDatabase): Promise<EnvironmentConfig> {
   if (db.name === 'sqlite') return { filename: path.join(tmpDir(), 'sync.db') };
@@ -292,13 +318,18 @@ describe('derived names', () => {
       void knex.destroy();
       return sql;
     };
-    for (const client of ['better-sqlite3', 'mysql2']) {
+    for (const [client, q] of [
+      ['better-sqlite3', '`'],
+      ['mysql2', '`'],
+      ['pg', '"'],
+    ]) {
       const sql = ddl(client);
-      expect(sql).toContain(`\`${constraintName('sch_opts_table', ['code'], 'unique')}\``);
-      expect(sql).toContain(`\`${constraintName('sch_opts_table', ['city_id'], 'index')}\``);
+      expect(sql).toContain(`${q}${constraintName('sch_opts_table', ['code'], 'unique')}${q}`);
+      expect(sql).toContain(`${q}${constraintName('sch_opts_table', ['city_id'], 'index')}${q}`);
     }
     // SQLite's foreign keys were unnamed (declared in CREATE TABLE): recognised by columns.
     expect(ddl('mysql2')).toContain(`\`${constraintName('sch_opts_table', ['city_id'], 'foreign')}\``);
+    expect(ddl('pg')).toContain(`"${constraintName('sch_opts_table', ['city_id'], 'foreign')}"`);
     expect(constraintName('sch_opts_table', ['code'], 'unique')).toBe('sch_opts_table_code_unique');
     expect(constraintName('Sch_Opts', ['Code'], 'index')).toBe('sch_opts_code_index'); // lower-cased, as knex does
   });
@@ -462,7 +493,7 @@ describeEachDatabase('sync() is safe', (db) => {
   async function open(lib: Lib, config?: EnvironmentConfig): Promise<Environment> {
     const env = await lib.Environment.open(config ?? db.config);
     opened.push(env);
-    if (!config && db.name === 'mariadb') await dropAllTables(env);
+    if (!config && db.name !== 'sqlite') await dropAllTables(env);
     return env;
   }
 
@@ -536,8 +567,9 @@ describeEachDatabase('sync() is safe', (db) => {
   });
 
   it('t15b: a sync killed just before its first unique index is completed by the next one', async () => {
-    await crashThenSync('add unique|create unique index', {
+    await crashThenSync('add unique|create unique index|add constraint [^ ]+ unique', {
       sqlite: { ...EMPTY, createdTables: SYNC_MODEL_TABLES },
+      postgres: { ...EMPTY, createdTables: SYNC_MODEL_TABLES },
       mariadb: {
         ...EMPTY,
         createdTables: ['ssy_p_order', 'ssy_p_watchers'],
@@ -549,6 +581,7 @@ describeEachDatabase('sync() is safe', (db) => {
   it('t15b: a sync killed just before its first foreign key is completed by the next one', async () => {
     await crashThenSync('foreign key', {
       sqlite: { ...EMPTY, createdTables: SYNC_MODEL_TABLES },
+      postgres: { ...EMPTY, createdTables: SYNC_MODEL_TABLES },
       mariadb: {
         ...EMPTY,
         addedConstraints: [
@@ -562,8 +595,8 @@ describeEachDatabase('sync() is safe', (db) => {
 
   /**
    * A child process syncs the fixture models and exits just before the first statement
-   * matching `crashAt`; then this process syncs. SQLite runs a whole sync in one
-   * transaction, so the crashed run left nothing; MariaDB commits each DDL statement,
+   * matching `crashAt`; then this process syncs. SQLite and PostgreSQL run a whole sync in
+   * one transaction, so the crashed run left nothing; MariaDB commits each DDL statement,
    * so the next run finds what the crashed one left and completes it.
    */
   async function crashThenSync(crashAt: string, expected: Record<TestDatabase['name'], SyncReport>): Promise<void> {
@@ -669,6 +702,8 @@ describeEachDatabase('sync() is safe', (db) => {
       { id: 2, email: 'gone@x' },
     ]);
     await env.knex('ssy_h_account').where('id', 2).delete(); // id 2 was used: it must not come back
+    // A PostgreSQL program that gives ids moves the serial's sequence past them itself.
+    if (db.name === 'postgres') await env.knex.raw("SELECT setval(pg_get_serial_sequence('ssy_h_account', 'id'), 2)");
     await env.knex(REL).insert({ ssy_h_account_id: 1, ssy_h_region_id: 1 });
     // A view on the table (SQLite rebuilds the table to add its foreign keys).
     await env.knex.raw('CREATE VIEW ssy_h_account_emails AS SELECT id, email FROM ssy_h_account');
