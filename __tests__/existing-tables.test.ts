@@ -8,7 +8,7 @@ import {
   type TableConstraints,
 } from '../lib/db/constraints';
 import { snakeCase } from '../lib/model/naming';
-import { countQueries, describeEachDatabase, type TestDatabase } from './helpers/databases';
+import { countQueries, describeEachDatabase, dropAllTables, type TestDatabase } from './helpers/databases';
 
 /**
  * Existing databases mapped as they are: `naming: 'snake_case'`, readonly models (real
@@ -46,14 +46,47 @@ async function rejection(p: Promise<unknown> | (() => unknown)): Promise<Error> 
 // ---- raw SQL --------------------------------------------------------------------------------
 
 async function rows<R>(env: Environment, sql: string, bindings: readonly unknown[] = []): Promise<R[]> {
-  const result = (await env.knex.raw(sql, bindings as never[])) as unknown;
+  const result = (await env.knex.raw(forDialect(env, sql), bindings as never[])) as unknown;
+  if (env.dialect === 'postgres') return (result as { rows: R[] }).rows;
   return (env.dialect === 'sqlite' ? result : (result as [R[]])[0]) as R[];
+}
+
+/**
+ * The raw SQL of this file as the database reads it. PostgreSQL folds unquoted names to
+ * lower case: the mixed-case ones (Artist, AlbumId, ...) are quoted there, outside string
+ * literals, as a PostgreSQL program that wants those names writes them. (All-capital
+ * words are SQL's, all-lower-case names need no quotes.)
+ */
+function forDialect(env: Environment, sql: string): string {
+  if (env.dialect !== 'postgres') return sql;
+  return sql
+    .split(/('[^']*')/)
+    .map((part, i) =>
+      i % 2
+        ? part
+        : part.replace(/\b[A-Za-z_][A-Za-z0-9_]*\b/g, (w) => (/[a-z]/.test(w) && /[A-Z]/.test(w) ? `"${w}"` : w)),
+    )
+    .join('');
 }
 
 /** The whole schema, as text: what "left byte-for-byte unchanged" compares. */
 async function dump(env: Environment): Promise<string> {
   if (env.dialect === 'sqlite') {
     return JSON.stringify(await rows(env, 'SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name'));
+  }
+  if (env.dialect === 'postgres') {
+    const sql = [
+      `SELECT table_name, column_name, ordinal_position, data_type, character_maximum_length, numeric_precision,
+         numeric_scale, is_nullable, column_default, collation_name FROM information_schema.columns
+       WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`,
+      'SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY tablename, indexname',
+      `SELECT c.conrelid::regclass::text AS tbl, c.conname, pg_get_constraintdef(c.oid) AS def FROM pg_constraint c
+       JOIN pg_namespace s ON s.oid = c.connamespace WHERE s.nspname = current_schema() ORDER BY 1, 2`,
+      'SELECT viewname, definition FROM pg_views WHERE schemaname = current_schema() ORDER BY viewname',
+    ];
+    const out: unknown[] = [];
+    for (const q of sql) out.push(await rows(env, q));
+    return JSON.stringify(out);
   }
   const tables = await rows<{ t: string }>(
     env,
@@ -78,9 +111,10 @@ async function dump(env: Environment): Promise<string> {
   return JSON.stringify(out);
 }
 
-/** MariaDB: drops every view and table of the test database (SQLite databases here are in memory). */
+/** MariaDB, PostgreSQL: drops every view and table of the test database (SQLite databases here are in memory). */
 async function dropEverything(env: Environment): Promise<void> {
   if (env.dialect === 'sqlite') return;
+  if (env.dialect === 'postgres') return dropAllTables(env);
   const found = await rows<{ t: string; type: string }>(
     env,
     'SELECT TABLE_NAME AS t, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
@@ -103,22 +137,25 @@ interface RawTable {
   readonly indexes?: ReadonlyArray<readonly [string, string]>;
 }
 
-function ddl(dialect: 'sqlite' | 'mysql', tables: readonly RawTable[]): string[] {
-  const pk =
-    dialect === 'sqlite' ? 'id INTEGER PRIMARY KEY AUTOINCREMENT' : 'id INT NOT NULL AUTO_INCREMENT PRIMARY KEY';
+function ddl(dialect: Environment['dialect'], tables: readonly RawTable[]): string[] {
+  const pk = {
+    sqlite: 'id INTEGER PRIMARY KEY AUTOINCREMENT',
+    mysql: 'id INT NOT NULL AUTO_INCREMENT PRIMARY KEY',
+    postgres: 'id SERIAL PRIMARY KEY',
+  }[dialect];
   const out: string[] = [];
   for (const t of tables) {
     const body = t.body.map((line) => line.replace('@PK', pk));
     if (dialect === 'mysql') body.push(...(t.indexes ?? []).map(([name, col]) => `INDEX ${name} (${col})`));
     out.push(`CREATE TABLE ${t.name} (${body.join(', ')})${dialect === 'mysql' ? ' ENGINE=InnoDB' : ''}`);
-    if (dialect === 'sqlite')
+    if (dialect !== 'mysql')
       out.push(...(t.indexes ?? []).map(([name, col]) => `CREATE INDEX ${name} ON ${t.name} (${col})`));
   }
   return out;
 }
 
 async function run(env: Environment, statements: readonly string[]): Promise<void> {
-  for (const sql of statements) await env.knex.raw(sql);
+  for (const sql of statements) await env.knex.raw(forDialect(env, sql));
 }
 
 /** A Chinook-like schema, as another tool made it. `albumRule` is the ON DELETE of Album.ArtistId. */
@@ -409,7 +446,7 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       await env.model(Customer).create({ firstName: 'Luís', customerNo: 'C-1', supportRep: rep.id });
       await tracks.at(1).write({ name: 'Shoot To Thrill' });
       expect(await rows(env, 'SELECT Name, AlbumId, UnitPrice FROM Track ORDER BY id')).toEqual([
-        { Name: 'Hells Bells', AlbumId: album.id, UnitPrice: env.dialect === 'sqlite' ? 0.99 : '0.99' },
+        { Name: 'Hells Bells', AlbumId: album.id, UnitPrice: env.dialect === 'sqlite' ? 0.99 : '0.99' }, // NUMERIC as text
         { Name: 'Shoot To Thrill', AlbumId: album.id, UnitPrice: env.dialect === 'sqlite' ? 0.99 : '0.99' },
       ]);
       expect(await rows(env, 'SELECT PlaylistId, TrackId FROM PlaylistTrack ORDER BY TrackId')).toEqual(
@@ -481,9 +518,16 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       expect(report).toEqual({ ...EMPTY, addedConstraints: ['Album.album_artistid_foreign'] });
       const keys = await rows<{ n: number }>(
         env,
-        env.dialect === 'sqlite'
-          ? "SELECT count(*) AS n FROM pragma_foreign_key_list('Album') WHERE \"to\" = 'id'"
-          : "SELECT count(*) AS n FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'Album' AND REFERENCED_COLUMN_NAME = 'id'",
+        {
+          sqlite: "SELECT count(*) AS n FROM pragma_foreign_key_list('Album') WHERE \"to\" = 'id'",
+          mysql:
+            "SELECT count(*) AS n FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'Album' AND REFERENCED_COLUMN_NAME = 'id'",
+          postgres: `SELECT count(*) AS n FROM information_schema.referential_constraints r
+            JOIN information_schema.constraint_column_usage u ON u.constraint_name = r.unique_constraint_name
+              AND u.constraint_schema = r.unique_constraint_schema
+            JOIN information_schema.table_constraints t ON t.constraint_name = r.constraint_name AND t.constraint_schema = r.constraint_schema
+            WHERE r.constraint_schema = current_schema() AND t.table_name = 'Album' AND u.column_name = 'id'`,
+        }[env.dialect],
       );
       expect(Number(keys[0].n)).toBe(1);
     });
@@ -550,11 +594,15 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
       expect(
         await rows(
           env,
-          env.dialect === 'sqlite'
-            ? "SELECT count(*) AS n FROM pragma_foreign_key_list('xt_feature')"
-            : "SELECT count(*) AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'xt_feature'",
+          {
+            sqlite: "SELECT count(*) AS n FROM pragma_foreign_key_list('xt_feature')",
+            mysql:
+              "SELECT count(*) AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = 'xt_feature'",
+            postgres:
+              "SELECT count(*)::int AS n FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid WHERE c.contype = 'f' AND t.relname = 'xt_feature'",
+          }[env.dialect],
         ),
-      ).toEqual([{ n: 0 }]); // a count: a number on both drivers
+      ).toEqual([{ n: 0 }]); // a count: a number on every driver
       // the views and tables that existed are as they were: only xt_feature was added
       await env.knex.schema.dropTable('xt_feature');
       expect(await dump(env)).toBe(before);
