@@ -10,7 +10,7 @@ import {
   Playlist,
   Track,
 } from '../examples/chinook/models';
-import { describeEachChinook } from './helpers/chinook';
+import { describeEachChinook, type ChinookDatabase } from './helpers/chinook';
 import { countQueries } from './helpers/databases';
 
 /**
@@ -32,6 +32,15 @@ function chunksWithNewTargets(
     chunks.add(chunkOf(i));
   });
   return chunks.size;
+}
+
+/** SQL for a datetime column as its stored text, 'YYYY-MM-DD HH:MM:SS' (SQLite stores that text). */
+function dateText(db: ChinookDatabase, column: string): string {
+  return {
+    sqlite: column,
+    mariadb: `DATE_FORMAT(${column}, '%Y-%m-%d %H:%i:%s')`,
+    postgres: `to_char(${column}, 'YYYY-MM-DD HH24:MI:SS')`,
+  }[db.name];
 }
 
 describeEachChinook('Chinook', (db) => {
@@ -182,7 +191,7 @@ describeEachChinook('Chinook', (db) => {
 
   it('datetimes (text in SQLite) read as UTC and match SQL in domains under any TZ; money reads as its decimal string', async () => {
     // The stored text, whatever the column type ('2002-08-14 00:00:00'), means UTC.
-    const hireText = db.name === 'sqlite' ? 'HireDate' : "DATE_FORMAT(HireDate, '%Y-%m-%d %H:%i:%s')";
+    const hireText = dateText(db, 'HireDate');
     const hired = await db.rows<{ EmployeeId: number; HireDate: string }>(
       `SELECT EmployeeId, ${hireText} AS HireDate FROM Employee ORDER BY EmployeeId`,
     );
@@ -275,9 +284,8 @@ describeEachChinook('Chinook', (db) => {
       .model(Invoice)
       .create({ id: 1000, customer: 1, invoiceDate: new Date('2025-01-02T03:04:05Z'), total: '1.29' });
     await env.model(InvoiceLine).create({ id: 5000, invoice, track, unitPrice: '1.29', quantity: 1 });
-    const dateText = db.name === 'sqlite' ? 'InvoiceDate' : "DATE_FORMAT(InvoiceDate, '%Y-%m-%d %H:%i:%s')";
     const [stored] = await db.rows<{ InvoiceDate: string; Total: number | string }>(
-      `SELECT ${dateText} AS InvoiceDate, Total FROM Invoice WHERE InvoiceId = 1000`,
+      `SELECT ${dateText(db, 'InvoiceDate')} AS InvoiceDate, Total FROM Invoice WHERE InvoiceId = 1000`,
     );
     expect({ ...stored, Total: String(stored.Total) }).toEqual({ InvoiceDate: '2025-01-02 03:04:05', Total: '1.29' });
     expect(await db.rows('SELECT InvoiceId, TrackId, Quantity FROM InvoiceLine WHERE InvoiceLineId = 5000')).toEqual([

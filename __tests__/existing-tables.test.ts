@@ -8,7 +8,13 @@ import {
   type TableConstraints,
 } from '../lib/db/constraints';
 import { snakeCase } from '../lib/model/naming';
-import { countQueries, describeEachDatabase, dropAllTables, type TestDatabase } from './helpers/databases';
+import {
+  countQueries,
+  describeEachDatabase,
+  dropAllTables,
+  quoteMixedCase,
+  type TestDatabase,
+} from './helpers/databases';
 
 /**
  * Existing databases mapped as they are: `naming: 'snake_case'`, readonly models (real
@@ -51,22 +57,9 @@ async function rows<R>(env: Environment, sql: string, bindings: readonly unknown
   return (env.dialect === 'sqlite' ? result : (result as [R[]])[0]) as R[];
 }
 
-/**
- * The raw SQL of this file as the database reads it. PostgreSQL folds unquoted names to
- * lower case: the mixed-case ones (Artist, AlbumId, ...) are quoted there, outside string
- * literals, as a PostgreSQL program that wants those names writes them. (All-capital
- * words are SQL's, all-lower-case names need no quotes.)
- */
+/** The raw SQL of this file as the database reads it (quoteMixedCase on PostgreSQL). */
 function forDialect(env: Environment, sql: string): string {
-  if (env.dialect !== 'postgres') return sql;
-  return sql
-    .split(/('[^']*')/)
-    .map((part, i) =>
-      i % 2
-        ? part
-        : part.replace(/\b[A-Za-z_][A-Za-z0-9_]*\b/g, (w) => (/[a-z]/.test(w) && /[A-Z]/.test(w) ? `"${w}"` : w)),
-    )
-    .join('');
+  return env.dialect === 'postgres' ? quoteMixedCase(sql) : sql;
 }
 
 /** The whole schema, as text: what "left byte-for-byte unchanged" compares. */

@@ -7,7 +7,7 @@ import {
   loadChinookPostgres,
 } from '../../examples/chinook/database';
 import { CHINOOK_MODELS } from '../../examples/chinook/models';
-import { describeOnBoth } from './databases';
+import { describeOnBoth, quoteMixedCase } from './databases';
 
 /**
  * Runs a suite on a fresh Chinook database, once on SQLite (a copy of the shipped file),
@@ -27,7 +27,10 @@ export interface ChinookDatabase {
    * when the test writes (or syncs): the next test then gets a new copy.
    */
   open(options?: { prefetch?: boolean; writes?: boolean }): Promise<Environment>;
-  /** Rows of a raw statement on the current copy, through a pool of its own (not counted). */
+  /**
+   * Rows of a raw statement on the current copy, through a pool of its own (not counted).
+   * Names are written unquoted, as Chinook's (quoted on PostgreSQL: quoteMixedCase).
+   */
   rows<T = Record<string, unknown>>(sql: string, bindings?: readonly SqlValue[]): Promise<T[]>;
   /** The whole schema as text: what must not change when proxorm maps the database. */
   schemaDump(): Promise<string>;
@@ -120,7 +123,9 @@ function lifecycle(name: ChinookDatabase['name'], make: () => Promise<Copy>): Ch
       return env;
     },
     async rows<T>(sql: string, bindings: readonly SqlValue[] = []) {
-      const result: unknown = await (await rawEnv()).knex.raw(sql, [...bindings]);
+      // Chinook's names are mixed case: PostgreSQL reads them quoted.
+      const text = name === 'postgres' ? quoteMixedCase(sql) : sql;
+      const result: unknown = await (await rawEnv()).knex.raw(text, [...bindings]);
       // better-sqlite3 gives the rows; mysql2 gives [rows, fields]; pg a Result.
       if (name === 'postgres') return (result as { rows: T[] }).rows;
       return (name === 'mariadb' ? (result as [T[]])[0] : result) as T[];

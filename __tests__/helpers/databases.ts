@@ -229,3 +229,20 @@ export async function postgresCaseless(env: Environment): Promise<string> {
   );
   return 'proxorm_test_caseless';
 }
+
+/**
+ * Raw SQL whose names are written unquoted in mixed case (Artist, AlbumId), as PostgreSQL
+ * reads them only when quoted (it folds unquoted names to lower case): the mixed-case
+ * words outside string literals quoted. All-capital words are SQL's; all-lower-case names
+ * need no quotes.
+ */
+export function quoteMixedCase(sql: string): string {
+  return sql
+    .split(/('[^']*')/)
+    .map((part, i) =>
+      i % 2
+        ? part
+        : part.replace(/\b[A-Za-z_][A-Za-z0-9_]*\b/g, (w) => (/[a-z]/.test(w) && /[A-Z]/.test(w) ? `"${w}"` : w)),
+    )
+    .join('');
+}
