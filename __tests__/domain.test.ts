@@ -224,6 +224,7 @@ function likeRegExp(pattern: string, insensitive: boolean): RegExp {
     else if (ch === '_') src += '.';
     else src += escapeRegExp(ch);
   }
+  if (escaped) src += escapeRegExp('\\'); // a trailing escape is a literal character
   return new RegExp(`^${src}$`, insensitive ? 'isu' : 'su');
 }
 
@@ -1007,6 +1008,9 @@ describeEachDatabase('domains', (db) => {
         [[['name', '=', 'nul']], ['nul']],
         [[['name', 'like', '\u{1F984}']], ['\u{1F984} emoji \u{1F389}', '\u{1F984}']],
         [[['name', '=like', '\u{1F984}_']], []],
+        // A pattern's trailing escape is a literal character (PostgreSQL would refuse the pattern).
+        [[['name', '=like', '\\']], ['\\']],
+        [[['name', '=ilike', 'BACK\\slash\\']], []],
         [[['name', '=like', '_ emoji _']], ['\u{1F984} emoji \u{1F389}']],
         [[['name', 'like', "' OR 1=1 --"]], ["' OR 1=1 --"]],
       ]);

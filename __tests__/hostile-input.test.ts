@@ -127,7 +127,11 @@ function wellFormed(s: string): boolean {
 /** -0 cannot be stored: its canonical form is 0. */
 const zero = (n: number) => (n === 0 ? 0 : n);
 
-function oracle(spec: Spec, v: unknown): Verdict {
+/**
+ * `storesNul`: whether the database's text and JSON hold U+0000 (PostgreSQL's do not: a
+ * value holding it is refused before SQL).
+ */
+function oracle(spec: Spec, v: unknown, storesNul: boolean): Verdict {
   if (v === undefined) return invalid('undefined');
   if (v === null) return spec.required ? invalid('required') : valid(null);
   switch (spec.kind) {
@@ -135,6 +139,7 @@ function oracle(spec: Spec, v: unknown): Verdict {
     case 'text':
       if (typeof v !== 'string') return invalid('not a string');
       if (spec.size !== undefined && codePoints(v) > spec.size) return invalid('too long');
+      if (!storesNul && v.includes('\u0000')) return invalid('U+0000, which the database cannot store');
       // A lone surrogate has no UTF-8 form: rejecting it is fine, storing it must be exact.
       return wellFormed(v) ? valid(v) : either(v);
     case 'integer':
@@ -152,7 +157,7 @@ function oracle(spec: Spec, v: unknown): Verdict {
       }
       return typeof v === 'string' ? isoOracle(v) : invalid('not a date');
     case 'json':
-      return jsonOracle(v);
+      return jsonOracle(v, storesNul);
   }
 }
 
@@ -237,12 +242,16 @@ class Nest {
 }
 const NESTS = new WeakMap<object, Nest>();
 
-function jsonOracle(root: unknown): Verdict {
+function jsonOracle(root: unknown, storesNul: boolean): Verdict {
   const deep = root !== null && typeof root === 'object' ? NESTS.get(root) : undefined;
   if (deep) return deep.depth > 1000 ? either(deep) : valid(deep); // a depth limit is a fair reason to refuse
   const stack = new Set<unknown>();
   let lenient = false;
+  const nul = (s: string) => {
+    if (!storesNul && s.includes('\u0000')) throw new NotJson('U+0000, which the database cannot store');
+  };
   const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') nul(v);
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
     if (typeof v === 'number') {
       if (!Number.isFinite(v)) throw new NotJson('non-finite number');
@@ -264,8 +273,10 @@ function jsonOracle(root: unknown): Verdict {
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) throw new NotJson('not a plain object');
       const o: Record<string, unknown> = {};
-      for (const k of Object.keys(v))
+      for (const k of Object.keys(v)) {
+        nul(k);
         Object.defineProperty(o, k, { value: walk((v as Record<string, unknown>)[k]), enumerable: true });
+      }
       out = o;
     }
     stack.delete(v);
@@ -1380,7 +1391,7 @@ describeEachDatabase('hostile input', (db) => {
               }
               continue;
             }
-            const verdict = oracle(SPECS[f], values[f]);
+            const verdict = oracle(SPECS[f], values[f], db.name !== 'postgres');
             if (verdict.kind === 'invalid') mustFail ??= `${f}: ${verdict.why}`;
             else {
               if (verdict.kind === 'either') mayFail = true;
@@ -1660,8 +1671,11 @@ describeEachDatabase('hostile input', (db) => {
 
   /** ~40 rows with NULLs in every nullable field, and parts pointing at some of them. */
   async function seedDomainRows(): Promise<RefRow[]> {
+    // PostgreSQL stores no U+0000: its rows hold the strings without it (domains still ask for it).
+    const storable = <T>(v: T): T =>
+      db.name === 'postgres' && typeof v === 'string' ? (v.replace(/\u0000/g, '') as T) : v;
     const pick = <T>(rand: () => number, list: readonly T[], nulls = 0.3): T | null =>
-      rand() < nulls ? null : list[Math.floor(rand() * list.length)];
+      rand() < nulls ? null : storable(list[Math.floor(rand() * list.length)]);
     let state = 0x9e3779b9;
     const rand = () => {
       state = (state + 0x6d2b79f5) | 0;
@@ -1750,11 +1764,17 @@ describeEachDatabase('hostile input', (db) => {
       fc.asyncProperty(sqlishArb, async (s) => {
         const name = codePoints(s) <= 20 ? s : null;
         const title = [...s].slice(0, 255).join('');
-        const rec = await things().create({ body: s, title, name, meta: { q: s, [s]: s } });
-        stored.push({ id: rec.id, body: s, title, name });
-        const fresh = await dictOf(env.fork(), rec.id);
-        expect(fresh).toMatchObject({ body: s, title, name });
-        expect(same(fresh.meta, { q: s, [s]: s }, false)).toBe(true);
+        const create = () => things().create({ body: s, title, name, meta: { q: s, [s]: s } });
+        if (db.name === 'postgres' && s.includes('\u0000')) {
+          // Refused before SQL; the domains below still match exactly (no row holds it).
+          expect(await countQueries(env, () => expect(create()).rejects.toThrow(ValidationError))).toBe(0);
+        } else {
+          const rec = await create();
+          stored.push({ id: rec.id, body: s, title, name });
+          const fresh = await dictOf(env.fork(), rec.id);
+          expect(fresh).toMatchObject({ body: s, title, name });
+          expect(same(fresh.meta, { q: s, [s]: s }, false)).toBe(true);
+        }
 
         const idsWhere = async (domain: Domain) => (await things().search(domain, { order: 'id' })).ids;
         const where = (pred: (r: (typeof stored)[number]) => boolean) => stored.filter(pred).map((r) => r.id);

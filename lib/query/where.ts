@@ -157,7 +157,7 @@ function applyLeaf(qb: Builder, given: LeafCondition, col: string, dialect: Dial
     case 'ilike':
     case '=like':
     case '=ilike': {
-      const pattern = op.startsWith('=') ? (value as string) : `%${escapeLike(value as string)}%`;
+      const pattern = op.startsWith('=') ? trailingEscapeLiteral(value as string) : `%${escapeLike(value as string)}%`;
       const sql = op.endsWith('ilike') ? dialect.ilikeSql : dialect.likeSql;
       base = (b, bl) => raw(b, bl, sql, [col, pattern, LIKE_ESCAPE]);
       break;
@@ -237,6 +237,18 @@ function storableLeaf(leaf: LeafCondition, dialect: Dialect): LeafCondition {
 function bindValue(leaf: LeafCondition, dialect: Dialect): unknown {
   const conv = (v: unknown) => (v === null ? null : dialect.toDb(leaf.field, v));
   return Array.isArray(leaf.value) ? leaf.value.map(conv) : conv(leaf.value);
+}
+
+/**
+ * A raw pattern (=like, =ilike) whose last character is an escape with nothing after it:
+ * that escape is a literal character (as MySQL and proxorm's SQLite functions read it;
+ * PostgreSQL refuses such a pattern), so it is written escaped. An even run of escapes at
+ * the end is escaped escapes already.
+ */
+function trailingEscapeLiteral(pattern: string): string {
+  let run = 0;
+  while (run < pattern.length && pattern[pattern.length - 1 - run] === LIKE_ESCAPE) run++;
+  return run % 2 === 1 ? pattern + LIKE_ESCAPE : pattern;
 }
 
 /** `like` / `ilike` match the value as a substring: its own % and _ are literal. */
