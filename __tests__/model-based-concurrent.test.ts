@@ -17,7 +17,7 @@ import {
 import { GONE, MISS } from '../lib/cache/layer';
 import { describeEachDatabase, type TestDatabase } from './helpers/databases';
 import { mulberry32 } from './helpers/prng';
-import { mariadbLockMonitor, SeededScheduler, type LockMonitor } from './helpers/seeded-scheduler';
+import { mariadbLockMonitor, postgresLockMonitor, SeededScheduler, type LockMonitor } from './helpers/seeded-scheduler';
 
 /*
  * Model-based randomized test with concurrency: batches of calls issued together
@@ -128,9 +128,9 @@ const MISSING = '<missing>';
 const FAR = 900_000; // ids never created
 
 const SEEDS = [11, 22, 33, 44, 55, 66];
-/** Batches per seed: SQLite runs faster (in process), MariaDB has the lock waits. MB_BATCHES overrides both. */
-const BATCHES = { sqlite: 160, mariadb: 80 };
-const batchesFor = (db: 'sqlite' | 'mariadb') =>
+/** Batches per seed: SQLite runs faster (in process), the servers have the lock waits. MB_BATCHES overrides them. */
+const BATCHES = { sqlite: 160, mariadb: 80, postgres: 80 };
+const batchesFor = (db: TestDatabase['name']) =>
   process.env.MB_BATCHES ? Number(process.env.MB_BATCHES) : BATCHES[db];
 const extraSeed = process.env.MB_SEED ? Number(process.env.MB_SEED) : undefined;
 const RUN_SEEDS =
@@ -265,7 +265,12 @@ describeEachDatabase(
       it(`seed ${seed}`, async () => {
         const started = Date.now();
         const root = await db.open();
-        const monitor = db.name === 'mariadb' ? await mariadbLockMonitor(process.env.PROXORM_MYSQL_URL!) : undefined;
+        const monitor =
+          db.name === 'mariadb'
+            ? await mariadbLockMonitor(process.env.PROXORM_MYSQL_URL!)
+            : db.name === 'postgres'
+              ? await postgresLockMonitor(process.env.PROXORM_PG_URL!)
+              : undefined;
         try {
           const report = await runSeed(root, db, seed, batchesFor(db.name), monitor);
           console.log(`model-based concurrent [${db.name}] seed ${seed}: ${report} in ${Date.now() - started} ms`);
@@ -301,7 +306,7 @@ describeEachDatabase(
       }
     });
 
-    if (db.name === 'mariadb') {
+    if (db.name !== 'sqlite') {
       /** A transaction of `env` paused after `before`, while the test runs `meanwhile` outside it. */
       const pausedTransaction = async (
         env: Environment,
@@ -394,7 +399,8 @@ async function runSeed(
     return out;
   };
 
-  const mariadb = db.name === 'mariadb';
+  /** A server: transactions on connections of their own, which can deadlock. */
+  const server = db.name !== 'sqlite';
 
   const clients: Client[] = [0, 1, 2].map((i) => ({
     name: `c${i}`,
@@ -491,7 +497,7 @@ async function runSeed(
     readonly inTransaction: boolean;
   }
 
-  const allowedFor = (classes: ErrorClass[]): ErrorClass[] => (mariadb ? [...classes, DeadlockError] : classes);
+  const allowedFor = (classes: ErrorClass[]): ErrorClass[] => (server ? [...classes, DeadlockError] : classes);
 
   /**
    * Runs a call; it may fail only with one of `allowed` (whichever the interleaving

@@ -65,9 +65,16 @@ interface AtDatabase {
   readonly sql: string;
 }
 
-/** Which server threads are waiting for a row lock now (MariaDB). */
+/** Which server threads (connections) are waiting for a row lock now (MariaDB, PostgreSQL). */
 export interface LockMonitor {
   lockWaiting(): Promise<Set<number>>;
+  /**
+   * How long the database lets statements wait for locks before it looks for a deadlock
+   * among them (PostgreSQL's deadlock_timeout; InnoDB looks at once: 0). While every
+   * statement waits for a lock and nothing is held back, the scheduler waits that long
+   * (and a margin) for the database to end the deadlock before it calls itself stuck.
+   */
+  readonly deadlockCheckMs: number;
   close(): Promise<void>;
 }
 
@@ -135,7 +142,9 @@ export class SeededScheduler {
     proto._query = function (this: unknown, connection: unknown, obj: unknown): Promise<unknown> {
       if (!scheduler.active) return original.call(this, connection, obj);
       const sql = typeof obj === 'string' ? obj : ((obj as { sql?: string } | null)?.sql ?? '');
-      const threadId = (connection as { threadId?: number } | null)?.threadId;
+      // mysql2's connection id; pg's backend process id.
+      const c = connection as { threadId?: number; processID?: number } | null;
+      const threadId = c?.threadId ?? c?.processID;
       return new Promise<void>((resolve) => scheduler.hold('send', sql, threadId, resolve)).then(() =>
         scheduler.atTheDatabase(threadId, sql, () => original.call(this, connection, obj)),
       );
@@ -203,6 +212,7 @@ export class SeededScheduler {
         const lockWait = await this.quiesce();
         if (this.candidates.length === 0) {
           if (running === 0 && this.atDatabase.size === 0) break;
+          if (await this.deadlockEnded()) continue;
           throw new Error(
             `seeded scheduler: stuck with ${running} member(s) running, nothing held back, and ` +
               `${this.atDatabase.size} statement(s) waiting for locks at the database: ${[...this.atDatabase].map((s) => s.sql).join(' | ')}`,
@@ -280,6 +290,20 @@ export class SeededScheduler {
     }
   }
 
+  /**
+   * Every statement at the database waits for a lock and nothing is held back: a deadlock
+   * the database has yet to notice (PostgreSQL checks after deadlock_timeout). Whether
+   * something moved within that time and a margin.
+   */
+  private async deadlockEnded(): Promise<boolean> {
+    const ms = this.monitor?.deadlockCheckMs ?? 0;
+    if (ms === 0) return false;
+    const before = this.progress;
+    const until = Date.now() + 3 * ms + 1000;
+    while (this.progress === before && Date.now() < until) await this.nextEvent(until - Date.now());
+    return this.progress !== before;
+  }
+
   private bump(): void {
     this.progress++;
     for (const wake of this.waiters) wake();
@@ -338,6 +362,7 @@ export async function mariadbLockMonitor(url: string): Promise<LockMonitor> {
   const mysql = await import('mysql2/promise');
   const conn = await mysql.createConnection(url);
   return {
+    deadlockCheckMs: 0,
     async lockWaiting() {
       const [rows] = (await conn.query('SHOW ENGINE INNODB STATUS')) as unknown as [Array<{ Status: string }>];
       const waiting = new Set<number>();
@@ -346,6 +371,32 @@ export async function mariadbLockMonitor(url: string): Promise<LockMonitor> {
         if (thread && /\nLOCK WAIT /.test(trx)) waiting.add(Number(thread[1]));
       }
       return waiting;
+    },
+    async close() {
+      await conn.end();
+    },
+  };
+}
+
+/**
+ * The same on PostgreSQL: the backends of this database waiting for a lock, from
+ * pg_stat_activity (each query of this connection is a transaction of its own, so it sees
+ * the current state, not a snapshot taken earlier).
+ */
+export async function postgresLockMonitor(url: string): Promise<LockMonitor> {
+  const { Client } = await import('pg');
+  const conn = new Client({ connectionString: url });
+  await conn.connect();
+  const { rows } = await conn.query<{ ms: string }>(
+    "SELECT setting AS ms FROM pg_settings WHERE name = 'deadlock_timeout'",
+  );
+  return {
+    deadlockCheckMs: Number(rows[0].ms),
+    async lockWaiting() {
+      const { rows } = await conn.query<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      );
+      return new Set(rows.map((r) => r.pid));
     },
     async close() {
       await conn.end();
