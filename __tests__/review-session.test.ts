@@ -251,7 +251,7 @@ describeEachDatabase('review: session', (db) => {
       layer = new WeakRef(frame.cache.layer);
       for (const r of await env.model(Item).search([])) await r.name; // what the layer holds
       const other = root.fork();
-      if (db.name === 'mariadb') await Promise.all(Array.from({ length: 6 }, () => other.model(Item).search([]))); // MariaDB: new pooled connections
+      if (db.name !== 'sqlite') await Promise.all(Array.from({ length: 6 }, () => other.model(Item).search([]))); // a server: new pooled connections
     });
     await turns(3);
     gc();

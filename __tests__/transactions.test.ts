@@ -1,5 +1,14 @@
 import 'reflect-metadata';
-import { BaseModel, Environment, Field, MissingError, Model, UniqueViolationError, type Key } from '../lib';
+import {
+  BaseModel,
+  DatabaseError,
+  Environment,
+  Field,
+  MissingError,
+  Model,
+  UniqueViolationError,
+  type Key,
+} from '../lib';
 import { countQueries, describeEachDatabase } from './helpers/databases';
 import { KEY_COLUMN, KEY_KINDS, givenKey, modelOptions, named, withNextKey, type KeyKind } from './helpers/keys';
 
@@ -13,13 +22,19 @@ function models(kind: KeyKind) {
     @Field.string({ unique: true }) code!: string | null;
   }
 
-  return { Account };
+  /** Its table is dropped by the test that reads it: a statement that fails. */
+  @Model(modelOptions(kind, 'tx_ghost'))
+  class Ghost extends BaseModel {
+    @Field.string() name!: string | null;
+  }
+
+  return { Account, Ghost };
 }
 
 class Boom extends Error {}
 
 for (const kind of KEY_KINDS) {
-  const { Account } = models(kind);
+  const { Account, Ghost } = models(kind);
   const TABLE = named('tx_account', kind);
   const KEY = KEY_COLUMN[kind];
   /** create() values with the key the kind needs from the caller. */
@@ -132,6 +147,25 @@ for (const kind of KEY_KINDS) {
       });
       expect(await rowBalance(acc.id)).toBe(2);
       expect(await rowBalance(other.id)).toBe(3);
+    });
+
+    it('a failed read or write the callback catches leaves the transaction usable: what it wrote before and after commits', async () => {
+      // PostgreSQL aborts a transaction on any failed statement (25P02 for every later one):
+      // proxorm runs each statement of the callback under a savepoint there.
+      const acc = await accounts().create(k({ owner: 'ann', balance: 1, code: 'A' }));
+      await env.knex.schema.dropTable(named('tx_ghost', kind));
+      const queries = await countQueries(env, () =>
+        env.transaction(async () => {
+          await acc.write({ balance: 2 });
+          await expect(env.model(Ghost).search([])).rejects.toThrow(DatabaseError); // no such table
+          await expect(accounts().create(k({ owner: 'dup', code: 'A' }))).rejects.toThrow(UniqueViolationError);
+          expect(await accounts().searchCount([['balance', '=', 2]])).toBe(1);
+          await acc.write({ balance: 3 });
+        }),
+      );
+      expect(queries).toBe(5); // the same statements on every database (savepoints are not counted)
+      expect(await rowBalance(acc.id)).toBe(3);
+      expect(await accounts().searchCount()).toBe(1);
     });
 
     it('a failed outer block rolls back what committed inner blocks wrote', async () => {
