@@ -168,6 +168,25 @@ for (const kind of KEY_KINDS) {
       expect(await accounts().searchCount()).toBe(1);
     });
 
+    it('a raw statement through env.knex that fails in a transaction: it commits where the database undoes the statement alone, else the COMMIT fails and nothing is cached', async () => {
+      const acc = await accounts().create(k({ owner: 'ann', balance: 1 }));
+      const done = env.transaction(async () => {
+        await acc.write({ balance: 2 });
+        await expect(env.knex.raw('SELECT * FROM no_such_table_tx')).rejects.toThrow();
+      });
+      if (db.name === 'postgres') {
+        // The raw statement aborted the transaction: PostgreSQL answers its COMMIT with ROLLBACK.
+        await expect(done).rejects.toThrow(/the transaction was rolled back instead of committed/);
+        await expect(done).rejects.toMatchObject({ name: 'DatabaseError', sql: 'COMMIT' });
+        expect(await rowBalance(acc.id)).toBe(1);
+        expect(await acc.balance).toBe(1); // what the transaction wrote never reached the cache
+      } else {
+        await done;
+        expect(await rowBalance(acc.id)).toBe(2);
+        expect(await acc.balance).toBe(2);
+      }
+    });
+
     it('a failed outer block rolls back what committed inner blocks wrote', async () => {
       const acc = await accounts().create(k({ owner: 'ann', balance: 1 }));
       await expect(

@@ -39,6 +39,12 @@ export interface Dialect {
    */
   readonly consecutiveInsertIds: boolean;
   /**
+   * Whether the reply to a COMMIT (what knex's commit resolves to) says the transaction
+   * committed: PostgreSQL answers the COMMIT of an aborted transaction (a raw statement
+   * through env.knex failed in it) with ROLLBACK, and no error.
+   */
+  committed(reply: unknown): boolean;
+  /**
    * Whether a statement that fails inside a transaction aborts the whole transaction
    * (PostgreSQL: every later statement fails with 25P02 until a rollback), so that
    * proxorm must run a statement it lets the transaction survive inside a savepoint.

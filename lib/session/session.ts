@@ -9,9 +9,9 @@ import {
   ConnectionError,
   DeadlockError,
   EnvironmentError,
+  DatabaseError,
   ProxormError,
   ValidationError,
-  type DatabaseError,
 } from '../errors';
 import type { ModelSet } from '../model/model-set';
 import { Clock } from '../cache/clock';
@@ -289,7 +289,18 @@ export class Session {
     }
     if (!frame.parent) frame.commitSent = true;
     try {
-      await traceControl(origin, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT', () => frame.trx.commit());
+      const reply: unknown = await traceControl(origin, frame.parent ? 'RELEASE SAVEPOINT' : 'COMMIT', () =>
+        frame.trx.commit(),
+      );
+      if (!this.shared.db.dialect.committed(reply)) {
+        throw new DatabaseError(
+          'database error: the transaction was rolled back instead of committed: a statement in it failed and aborted it ' +
+            '(a raw statement through env.knex: proxorm runs its own under savepoints)',
+          'COMMIT',
+          undefined,
+          undefined,
+        );
+      }
     } catch (e) {
       const err =
         e instanceof ProxormError

@@ -73,6 +73,8 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     canCancel: true,
     // InnoDB undoes a failed statement only (a deadlock excepted, see kindOf).
     failedStatementAbortsTransaction: false,
+    // A COMMIT that does not commit fails.
+    committed: () => true,
     toDb(field, value) {
       if (value === null) return null;
       switch (field.type) {

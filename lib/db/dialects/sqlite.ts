@@ -70,6 +70,8 @@ export const sqliteDialect: Dialect = {
   canCancel: false,
   // A failed statement undoes itself only; the transaction goes on.
   failedStatementAbortsTransaction: false,
+  // A COMMIT that does not commit fails.
+  committed: () => true,
   toDb(field, value) {
     if (value === null) return null;
     switch (field.type) {

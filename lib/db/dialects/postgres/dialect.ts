@@ -56,6 +56,8 @@ export function postgresDialect(info: PostgresServerInfo): Dialect {
     inlineForeignKeys: false,
     canCancel: true,
     failedStatementAbortsTransaction: true,
+    // The command tag of pg's Result for the COMMIT knex sent.
+    committed: (reply) => (reply as { response?: { command?: unknown } } | undefined)?.response?.command !== 'ROLLBACK',
     toDb(field, value) {
       if (value === null) return null;
       switch (field.type) {
