@@ -92,7 +92,7 @@ describeEachDatabase('adversarial keys', (db) => {
     if (db.name === 'postgres') {
       const queries = await countQueries(env, async () => {
         await expect(env.model(User).create({ id: 'a\u0000b', name: 'x' })).rejects.toThrow(
-          /adv_user\.create: a key holds a character postgres cannot store/,
+          /adv_user\.create: a key holds the character U\+0000, which PostgreSQL cannot store/,
         );
       });
       expect(queries).toBe(0);

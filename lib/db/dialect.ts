@@ -99,6 +99,12 @@ export interface Dialect {
    */
   unstorableAt(s: string): number;
   /**
+   * Why a key given on create cannot be stored as given (so that reading it back gives the
+   * same key), or undefined: a character the database cannot store (unstorableAt), or a
+   * form it would change (PostgreSQL's uuid type lower-cases a UUID). Names no value.
+   */
+  keyProblem(key: PrimaryKeyDef, value: Key): string | undefined;
+  /**
    * The placeholder of a domain value compared with a column of `field` (`<`, `=`, ...):
    * `?`, or `?` with a cast where the database would read the value as the column's type
    * and cannot (PostgreSQL: 1.5 or 2^64 against a BIGINT).

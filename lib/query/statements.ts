@@ -206,8 +206,8 @@ async function insertRun(ex: Executor, schema: ModelSchema, rows: readonly NewRo
       ? Math.max(1, Math.min(dialect.maxInsertRows, Math.floor(dialect.limits.boundValues / columnsPerRow)))
       : 1;
   const values = rows.map((row) => {
-    if (typeof row.key === 'string' && dialect.unstorableAt(row.key) >= 0)
-      throw new ValidationError(`${schema.name}.create: a key holds a character ${dialect.name} cannot store`);
+    const problem = row.key === undefined ? undefined : dialect.keyProblem(schema.primaryKey, row.key);
+    if (problem) throw new ValidationError(`${schema.name}.create: ${problem}`);
     const cols = toColumns(ex, row.values);
     // A model without fields still inserts a row: a null key lets the database pick it.
     if (given || row.values.size === 0) cols[keyColumn] = given ? (row.key as Knex.Value) : null;

@@ -159,6 +159,7 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
     },
     // Text columns hold any character (NUL included).
     unstorableAt: () => -1,
+    keyProblem: () => undefined,
     valueSql: () => '?',
     // NULL sorts first (it is the smallest value).
     orderBy: (qb, column, direction) => qb.orderBy(column, direction),

@@ -141,6 +141,7 @@ export const sqliteDialect: Dialect = {
       : qb.whereRaw('?? COLLATE BINARY IN (SELECT value FROM json_each(?))', [key.column, JSON.stringify(keys)]),
   // Text columns hold any character (NUL included).
   unstorableAt: () => -1,
+  keyProblem: () => undefined,
   valueSql: () => '?',
   // NULL sorts first (it is the smallest value).
   orderBy: (qb, column, direction) => qb.orderBy(column, direction),

@@ -138,6 +138,13 @@ export function postgresDialect(info: PostgresServerInfo): Dialect {
       return qb.whereRaw('?? = ANY(?) AND ??::text COLLATE "C" = ANY(?::text[])', [key.column, list, key.column, list]);
     },
     unstorableAt: (s) => s.indexOf(NUL),
+    keyProblem(key, value) {
+      if (typeof value !== 'string') return undefined;
+      if (value.includes(NUL)) return 'a key holds the character U+0000, which PostgreSQL cannot store';
+      if (key.type === 'uuid' && /[A-F]/.test(value))
+        return 'a uuid key in upper case: PostgreSQL stores UUIDs in lower case (give it in lower case, as proxorm generates them)';
+      return undefined;
+    },
     // A number an integer column cannot hold (a fraction, past int8) compared as numeric.
     valueSql: (field, value) =>
       field.type === 'integer' && typeof value === 'number' && !Number.isSafeInteger(value) ? '?::numeric' : '?',
