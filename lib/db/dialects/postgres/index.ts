@@ -97,7 +97,7 @@ export function postgresKnexConfig(
   return {
     client: postgresModule.driver,
     connection: { ...base, types },
-    pool: { min: 0, max: poolMax },
+    pool: { min: 0, max: poolMax, afterCreate: disposeWhenLost },
     acquireConnectionTimeout: 10_000,
     // Error messages carry the statement with placeholders, not with the values bound.
     compileSqlOnError: false,
@@ -117,4 +117,38 @@ function checkedUrl(url: string): string {
   if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')
     throw new ValidationError(`unsupported URL scheme "${u.protocol}" (use postgres://)`);
   return url;
+}
+
+/** What disposeWhenLost sees of a pg client: its query method, and knex's mark. */
+interface PgConnection {
+  query(...args: unknown[]): unknown;
+  __knex__disposed?: unknown;
+}
+
+/**
+ * A connection whose statement failed because its session ended (the server or
+ * pg_terminate_backend ended it: SQLSTATE 57P01-57P03 or class 08; or pg's own error or a
+ * socket's, the connection gone) is marked for knex to destroy as soon as the failure is
+ * reported, not when its 'end' event comes: a statement sent in between would be given
+ * the dead connection by the pool.
+ */
+function disposeWhenLost(connection: PgConnection, done: (err: Error | null, connection: unknown) => void): void {
+  const query = connection.query.bind(connection);
+  connection.query = (...args: unknown[]) => {
+    const callback = args[args.length - 1];
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (err: unknown, result: unknown) => {
+        if (err !== null && err !== undefined && sessionLost(err)) connection.__knex__disposed ??= err;
+        (callback as (err: unknown, result: unknown) => void)(err, result);
+      };
+    }
+    return query(...args);
+  };
+  done(null, connection);
+}
+
+function sessionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return true;
+  return /^(08|57P0)/.test(code) || /^E[A-Z]+$/.test(code);
 }
