@@ -804,12 +804,48 @@ describe('Environment.open with a bad config', () => {
       { client: 'mysql2', connection: 'postgres://u:s3cret@127.0.0.1/db' },
       /unsupported URL scheme "postgres:"/,
     ],
+    [
+      'a PostgreSQL connection that is neither URL nor object',
+      { client: 'pg', connection: 5 },
+      /postgres: `connection` must be a URL string or an options object/,
+    ],
+    [
+      'a malformed PostgreSQL URL',
+      { client: 'pg', connection: 'postgres://u:s3cret@127.0.0.1:notaport/db' },
+      /cannot parse PostgreSQL connection URL/,
+    ],
+    [
+      'a MySQL URL given to pg',
+      { client: 'postgresql', connection: 'mysql://u:s3cret@127.0.0.1/db' },
+      /unsupported URL scheme "mysql:" \(use postgres:\/\/\)/,
+    ],
+    [
+      'a bad poolMax',
+      { client: 'pg', connection: 'postgres://u:s3cret@h/db', poolMax: 0 },
+      /poolMax.*positive integer/,
+    ],
+    [
+      'a SQLite option on PostgreSQL',
+      { client: 'postgres', connection: 'postgres://u:s3cret@h/db', filename: 'x.db' },
+      /unknown option "filename" \(allowed: .*client, connection, poolMax\)/,
+    ],
   ])('%s is a ValidationError naming the problem', async (_what, config, message) => {
     const e = await rejection(Environment.open(config as EnvironmentConfig));
     expect(e).toBeInstanceOf(ValidationError); // like open()'s own checks of config and prefetch
     expect(e.message).toMatch(message);
     expect(e.message).not.toContain('s3cret');
     expect(Environment.default).toBe(keep); // a failed open leaves the default as it was
+  });
+
+  it('an unreachable PostgreSQL server is a ConnectionError', async () => {
+    const e = await quietly(() =>
+      rejection(Environment.open({ client: 'pg', connection: 'postgres://u:s3cret@127.0.0.1:1/db' })),
+    );
+    expect(e).toBeInstanceOf(ConnectionError);
+    expect(e).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(e.message).toMatch(/database connection failed: .*ECONNREFUSED/);
+    expect(e.message).not.toContain('s3cret');
+    expect(Environment.default).toBe(keep);
   });
 
   it('an unreachable MySQL server is a ConnectionError', async () => {
