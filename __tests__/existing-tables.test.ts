@@ -361,6 +361,36 @@ describeEachDatabase('existing tables', (db: TestDatabase) => {
   });
 
   describe('naming', () => {
+    it('table names are exact: PostgreSQL folds an unquoted name to lower case, which a model then names', async () => {
+      const exactLib = freshLib();
+      @exactLib.Model({ name: 'xt_case_exact', table: 'XT_CaseArtist' })
+      class Exact extends exactLib.BaseModel {
+        @exactLib.Field.string({ column: 'Name' }) name!: string | null;
+      }
+      const foldedLib = freshLib();
+      @foldedLib.Model({ name: 'xt_case_folded', table: 'xt_caseartist' })
+      class Folded extends foldedLib.BaseModel {
+        @foldedLib.Field.string({ column: 'name' }) name!: string | null;
+      }
+      const exact = await open(exactLib);
+      // Unquoted, as another program writes it (a plain CREATE TABLE on every database).
+      await exact.knex.raw('CREATE TABLE XT_CaseArtist (id INTEGER PRIMARY KEY, Name VARCHAR(20))');
+      await exact.knex.raw("INSERT INTO XT_CaseArtist (id, Name) VALUES (1, 'stored')");
+      const folded = await foldedLib.Environment.open(db.config);
+      opened.push(folded);
+      if (db.name === 'postgres') {
+        // The table is xt_caseartist, its column name: the exact name is another table.
+        expect((await exact.sync()).createdTables).toEqual(['XT_CaseArtist']);
+        expect(await exact.model(Exact).searchCount()).toBe(0);
+        expect((await folded.sync()).createdTables).toEqual([]);
+        expect(await folded.model(Folded).browse(1).name).toBe('stored');
+      } else {
+        // SQLite and MariaDB keep the name as written.
+        expect((await exact.sync()).createdTables).toEqual([]);
+        expect(await exact.model(Exact).browse(1).name).toBe('stored');
+      }
+    });
+
     it("'snake_case' names columns of fields and many2ones without column; explicit columns and the default stay", async () => {
       const lib = freshLib();
       const { Model, Field, BaseModel } = lib;
