@@ -134,6 +134,12 @@ export class Environment {
     );
     const retention = retentionPolicy(cacheOptions, models.schemas);
     const db = await openDatabase(dbConfig);
+    try {
+      models.checkIdentifiers(db.dialect); // the database's own limits, known once it is open
+    } catch (e) {
+      await db.knex.destroy();
+      throw e;
+    }
     let sharedCache: SharedCache | undefined;
     if (cacheOptions.shared !== undefined) {
       try {

@@ -9,12 +9,16 @@ import {
   type RelationType,
 } from './field-types';
 import { declarationProblem, type PendingField } from './field-declaration';
-import { RESERVED_NAMES } from './schema';
+import { MAX_DECLARED_NAME_LENGTH, RESERVED_NAMES } from './schema';
 import { normalizeValue } from './values';
 import { columnFor, referenceColumnFor, type Naming } from './naming';
 
-/** Names usable unquoted-looking on both databases; 64 is MySQL's limit for identifiers. */
-export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/**
+ * Names that look the same quoted or not on every database (letters, digits, `_`), of
+ * at most MAX_DECLARED_NAME_LENGTH characters; the open database's own limit is checked
+ * at open (ModelSet.checkIdentifiers).
+ */
+export const IDENTIFIER = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${MAX_DECLARED_NAME_LENGTH - 1}}$`);
 
 /**
  * Turns a declared field into its FieldDef, or a SchemaError naming the model, the
