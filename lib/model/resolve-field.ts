@@ -51,8 +51,9 @@ export function resolveField(model: string, p: PendingField, naming: Naming | un
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean')
       throw new SchemaError(`${where}: option "${flag}" must be a boolean`);
   }
-  // Upper bounds are MySQL's: VARCHAR of utf8mb4 holds 16,383 characters (use text for
-  // more), DECIMAL at most 65 digits with 30 after the point.
+  // Upper bounds hold on every database (parity: a model declares the same columns on
+  // all), the narrowest of the databases': MySQL's VARCHAR of utf8mb4 holds 16,383
+  // characters (use text for more), its DECIMAL at most 65 digits with 30 after the point.
   const size = positiveInt(where, 'size', o.size, 255, 16383);
   const precision = positiveInt(where, 'precision', o.precision, 12, 65);
   const scale = o.scale === 0 ? 0 : positiveInt(where, 'scale', o.scale, 2, 30);
