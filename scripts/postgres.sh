@@ -80,7 +80,10 @@ psql_super() {
 # directory (as a postmaster and its backends do); never another process that reused the
 # pid, such as a backend of the machine's own PostgreSQL.
 ours() {
-  alive "$1" && [ "$(readlink "/proc/$1/cwd" 2>/dev/null || true)" = "$(cd "$DATA" 2>/dev/null && pwd -P)" ]
+  local cwd
+  alive "$1" || return 1
+  cwd="$(readlink "/proc/$1/cwd" 2>/dev/null || true)"
+  [ -n "$cwd" ] && [ "$cwd" = "$(cd "$DATA" 2>/dev/null && pwd -P)" ]
 }
 
 # The PID of our postmaster (first line of its postmaster.pid) if it is running, else nothing.
