@@ -13,17 +13,17 @@ import { useWorkerDatabases, workerDatabaseName, workerDatabaseUrl } from './hel
 
 describe('selected databases (PROXORM_TEST_DATABASES)', () => {
   it('selects every database when unset or empty', () => {
-    expect(selectedDatabases(undefined)).toEqual(['sqlite', 'mariadb', 'postgres']);
-    expect(selectedDatabases(' , ')).toEqual(TEST_DATABASES);
+    expect(selectedDatabases({})).toEqual(['sqlite', 'mariadb', 'postgres']);
+    expect(selectedDatabases({ PROXORM_TEST_DATABASES: ' , ' })).toEqual(TEST_DATABASES);
   });
 
   it('selects the named ones, in the harness order, each once', () => {
-    expect(selectedDatabases('postgres, sqlite,postgres')).toEqual(['sqlite', 'postgres']);
-    expect(selectedDatabases('mariadb')).toEqual(['mariadb']);
+    expect(selectedDatabases({ PROXORM_TEST_DATABASES: 'postgres, sqlite,postgres' })).toEqual(['sqlite', 'postgres']);
+    expect(selectedDatabases({ PROXORM_TEST_DATABASES: 'mariadb' })).toEqual(['mariadb']);
   });
 
   it('refuses an unknown name, naming it and the known ones', () => {
-    expect(() => selectedDatabases('sqlite,mysql')).toThrow(
+    expect(() => selectedDatabases({ PROXORM_TEST_DATABASES: 'sqlite,mysql' })).toThrow(
       'PROXORM_TEST_DATABASES names an unknown database "mysql" (known: sqlite, mariadb, postgres)',
     );
   });
@@ -64,6 +64,8 @@ describe('databases of the jest workers', () => {
 
   it("runs this file on its worker's databases", () => {
     const worker = Number(process.env.JEST_WORKER_ID ?? '1');
+    // The test environment (jest.config.js) pointed this worker's variables at them.
+    expect(process.env.PROXORM_WORKER_DATABASES).toBe(String(worker));
     for (const variable of ['PROXORM_MYSQL_URL', 'PROXORM_PG_URL']) {
       const url = process.env[variable];
       if (!url) continue;

@@ -15,10 +15,8 @@ export const TEST_DATABASES = ['sqlite', 'mariadb', 'postgres'] as const;
 export type TestDatabaseName = (typeof TEST_DATABASES)[number];
 
 /** The selected databases, in TEST_DATABASES order and each once; throws on an unknown name. */
-export function selectedDatabases(
-  value: string | undefined = process.env.PROXORM_TEST_DATABASES,
-): readonly TestDatabaseName[] {
-  const names = (value ?? '')
+export function selectedDatabases(env: NodeJS.ProcessEnv = process.env): readonly TestDatabaseName[] {
+  const names = (env.PROXORM_TEST_DATABASES ?? '')
     .split(',')
     .map((name) => name.trim())
     .filter((name) => name !== '');
