@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { Environment, SyncReport } from '../lib';
+import type { DialectName, Environment, SyncReport } from '../lib';
 import {
   hasForeignKey,
   onDeleteRule,
@@ -130,7 +130,7 @@ interface RawTable {
   readonly indexes?: ReadonlyArray<readonly [string, string]>;
 }
 
-function ddl(dialect: Environment['dialect'], tables: readonly RawTable[]): string[] {
+function ddl(dialect: DialectName, tables: readonly RawTable[]): string[] {
   const pk = {
     sqlite: 'id INTEGER PRIMARY KEY AUTOINCREMENT',
     mysql: 'id INT NOT NULL AUTO_INCREMENT PRIMARY KEY',

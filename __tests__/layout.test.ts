@@ -1,5 +1,8 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import ts from 'typescript';
+import { dialectModules } from '../lib/db/dialects/registry';
 
 /*
  * Data flows one way (DESIGN §5): model -> record -> session -> query -> db, with the
@@ -68,5 +71,64 @@ describe('lib layout', () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+/*
+ * Nothing outside lib/db/dialects/ names a database: the registry (dialects/registry.ts)
+ * maps `client` names to the dialect folders, and only those folders name their
+ * database, its clients and its driver. Every string literal of lib/ (in code and in
+ * types; comments may explain a cross-database decision) is checked against those
+ * names. lib/db/dialect.ts declares the Dialect interface, whose `name` lists them.
+ */
+describe('database names', () => {
+  const DIALECTS = path.join(LIB, 'db', 'dialects');
+  const ALLOWED = new Set([path.join(LIB, 'db', 'dialect.ts')]);
+  const names = new Set(dialectModules().flatMap((m) => [m.name, m.driver, ...m.clients]));
+
+  /** `file`'s string literals equal to a database's name, client or driver, as `line: 'text'`. */
+  function namingLiterals(file: string): string[] {
+    const text = fs.readFileSync(file, 'utf8');
+    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+    const found: string[] = [];
+    const visit = (node: ts.Node) => {
+      if (ts.isStringLiteralLike(node) || ts.isTemplateLiteralToken(node)) {
+        if (names.has(node.text)) {
+          const { line } = source.getLineAndCharacterOfPosition(node.getStart(source));
+          found.push(`${path.relative(LIB, file)}:${line + 1}: '${node.text}'`);
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    return found;
+  }
+
+  it('the registry knows each database by its name, its clients and its driver', () => {
+    expect(dialectModules().map((m) => m.name)).toEqual(expect.arrayContaining(['sqlite', 'mysql']));
+    for (const m of dialectModules()) expect(m.clients.length).toBeGreaterThan(0);
+  });
+
+  it('only lib/db/dialects/ names them (the Dialect interface aside)', () => {
+    const outside = sources(LIB).filter((f) => !f.startsWith(DIALECTS + path.sep) && !ALLOWED.has(f));
+    expect(outside.length).toBeGreaterThan(20);
+    expect(outside.flatMap(namingLiterals)).toEqual([]);
+  });
+
+  it('the check sees a literal in code and in a type', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxorm-layout-'));
+    try {
+      const file = path.join(dir, 'x.ts');
+      fs.writeFileSync(
+        file,
+        "// 'mysql' in a comment is fine\nconst a: 'x' | 'sqlite' = 'x';\nif (b === `mysql2`) c();\n",
+      );
+      expect(namingLiterals(file).map((l) => l.replace(/^.*x\.ts/, 'x.ts'))).toEqual([
+        "x.ts:2: 'sqlite'",
+        "x.ts:3: 'mysql2'",
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

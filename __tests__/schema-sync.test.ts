@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import knexFactory from 'knex';
 import type { Environment, EnvironmentConfig, SyncReport } from '../lib';
 import { constraintName } from '../lib/db/names';
-import { MAX_NAME_LENGTH } from '../lib/model/schema';
+import type { ModelSet } from '../lib/model/model-set';
+import { MAX_DECLARED_NAME_LENGTH, MAX_NAME_LENGTH } from '../lib/model/schema';
 import { CRASH_EXIT_CODE, type ChildArgs } from './fixtures/sync-child';
 import { SYNC_MODEL_TABLES, declareSyncModels } from './fixtures/sync-models';
 import { describeEachDatabase, dropAllTables, rawRows, type TestDatabase } from './helpers/databases';
@@ -396,6 +397,128 @@ function errorName(fn: () => unknown): string {
   return 'accepted';
 }
 
+/** A name of `length` characters starting with `prefix`. */
+const longName = (prefix: string, length = MAX_DECLARED_NAME_LENGTH) => prefix + 'x'.repeat(length - prefix.length);
+
+/**
+ * Models whose table, key column, column, many2one column, relation table and relation
+ * columns each are 64 characters long (the longest a model may declare), in `lib`.
+ */
+function declareLongNames(lib: Lib) {
+  @lib.Model({ name: 'ssy_id_tag', table: longName('ssy_id_tag_'), primaryKey: longName('tag_key_') })
+  class Tag extends lib.BaseModel {
+    @lib.Field({ column: longName('label_') }) label!: string;
+  }
+  @lib.Model({ name: 'ssy_id_post', table: longName('ssy_id_post_') })
+  class Post extends lib.BaseModel {
+    @lib.Field.many2one(() => Tag, { column: longName('main_tag_') }) main!: Tag | null;
+    @lib.Field.many2many(() => Tag, {
+      relation: longName('ssy_id_links_'),
+      column1: longName('post_side_'),
+      column2: longName('tag_side_'),
+    })
+    tags!: Tag[];
+  }
+  return { Tag, Post };
+}
+
+describe("names against the open database's own identifier limit (Dialect.maxIdentifierLength)", () => {
+  /** A copy of the library and the ModelSet class of that copy (one registry). */
+  function freshLibAndModelSet(): { lib: Lib; Models: typeof ModelSet } {
+    let lib!: Lib;
+    let Models!: typeof ModelSet;
+    jest.isolateModules(() => {
+      lib = require('../lib') as Lib;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the ModelSet of this same copy (its registry)
+      Models = (require('../lib/model/model-set') as { ModelSet: typeof ModelSet }).ModelSet;
+    });
+    return { lib, Models };
+  }
+
+  it('each table or column name longer than the limit is a SchemaError naming it and the limit; none at or under it', () => {
+    const { lib, Models } = freshLibAndModelSet();
+    const { Tag, Post } = declareLongNames(lib);
+    const models = Models.of([Post, Tag]);
+    for (const limit of [64, 100, Infinity]) {
+      expect(() => models.checkIdentifiers({ name: 'postgres', maxIdentifierLength: limit })).not.toThrow();
+    }
+    const refused = (only: readonly unknown[]) => {
+      try {
+        Models.of(only).checkIdentifiers({ name: 'postgres', maxIdentifierLength: 63 });
+      } catch (e) {
+        expect(e).toBeInstanceOf(lib.SchemaError);
+        return (e as Error).message;
+      }
+      throw new Error('expected a SchemaError');
+    };
+    const tail = 'is 64 characters long; postgres keeps names of at most 63 characters: choose a shorter one';
+    expect(refused([Tag])).toBe(`table "${longName('ssy_id_tag_')}" of model "ssy_id_tag" ${tail}`);
+    expect(refused([Post, Tag])).toBe(`table "${longName('ssy_id_post_')}" of model "ssy_id_post" ${tail}`);
+
+    // Each name on its own: every kind of name is checked.
+    const one = (declare: (l: Lib) => readonly unknown[], message: string) => {
+      const fresh = freshLibAndModelSet();
+      const only = declare(fresh.lib);
+      let error: unknown;
+      try {
+        fresh.Models.of(only).checkIdentifiers({ name: 'postgres', maxIdentifierLength: 63 });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(fresh.lib.SchemaError);
+      expect((error as Error).message).toBe(`${message} ${tail}`);
+    };
+    one(
+      (l) => {
+        @l.Model({ name: 'ssy_id_k', primaryKey: longName('k_') })
+        class K extends l.BaseModel {}
+        return [K];
+      },
+      `key column "${longName('k_')}" of model "ssy_id_k"`,
+    );
+    one(
+      (l) => {
+        @l.Model('ssy_id_c')
+        class C extends l.BaseModel {
+          @l.Field({ column: longName('c_') }) c!: string;
+        }
+        return [C];
+      },
+      `column "${longName('c_')}" of ssy_id_c.c`,
+    );
+    one(
+      (l) => {
+        @l.Model('ssy_id_t')
+        class T extends l.BaseModel {}
+        @l.Model('ssy_id_m')
+        class M extends l.BaseModel {
+          @l.Field.many2one(() => T, { column: longName('m_') }) t!: T | null;
+        }
+        return [M, T];
+      },
+      `column "${longName('m_')}" of ssy_id_m.t`,
+    );
+    for (const [option, label] of [
+      ['relation', 'relation table'],
+      ['column1', 'relation table column'],
+      ['column2', 'relation table column'],
+    ] as const) {
+      one(
+        (l) => {
+          @l.Model('ssy_id_r')
+          class R extends l.BaseModel {}
+          @l.Model('ssy_id_s')
+          class S extends l.BaseModel {
+            @l.Field.many2many(() => R, { [option]: longName('r_') }) rs!: R[];
+          }
+          return [S, R];
+        },
+        `${label} "${longName('r_')}" of ssy_id_s.rs`,
+      );
+    }
+  });
+});
+
 describe('relation tables are SchemaErrors when they clash (t12), at open, before any connection', () => {
   it('a many2many whose default relation table name is longer than 63 characters', async () => {
     const lib = freshLib();
@@ -496,6 +619,36 @@ describeEachDatabase('sync() is safe', (db) => {
     if (!config && db.name !== 'sqlite') await dropAllTables(env);
     return env;
   }
+
+  it('names of 64 characters, the longest a model may declare: created and used where the database keeps them, else refused at open', async () => {
+    const lib = freshLib();
+    const { Tag, Post } = declareLongNames(lib);
+    // What each test database keeps (Dialect.maxIdentifierLength); a database not listed is expected to keep fewer.
+    const keeps: Partial<Record<string, number>> = { sqlite: Infinity, mariadb: 64 };
+    const limit = keeps[db.name];
+    if (limit === undefined) {
+      const e = await rejection(lib.Environment.open(db.config));
+      expect(e).toBeInstanceOf(lib.SchemaError);
+      expect(e.message).toMatch(
+        /^table "ssy_id_tag_x+" of model "ssy_id_tag" is 64 characters long; \w+ keeps names of at most \d+ characters/,
+      );
+      return;
+    }
+    const env = await open(lib);
+    const report = await env.sync();
+    expect(report.createdTables).toEqual([
+      longName('ssy_id_tag_'),
+      longName('ssy_id_post_'),
+      longName('ssy_id_links_'),
+    ]);
+    const tag = await env.model(Tag).create({ label: 'a' });
+    const post = await env.model(Post).create({ main: tag.id, tags: { set: [tag.id] } });
+    const fresh = env.fork();
+    const again = fresh.model(Post).browse(post.id);
+    expect((await again.main)?.id).toBe(tag.id);
+    expect((await again.tags).ids).toEqual([tag.id]);
+    expect(await (await again.main)?.label).toBe('a');
+  });
 
   it('t11: names over 63 characters are shortened; the unique, index and foreign keys exist and hold', async () => {
     const lib = freshLib();

@@ -776,7 +776,11 @@ describe('Environment.open with a bad config', () => {
   it.each<[string, unknown, RegExp]>([
     ['a config that is not an object', null, /config must be an object/],
     ['a non-boolean prefetch', { prefetch: 'yes' }, /"prefetch" must be a boolean/],
-    ['an unknown client', { client: 'oracle' }, /unknown client "oracle"/],
+    [
+      "an unknown client (the message lists the registry's clients)",
+      { client: 'oracle' },
+      /unknown client "oracle" \(use one of 'sqlite', 'better-sqlite3', 'mysql2', 'mysql'/,
+    ],
     [
       'an unknown option',
       { logging: true },

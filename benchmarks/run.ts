@@ -5,13 +5,18 @@
  *
  *   npm run bench                                  # embedded SQLite, every contender
  *   npm run bench -- --db mysql [--mysql-url URL]  # MariaDB (started by scripts/mariadb.sh)
+ *   npm run bench -- --db postgres [--pg-url URL]  # PostgreSQL: URL, else PROXORM_PG_URL, else
+ *                                                  # postgres://postgres@127.0.0.1:5432/proxorm_bench
  *   npm run bench -- --short                       # proxorm and knex only, 2 rounds (npm start)
  *   options: --rounds N (5)  --iterations N (3)  --only name,name  --no-save
  *
  * Timing: tinybench, one Bench per (round, workload) with every contender's task, so
  * machine noise hits every contender alike; medians and quartiles over all rounds.
  * Query counts: one untimed pass per (contender, workload), counted by the drivers
- * (SQLite) or by the server's Questions counter (MariaDB): see harness/count-queries.ts.
+ * (SQLite, PostgreSQL) or by the server's Questions counter (MariaDB): see
+ * harness/count-queries.ts.
+ * A contender whose library does not support the database is listed as "not available"
+ * (harness/types.ts, NotAvailableError); one that fails to set up, as "not run".
  * Output: a table on stdout, and benchmarks/results/<db>-<date>.{json,md,svg}.
  */
 import 'reflect-metadata';
@@ -20,10 +25,19 @@ import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bench } from 'tinybench';
-import { patchSqliteDrivers, queryCounter } from './harness/count-queries';
+import { patchPgDriver, patchSqliteDrivers, queryCounter } from './harness/count-queries';
 import { markdown, quantile, svgChart, type Cell, type Results } from './harness/report';
 import { resetAges, seed } from './harness/seed';
-import { WORKLOADS, type BenchDb, type Contender, type ContenderModule, type WorkloadId } from './harness/types';
+import { openPostgres } from './harness/postgres';
+import {
+  NotAvailableError,
+  WORKLOADS,
+  type BenchDb,
+  type Contender,
+  type ContenderModule,
+  type DbKind,
+  type WorkloadId,
+} from './harness/types';
 
 const MODULES = [
   './contenders/proxorm',
@@ -38,8 +52,9 @@ const SHORT_MODULES = ['./contenders/proxorm', './contenders/knex'];
 const REFERENCE = 'hand-written knex';
 
 interface Args {
-  db: 'sqlite' | 'mysql';
+  db: DbKind;
   mysqlUrl?: string;
+  pgUrl?: string;
   rounds: number;
   iterations: number;
   short: boolean;
@@ -54,7 +69,8 @@ function parseArgs(argv: string[]): Args {
   };
   const short = argv.includes('--short');
   const db = value('--db') ?? 'sqlite';
-  if (db !== 'sqlite' && db !== 'mysql') throw new Error(`--db must be sqlite or mysql, got ${db}`);
+  if (db !== 'sqlite' && db !== 'mysql' && db !== 'postgres')
+    throw new Error(`--db must be sqlite, mysql or postgres, got ${db}`);
   const int = (flag: string, fallback: number) => {
     const v = Number(value(flag) ?? fallback);
     if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} must be a positive integer`);
@@ -63,6 +79,7 @@ function parseArgs(argv: string[]): Args {
   return {
     db,
     mysqlUrl: value('--mysql-url'),
+    pgUrl: value('--pg-url'),
     short,
     save: !argv.includes('--no-save'),
     rounds: int('--rounds', short ? 2 : 5),
@@ -73,13 +90,18 @@ function parseArgs(argv: string[]): Args {
   };
 }
 
-async function openDb(args: Args): Promise<{ db: BenchDb; cleanup: () => void }> {
+async function openDb(args: Args): Promise<{ db: BenchDb; label: string; cleanup: () => void }> {
   if (args.db === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'proxorm-bench-'));
     return {
       db: { kind: 'sqlite', sqliteFile: path.join(dir, 'bench.db') },
+      label: 'SQLite (better-sqlite3 / sqlite3), file',
       cleanup: () => rmSync(dir, { recursive: true, force: true }),
     };
+  }
+  if (args.db === 'postgres') {
+    const { db, version } = await openPostgres(args.pgUrl ?? process.env.PROXORM_PG_URL);
+    return { db, label: `PostgreSQL ${version} over TCP on ${db.pg!.host}`, cleanup: () => {} };
   }
   let url = args.mysqlUrl ?? process.env.PROXORM_MYSQL_URL;
   let stop = () => {};
@@ -99,12 +121,24 @@ async function openDb(args: Args): Promise<{ db: BenchDb; cleanup: () => void }>
     password: decodeURIComponent(u.password),
     database: u.pathname.slice(1),
   };
-  return { db: { kind: 'mysql', mysqlUrl: url, mysql }, cleanup: stop };
+  return { db: { kind: 'mysql', mysqlUrl: url, mysql }, label: 'MariaDB over TCP on 127.0.0.1', cleanup: stop };
 }
 
-async function loadContenders(args: Args, db: BenchDb): Promise<{ ready: Contender[]; failed: Map<string, string> }> {
+interface Loaded {
+  ready: Contender[];
+  /** Module or contender name -> why it did not load or set up. */
+  failed: Map<string, string>;
+  /** Contender name -> why its library cannot run on this database. */
+  unavailable: Map<string, string>;
+  /** Names of the ready and unavailable contenders, in the order of MODULES. */
+  order: string[];
+}
+
+async function loadContenders(args: Args, db: BenchDb): Promise<Loaded> {
   const ready: Contender[] = [];
   const failed = new Map<string, string>();
+  const unavailable = new Map<string, string>();
+  const order: string[] = [];
   for (const mod of args.short ? SHORT_MODULES : MODULES) {
     let list: Contender[];
     try {
@@ -120,12 +154,17 @@ async function loadContenders(args: Args, db: BenchDb): Promise<{ ready: Contend
       try {
         await c.setup(db);
         ready.push(c);
+        order.push(c.name);
       } catch (e) {
-        failed.set(c.name, `setup failed: ${(e as Error).message.split('\n')[0]}`);
+        const why = (e as Error).message.split('\n')[0];
+        if (e instanceof NotAvailableError) {
+          unavailable.set(c.name, why);
+          order.push(c.name);
+        } else failed.set(c.name, `setup failed: ${why}`);
       }
     }
   }
-  return { ready, failed };
+  return { ready, failed, unavailable, order };
 }
 
 /** The function a workload's timed part runs, with its untimed preparation (d, e). */
@@ -157,11 +196,13 @@ function progress(done: number, total: number, label: string): void {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.db === 'sqlite') patchSqliteDrivers(); // before any contender loads a driver
-  const { db, cleanup } = await openDb(args);
+  // Before any contender loads a driver.
+  if (args.db === 'sqlite') patchSqliteDrivers();
+  if (args.db === 'postgres') patchPgDriver();
+  const { db, label, cleanup } = await openDb(args);
   try {
     await seed(db);
-    const { ready, failed } = await loadContenders(args, db);
+    const { ready, failed, unavailable, order } = await loadContenders(args, db);
     const counter = await queryCounter(db);
     const workloads = Object.keys(WORKLOADS) as WorkloadId[];
     const cells: Results['cells'] = {};
@@ -247,16 +288,18 @@ async function main(): Promise<void> {
     }
     const date = new Date().toISOString().slice(0, 10);
     const results: Results = {
-      db: db.kind === 'sqlite' ? 'SQLite (better-sqlite3 / sqlite3), file' : 'MariaDB over TCP on 127.0.0.1',
+      db: label,
       date,
       machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.platform()}`,
       rounds: args.rounds,
-      contenders: ready.map((c) => c.name),
+      contenders: order,
       cells,
+      ...(unavailable.size > 0 ? { unavailable: Object.fromEntries(unavailable) } : {}),
     };
     const md = markdown(results);
     console.log(`\n${results.db} — ${results.machine} — ${args.rounds} rounds x ${args.iterations} iterations\n`);
     console.log(md);
+    for (const [name, why] of unavailable) console.log(`not available: ${name}: ${why}`);
     for (const [name, why] of failed) console.log(`not run: ${name}: ${why}`);
     if (args.save && !args.short) {
       const dir = path.join(__dirname, 'results');

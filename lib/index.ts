@@ -53,6 +53,7 @@ export type {
 export type { LogOption } from './env/log';
 export type { SyncReport } from './db/schema-sync';
 export type { DatabaseConfig, SqliteConfig, MysqlConfig, PostgresConfig } from './db/database';
+export type { DialectName } from './db/dialect';
 export { ModelApi, type BrowseOptions, type SearchOptions } from './record/model-api';
 export { RecordSetBase } from './record/recordset';
 export type {

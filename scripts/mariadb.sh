@@ -91,6 +91,10 @@ GRANT ALL PRIVILEGES ON \`${DB}_chinook\`.* TO '$DB_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON \`${DB}_chinook\`.* TO '$DB_USER'@'localhost';
 GRANT ALL PRIVILEGES ON \`${DB}_2\`.* TO '$DB_USER'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON \`${DB}_2\`.* TO '$DB_USER'@'localhost';
+-- Each jest worker but the first tests on databases of its own, <db>_w<N> and what the
+-- suites derive from it (__tests__/helpers/worker-databases.ts); \_ is a literal underscore.
+GRANT ALL PRIVILEGES ON \`${DB}\\_w%\`.* TO '$DB_USER'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON \`${DB}\\_w%\`.* TO '$DB_USER'@'localhost';
 -- PROCESS: the concurrent model-based test reads SHOW ENGINE INNODB STATUS to see which
 -- statements wait for a row lock.
 GRANT PROCESS ON *.* TO '$DB_USER'@'127.0.0.1';

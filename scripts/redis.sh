@@ -11,7 +11,10 @@
 #   bash scripts/redis.sh status         # exit 0 if running, 1 if not
 #   bash scripts/redis.sh start-cluster  # 3 masters, prints "host:port,host:port,host:port"
 #   bash scripts/redis.sh stop-cluster
+#   bash scripts/redis.sh cluster-nodes  # print "host:port,host:port,host:port"
 #   bash scripts/redis.sh cluster-status # exit 0 if the cluster is up and says cluster_state:ok
+#   bash scripts/redis.sh kill-node PORT     # SIGKILL one cluster node (tests: a node dies mid-run)
+#   bash scripts/redis.sh restart-node PORT  # start it again with its nodes.conf: it rejoins, same slots, no data
 #
 # Environment:
 #   PROXORM_REDIS_DIR           pidfiles, logs and cluster configs (default /tmp/proxorm-redis)
@@ -80,6 +83,10 @@ start_server() {
   die "redis-server on port $port did not answer"
 }
 
+# Whether process $1 has exited and waits to be reaped (a zombie: its port is free already;
+# the daemon's parent, often a container's init, may take a second or two to reap it).
+exited() { [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
 # Stops the server on $1 whose pidfile is in $2; $3 = TERM or KILL.
 stop_server() {
   local port="$1" dir="$2" sig="${3:-TERM}" pid=""
@@ -98,6 +105,7 @@ stop_server() {
   local i
   for ((i = 0; i < 100; i++)); do
     kill -0 "$pid" 2>/dev/null || break
+    exited "$pid" && break
     sleep 0.1
   done
   kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
@@ -142,9 +150,28 @@ cmd_start_cluster() {
   die "cluster did not reach cluster_state:ok"
 }
 
+# The cluster port named by $1, or an error: kill-node / restart-node touch only our own nodes.
+cluster_port() {
+  local p
+  for p in "${CPORTS[@]}"; do
+    [ "$p" = "${1:-}" ] && return 0
+  done
+  die "not a port of this cluster: ${1:-<none>} (its ports: ${CPORTS[*]})"
+}
+
+cmd_restart_node() {
+  cluster_port "$1"
+  [ -f "$DIR/cluster-$1/nodes.conf" ] || die "no nodes.conf for 127.0.0.1:$1: start-cluster first"
+  # Same directory, so the node reads its nodes.conf and rejoins with its slots (its keys are gone).
+  start_server "$1" "$DIR/cluster-$1" --cluster-enabled yes --cluster-config-file nodes.conf \
+    --cluster-node-timeout 2000
+}
+
 cmd_stop_cluster() {
   local p
-  for p in "${CPORTS[@]}"; do stop_server "$p" "$DIR/cluster-$p"; done
+  # In parallel: a cluster node takes about 2 s to exit after SHUTDOWN.
+  for p in "${CPORTS[@]}"; do stop_server "$p" "$DIR/cluster-$p" & done
+  wait
 }
 
 # Sends $1 (STOP or CONT) to the single server we started.
@@ -169,8 +196,10 @@ case "${1:-}" in
   stop-cluster) cmd_stop_cluster ;;
   cluster-status) cluster_ok ;;
   cluster-nodes) cluster_nodes ;;
+  kill-node) cluster_port "${2:-}" && stop_server "$2" "$DIR/cluster-$2" KILL ;;
+  restart-node) cmd_restart_node "${2:-}" ;;
   *)
-    echo "usage: $0 {install|start|stop|kill|restart|pause|resume|url|status|start-cluster|stop-cluster|cluster-status|cluster-nodes}" >&2
+    echo "usage: $0 {install|start|stop|kill|restart|pause|resume|url|status|start-cluster|stop-cluster|cluster-status|cluster-nodes|kill-node PORT|restart-node PORT}" >&2
     exit 2
     ;;
 esac

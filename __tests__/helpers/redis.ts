@@ -31,8 +31,9 @@ export interface StoreKit {
   readonly connection?: RedisStoreOptions['connection'];
 }
 
-const redisUrl = process.env.PROXORM_REDIS_URL;
-const clusterNodes = process.env.PROXORM_REDIS_CLUSTER?.split(',').filter(Boolean);
+/** The servers of the jest global setup (or of the environment): undefined when missing. */
+export const redisUrl = process.env.PROXORM_REDIS_URL;
+export const clusterNodes = process.env.PROXORM_REDIS_CLUSTER?.split(',').filter(Boolean);
 
 export function describeEachStore(title: string, suite: (kit: StoreKit) => void, only?: readonly BackendName[]): void {
   const want = (b: BackendName) => only === undefined || only.includes(b);
@@ -43,7 +44,8 @@ export function describeEachStore(title: string, suite: (kit: StoreKit) => void,
   }
 }
 
-function describeRedis(
+/** `suite` on `connection` (a server's URL, or a Cluster's nodes); NOT RUN, or a failure under REQUIRE_REDIS=1, without it. */
+export function describeRedis(
   title: string,
   connection: RedisStoreOptions['connection'] | undefined,
   suite: (c: RedisStoreOptions['connection']) => void,
@@ -56,8 +58,20 @@ function describeRedis(
       });
     });
   } else {
-    console.warn(`!!! NOT RUN: ${title}: Redis is not available (run "bash scripts/redis.sh install")`);
+    notRun(title, 'Redis is not available');
   }
+}
+
+/**
+ * Says loudly that `title` is not run, and why, and registers it as a skipped test with
+ * the reason in its name: a file whose suites all need Redis still holds a test (jest
+ * fails a file without any), and the run's summary shows what was left out.
+ */
+export function notRun(title: string, reason: string): void {
+  const line = `NOT RUN: ${title}: ${reason} (run "bash scripts/redis.sh install")`;
+  // Straight to stderr: jest drops the console output of a file whose tests were all skipped.
+  process.stderr.write(`!!! ${line}\n`);
+  it.skip(line, () => {});
 }
 
 function kit(backend: BackendName, connection: RedisStoreOptions['connection'] | undefined): StoreKit {
@@ -99,6 +113,46 @@ export function ownRedis(port: number): { run(sub: string): string; url: string 
   return {
     url: `redis://127.0.0.1:${port}`,
     run: (sub) => execFileSync('bash', [script, sub], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+  };
+}
+
+/**
+ * A 3-node Redis Cluster of the calling test file's own (scripts/redis.sh with its own
+ * first port and directory), whose nodes the test may kill and restart one by one.
+ */
+export function ownCluster(firstPort: number): {
+  run(sub: string, ...args: string[]): string;
+  readonly nodes: string[];
+  /** Connections subscribed to `channel` on each node, by port (PUBSUB NUMSUB is per node on a Cluster; 0 if down). */
+  listeners(channel: string): Map<number, number>;
+  /** Each node's cluster_state (`ok`, `fail`), or `down`, by port. */
+  states(): Map<number, string>;
+} {
+  const env = {
+    ...process.env,
+    PROXORM_REDIS_CLUSTER_PORT: String(firstPort),
+    PROXORM_REDIS_DIR: `/tmp/proxorm-redis-cluster-${firstPort}`,
+  };
+  const script = path.resolve(__dirname, '..', '..', 'scripts', 'redis.sh');
+  const ports = [firstPort, firstPort + 1, firstPort + 2];
+  const ask = (port: number, ...args: string[]): string | undefined => {
+    try {
+      return execFileSync('redis-cli', ['-p', String(port), ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch {
+      return undefined; // down
+    }
+  };
+  return {
+    run: (sub, ...args) =>
+      execFileSync('bash', [script, sub, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    nodes: ports.map((p) => `127.0.0.1:${p}`),
+    listeners: (channel) =>
+      new Map(ports.map((p) => [p, Number(ask(p, 'pubsub', 'numsub', channel)?.trim().split('\n')[1] ?? 0)])),
+    states: () =>
+      new Map(ports.map((p) => [p, /cluster_state:(\w+)/.exec(ask(p, 'cluster', 'info') ?? '')?.[1] ?? 'down'])),
   };
 }
 

@@ -1,19 +1,26 @@
 /**
  * Jest globalSetup: make a MariaDB server available to the MySQL half of the suite (and
- * Redis to the shared-cache suites: redis-setup.ts).
+ * PostgreSQL to its half: postgres-setup.ts; Redis to the shared-cache suites:
+ * redis-setup.ts). A database left out of PROXORM_TEST_DATABASES gets no server.
  *
+ * - MariaDB not selected           -> nothing.
  * - PROXORM_MYSQL_URL already set  -> use it, start nothing.
  * - mariadbd installed             -> `bash scripts/mariadb.sh start`, export its URL.
  * - otherwise                      -> throw if REQUIRE_MYSQL=1, else warn loudly and
  *                                     leave PROXORM_MYSQL_URL unset (MySQL tests skip).
  *
  * Env vars set here are inherited by the test workers (they are forked afterwards)
- * and, with --runInBand, seen directly by the tests.
+ * and, with --runInBand, seen directly by the tests. Each worker gets databases of its own
+ * on these servers (helpers/worker-databases.ts), created here for `maxWorkers` workers.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { isSelected } from '../helpers/selected-databases';
+import globalTeardown from './global-teardown';
+import { setUpPostgres } from './postgres-setup';
 import { setUpRedis } from './redis-setup';
+import { setUpWorkerDatabases } from './worker-databases-setup';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SCRIPT = path.join(ROOT, 'scripts', 'mariadb.sh');
@@ -74,9 +81,21 @@ function warnSkipped(reason: string): void {
   process.stderr.write(lines.join('\n') + '\n');
 }
 
-export default async function globalSetup(): Promise<void> {
-  setUpRedis();
-  if (process.env.PROXORM_MYSQL_URL) return;
+export default async function globalSetup(globalConfig: { readonly maxWorkers: number }): Promise<void> {
+  try {
+    setUpRedis();
+    setUpMariadb();
+    setUpPostgres();
+    await setUpWorkerDatabases(globalConfig.maxWorkers);
+  } catch (err) {
+    // jest runs no teardown after a failed setup: stop what was started before the failure.
+    await globalTeardown();
+    throw err;
+  }
+}
+
+function setUpMariadb(): void {
+  if (!isSelected('mariadb') || process.env.PROXORM_MYSQL_URL) return;
 
   let reason: string;
   if (!findMariadbd()) {

@@ -1,14 +1,17 @@
 /**
- * Jest globalTeardown: stop the throwaway MariaDB server if global-setup started it.
+ * Jest globalTeardown: stop the throwaway servers (MariaDB, PostgreSQL, Redis) that
+ * global-setup started.
  */
 import { execFileSync } from 'child_process';
 import * as path from 'path';
+import { tearDownPostgres } from './postgres-setup';
 import { tearDownRedis } from './redis-setup';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 export default async function globalTeardown(): Promise<void> {
   tearDownRedis();
+  tearDownPostgres();
   if (process.env.PROXORM_MARIADB_STARTED !== '1') return;
   try {
     execFileSync('bash', [path.join(ROOT, 'scripts', 'mariadb.sh'), 'stop'], {

@@ -18,6 +18,8 @@ export interface Results {
   readonly contenders: string[];
   /** workload -> contender -> cell (absent: the contender does not run it; string: it failed). */
   readonly cells: Partial<Record<WorkloadId, Record<string, Cell | string>>>;
+  /** Contender -> why its library cannot run on this database (it has no cells). */
+  readonly unavailable?: Readonly<Record<string, string>>;
 }
 
 export function quantile(sorted: readonly number[], q: number): number {
@@ -39,6 +41,8 @@ export function markdown(r: Results): string {
       '| --- | ---: | ---: | ---: |',
     );
     for (const name of r.contenders) {
+      const na = r.unavailable?.[name];
+      if (na !== undefined) out.push(`| ${name} | not available | ${na.replace(/\|/g, '/').slice(0, 80)} | |`);
       const c = r.cells[w]?.[name];
       if (c === undefined) continue;
       if (typeof c === 'string') out.push(`| ${name} | failed | ${c.replace(/\|/g, '/').slice(0, 80)} | |`);
@@ -95,10 +99,13 @@ export function svgChart(r: Results): string {
     parts.push(`<text x="10" y="${y + 10}" font-weight="bold">(${w}) ${esc(WORKLOADS[w])}</text>`);
     y += 18;
     names.forEach((n, i) => {
+      const na = r.unavailable?.[n] !== undefined;
       const c = r.cells[w]?.[n];
-      if (c === undefined) return;
+      if (c === undefined && !na) return;
       parts.push(`<text x="${left - 6}" y="${y + bar - 2}" text-anchor="end" font-size="11">${esc(n)}</text>`);
-      if (typeof c === 'string') {
+      if (c === undefined) {
+        parts.push(`<text x="${left + 4}" y="${y + bar - 2}" font-size="11" fill="#666">not available</text>`);
+      } else if (typeof c === 'string') {
         parts.push(`<text x="${left + 4}" y="${y + bar - 2}" font-size="11" fill="#b00">failed</text>`);
       } else {
         parts.push(

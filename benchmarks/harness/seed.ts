@@ -13,9 +13,10 @@ export const CUSTOMERS = 100;
 export const ORDERS = 1000;
 
 export function knexFor(db: BenchDb): Knex {
-  return db.kind === 'sqlite'
-    ? knexFactory({ client: 'better-sqlite3', connection: { filename: db.sqliteFile! }, useNullAsDefault: true })
-    : knexFactory({ client: 'mysql2', connection: db.mysql! });
+  if (db.kind === 'sqlite')
+    return knexFactory({ client: 'better-sqlite3', connection: { filename: db.sqliteFile! }, useNullAsDefault: true });
+  if (db.kind === 'postgres') return knexFactory({ client: 'pg', connection: db.pg! });
+  return knexFactory({ client: 'mysql2', connection: db.mysql! });
 }
 
 export async function seed(db: BenchDb): Promise<void> {

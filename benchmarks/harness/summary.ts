@@ -18,5 +18,9 @@ const fmt = (c: Cell | string | undefined) =>
 console.log(`| contender | ${workloads.map((w) => `(${w})`).join(' | ')} |`);
 console.log(`| --- | ${workloads.map(() => '---:').join(' | ')} |`);
 for (const name of results.contenders) {
-  console.log(`| ${name} | ${workloads.map((w) => fmt(results.cells[w]?.[name])).join(' | ')} |`);
+  const cells =
+    results.unavailable?.[name] !== undefined
+      ? workloads.map(() => 'n/a')
+      : workloads.map((w) => fmt(results.cells[w]?.[name]));
+  console.log(`| ${name} | ${cells.join(' | ')} |`);
 }

@@ -8,7 +8,16 @@
  * hand-written knex one, so no contender can win by doing less.
  */
 
-export type DbKind = 'sqlite' | 'mysql';
+export type DbKind = 'sqlite' | 'mysql' | 'postgres';
+
+/** A database server's connection settings, for libraries that want an object. */
+export interface ServerSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
 
 /** Where the seeded data lives. */
 export interface BenchDb {
@@ -17,8 +26,12 @@ export interface BenchDb {
   readonly sqliteFile?: string;
   /** MySQL/MariaDB: mysql://user:pw@host:port/db */
   readonly mysqlUrl?: string;
-  /** Parsed MySQL connection settings, for libraries that want an object. */
-  readonly mysql?: { host: string; port: number; user: string; password: string; database: string };
+  /** Parsed MySQL connection settings. */
+  readonly mysql?: ServerSettings;
+  /** PostgreSQL: postgres://user:pw@host:port/db */
+  readonly pgUrl?: string;
+  /** Parsed PostgreSQL connection settings. */
+  readonly pg?: ServerSettings;
 }
 
 /**
@@ -67,6 +80,15 @@ export interface Contender {
   };
   /** Closes connections. */
   teardown(): Promise<void>;
+}
+
+/**
+ * Thrown by a contender's setup when it cannot run on this database at all (the library
+ * has no support for it), as opposed to failing: the runner reports the contender as
+ * "not available" and runs the others.
+ */
+export class NotAvailableError extends Error {
+  override readonly name = 'NotAvailableError';
 }
 
 /** A module under benchmarks/peers/ exports the contenders it defines (e.g. lazy and eager forms). */

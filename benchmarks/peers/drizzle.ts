@@ -9,17 +9,20 @@
  * to measure. It has no identity map or unit of work either: every workload is a fresh set
  * of queries, and the timed second step of d simply runs b again.
  *
- * The schema is declared once per dialect (sqliteTable / mysqlTable) over the seeded tables;
- * the query code is the same for both, since the relational and update APIs have the same
- * shape on every dialect.
+ * The schema is declared once per dialect (sqliteTable / mysqlTable / pgTable) over the seeded
+ * tables; the query code is the same for all three, since the relational and update APIs have
+ * the same shape on every dialect. PostgreSQL goes through node-postgres (a pg Pool).
  */
 import Database from 'better-sqlite3';
 import { inArray, relations } from 'drizzle-orm';
 import { drizzle as drizzleSqlite, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { bigint, double, int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
 import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import * as pgCore from 'drizzle-orm/pg-core';
 import { integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import mysql from 'mysql2/promise';
+import { Pool } from 'pg';
 import type { BenchDb, Contender } from '../harness/types';
 
 // --- SQLite schema -------------------------------------------------------------------------
@@ -80,8 +83,37 @@ const mysqlSchema = {
   })),
 };
 
+// --- PostgreSQL schema (the column types knex created there) -------------------------------
+
+const pgUsers = pgCore.pgTable('bench_user', {
+  id: pgCore.serial('id').primaryKey(),
+  name: pgCore.varchar('name', { length: 255 }).notNull(),
+  email: pgCore.varchar('email', { length: 255 }).notNull(),
+  age: pgCore.bigint('age', { mode: 'number' }).notNull(),
+});
+const pgCustomers = pgCore.pgTable('bench_customer', {
+  id: pgCore.serial('id').primaryKey(),
+  name: pgCore.varchar('name', { length: 255 }).notNull(),
+});
+const pgOrders = pgCore.pgTable('bench_order', {
+  id: pgCore.serial('id').primaryKey(),
+  status: pgCore.varchar('status', { length: 255 }).notNull(),
+  amount: pgCore.doublePrecision('amount').notNull(),
+  customerId: pgCore.integer('customer_id').references(() => pgCustomers.id),
+});
+
+const pgSchema = {
+  users: pgUsers,
+  customers: pgCustomers,
+  orders: pgOrders,
+  customersRelations: relations(pgCustomers, ({ many }) => ({ orders: many(pgOrders) })),
+  ordersRelations: relations(pgOrders, ({ one }) => ({
+    customer: one(pgCustomers, { fields: [pgOrders.customerId], references: [pgCustomers.id] }),
+  })),
+};
+
 // The workload code is written (and type-checked) against the SQLite database type; the MySQL
-// database is handed to it under that type, which is sound for the calls made below
+// and PostgreSQL databases are handed to it under that type, which is sound for the calls made below
 // (query.*.findMany with `with`/`orderBy` callbacks, update().set().where(), all awaited).
 type Db = BetterSQLite3Database<typeof sqliteSchema>;
 type Tables = typeof sqliteSchema;
@@ -124,6 +156,11 @@ export const contenders: Contender[] = [
           db = drizzleSqlite({ client, schema: sqliteSchema });
           t = sqliteSchema;
           close = async () => void client.close();
+        } else if (bench.kind === 'postgres') {
+          const pool = new Pool(bench.pg);
+          db = drizzlePg({ client: pool, schema: pgSchema }) as unknown as Db;
+          t = pgSchema as unknown as Tables;
+          close = () => pool.end();
         } else {
           const pool = bench.mysql ? mysql.createPool(bench.mysql) : mysql.createPool(bench.mysqlUrl!);
           // The docs: relational queries "use lateral joins of subqueries under the hood", and
@@ -163,8 +200,8 @@ export const contenders: Contender[] = [
         e: async () => {
           const users = await allUsers();
           // One UPDATE statement through the query builder. Drizzle's rows are plain objects it
-          // never tracks, and MySQL has no UPDATE ... RETURNING, so the rows already in hand are
-          // given the value that was written.
+          // never tracks, so the rows already in hand are given the value that was written (the
+          // statement is the same on every database: MySQL has no UPDATE ... RETURNING).
           await db
             .update(t.users)
             .set({ age: 42 })

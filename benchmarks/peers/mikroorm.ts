@@ -36,8 +36,9 @@ import {
   type Ref,
 } from '@mikro-orm/core';
 import { MySqlDriver } from '@mikro-orm/mysql';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { SqliteDriver } from '@mikro-orm/sqlite';
-import type { BenchDb, Contender } from '../harness/types';
+import type { BenchDb, Contender, ServerSettings } from '../harness/types';
 
 interface User {
   id: number;
@@ -108,16 +109,15 @@ async function openOrm(db: BenchDb, entities: Entities, dataloader: DataloaderTy
     dataloader,
   };
   if (db.kind === 'sqlite') return MikroORM.init({ ...common, driver: SqliteDriver, dbName: db.sqliteFile! });
-  const m = db.mysql!;
-  return MikroORM.init({
-    ...common,
-    driver: MySqlDriver,
+  const server = (m: ServerSettings) => ({
     host: m.host,
     port: m.port,
     user: m.user,
     password: m.password,
     dbName: m.database,
   });
+  if (db.kind === 'postgres') return MikroORM.init({ ...common, driver: PostgreSqlDriver, ...server(db.pg!) });
+  return MikroORM.init({ ...common, driver: MySqlDriver, ...server(db.mysql!) });
 }
 
 type Form = 'references' | 'populate' | 'dataloader';

@@ -13,7 +13,7 @@
  * and the timed second step of d simply runs b again.
  *
  * Models use the column names as properties (Objection's default), bound to a knex instance
- * built from the BenchDb (better-sqlite3 or mysql2).
+ * built from the BenchDb (better-sqlite3, mysql2 or pg).
  */
 import knexFactory, { type Knex } from 'knex';
 import { Model, type RelationMappings } from 'objection';
@@ -74,9 +74,10 @@ type Models = ReturnType<typeof defineModels>;
 type Form = 'relatedQuery' | 'graphFetched';
 
 function knexFor(db: BenchDb): Knex {
-  return db.kind === 'sqlite'
-    ? knexFactory({ client: 'better-sqlite3', connection: { filename: db.sqliteFile! }, useNullAsDefault: true })
-    : knexFactory({ client: 'mysql2', connection: db.mysql ?? db.mysqlUrl! });
+  if (db.kind === 'sqlite')
+    return knexFactory({ client: 'better-sqlite3', connection: { filename: db.sqliteFile! }, useNullAsDefault: true });
+  if (db.kind === 'postgres') return knexFactory({ client: 'pg', connection: db.pg ?? db.pgUrl! });
+  return knexFactory({ client: 'mysql2', connection: db.mysql ?? db.mysqlUrl! });
 }
 
 function contender(name: string, form: Form): Contender {

@@ -13,7 +13,8 @@
  *
  * Models are mapped onto the seeded tables (tableName, timestamps: false, underscored for
  * customer_id) and never synced. SQLite goes through the `sqlite3` package (the driver
- * Sequelize uses), MySQL/MariaDB through mysql2 (dialect 'mysql').
+ * Sequelize uses), MySQL/MariaDB through mysql2 (dialect 'mysql'), PostgreSQL through pg
+ * (dialect 'postgres', with pg-hstore, which the dialect requires).
  */
 import {
   DataTypes,
@@ -82,8 +83,9 @@ type Form = 'lazy' | 'include';
 
 function connect(db: BenchDb): Sequelize {
   if (db.kind === 'sqlite') return new Sequelize({ dialect: 'sqlite', storage: db.sqliteFile!, logging: false });
-  const { host, port, user, password, database } = db.mysql!;
-  return new Sequelize(database, user, password, { dialect: 'mysql', host, port, logging: false });
+  const { host, port, user, password, database } = db.kind === 'postgres' ? db.pg! : db.mysql!;
+  const dialect = db.kind === 'postgres' ? 'postgres' : 'mysql';
+  return new Sequelize(database, user, password, { dialect, host, port, logging: false });
 }
 
 function contender(name: string, form: Form): Contender {
@@ -134,10 +136,11 @@ function contender(name: string, form: Form): Contender {
       },
       e: async () => {
         const users = await m.User.findAll({ order: [['id', 'ASC']] });
-        // The bulk form: Model.update(values, { where }) is one UPDATE statement. On SQLite and
-        // MySQL it returns only the affected count (no RETURNING), so the loaded instances are
-        // brought in line with what was written; `raw` sets the value as if read from the
-        // database (not marked changed, so a later save() would not write it again).
+        // The bulk form: Model.update(values, { where }) is one UPDATE statement. It returns only
+        // the affected count (no RETURNING; `returning` is a PostgreSQL-only option, left off so
+        // the statement is the same everywhere), so the loaded instances are brought in line
+        // with what was written; `raw` sets the value as if read from the database (not marked
+        // changed, so a later save() would not write it again).
         await m.User.update({ age: 42 }, { where: { id: users.map((u) => u.id) } });
         for (const u of users) u.set({ age: 42 }, { raw: true });
         let sum = 0;

@@ -23,6 +23,7 @@
  * own (`instanceToPlain` belongs to class-transformer, which it does not ship).
  */
 import 'reflect-metadata';
+import { TypeOverrides, types as pgTypes } from 'pg';
 import {
   Column,
   DataSource,
@@ -57,7 +58,7 @@ class LazyCustomer {
 class LazyOrder {
   @PrimaryGeneratedColumn({ type: 'integer' }) id!: number;
   @Column({ type: 'varchar', length: 255 }) status!: string;
-  @Column({ type: 'double' }) amount!: number;
+  @Column({ type: 'double precision' }) amount!: number;
   @ManyToOne(() => LazyCustomer, (c) => c.orders, { lazy: true, nullable: true, onDelete: 'SET NULL' })
   @JoinColumn({ name: 'customer_id' })
   customer!: Promise<LazyCustomer | null>;
@@ -84,7 +85,7 @@ class EagerCustomer {
 class EagerOrder {
   @PrimaryGeneratedColumn({ type: 'integer' }) id!: number;
   @Column({ type: 'varchar', length: 255 }) status!: string;
-  @Column({ type: 'double' }) amount!: number;
+  @Column({ type: 'double precision' }) amount!: number;
   @ManyToOne(() => EagerCustomer, (c) => c.orders, { nullable: true, onDelete: 'SET NULL' })
   @JoinColumn({ name: 'customer_id' })
   customer!: EagerCustomer | null;
@@ -98,6 +99,25 @@ function dataSourceFor(db: BenchDb, entities: Entities): DataSource {
   const common = { entities, synchronize: false, migrationsRun: false, logging: false } as const;
   if (db.kind === 'sqlite') {
     return new DataSource({ ...common, type: 'better-sqlite3', database: db.sqliteFile! });
+  }
+  if (db.kind === 'postgres') {
+    const p = db.pg!;
+    // bench_user.age is a BIGINT (int8), which pg returns as a string. TypeORM's `parseInt8`
+    // option would set pg's process-wide default, changing every other contender's driver in
+    // this process too; a parser given to this DataSource's pool (`extra` goes to pg's Pool)
+    // changes only its own.
+    const int8AsNumber = new TypeOverrides();
+    int8AsNumber.setTypeParser(pgTypes.builtins.INT8, Number);
+    return new DataSource({
+      ...common,
+      type: 'postgres',
+      host: p.host,
+      port: p.port,
+      username: p.user,
+      password: p.password,
+      database: p.database,
+      extra: { types: int8AsNumber },
+    });
   }
   const m = db.mysql!;
   return new DataSource({

@@ -8,12 +8,42 @@ import type { Database } from './database';
 import type { Pinned } from './pinned';
 import type { StatementOrigin } from './trace';
 
+/** A database's dialect, as `env.dialect` reports it: 'mysql' covers MySQL and MariaDB. */
+export type DialectName = 'sqlite' | 'mysql' | 'postgres';
+
 /**
- * Everything that differs between SQLite, MySQL/MariaDB and PostgreSQL, and nothing
- * else. The query layer builds SQL through knex and asks the dialect only for these answers.
+ * A database proxorm runs on, as the registry (dialects/registry.ts) knows it: its
+ * folder under dialects/ exports one. Everything about that database, from the options
+ * open() takes to the Dialect of the open pool, is found through it.
+ */
+export interface DialectModule {
+  readonly name: Dialect['name'];
+  /** `client` values that select it ('sqlite'|'better-sqlite3'; 'mysql2'|'mysql'; 'pg'|'postgres'|'postgresql'). */
+  readonly clients: readonly string[];
+  /** Options open() accepts for it besides the Environment's own (e.g. ['client','connection','poolMax']). */
+  readonly optionKeys: readonly string[];
+  /** The npm package that drives it (also knex's client name). */
+  readonly driver: string;
+  /**
+   * Validates its options (ValidationError naming the option, never a password/URL), checks the driver is
+   * installed (EnvironmentError with the npm command), connects once and probes the server (ConnectionError),
+   * and returns the Database (knex, dialect, maxConnections, identity).
+   */
+  open(config: Readonly<Record<string, unknown>>): Promise<Database>;
+}
+
+/**
+ * Everything that differs between the databases, and nothing else. The query layer
+ * builds SQL through knex and asks the dialect only for these answers.
  */
 export interface Dialect {
-  readonly name: 'sqlite' | 'mysql' | 'postgres';
+  readonly name: DialectName;
+  /**
+   * Longest table or column name the database keeps as given (Infinity: no limit).
+   * ModelSet.checkIdentifiers refuses a longer one when the Environment opens, before
+   * any table is touched, where the database would cut it or fail at sync.
+   */
+  readonly maxIdentifierLength: number;
   /** Canonical JS value (see model/values.ts) -> value bound to the driver. */
   toDb(field: FieldDef, value: unknown): unknown;
   /**
@@ -157,33 +187,13 @@ export interface Dialect {
   addForeignKeys(db: Pinned, table: string, keys: readonly ForeignKeySpec[]): Promise<void>;
 }
 
-/**
- * A database proxorm can open: the `client` names that select it, the options it takes,
- * its driver, and how to open a pool on it. lib/db/dialects/registry.ts lists them.
- */
-export interface DialectModule {
-  readonly name: Dialect['name'];
-  /** `client` values that select it ('sqlite'|'better-sqlite3'; 'mysql2'|'mysql'; 'pg'|'postgres'|'postgresql'). */
-  readonly clients: readonly string[];
-  /** Options open() accepts for it besides the Environment's own (e.g. ['client','connection','poolMax']). */
-  readonly optionKeys: readonly string[];
-  /** The npm package that drives it (and knex's `client` name for it). */
-  readonly driver: string;
-  /**
-   * Validates its options (ValidationError naming the option, never a password/URL), checks the driver is
-   * installed (EnvironmentError with the npm command), connects once and probes the server (ConnectionError),
-   * and returns the Database (knex, dialect, maxConnections, identity).
-   */
-  open(config: Readonly<Record<string, unknown>>): Promise<Database>;
-}
-
 /** What a dialect's rowCount reads of knex's query object: the driver's raw reply. */
 export interface KnexQueryReply {
   readonly response?: unknown;
   readonly context?: unknown;
 }
 
-/** Driver error codes -> error class, per dialect; shared by the translateError of both. */
+/** Driver error codes -> error class, per dialect; shared by the translateError of each. */
 export type ErrorKind =
   'unique' | 'foreignKey' | 'notNull' | 'connection' | 'timeout' | 'deadlock' | 'lockTimeout' | 'other';
 

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import { databaseOptionKeys, openDatabase, type DatabaseConfig } from '../db/database';
+import type { DialectName } from '../db/dialect';
 import { EVENT_NAMES, type EnvironmentEvents, type EventBus, type ListenOptions } from '../db/events';
 import { syncSchemas, type SyncReport } from '../db/schema-sync';
 import { ProxormError, ValidationError } from '../errors';
@@ -133,6 +134,12 @@ export class Environment {
     );
     const retention = retentionPolicy(cacheOptions, models.schemas);
     const db = await openDatabase(dbConfig);
+    try {
+      models.checkIdentifiers(db.dialect); // the database's own limits, known once it is open
+    } catch (e) {
+      await db.knex.destroy();
+      throw e;
+    }
     let sharedCache: SharedCache | undefined;
     if (cacheOptions.shared !== undefined) {
       try {
@@ -192,8 +199,8 @@ export class Environment {
     return this.session.prefetch;
   }
 
-  /** 'sqlite', 'mysql' (MySQL and MariaDB) or 'postgres'. */
-  get dialect(): 'sqlite' | 'mysql' | 'postgres' {
+  /** The database's dialect: 'sqlite', 'mysql' (MySQL and MariaDB) or 'postgres'. */
+  get dialect(): DialectName {
     return this.session.shared.db.dialect.name;
   }
 

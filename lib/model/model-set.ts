@@ -1,3 +1,4 @@
+import type { Dialect } from '../db/dialect';
 import type { ClassRef } from './class-ref';
 import { SchemaError, ValidationError } from '../errors';
 import type { FieldDef } from './field-types';
@@ -117,6 +118,37 @@ export class ModelSet {
     const schema = this.byName.get(name);
     if (!schema) throw notInSet(`there is no model named ${JSON.stringify(name)}: it`);
     return schema;
+  }
+
+  /**
+   * SchemaError when a table or column name of the set (relation tables and their columns
+   * included) is longer than the database keeps (`dialect.maxIdentifierLength`), naming
+   * it and the limit. Decoration checks names against a bound of every database
+   * (MAX_DECLARED_NAME_LENGTH); this is the open database's own, checked by
+   * Environment.open once it is known and before any statement touches a table.
+   */
+  checkIdentifiers(dialect: Pick<Dialect, 'name' | 'maxIdentifierLength'>): void {
+    const limit = dialect.maxIdentifierLength;
+    const check = (what: string, name: string, of: string) => {
+      if (name.length > limit) {
+        throw new SchemaError(
+          `${what} "${name}" of ${of} is ${name.length} characters long; ${dialect.name} keeps names of at most ${limit} characters: choose a shorter one`,
+        );
+      }
+    };
+    for (const schema of this.schemas) {
+      check('table', schema.table, `model "${schema.name}"`);
+      check('key column', schema.primaryKey.column, `model "${schema.name}"`);
+      for (const field of schema.columnFields) check('column', field.column, `${schema.name}.${field.name}`);
+      for (const field of schema.fields.values()) {
+        if (field.type !== 'many2many') continue;
+        const rel = relationOf(schema, field);
+        const of = `${schema.name}.${field.name}`;
+        check('relation table', rel.table, of);
+        check('relation table column', rel.column1, of);
+        check('relation table column', rel.column2, of);
+      }
+    }
   }
 
   /** Every relational field of the set whose target is `model`. */

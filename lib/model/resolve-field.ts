@@ -9,12 +9,16 @@ import {
   type RelationType,
 } from './field-types';
 import { declarationProblem, type PendingField } from './field-declaration';
-import { RESERVED_NAMES } from './schema';
+import { MAX_DECLARED_NAME_LENGTH, RESERVED_NAMES } from './schema';
 import { normalizeValue } from './values';
 import { columnFor, referenceColumnFor, type Naming } from './naming';
 
-/** Names usable unquoted-looking on both databases; 64 is MySQL's limit for identifiers. */
-export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/**
+ * Names that look the same quoted or not on every database (letters, digits, `_`), of
+ * at most MAX_DECLARED_NAME_LENGTH characters; the open database's own limit is checked
+ * at open (ModelSet.checkIdentifiers).
+ */
+export const IDENTIFIER = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${MAX_DECLARED_NAME_LENGTH - 1}}$`);
 
 /**
  * Turns a declared field into its FieldDef, or a SchemaError naming the model, the
@@ -47,8 +51,9 @@ export function resolveField(model: string, p: PendingField, naming: Naming | un
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean')
       throw new SchemaError(`${where}: option "${flag}" must be a boolean`);
   }
-  // Upper bounds are MySQL's: VARCHAR of utf8mb4 holds 16,383 characters (use text for
-  // more), DECIMAL at most 65 digits with 30 after the point.
+  // Upper bounds hold on every database (parity: a model declares the same columns on
+  // all), the narrowest of the databases': MySQL's VARCHAR of utf8mb4 holds 16,383
+  // characters (use text for more), its DECIMAL at most 65 digits with 30 after the point.
   const size = positiveInt(where, 'size', o.size, 255, 16383);
   const precision = positiveInt(where, 'precision', o.precision, 12, 65);
   const scale = o.scale === 0 ? 0 : positiveInt(where, 'scale', o.scale, 2, 30);

@@ -52,6 +52,14 @@ export interface ModelWarmer {
 }
 
 /**
+ * Longest model, table or column name a model may declare, whatever the database: the
+ * largest limit of the databases proxorm runs on, so that no name is refused by every
+ * one of them. A database with a smaller limit refuses a longer name when an
+ * Environment opens on it (Dialect.maxIdentifierLength, ModelSet.checkIdentifiers).
+ */
+export const MAX_DECLARED_NAME_LENGTH = 64;
+
+/**
  * Longest identifier proxorm creates or accepts for derived names: PostgreSQL's 63, the
  * smallest limit of the databases supported or planned (see db/names.ts).
  */

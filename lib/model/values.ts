@@ -161,7 +161,12 @@ function normalizeDecimal(field: FieldDef, value: unknown, fail: (why: string) =
   return sign === '-' && /[1-9]/.test(out) ? `-${out}` : out;
 }
 
-/** Range both databases store: MySQL DATETIME covers years 1000-9999. */
+/**
+ * The dates a datetime field holds, on every database alike: a rule of the model, not of
+ * one dialect, so that a value one database accepts every database accepts and reads back
+ * the same (parity). Its bounds are the narrowest of the databases': MySQL's DATETIME
+ * covers years 1000-9999, and the fixed-width text SQLite compares needs 4-digit years.
+ */
 const MIN_DATE = Date.UTC(1000, 0, 1);
 const MAX_DATE = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 

@@ -76,7 +76,8 @@ export class SharedCache {
    * What a DELETE from `schema`'s table may change in L2: the shared models of this pool
    * mapping the tables the database's ON DELETE rules reach (`declared`: those the models
    * themselves declare, for tables created since the rules were read), or 'every' when a
-   * table reached is held by no shared model of this pool. That table may be mapped by
+   * table reached is held by no shared model of this pool (nor is a relation table of its
+   * many2many fields). That table may be mapped by
    * another pool on the same L2 (under a name this pool cannot know), whose entries
    * must not outlive the delete: the whole shared cache is invalidated.
    */
@@ -85,6 +86,8 @@ export class SharedCache {
     for (const s of declared) tables.add(s.table.toLowerCase());
     const models: string[] = [];
     for (const table of tables) {
+      // A relation table of this pool's many2many: its links are x2many lists, which L2 does not hold.
+      if (this.models.fieldsOnRelationTable(table).length > 0) continue;
       const held = this.models.schemas.filter((s) => this.holds(s) && s.table.toLowerCase() === table);
       if (held.length === 0) return 'every';
       models.push(...held.map((s) => s.name));

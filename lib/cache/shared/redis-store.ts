@@ -10,7 +10,8 @@
  * the connection; invalidating twice is harmless); until then the entry TTL bounds what
  * other processes may serve from L2.
  * Subscribers get `reset` when the subscriber connection drops and again once it is
- * subscribed again: invalidations sent in between were lost to this process.
+ * subscribed again, on a Cluster perhaps to another node (redis-subscriber.ts):
+ * invalidations sent in between were lost to this process.
  *
  * invalidateAll bumps a generation (naming.ts generationsKey) instead of finding every
  * key of a model on every node. getMany reads the generations in the same round trip as
@@ -21,7 +22,7 @@
  * redis-scripts.ts), so entries on other nodes keep failing the check.
  */
 import { randomUUID } from 'crypto';
-import Redis, { Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { EnvironmentError } from '../../errors';
 import { wallClockMs } from '../latency';
 import type { Key } from '../../model/keys';
@@ -29,6 +30,7 @@ import { decodeEntry, encodeEntry } from './codec';
 import { channelName, generationField, generationsKey, recordKeys } from './naming';
 import { checkTtl, resolveTtls } from './options';
 import { GENERATIONS, GET, INVALIDATE, LOCK, UNLOCK, put } from './redis-scripts';
+import { ChannelSubscriber, type Target } from './redis-subscriber';
 import {
   emptyStats,
   type Entry,
@@ -86,6 +88,8 @@ interface Pending {
 }
 
 const MAX_PENDING_KEYS = 100_000;
+/** How often a Cluster client reads the slot map again (CLUSTER SLOTS, one command). */
+const SLOTS_REFRESH_MS = 1000;
 
 export class RedisSharedStore implements SharedStore {
   private epochValue = 0;
@@ -94,8 +98,7 @@ export class RedisSharedStore implements SharedStore {
   private readonly channel: string;
   private readonly client: Client;
   private readonly scripts: Scripts;
-  private readonly subscriber: Client;
-  private readonly subscribed: Promise<void>;
+  private readonly listener: ChannelSubscriber;
   private readonly subscribers = new Set<(message: SharedMessage) => void>();
   private readonly counters = emptyStats();
   private pending: Pending[] = [];
@@ -105,7 +108,6 @@ export class RedisSharedStore implements SharedStore {
   private retry: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly retryMs: number;
-  private channelLost = false;
   private readonly id = randomUUID();
   private closed = false;
 
@@ -120,14 +122,13 @@ export class RedisSharedStore implements SharedStore {
     this.retryMs = timeout;
     this.channel = channelName(this.prefix);
     // Commands fail fast rather than wait for a connection: the database is the fallback.
-    this.client = connect(options.connection, {
+    const { client, targets } = connect(options.connection, {
       commandTimeout: timeout,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       enableAutoPipelining: true,
     });
-    // The subscriber queues its SUBSCRIBE until connected and re-subscribes after a drop.
-    this.subscriber = connect(options.connection, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+    this.client = client;
     this.client.on('error', () => {}); // failures are counted per call; ioredis reconnects by itself
     this.client.on('ready', () => void this.flushPending());
     this.scripts = this.client as unknown as Scripts;
@@ -137,7 +138,11 @@ export class RedisSharedStore implements SharedStore {
     this.client.defineCommand('proxormLock', { numberOfKeys: 3, lua: LOCK });
     this.client.defineCommand('proxormInvalidate', { numberOfKeys: 3, lua: INVALIDATE });
     this.client.defineCommand('proxormUnlock', { numberOfKeys: 3, lua: UNLOCK });
-    this.subscribed = this.listen();
+    this.listener = new ChannelSubscriber(targets, this.channel, {
+      message: (text) => this.receive(text),
+      lost: () => this.reset('disconnected'),
+      regained: () => this.reset('reconnected'),
+    });
   }
 
   get epoch(): number {
@@ -151,13 +156,18 @@ export class RedisSharedStore implements SharedStore {
    * calls may answer bypass: the store does not queue commands.
    */
   ready(): Promise<void> {
-    const failed = (client: Client) => new Promise<void>((resolve) => client.once('error', () => resolve()));
+    // A failed attempt: an error, or a close without one (a Cluster that says cluster_state:fail
+    // fails ioredis's ready check, closes and tries again, forever, without an 'error').
+    const failed = (client: Client) =>
+      new Promise<void>((resolve) => {
+        client.once('error', () => resolve());
+        client.once('close', () => resolve());
+      });
     const up = (client: Client) =>
       client.status === 'ready'
         ? Promise.resolve()
         : new Promise<void>((resolve) => client.once('ready', () => resolve()));
-    const listening = Promise.race([this.subscribed, failed(this.subscriber)]);
-    return Promise.all([listening, Promise.race([up(this.client), failed(this.client)])]).then(() =>
+    return Promise.all([this.listener.listening, Promise.race([up(this.client), failed(this.client)])]).then(() =>
       this.primeGenerations(),
     );
   }
@@ -277,7 +287,7 @@ export class RedisSharedStore implements SharedStore {
     clearTimeout(this.retry);
     this.subscribers.clear();
     this.client.disconnect();
-    this.subscriber.disconnect();
+    this.listener.close();
     await Promise.resolve();
   }
 
@@ -360,29 +370,6 @@ export class RedisSharedStore implements SharedStore {
     }
   }
 
-  private async listen(): Promise<void> {
-    const sub = this.subscriber;
-    sub.on('error', () => {});
-    sub.on('message', (channel: string, text: string) => {
-      if (channel === this.channel) this.receive(text);
-    });
-    sub.on('close', () => {
-      if (this.closed || this.channelLost) return;
-      this.channelLost = true;
-      this.reset('disconnected');
-    });
-    sub.on('ready', () => {
-      if (!this.channelLost || this.closed) return;
-      // Reset only once SUBSCRIBE is confirmed: from then on no invalidation is lost.
-      void this.attempt(sub.subscribe(this.channel)).then((ok) => {
-        if (ok === undefined || this.closed || !this.channelLost) return;
-        this.channelLost = false;
-        this.reset('reconnected');
-      });
-    });
-    await this.attempt(sub.subscribe(this.channel));
-  }
-
   private reset(reason: 'disconnected' | 'reconnected'): void {
     this.epochValue++;
     this.counters.resets++;
@@ -421,13 +408,38 @@ export class RedisSharedStore implements SharedStore {
   }
 }
 
-function connect(connection: RedisStoreOptions['connection'], options: RedisOptions): Client {
-  if (typeof connection === 'string') return new Redis(connection, options);
-  const nodes: ClusterNode[] = connection.cluster.map((node) => {
-    if (typeof node !== 'string') return node;
+/**
+ * The command client, and where the subscriber may listen: the server, or every Cluster
+ * node known (the startup nodes, then those the client discovered since).
+ */
+function connect(
+  connection: RedisStoreOptions['connection'],
+  options: RedisOptions,
+): { client: Client; targets: () => readonly Target[] } {
+  if (typeof connection === 'string') return { client: new Redis(connection, options), targets: () => [connection] };
+  const nodes = connection.cluster.map((node): { host: string; port: number } => {
+    if (typeof node !== 'string') return { host: node.host, port: node.port };
     const at = node.lastIndexOf(':');
     return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
   });
+  if (nodes.length === 0) throw new EnvironmentError('shared cache: a Cluster needs at least one node');
   const { enableOfflineQueue, ...redisOptions } = options;
-  return new Cluster(nodes, { enableOfflineQueue, enableAutoPipelining: options.enableAutoPipelining, redisOptions });
+  const client = new Cluster(nodes, {
+    enableOfflineQueue,
+    enableAutoPipelining: options.enableAutoPipelining,
+    // The client forgets a node whose connection ended (it died), and a MOVED reply to an
+    // automatically pipelined script does not bring it back: it would answer MOVED for
+    // that node's slots forever. Reading the slots again brings the node back once it is up.
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
+    redisOptions,
+  });
+  const targets = () => {
+    const known = new Map(nodes.map((n) => [`${n.host}:${n.port}`, n]));
+    for (const { options: o } of client.nodes('all')) {
+      if (o.host !== undefined && o.port !== undefined)
+        known.set(`${o.host}:${o.port}`, { host: o.host, port: o.port });
+    }
+    return [...known.values()];
+  };
+  return { client, targets };
 }

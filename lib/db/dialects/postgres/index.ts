@@ -2,7 +2,7 @@ import knexFactory, { type Knex } from 'knex';
 import { ConnectionError, ValidationError } from '../../../errors';
 import type { Database } from '../../database';
 import type { DialectModule } from '../../dialect';
-import { assertDriverInstalled, DRIVERS } from '../../drivers';
+import { assertDriverInstalled } from '../../drivers';
 import { postgresDialect, type PostgresServerInfo } from './dialect';
 import { translatePostgresError } from './errors';
 import { poolTypeParsers, type TypeParsers } from './types';
@@ -13,11 +13,22 @@ import { poolTypeParsers, type TypeParsers } from './types';
  * or `connection` as pg's options object (host, port, user, password, database, ssl, ...).
  * Tables live in the connection's current schema (its search_path).
  */
+/** PostgreSQL through pg: a `postgres://user:pw@host:port/db` URL or pg options. */
+export interface PostgresConfig {
+  client: 'pg' | 'postgres' | 'postgresql';
+  connection: string | Record<string, unknown>;
+  /** Largest number of pooled connections (default 10). */
+  poolMax?: number;
+}
+
+/** The npm package that drives PostgreSQL (knex's `pg` client). */
+const POSTGRES_DRIVER = 'pg';
+
 export const postgresModule: DialectModule = {
   name: 'postgres',
   clients: ['pg', 'postgres', 'postgresql'],
   optionKeys: ['client', 'connection', 'poolMax'],
-  driver: DRIVERS.postgres,
+  driver: POSTGRES_DRIVER,
   open: openPostgres,
 };
 
@@ -42,7 +53,7 @@ async function openPostgres(config: Readonly<Record<string, unknown>>): Promise<
     throw new ValidationError('postgres: `connection` must be a URL string or an options object');
   if (!Number.isSafeInteger(poolMax) || (poolMax as number) < 1)
     throw new ValidationError('postgres: `poolMax` must be a positive integer');
-  assertDriverInstalled('postgres');
+  assertDriverInstalled(POSTGRES_DRIVER, 'postgres');
   // pg's own parsers, for the types proxorm leaves to it: those of the pg knex loaded.
   const driver: { types?: TypeParsers } = {};
   const types = poolTypeParsers(() => driver.types!);

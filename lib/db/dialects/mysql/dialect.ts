@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { Dialect, ErrorKind } from '../dialect';
-import type { FieldDef } from '../../model/field-types';
+import type { Dialect, ErrorKind } from '../../dialect';
+import type { FieldDef } from '../../../model/field-types';
 import {
   decodeBoolean,
   decodeDate,
@@ -11,12 +11,10 @@ import {
   decodeText,
   UNDECODABLE,
   type Decoder,
-} from '../../model/decode';
-import { deepFreeze } from '../../model/values';
-import { ValidationError } from '../../errors';
-import { upToFirstQuote, wrapDriverError } from '../errors';
-import { DRIVERS } from '../drivers';
-import { mysqlDatetimeText } from './datetime-text';
+} from '../../../model/decode';
+import { deepFreeze } from '../../../model/values';
+import { upToFirstQuote, wrapDriverError } from '../../errors';
+import { sqlDatetimeText } from '../common/datetime-text';
 import {
   addMysqlForeignKeys,
   mysqlColumnType,
@@ -24,7 +22,7 @@ import {
   readMysqlConstraints,
   readMysqlDeleteRules,
   withMysqlSchemaLock,
-} from './mysql-schema';
+} from './schema';
 
 /** What proxorm needs to know about a MySQL/MariaDB server, read once when opening. */
 export interface MysqlServerInfo {
@@ -50,6 +48,8 @@ export function mysqlDialect(info: MysqlServerInfo): Dialect {
   const collation = info.mariadb ? 'utf8mb4_nopad_bin' : 'utf8mb4_0900_bin';
   return {
     name: 'mysql',
+    // Tables, columns, indexes and constraints: 64 characters.
+    maxIdentifierLength: 64,
     consecutiveInsertIds: info.autoincLockMode !== 2,
     maxInsertRows: 1000,
     limits: {
@@ -316,42 +316,9 @@ function cleanMessage(code: string | undefined, text: string): string {
   return upToFirstQuote(text);
 }
 
-/** mysql2 connection settings from a URL or an object; proxorm's required options win. */
-export function mysqlKnexConfig(connection: string | Record<string, unknown>, poolMax: number): Knex.Config {
-  const base = typeof connection === 'string' ? parseMysqlUrl(connection) : { ...connection };
-  return {
-    client: DRIVERS.mysql,
-    connection: {
-      ...base,
-      dateStrings: true,
-      timezone: 'Z',
-      charset: 'utf8mb4',
-      supportBigNumbers: true,
-      bigNumberStrings: false,
-    },
-    pool: { min: 0, max: poolMax },
-    acquireConnectionTimeout: 10_000,
-    // Error messages carry the statement with placeholders, not with the values bound.
-    compileSqlOnError: false,
-  };
-}
-
-function parseMysqlUrl(url: string): Record<string, unknown> {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ValidationError(`cannot parse MySQL connection URL (expected mysql://user:password@host:port/database)`);
-  }
-  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:')
-    throw new ValidationError(`unsupported URL scheme "${u.protocol}" (use mysql://)`);
-  const out: Record<string, unknown> = {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 3306,
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
-  };
-  for (const [k, v] of u.searchParams) out[k] = /^\d+$/.test(v) ? Number(v) : v;
-  return out;
+/** DATETIME literal text, `YYYY-MM-DD HH:MM:SS.mmm` (format 'iso') or as sqlDatetimeText. */
+function mysqlDatetimeText(field: FieldDef, d: Date): string {
+  if (field.format === 'sql') return sqlDatetimeText(d);
+  const iso = d.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { Dialect, ErrorKind } from '../dialect';
-import type { FieldDef } from '../../model/field-types';
+import type { Dialect, ErrorKind } from '../../dialect';
+import type { FieldDef } from '../../../model/field-types';
 import {
   decodeBoolean,
   decodeDate,
@@ -10,19 +10,17 @@ import {
   decodeJsonText,
   decodeText,
   type Decoder,
-} from '../../model/decode';
-import { ValidationError } from '../../errors';
-import { upToFirstQuote, wrapDriverError } from '../errors';
-import { DRIVERS } from '../drivers';
-import { sqliteDatetimeText } from './datetime-text';
-import { registerLikeFunctions } from './sqlite-like';
+} from '../../../model/decode';
+import { ValidationError } from '../../../errors';
+import { upToFirstQuote, wrapDriverError } from '../../errors';
+import { sqlDatetimeText } from '../common/datetime-text';
 import {
   addSqliteForeignKeys,
   sqliteRelationExists,
   readSqliteConstraints,
   readSqliteDeleteRules,
   withSqliteSchemaLock,
-} from './sqlite-schema';
+} from './schema';
 
 /**
  * SQLite through better-sqlite3. Quirks handled here:
@@ -36,6 +34,8 @@ import {
  */
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
+  // SQLite keeps names of any length.
+  maxIdentifierLength: Infinity,
   consecutiveInsertIds: true,
   // knex writes a multi-row INSERT as SELECT ... UNION ALL, and SQLite caps compound
   // SELECTs at 500 terms.
@@ -221,31 +221,7 @@ function kindOf(code: string, message: string): ErrorKind {
   return 'other';
 }
 
-/** knex configuration for a SQLite file (or ':memory:'). */
-export function sqliteKnexConfig(filename: string): Knex.Config {
-  return {
-    client: DRIVERS.sqlite,
-    connection: { filename },
-    useNullAsDefault: true,
-    // Error messages carry the statement with placeholders, not with the values bound.
-    compileSqlOnError: false,
-    // One connection: an in-memory database exists once per connection, and SQLite
-    // has a single writer anyway.
-    pool: {
-      min: 1,
-      max: 1,
-      afterCreate(
-        conn: { pragma(s: string): unknown } & Parameters<typeof registerLikeFunctions>[0],
-        done: (err: Error | null, conn: unknown) => void,
-      ) {
-        try {
-          conn.pragma('foreign_keys = ON');
-          registerLikeFunctions(conn);
-          done(null, conn);
-        } catch (e) {
-          done(e as Error, conn);
-        }
-      },
-    },
-  };
+/** The field's text (format 'iso': toISOString, as proxorm always wrote). */
+function sqliteDatetimeText(field: FieldDef, d: Date): string {
+  return field.format === 'sql' ? sqlDatetimeText(d) : d.toISOString();
 }

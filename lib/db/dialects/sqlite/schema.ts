@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
-import { ForeignKeyViolationError, SchemaError } from '../../errors';
-import type { DeleteRule, ExistingIndex, ForeignKeySpec, TableConstraints } from '../constraints';
-import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../pinned';
-import type { StatementOrigin } from '../trace';
+import { ForeignKeyViolationError, SchemaError } from '../../../errors';
+import type { DeleteRule, ExistingIndex, ForeignKeySpec, TableConstraints } from '../../constraints';
+import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../../pinned';
+import type { StatementOrigin } from '../../trace';
 
 /**
  * Schema sync on SQLite: the lock, introspection, and adding foreign keys to a table.

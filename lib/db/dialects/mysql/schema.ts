@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
-import { LockTimeoutError } from '../../errors';
-import type { DeleteRule, ForeignKeySpec, TableConstraints } from '../constraints';
-import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../pinned';
-import type { StatementOrigin } from '../trace';
+import { LockTimeoutError } from '../../../errors';
+import type { DeleteRule, ForeignKeySpec, TableConstraints } from '../../constraints';
+import { SCHEMA_LOCK_WAIT_SECONDS, withPinnedConnection, type Pinned } from '../../pinned';
+import type { StatementOrigin } from '../../trace';
 
 /**
  * Schema sync on MySQL / MariaDB: the lock, introspection, and adding foreign keys.
