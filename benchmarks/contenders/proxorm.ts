@@ -3,8 +3,8 @@
  * prefetch off (the N+1 baseline), and explicit prefetch() calls.
  */
 import 'reflect-metadata';
-import { BaseModel, Environment, Field, Model, ValidationError, type RecordSet } from '../../lib';
-import { NotAvailableError, type BenchDb, type Contender } from '../harness/types';
+import { BaseModel, Environment, Field, Model, type RecordSet } from '../../lib';
+import type { BenchDb, Contender } from '../harness/types';
 
 @Model({ name: 'bench_user', table: 'bench_user' })
 class User extends BaseModel {
@@ -28,23 +28,11 @@ class Order extends BaseModel {
 
 type Mode = 'auto' | 'off' | 'explicit';
 
-/**
- * Opens the seeded database. On PostgreSQL, a build of proxorm that does not know the
- * `pg` client refuses the configuration before connecting (ValidationError): reported as
- * "not available". Once it knows it, any error is a real setup failure.
- */
+/** Opens the seeded database. */
 async function open(db: BenchDb): Promise<Environment> {
   if (db.kind === 'sqlite') return Environment.open({ filename: db.sqliteFile });
   if (db.kind === 'mysql') return Environment.open({ client: 'mysql2', connection: db.mysqlUrl! });
-  // Written as a plain record so that this compiles whether or not the build's config type
-  // has a PostgreSQL member yet.
-  const config: Readonly<Record<string, unknown>> = { client: 'pg', connection: db.pgUrl! };
-  try {
-    return await Environment.open(config);
-  } catch (e) {
-    if (e instanceof ValidationError) throw new NotAvailableError(`no PostgreSQL dialect in this build: ${e.message}`);
-    throw e;
-  }
+  return Environment.open({ client: 'pg', connection: db.pgUrl! });
 }
 
 function contender(name: string, mode: Mode): Contender {

@@ -46,6 +46,8 @@ export function postgresDialect(info: PostgresServerInfo): Dialect {
   const ilike = info.ilikeCollation ? ` COLLATE ${quote(info.ilikeCollation)}` : '';
   const dialect: Dialect = {
     name: 'postgres',
+    // NAMEDATALEN - 1: a longer name is cut (with only a NOTICE), so two long names could meet.
+    maxIdentifierLength: 63,
     // RETURNING lists every inserted row's key, in the order of the VALUES.
     consecutiveInsertIds: true,
     maxInsertRows: 1000,
