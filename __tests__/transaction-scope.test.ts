@@ -623,6 +623,11 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
         let arrive!: () => void;
         let count = 0;
         const bothHoldTheirConnection = new Promise<void>((resolve) => (arrive = resolve));
+        // Neither transaction ends (and gives its connection back) before both reads settled:
+        // else the later read's acquire could be served by the earlier one's rollback.
+        let settle!: () => void;
+        let settled = 0;
+        const bothReadsSettled = new Promise<void>((resolve) => (settle = resolve));
         const started = Date.now();
         const results = await Promise.allSettled(
           ids.map((id, i) => {
@@ -631,10 +636,15 @@ describeEachDatabase('transaction scope: a second connection from inside a trans
               await worker.model(Item).browse(id).write({ qty: 1 });
               if (++count === 2) arrive();
               await bothHoldTheirConnection;
-              return worker
-                .fork()
-                .model(Item)
-                .browse(ids[1 - i]).name; // needs a third connection
+              try {
+                return await worker
+                  .fork()
+                  .model(Item)
+                  .browse(ids[1 - i]).name; // needs a third connection
+              } finally {
+                if (++settled === 2) settle();
+                await bothReadsSettled;
+              }
             });
           }),
         );
