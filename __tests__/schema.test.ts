@@ -875,6 +875,29 @@ describeEachDatabase('Environment', (db) => {
     await env.close();
   });
 
+  if (db.name === 'postgres') {
+    it("PostgreSQL: the pool's type parsers are its own; pg's global ones are left as they were", async () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the driver proxorm loads, as the user's code would
+      const pg = require('pg') as typeof import('pg');
+      const parseInt8 = pg.types.getTypeParser(20, 'text');
+      const { rows } = await env.knex.raw(
+        'SELECT 42::int8 AS n, 9007199254740993::int8 AS big, 1.50::numeric(4,2) AS d, \'{"b": 1}\'::jsonb AS j',
+      );
+      // Through the pool: int8 a number when safe (else its digits, which decoding refuses), numeric and json as text.
+      expect(rows[0]).toEqual({ n: 42, big: '9007199254740993', d: '1.50', j: '{"b": 1}' });
+      // pg's own, for every other client in the process: unchanged.
+      expect(pg.types.getTypeParser(20, 'text')).toBe(parseInt8);
+      const client = new pg.Client({ connectionString: (db.config as { connection: string }).connection });
+      await client.connect();
+      try {
+        const plain = await client.query('SELECT 42::int8 AS n, \'{"b": 1}\'::jsonb AS j');
+        expect(plain.rows[0]).toEqual({ n: '42', j: { b: 1 } });
+      } finally {
+        await client.end();
+      }
+    });
+  }
+
   it('a database the server refuses to open is a ConnectionError', async () => {
     const refused: EnvironmentConfig[] = [];
     if (db.name === 'sqlite') {

@@ -30,8 +30,9 @@ export type EnvironmentConfig = DatabaseConfig & {
   prefetch?: boolean;
   /**
    * Milliseconds a statement may run (default: no limit). Past it the statement is
-   * cancelled on MySQL/MariaDB (KILL QUERY) and the call fails with QueryTimeoutError;
-   * SQLite statements run in-process and cannot be interrupted.
+   * cancelled on MySQL/MariaDB (KILL QUERY) and PostgreSQL (pg_cancel_backend) and the
+   * call fails with QueryTimeoutError; SQLite statements run in-process and cannot be
+   * interrupted.
    */
   queryTimeout?: number;
   /**
@@ -105,7 +106,8 @@ export class Environment {
 
   /**
    * Opens a connection pool: with no argument an in-memory SQLite database;
-   * `{ filename }` a SQLite file; `{ client: 'mysql2', connection }` MySQL/MariaDB.
+   * `{ filename }` a SQLite file; `{ client: 'mysql2', connection }` MySQL/MariaDB;
+   * `{ client: 'pg', connection }` PostgreSQL.
    * The new Environment becomes the default one (see `Environment.default`).
    */
   static async open(config: EnvironmentConfig = {}): Promise<Environment> {
