@@ -896,6 +896,18 @@ describeEachDatabase('Environment', (db) => {
         await client.end();
       }
     });
+
+    it('PostgreSQL: a connection whose search_path names no schema that exists is a ConnectionError at open', async () => {
+      const connectionString = String((db.config as { connection: string }).connection);
+      const e = await quietly(() =>
+        rejection(
+          Environment.open({ client: 'pg', connection: { connectionString, options: '-c search_path=sch_no_such' } }),
+        ),
+      );
+      expect(e).toBeInstanceOf(ConnectionError);
+      expect(e.message).toMatch(/no current schema/);
+      expect(Environment.default).toBe(env);
+    });
   }
 
   it('a database the server refuses to open is a ConnectionError', async () => {

@@ -28,7 +28,7 @@ function postgresScript(sub: string): string {
 }
 
 /** Whether some /usr/lib/postgresql/<version>/bin holds the server (what the script runs). */
-function serverInstalled(): boolean {
+export function postgresInstalled(): boolean {
   try {
     return fs.readdirSync(PG_LIB).some((version) => {
       try {
@@ -53,7 +53,7 @@ export function setUpPostgres(): void {
   if (!isSelected('postgres') || process.env.PROXORM_PG_URL) return;
 
   let reason: string;
-  if (!serverInstalled()) {
+  if (!postgresInstalled()) {
     reason = `PostgreSQL not found (no ${PG_LIB}/<version>/bin/postgres)`;
   } else {
     try {

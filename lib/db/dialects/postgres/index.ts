@@ -3,8 +3,8 @@ import { ConnectionError, ValidationError } from '../../../errors';
 import type { Database } from '../../database';
 import type { DialectModule } from '../../dialect';
 import { assertDriverInstalled } from '../../drivers';
+import { probe } from '../common/probe';
 import { postgresDialect, type PostgresServerInfo } from './dialect';
-import { translatePostgresError } from './errors';
 import { poolTypeParsers, type TypeParsers } from './types';
 
 /**
@@ -61,7 +61,10 @@ async function openPostgres(config: Readonly<Record<string, unknown>>): Promise<
     postgresKnexConfig(connection as string | Record<string, unknown>, poolMax as number, types),
   );
   driver.types = (knex.client as { driver: { types: TypeParsers } }).driver.types;
-  try {
+  let info: PostgresServerInfo = { ilikeCollation: undefined };
+  let identity = '';
+  // Until the server answers, errors are translated by a dialect of defaults.
+  await probe(knex, postgresDialect(info), async () => {
     const { rows } = await knex.raw<{ rows: ProbeRow[] }>(
       `SELECT current_database() AS db, current_schema() AS schema, host(inet_server_addr()) AS host,
          inet_server_port() AS port,
@@ -79,23 +82,11 @@ async function openPostgres(config: Readonly<Record<string, unknown>>): Promise<
         undefined,
       );
     }
-    const info: PostgresServerInfo = { ilikeCollation: r.ilike ?? undefined };
-    return {
-      knex,
-      dialect: postgresDialect(info),
-      maxConnections: poolMax as number,
-      // A Unix socket has no address: the server is then this machine's.
-      identity: `postgres:${JSON.stringify([r.host ?? 'local', r.port, r.db, r.schema])}`,
-    };
-  } catch (e) {
-    await knex.destroy().catch(() => undefined);
-    if (e instanceof ConnectionError) throw e;
-    // Whatever the driver says (refused, authentication, no such database), the database cannot be used.
-    const err = translatePostgresError(e, 'SELECT current_database()');
-    throw err instanceof ConnectionError
-      ? err
-      : new ConnectionError(`cannot open the database: ${err.message}`, err.sql, err.code, e);
-  }
+    info = { ilikeCollation: r.ilike ?? undefined };
+    // A Unix socket has no address: the server is then this machine's.
+    identity = `postgres:${JSON.stringify([r.host ?? 'local', r.port, r.db, r.schema])}`;
+  });
+  return { knex, dialect: postgresDialect(info), maxConnections: poolMax as number, identity };
 }
 
 /** pg settings from a URL or an options object; proxorm's own (the type parsers) win. */
