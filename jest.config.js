@@ -7,7 +7,7 @@ module.exports = {
   testMatch: ['**/__tests__/**/*.test.ts'],
   // One test file at a time. Two workers (each on databases of its own, helpers/worker-databases.ts)
   // halved the run, but a full run once lost a MariaDB table of worker 1's database mid-test,
-  // cause not found: until it is, CI runs the files one after the other (CONTRIBUTING.md).
+  // cause not proven: until it is, the files run one after the other (CONTRIBUTING.md).
   maxWorkers: 1,
   // Starts a throwaway MariaDB (scripts/mariadb.sh) and PostgreSQL (scripts/postgres.sh) unless
   // PROXORM_MYSQL_URL / PROXORM_PG_URL are set, and Redis (scripts/redis.sh).
