@@ -5,6 +5,7 @@ import type { DialectModule } from '../../dialect';
 import { assertDriverInstalled } from '../../drivers';
 import { postgresDialect, type PostgresServerInfo } from './dialect';
 import { translatePostgresError } from './errors';
+import { applySessionSettings } from './session';
 import { poolTypeParsers, type TypeParsers } from './types';
 
 /**
@@ -108,7 +109,12 @@ export function postgresKnexConfig(
   return {
     client: postgresModule.driver,
     connection: { ...base, types },
-    pool: { min: 0, max: poolMax, afterCreate: disposeWhenLost },
+    pool: {
+      min: 0,
+      max: poolMax,
+      afterCreate: (connection: PgConnection, done: (err: Error | null, connection: unknown) => void) =>
+        applySessionSettings(connection, (err) => (err ? done(err, connection) : disposeWhenLost(connection, done))),
+    },
     acquireConnectionTimeout: 10_000,
     // Error messages carry the statement with placeholders, not with the values bound.
     compileSqlOnError: false,
