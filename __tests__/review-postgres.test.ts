@@ -1,5 +1,9 @@
 import 'reflect-metadata';
 import { BaseModel, Environment, type EnvironmentConfig, Field, Model } from '../lib';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { openDatabase, type DatabaseConfig } from '../lib/db/database';
 import { describeEachDatabase, type TestDatabase } from './helpers/databases';
 
 /*
@@ -38,7 +42,61 @@ function withServerSessionSettings(db: TestDatabase): EnvironmentConfig {
   };
 }
 
+/**
+ * Two routes to `db`'s database: on PostgreSQL TCP (its URL) and the server's Unix socket,
+ * on MariaDB 127.0.0.1 and localhost, on SQLite a file by two spellings of its path.
+ */
+async function twoRoutes(db: TestDatabase): Promise<[DatabaseConfig, DatabaseConfig]> {
+  if (db.name === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'proxorm-rpg-'));
+    return [
+      { filename: path.join(dir, 'one.db') },
+      { filename: path.join(dir, '.', '..', path.basename(dir), 'one.db') },
+    ];
+  }
+  const { client, connection } = db.config as { client: 'mysql2' | 'pg'; connection: string };
+  const url = new URL(connection);
+  if (db.name === 'mariadb') {
+    const other = new URL(connection);
+    other.hostname = url.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+    return [db.config, { client, connection: other.toString() }];
+  }
+  const probe = await openDatabase(db.config);
+  let socketDir: string;
+  try {
+    const { rows } = await probe.knex.raw<{ rows: Array<{ dirs: string }> }>(
+      "SELECT current_setting('unix_socket_directories') AS dirs",
+    );
+    socketDir = rows[0].dirs.split(',')[0].trim();
+  } finally {
+    await probe.knex.destroy();
+  }
+  const socket = {
+    host: socketDir,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.slice(1)),
+  };
+  return [db.config, { client: 'pg', connection: socket }];
+}
+
 describeEachDatabase('review: postgres', (db) => {
+  it('gives one database reached by two routes one identity (the key space of the shared cache)', async () => {
+    const identities: string[] = [];
+    const routes = await twoRoutes(db);
+    try {
+      for (const config of routes) {
+        const opened = await openDatabase(config);
+        identities.push(opened.identity);
+        await opened.knex.destroy();
+      }
+    } finally {
+      if ('filename' in routes[0]) fs.rmSync(path.dirname(routes[0].filename!), { recursive: true, force: true });
+    }
+    expect(identities[1]).toBe(identities[0]);
+  });
+
   it("reads back from the database what the cache holds after a write, whatever the server's session settings", async () => {
     const root = await db.open({ models: [Value] });
     const env = await Environment.open({ ...withServerSessionSettings(db), models: [Value] });
