@@ -98,8 +98,9 @@ export interface Dialect {
   addColumn(t: Knex.CreateTableBuilder, field: FieldDef): Knex.ColumnBuilder;
   /**
    * A key column: the model's own (`primary`; a generated integer key is made the
-   * auto-increment primary key here) or one referencing it (many2one, relation table),
-   * of the same type.
+   * auto-increment column here) or one referencing it (many2one, relation table), of the
+   * same type. The sync makes the model's own the primary key, under a name of its own
+   * (db/names.ts), after this.
    */
   keyColumn(t: Knex.CreateTableBuilder, column: string, key: PrimaryKeyDef, primary: boolean): Knex.ColumnBuilder;
   /** Engine / charset / collation for a new table. */

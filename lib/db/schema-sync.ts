@@ -182,9 +182,12 @@ async function createTable(db: Pinned, dialect: Dialect, spec: TableSpec, types:
     const composite = Array.isArray(spec.primaryKey);
     if (!composite) {
       const key = spec.primaryKey as PrimaryKeyDef;
-      // A generated key is made the (auto-increment) primary key by keyColumn itself.
+      // The constraint is named here: the database's default name for it (PostgreSQL's
+      // `<table>_pkey`) may be longer than a name can be, and cut to the length of a
+      // table name it is that table's name (a 63-character table failed).
       const col = dialect.keyColumn(t, key.column, key, true);
-      if (!key.generated) col.notNullable().primary(primaryKeyName(spec.table));
+      if (!key.generated) col.notNullable();
+      col.primary(primaryKeyName(spec.table));
     }
     for (const f of spec.columns) defineColumn(t, f, dialect, true, spec.references.get(f), types.get(f));
     if (composite) t.primary([...(spec.primaryKey as readonly string[])], primaryKeyName(spec.table));

@@ -5,6 +5,7 @@ import type { DialectModule } from '../../dialect';
 import { assertDriverInstalled } from '../../drivers';
 import { probe } from '../common/probe';
 import { postgresDialect, type PostgresServerInfo } from './dialect';
+import { applySessionSettings } from './session';
 import { poolTypeParsers, type TypeParsers } from './types';
 
 /**
@@ -35,12 +36,18 @@ export const postgresModule: DialectModule = {
 /** Collations `ilike` may fold under, best first (see PostgresServerInfo.ilikeCollation). */
 const ILIKE_COLLATIONS = ['und-x-icu', 'C.utf8', 'C.UTF-8', 'en_US.utf8'];
 
-/** What open() reads of the server (inet_server_addr: NULL over a Unix socket). */
+/**
+ * What open() reads of the server. `cluster`: the system identifier initdb gave the
+ * cluster (pg_control_system(), executable by every role unless a DBA revoked it), the
+ * same whatever route reaches the server; `host`: the server's address on this
+ * connection's route (NULL over a Unix socket); `port`: the port the server listens on.
+ */
 interface ProbeRow {
   readonly db: string;
   readonly schema: string | null;
+  readonly cluster: string | null;
   readonly host: string | null;
-  readonly port: number | null;
+  readonly port: string;
   readonly ilike: string | null;
 }
 
@@ -67,7 +74,9 @@ async function openPostgres(config: Readonly<Record<string, unknown>>): Promise<
   await probe(knex, postgresDialect(info), async () => {
     const { rows } = await knex.raw<{ rows: ProbeRow[] }>(
       `SELECT current_database() AS db, current_schema() AS schema, host(inet_server_addr()) AS host,
-         inet_server_port() AS port,
+         pg_catalog.current_setting('port') AS port,
+         CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
+           THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END AS cluster,
          (SELECT collname FROM pg_catalog.pg_collation WHERE collname = ANY(?)
           AND collencoding IN (-1, pg_catalog.pg_char_to_encoding(pg_catalog.getdatabaseencoding()))
           ORDER BY array_position(?, collname::text) LIMIT 1) AS ilike`,
@@ -83,10 +92,22 @@ async function openPostgres(config: Readonly<Record<string, unknown>>): Promise<
       );
     }
     info = { ilikeCollation: r.ilike ?? undefined };
-    // A Unix socket has no address: the server is then this machine's.
-    identity = `postgres:${JSON.stringify([r.host ?? 'local', r.port, r.db, r.schema])}`;
+    identity = postgresIdentity(r);
   });
   return { knex, dialect: postgresDialect(info), maxConnections: poolMax as number, identity };
+}
+
+/**
+ * The database's identity (Database.identity): its cluster's system identifier and port,
+ * the database and the schema, so that every route to it (TCP by any address, a Unix
+ * socket) names it alike, and databases of two servers reached over their own machines'
+ * sockets do not meet. (Two clusters cloned from one physical backup keep one system
+ * identifier: on one port too they would share a name.) Without the identifier, the
+ * server's address as this route reaches it.
+ */
+function postgresIdentity(r: ProbeRow): string {
+  const server = r.cluster !== null ? ['cluster', r.cluster] : ['address', r.host ?? 'local'];
+  return `postgres:${JSON.stringify([...server, Number(r.port), r.db, r.schema])}`;
 }
 
 /** pg settings from a URL or an options object; proxorm's own (the type parsers) win. */
@@ -99,7 +120,12 @@ export function postgresKnexConfig(
   return {
     client: postgresModule.driver,
     connection: { ...base, types },
-    pool: { min: 0, max: poolMax, afterCreate: disposeWhenLost },
+    pool: {
+      min: 0,
+      max: poolMax,
+      afterCreate: (connection: PgConnection, done: (err: Error | null, connection: unknown) => void) =>
+        applySessionSettings(connection, (err) => (err ? done(err, connection) : disposeWhenLost(connection, done))),
+    },
     acquireConnectionTimeout: 10_000,
     // Error messages carry the statement with placeholders, not with the values bound.
     compileSqlOnError: false,

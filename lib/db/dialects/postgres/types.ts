@@ -10,7 +10,7 @@
  * - json / jsonb: their text, parsed and checked by decodeJsonText (pg would parse it);
  * - timestamp (without time zone) and date: their text, which decodeDate reads as UTC
  *   (pg would read it in the process's time zone); timestamptz: pg's Date, an instant
- *   whatever the session's TimeZone.
+ *   whatever the session's TimeZone (pg reads the ISO DateStyle only: session.ts sets it).
  */
 
 /** PostgreSQL type OIDs (pg_type.oid; fixed for built-in types). */
