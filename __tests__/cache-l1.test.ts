@@ -281,14 +281,19 @@ describeEachDatabase('L1 cache: size cap, TTL, statistics, events', (db) => {
     it('putMany refuses what a reader observed before an invalidation (the refill rule through the interface)', async () => {
       env = await db.open({ models: MODELS });
       const store = env.session.scope().cache;
-      const before = store.getMany('l1_item', [1, 2], ['name']);
-      expect(before.misses).toEqual([1, 2]);
-      env.invalidateRecord(Item, [1]);
-      const put = store.putMany(
-        'l1_item',
-        { fields: ['name'], keys: [1, 2], columns: [['old', 'two']], missing: [] },
-        before.lease,
-      );
+      // A reader holds its lease's time on the session clock while it loads, as the loader does.
+      const put = await env.session.observing(() => {
+        const before = store.getMany('l1_item', [1, 2], ['name']);
+        expect(before.misses).toEqual([1, 2]);
+        env.invalidateRecord(Item, [1]);
+        return Promise.resolve(
+          store.putMany(
+            'l1_item',
+            { fields: ['name'], keys: [1, 2], columns: [['old', 'two']], missing: [] },
+            before.lease,
+          ),
+        );
+      });
       expect(put).toEqual({ stored: 1, refused: 1 });
       const after = store.getMany('l1_item', [1, 2], ['name']);
       expect(after.misses).toEqual([1]);

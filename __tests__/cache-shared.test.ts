@@ -136,6 +136,28 @@ describeEachDatabase('shared cache (L2) in the Environment', (db) => {
     expect(await nameOf(older, id)).toBe('newer');
   });
 
+  it('an invalidation reaching an idle fork that holds none of the records leaves it nothing to keep (no version stamp)', async () => {
+    const root = await open();
+    const [a, b] = (
+      await root
+        .fork()
+        .model(Item)
+        .create([
+          { name: 'a', qty: 1 },
+          { name: 'b', qty: 2 },
+        ])
+    ).ids;
+    const idle = root.fork(); // holds nothing: the many forks of past requests
+    const holder = root.fork();
+    expect(await nameOf(holder, b)).toBe('b');
+    await root.fork().model(Item).browse(a).write({ name: 'a2' });
+    await root.fork().model(Item).browse(b).write({ name: 'b2' });
+    expect(idle.cache.versions.size).toBe(0);
+    expect(idle.stats.cache.l1.byModel.l2_item?.invalidations).toBe(2); // still heard and counted
+    expect(await nameOf(holder, b)).toBe('b2'); // the fork that held it dropped it
+    expect(await nameOf(idle, a)).toBe('a2');
+  });
+
   it('a rolled-back write only unlocks: the old value is read and shared again', async () => {
     const root = await open();
     const [id] = (

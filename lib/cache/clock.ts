@@ -25,6 +25,11 @@ export class Clock {
     else this.holders.delete(start);
   }
 
+  /** Whether no load or transaction level is running (nothing a version stamp would fence). */
+  idle(): boolean {
+    return this.holders.size === 0;
+  }
+
   /** No running load or transaction level started before this time. */
   horizon(): number {
     let min = this.time;

@@ -91,7 +91,9 @@ const DETACHED = new Layer(undefined);
  * CacheStore of the level, plus the synchronous single-value read that field access
  * uses (no promise, no allocation: `get` is the hot path of every record read).
  *
- * Its lease is a time on the session clock: the time the load began.
+ * Its lease is a time on the session clock: the time the load began, which the reader
+ * holds on the clock until its put (Session.observing). A lease nobody holds protects
+ * nothing: stamps older than every holder are pruned, and none is made while none runs.
  */
 export class L1Store implements CacheStore<number, false> {
   readonly level = 'l1';
@@ -181,6 +183,20 @@ export class L1Store implements CacheStore<number, false> {
   /** Forgets entries here and, for readers of this scope, in every layer below, at a new clock time. */
   invalidate(invalidation: Invalidation): void {
     const { model, keys } = invalidation;
+    // Nothing to forget and nothing to fence: the committed layer holds none of the records,
+    // and no load or transaction level is running (version stamps only fence those). A
+    // shared-cache invalidation reaches every live fork of the pool, most of them idle (or
+    // unreachable, not yet collected): for those it costs a lookup, not a stamp each.
+    if (
+      model !== undefined &&
+      keys !== 'all' &&
+      this.layer.parent === undefined &&
+      this.l1.clock.idle() &&
+      !this.layer.holdsAny(model, keys)
+    ) {
+      this.l1.invalidated(invalidation);
+      return;
+    }
     const time = this.l1.clock.tick();
     for (let layer: Layer | undefined = this.layer; layer; layer = layer.parent) {
       if (model === undefined) layer.clear(undefined, time);

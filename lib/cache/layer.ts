@@ -235,6 +235,18 @@ export class Layer {
     this.versions.stampRecords(model, list, time);
   }
 
+  /** Whether this layer holds a value or a missing mark of any of the records. */
+  holdsAny(model: string, ids: readonly Key[]): boolean {
+    const missing = this.missing.get(model);
+    const byField = this.values.get(model);
+    if (!missing?.size && !byField) return false;
+    for (const id of ids) {
+      if (missing?.has(id)) return true;
+      if (byField) for (const byId of byField.values()) if (byId.has(id)) return true;
+    }
+    return false;
+  }
+
   /** Forgets one field of a model for every record. */
   dropField(model: string, field: string, time: number): void {
     const byField = this.values.get(model);
