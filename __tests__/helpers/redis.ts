@@ -68,10 +68,10 @@ export function describeRedis(
  * fails a file without any), and the run's summary shows what was left out.
  */
 export function notRun(title: string, reason: string): void {
-  const line = `NOT RUN: ${title}: ${reason} (run "bash scripts/redis.sh install")`;
+  const line = `${title}: ${reason} (run "bash scripts/redis.sh install")`;
   // Straight to stderr: jest drops the console output of a file whose tests were all skipped.
-  process.stderr.write(`!!! ${line}\n`);
-  it.skip(line, () => {});
+  process.stderr.write(`!!! NOT RUN: ${line}\n`);
+  it.skip(`NOT RUN because Redis is unavailable: ${line}`, () => {});
 }
 
 function kit(backend: BackendName, connection: RedisStoreOptions['connection'] | undefined): StoreKit {
